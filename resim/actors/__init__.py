@@ -1,0 +1,9 @@
+"""The supply chain's actors, one module each: mines, separators, magnet makers
+and automakers. Each runs as a SimPy process."""
+
+from .automaker import Automaker
+from .magnet_maker import MagnetMaker
+from .mine import Mine
+from .separator import Separator
+
+__all__ = ["Automaker", "MagnetMaker", "Mine", "Separator"]

@@ -1,0 +1,161 @@
+"""What every actor shares: an order book (suppliers) and a periodic
+order-up-to policy (buyers).
+
+Parameters come from the frozen scenario (``self.cfg``, swapped when a policy
+changes them); state (stocks, open orders) lives here. Order quantities are
+tonnes for concentrate and magnets, element vectors for oxides, so the same
+book and policy serve every tier of the chain.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..shipping import Link, Order, Shipment, is_empty
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+_EPS = 1e-9
+
+
+class Actor(ABC):
+    """A named participant in a jurisdiction, with its parameter table."""
+
+    table = ""  # scenario list this actor's parameters come from
+
+    def __init__(self, model: Model, index: int, cfg: Any):
+        self.model = model
+        self.index = index
+        self.cfg = cfg
+        self.name: str = cfg.name
+        self.jurisdiction: str = cfg.jurisdiction
+
+    def refresh(self, scenario: Any) -> None:
+        """A policy changed the scenario: pick up this actor's new parameters."""
+        self.cfg = getattr(scenario, self.table)[self.index]
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start this actor's SimPy process(es)."""
+        ...
+
+    @abstractmethod
+    def stock_vec(self) -> np.ndarray:
+        """Element tonnes held on site (for conservation checks)."""
+        ...
+
+
+class Supplier(Actor):
+    """Fills customer orders FIFO by order date from its finished stock,
+    home-jurisdiction customers first when ``domestic_first``."""
+
+    def __init__(self, model: Model, index: int, cfg: Any):
+        super().__init__(model, index, cfg)
+        self.book_home: deque[Order] = deque()
+        self.book: deque[Order] = deque()
+        self.open_qty: Any = 0.0
+
+    def accept(self, order: Order) -> None:
+        home = getattr(self.cfg, "domestic_first", False) and (
+            order.link.customer.jurisdiction == self.jurisdiction
+        )
+        (self.book_home if home else self.book).append(order)
+        self.open_qty = self.open_qty + order.qty
+
+    def dispatch(self) -> None:
+        """Ship what stock allows against open orders, oldest first."""
+        for book in (self.book_home, self.book):
+            while book and (book[0].cancelled or is_empty(book[0].remaining)):
+                book.popleft()
+            for order in book:
+                if order.cancelled or is_empty(order.remaining):
+                    continue
+                take = self.available_for(order.remaining)
+                if is_empty(take):
+                    if not isinstance(take, np.ndarray):
+                        return  # no stock left for anyone
+                    continue
+                mass, vec = self.take(take)
+                order.remaining = order.remaining - take
+                self.open_qty = self.open_qty - take
+                order.link.send(order, mass, vec, take)
+            while book and (book[0].cancelled or is_empty(book[0].remaining)):
+                book.popleft()
+
+    def forget(self, order: Order) -> None:
+        """An order was cancelled: its unfilled part is no longer owed."""
+        self.open_qty = self.open_qty - order.remaining
+
+    # -- subclasses say how stock is measured, taken and given back
+    @abstractmethod
+    def available_for(self, remaining: Any) -> Any:
+        ...
+
+    @abstractmethod
+    def take(self, qty: Any) -> tuple[float, np.ndarray]:
+        ...
+
+    @abstractmethod
+    def restock(self, shp: Shipment) -> None:
+        ...
+
+
+class Buyer(Actor):
+    """Periodic order-up-to: every ``review_days``, order up to
+    ``target_days`` of need minus the inventory position (on hand + on order,
+    where on order covers unfilled, awaiting licence and in transit), split by
+    supplier ``share``. Counting goods stuck at the border in the position is
+    what makes a licence delay bite: the buyer does not re-order them."""
+
+    def __init__(self, model: Model, index: int, cfg: Any):
+        super().__init__(model, index, cfg)
+        self.links: list[Link] = []
+        self.on_order: Any = 0.0
+
+    @abstractmethod
+    def position(self) -> Any:
+        ...
+
+    @abstractmethod
+    def target(self) -> Any:
+        ...
+
+    def review(self) -> None:
+        need = self.target() - self.position()
+        if isinstance(need, np.ndarray):
+            need = np.where(need > _EPS, need, 0.0)
+            if not need.any():
+                return
+        elif need <= _EPS:
+            return
+        model = self.model
+        now = model.env.now
+        for link in self.links:
+            qty = need * link.share
+            order = Order(next(model.ids), link, now, qty)
+            self.on_order = self.on_order + qty
+            link.supplier.accept(order)
+
+    def receive(self, shp: Shipment) -> None:
+        self.on_order = self.on_order - shp.qty
+        self.add_stock(shp)
+
+    def cancel(self, shp: Shipment) -> None:
+        """A held parcel was finally refused: neither it nor the rest of its
+        order will come."""
+        order = shp.order
+        self.on_order = self.on_order - shp.qty
+        if not order.cancelled:
+            order.cancelled = True
+            order.link.supplier.forget(order)
+            self.on_order = self.on_order - order.remaining
+            order.remaining = order.remaining * 0.0
+
+    @abstractmethod
+    def add_stock(self, shp: Shipment) -> None:
+        ...

@@ -1,0 +1,81 @@
+"""Mines: concentrate at ``output_t_per_day`` x ``composition``, with an
+optional annual quota (China's MIIT quotas, facts.md §2) and random outages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..shipping import Shipment
+from .base import Supplier
+
+
+class Mine(Supplier):
+    table = "mines"
+
+    def __init__(self, model: Any, index: int, cfg: Any):
+        super().__init__(model, index, cfg)
+        self.comp = model.vec(cfg.composition)  # element tonnes per tonne of concentrate
+        self.stock = cfg.initial_inventory_days * cfg.output_t_per_day
+        model.ledger["initial"] += self.stock * self.comp
+        self.down = False
+        self.year = -1
+        self.year_output = 0.0
+
+    def start(self) -> None:
+        env = self.model.env
+        env.process(self.run())
+        if self.cfg.outages is not None:
+            env.process(self.outages())
+
+    def run(self):  # noqa: ANN201 - a SimPy process
+        env = self.model.env
+        every = max(1, round(self.cfg.dispatch_days))
+        day = 0
+        while True:
+            self.produce(day)
+            if day % every == 0:
+                self.dispatch()
+            day += 1
+            yield env.timeout(1.0)
+
+    def produce(self, day: int) -> None:
+        if self.down:
+            return
+        year = self.model.year_of(day)
+        if year != self.year:
+            self.year, self.year_output = year, 0.0
+        out = self.cfg.output_t_per_day
+        quota = self.cfg.annual_quota_t
+        if quota is not None:
+            out = max(0.0, min(out, quota - self.year_output))
+        if out <= 0:
+            return
+        self.year_output += out
+        self.stock += out
+        self.model.ledger["produced"] += out * self.comp
+
+    def outages(self):  # noqa: ANN201 - a SimPy process
+        streams = self.model.streams
+        between = streams.stream(f"mine/{self.name}/outage/between", self.cfg.outages.between)
+        repair = streams.stream(f"mine/{self.name}/outage/repair", self.cfg.outages.repair)
+        env = self.model.env
+        while True:
+            yield env.timeout(between())
+            self.down = True
+            yield env.timeout(repair())
+            self.down = False
+
+    def available_for(self, remaining: float) -> float:
+        return min(remaining, self.stock)
+
+    def take(self, qty: float) -> tuple[float, np.ndarray]:
+        self.stock -= qty
+        return qty, qty * self.comp
+
+    def restock(self, shp: Shipment) -> None:
+        self.stock += shp.mass
+
+    def stock_vec(self) -> np.ndarray:
+        return self.stock * self.comp

@@ -1,0 +1,189 @@
+"""The command line (SPEC §3): run, validate, schema.
+
+Exit codes: 0 ok; 2 bad input (scenario or flags), with one line naming the
+file, key and value; 1 an internal error or failed replications (``--debug``
+shows tracebacks). Nothing is written until the input is known to be good.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ScenarioError
+
+COMMANDS = ("run", "validate", "schema")
+
+#: Refuse runs whose daily records alone would exceed this many rows.
+MAX_TIMESERIES_ROWS = 200_000_000
+
+
+class UsageError(Exception):
+    """A bad flag: exit 2 like a bad scenario."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= v < 2**63:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**63-1, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="resim", description="Simulate rare-earth supply disruptions under export licensing.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario's replications and write the result files")
+    run.add_argument("scenario", help="scenario TOML file")
+    run.add_argument("-n", "--replications", type=_positive_int, help="replications (default: the scenario's)")
+    run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a scenario value, e.g. licensing.approval_rate=0.4 (repeatable)")
+    run.add_argument("--out", help="output directory (default: results/<scenario name>)")
+    run.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: cores)")
+    run.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("scenarios", nargs="+")
+    val.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    val.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    sch = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    sch.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def _load(path: str, sets: Sequence[str], extra: Sequence[str] = ()):  # noqa: ANN202
+    from .api import load_scenario
+
+    return load_scenario(path, [*sets, *extra])
+
+
+def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .console import kpi_table, licensing_lines, make_console, progress_bar
+    from .execution import default_workers, run_replications
+    from .results import Results
+
+    extra = []
+    if args.replications is not None:
+        extra.append(f"scenario.replications={args.replications}")
+    if args.seed is not None:
+        extra.append(f"scenario.seed={args.seed}")
+    loaded = _load(args.scenario, args.set, extra)
+    scn = loaded.scenario
+    n = scn.scenario.replications
+    rows = n * int(scn.scenario.horizon + 1) * max(1, len(scn.automakers))
+    if rows > MAX_TIMESERIES_ROWS:
+        raise ScenarioError(
+            args.scenario, "scenario.replications",
+            f"{n} replications x {scn.scenario.horizon:g} days x {len(scn.automakers)} automakers "
+            f"is {rows:,} daily records (limit {MAX_TIMESERIES_ROWS:,}); use fewer replications or a shorter horizon",
+        )
+    out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} exists and is not a directory")
+    workers = args.workers or default_workers()
+    console = make_console(sys.stderr if args.json else sys.stdout)
+    t0 = time.perf_counter()
+    with progress_bar(console, n, "replications", enabled=not args.quiet) as advance:
+        outputs = run_replications(loaded, range(n), workers=workers, progress=advance)
+    results = Results(loaded, outputs, time.perf_counter() - t0, workers)
+    results.write(out, argv)
+    summary = results.summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    elif not args.quiet:
+        console.print(kpi_table(summary))
+        for line in licensing_lines(summary):
+            console.print(line)
+        console.print(f"{n} replications in {results.runtime_s:.1f} s on {workers} worker(s); results in {out}/")
+    if results.failures:
+        first = results.failures[0]
+        print(f"resim: {len(results.failures)} of {n} replications failed; first: replication {first[0]}: "
+              f"{first[1]} (rows with error and seed in {out / 'replications.parquet'})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.scenarios:
+        try:
+            loaded = _load(path, args.set)
+        except ScenarioError as e:
+            print(e, file=sys.stderr)
+            status = 2
+            continue
+        s = loaded.scenario
+        print(f"{path}: ok ({len(s.automakers)} automakers, {len(s.magnet_makers)} magnet makers, "
+              f"{len(s.licensing.stages)} review stages, {len(s.policy)} policy changes)")
+    return status
+
+
+def cmd_schema() -> int:
+    from .scenario import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv = ["run", *argv]  # `python -m resim FILE` means `resim run FILE`
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 2
+        if args.command == "run":
+            return cmd_run(args, argv)
+        if args.command == "validate":
+            return cmd_validate(args)
+        return cmd_schema()
+    except ScenarioError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("resim: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - no traceback reaches a user
+        if debug:
+            traceback.print_exc()
+        print(f"resim: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

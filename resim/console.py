@@ -1,0 +1,95 @@
+"""Terminal output: the KPI table and progress bars (rich).
+
+On a terminal: a boxed table and a progress bar. Piped: the same table as
+plain text and no progress bar, so logs and ``| less`` stay clean.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def make_console(stream: Any = None) -> Console:
+    stream = stream or sys.stdout
+    return Console(file=stream, highlight=False, soft_wrap=False, width=None if stream.isatty() else 120)
+
+
+def _num(x: float | None, digits: int = 0) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def _mean_ci(d: dict[str, Any], digits: int = 0, scale: float = 1.0) -> str:
+    if d["mean"] is None:
+        return "-"
+    lo, hi = d["ci95"]
+    m = d["mean"] * scale
+    if lo is None:
+        return _num(m, digits)
+    return f"{_num(m, digits)} [{_num(lo * scale, digits)}, {_num(hi * scale, digits)}]"
+
+
+def _day(start: date, d: float | None) -> str:
+    return "-" if d is None else (start + timedelta(days=int(d))).isoformat()
+
+
+def kpi_table(summary: dict[str, Any]) -> Table:
+    start = date.fromisoformat(summary["start_date"])
+    n = summary["replications"]
+    t = Table(title=f"{summary['scenario']}: {n} replications, mean [95% CI]", title_justify="left")
+    t.add_column("automaker")
+    t.add_column("vehicles lost", justify="right")
+    t.add_column("stockout days", justify="right")
+    t.add_column("first stockout (if any)", justify="right")
+    t.add_column("P(stockout)", justify="right")
+    t.add_column("fill rate %", justify="right")
+    for name, k in summary["kpis"].items():
+        first = k["first_stockout_day"]
+        if first["mean"] is None:
+            fs = "none"
+        elif first["ci95"][0] is None:
+            fs = _day(start, first["mean"])
+        else:
+            fs = f"{_day(start, first['mean'])} [{_day(start, first['ci95'][0])[5:]}, {_day(start, first['ci95'][1])[5:]}]"
+        p = k["stockout_probability"]
+        ps = f"{p['mean']:.2f} [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]" if p["mean"] is not None else "-"
+        t.add_row(name, _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"], 1), fs, ps,
+                  _mean_ci(k["fill_rate"], 1, 100.0))
+    return t
+
+
+def licensing_lines(summary: dict[str, Any]) -> list[str]:
+    lic = summary["licensing"]
+    apps = lic["applications"]
+    if not apps["mean"]:
+        return []
+    share = lic["approved_share"]
+    dd = lic["decision_days"]
+    parts = [f"licensing: {apps['mean']:.1f} applications per replication"]
+    if share["mean"] is not None:
+        parts.append(f"{100 * share['mean']:.0f}% approved")
+    if dd["mean"] is not None:
+        parts.append(f"decision in {dd['mean']:.1f} days on average (p95 {dd['p95']:.1f})")
+    return [", ".join(parts)]
+
+
+@contextmanager
+def progress_bar(console: Console, total: int, label: str, enabled: bool) -> Iterator[Any]:
+    """Yield an ``advance(n)`` callable; a live bar only on a terminal."""
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as prog:
+        task = prog.add_task(label, total=total)
+        yield lambda k=1: prog.advance(task, k)

@@ -1,0 +1,248 @@
+"""Probability distributions for durations (review stages, transit, repairs...).
+
+Each distribution is a frozen pydantic model that knows its own ``mean`` (so
+theory tests and reports can quote it) and draws vectors from a numpy
+``Generator`` (so hot paths can pre-draw in blocks; see ``randomness.Stream``).
+A bare number or duration string ("5d") in a scenario means a constant.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
+
+from .units import parse_duration
+
+#: A non-negative number of days; accepts "45d", "26w", "6mo", "1y".
+Days = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Dist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @property
+    def mean(self) -> float:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Constant(_Dist):
+    dist: Literal["constant"] = "constant"
+    value: Days
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.full(size, self.value)
+
+
+class Uniform(_Dist):
+    dist: Literal["uniform"]
+    low: Days
+    high: Days
+
+    @model_validator(mode="after")
+    def _order(self) -> Uniform:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low:g}) must be <= high ({self.high:g})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return 0.5 * (self.low + self.high)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, size)
+
+
+class Triangular(_Dist):
+    dist: Literal["triangular"]
+    low: Days
+    mode: Days
+    high: Days
+
+    @model_validator(mode="after")
+    def _order(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high):
+            raise ValueError(
+                f"needs low <= mode <= high, got low={self.low:g}, mode={self.mode:g}, high={self.high:g}"
+            )
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.mode + self.high) / 3.0
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        if self.low == self.high:
+            return np.full(size, self.low)
+        return rng.triangular(self.low, self.mode, self.high, size)
+
+
+class Normal(_Dist):
+    """Normal truncated at 0: durations cannot be negative. ``mean`` is the
+    mean of the truncated distribution, which exceeds ``mu`` when ``sd`` is
+    large relative to it."""
+
+    dist: Literal["normal"]
+    mu: Days = Field(alias="mean")
+    sd: float = Field(ge=0, allow_inf_nan=False)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def mean(self) -> float:
+        if self.sd == 0:
+            return self.mu
+        from scipy.stats import truncnorm
+
+        a = (0.0 - self.mu) / self.sd
+        return float(truncnorm.mean(a, math.inf, loc=self.mu, scale=self.sd))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        out = rng.normal(self.mu, self.sd, size)
+        bad = out < 0
+        while bad.any():  # rejection keeps the stream's draws in a fixed order
+            out[bad] = rng.normal(self.mu, self.sd, int(bad.sum()))
+            bad = out < 0
+        return out
+
+
+class LogNormal(_Dist):
+    """Lognormal given by its mean and coefficient of variation, the two
+    numbers published sources quote."""
+
+    dist: Literal["lognormal"]
+    mu: Days = Field(alias="mean", gt=0)
+    cv: float = Field(ge=0, allow_inf_nan=False)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def mean(self) -> float:
+        return self.mu
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        s2 = math.log1p(self.cv**2)
+        return rng.lognormal(math.log(self.mu) - 0.5 * s2, math.sqrt(s2), size)
+
+
+class Exponential(_Dist):
+    dist: Literal["exponential"]
+    mu: Days = Field(alias="mean", gt=0)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def mean(self) -> float:
+        return self.mu
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.exponential(self.mu, size)
+
+
+class Gamma(_Dist):
+    """Gamma by ``shape`` and ``scale``, or by ``mean`` and ``cv``."""
+
+    dist: Literal["gamma"]
+    shape: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    scale: Days | None = None
+    mu: Days | None = Field(default=None, alias="mean")
+    cv: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _pair(self) -> Gamma:
+        by_shape = self.shape is not None and self.scale is not None
+        by_mean = self.mu is not None and self.cv is not None
+        if by_shape == by_mean:
+            raise ValueError("give either shape and scale, or mean and cv")
+        if by_shape and self.scale <= 0:  # type: ignore[operator]
+            raise ValueError("scale must be > 0")
+        if by_mean and self.mu <= 0:  # type: ignore[operator]
+            raise ValueError("mean must be > 0")
+        return self
+
+    def _params(self) -> tuple[float, float]:
+        if self.shape is not None and self.scale is not None:
+            return self.shape, self.scale
+        k = 1.0 / self.cv**2  # type: ignore[operator]
+        return k, self.mu / k  # type: ignore[operator]
+
+    @property
+    def mean(self) -> float:
+        k, theta = self._params()
+        return k * theta
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        k, theta = self._params()
+        return rng.gamma(k, theta, size)
+
+
+class Empirical(_Dist):
+    dist: Literal["empirical"]
+    values: list[Days] = Field(min_length=1)
+    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> Empirical:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must not all be 0")
+        return self
+
+    def _p(self) -> np.ndarray | None:
+        if self.weights is None:
+            return None
+        w = np.asarray(self.weights, dtype=float)
+        return w / w.sum()
+
+    @property
+    def mean(self) -> float:
+        v = np.asarray(self.values, dtype=float)
+        p = self._p()
+        return float(v.mean() if p is None else (v * p).sum())
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.choice(np.asarray(self.values, dtype=float), size=size, p=self._p())
+
+
+def _coerce(value: Any) -> Any:
+    """A bare number or duration string is a constant."""
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+DistSpec = Constant | Uniform | Triangular | Normal | LogNormal | Exponential | Gamma | Empirical
+Distribution = Annotated[
+    Constant | Uniform | Triangular | Normal | LogNormal | Exponential | Gamma | Empirical,
+    Field(discriminator="dist"),
+    BeforeValidator(_coerce),
+]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Distribution)
+
+
+def make(value: Any) -> DistSpec:
+    """Build a distribution from its scenario form (for tests and the API)."""
+    return _ADAPTER.validate_python(value)

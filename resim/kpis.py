@@ -1,0 +1,199 @@
+"""KPIs: pure functions of the record tables.
+
+Nothing here touches the model. Per replication, each automaker's daily rows
+give vehicles lost, shortfall tonnes, stockout days, the first stockout day,
+the longest stoppage and the fill rate; across replications each KPI becomes a
+mean with a 95% t-interval and p5/p50/p95. Every figure resim reports comes
+with its interval, because a single replication of a stochastic chain is an
+anecdote.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+METRICS = (
+    "vehicles_lost",
+    "shortfall_t",
+    "stockout_days",
+    "first_stockout_day",
+    "longest_stoppage_days",
+    "fill_rate",
+)
+ALL = "all"
+
+
+def _runs(short: np.ndarray) -> tuple[int, float, int]:
+    """(days short, first day short or NaN, longest run of consecutive short days)."""
+    idx = np.flatnonzero(short)
+    if idx.size == 0:
+        return 0, math.nan, 0
+    breaks = np.flatnonzero(np.diff(idx) != 1)
+    starts = np.r_[0, breaks + 1]
+    ends = np.r_[breaks, idx.size - 1]
+    return int(idx.size), float(idx[0]), int((ends - starts + 1).max())
+
+
+def automaker_kpis(
+    day: np.ndarray,
+    demand_t: np.ndarray,
+    consumed_t: np.ndarray,
+    shortfall_t: np.ndarray,
+    t_per_vehicle: float,
+) -> dict[str, float]:
+    """KPIs of one automaker in one replication from its daily rows (sorted by day).
+
+    ``shortfall_t`` is the demand a day could not meet when it arose; goods
+    built later from a backlog count in ``consumed_t``, so the tonnes lost
+    for good are total demand minus total consumption.
+    """
+    order = np.argsort(day, kind="stable")
+    short = shortfall_t[order] > 0.0
+    n_short, first, longest = _runs(short)
+    demand = float(demand_t.sum())
+    lost_t = max(0.0, demand - float(consumed_t.sum()))
+    if lost_t < 1e-9 * max(demand, 1.0):
+        lost_t = 0.0
+    return {
+        "vehicles_lost": lost_t / t_per_vehicle if t_per_vehicle > 0 else math.nan,
+        "shortfall_t": lost_t,
+        "stockout_days": float(n_short),
+        "first_stockout_day": float(day[order][int(first)]) if not math.isnan(first) else math.nan,
+        "longest_stoppage_days": float(longest),
+        "fill_rate": 1.0 - lost_t / demand if demand > 0 else 1.0,
+    }
+
+
+def replication_kpis(
+    timeseries: pd.DataFrame, automakers: Sequence[dict[str, Any]]
+) -> pd.DataFrame:
+    """One row per automaker and one for ``all`` (every automaker together;
+    a day counts as a stockout for ``all`` when any automaker is short)."""
+    rows = []
+    tpv = {a["name"]: a["t_per_vehicle"] for a in automakers}
+    for name, g in timeseries.groupby("automaker", sort=False):
+        k = automaker_kpis(
+            g["day"].to_numpy(), g["demand_t"].to_numpy(), g["consumed_t"].to_numpy(),
+            g["shortfall_t"].to_numpy(), tpv.get(str(name), math.nan),
+        )
+        rows.append({"automaker": name, **k})
+    if rows:
+        tot = timeseries.groupby("day", sort=True)[["demand_t", "consumed_t", "shortfall_t"]].sum()
+        k = automaker_kpis(
+            tot.index.to_numpy(), tot["demand_t"].to_numpy(), tot["consumed_t"].to_numpy(),
+            tot["shortfall_t"].to_numpy(), math.nan,
+        )
+        per = pd.DataFrame(rows)
+        veh = per["vehicles_lost"]
+        k["vehicles_lost"] = float(veh.sum()) if veh.notna().any() else math.nan
+        rows.append({"automaker": ALL, **k})
+    return pd.DataFrame(rows, columns=["automaker", *METRICS])
+
+
+def describe(values: Iterable[float]) -> dict[str, Any]:
+    """Mean, 95% t-interval of the mean, and p5/p50/p95 of replication values."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    n = x.size
+    if n == 0:
+        return {"mean": None, "ci95": [None, None], "p5": None, "p50": None, "p95": None, "n": 0}
+    mean = float(x.mean())
+    if n > 1:
+        half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
+        ci = [mean - half, mean + half]
+    else:
+        ci = [None, None]
+    p5, p50, p95 = (float(v) for v in np.percentile(x, [5, 50, 95]))
+    return {"mean": mean, "ci95": ci, "p5": p5, "p50": p50, "p95": p95, "n": int(n)}
+
+
+def wilson(successes: int, n: int) -> list[float | None]:
+    """95% Wilson score interval for a proportion (sound at 0 and 1)."""
+    if n == 0:
+        return [None, None]
+    z = 1.959963984540054
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """``kpis`` block of summary.json from the replications table."""
+    out: dict[str, dict[str, Any]] = {}
+    ok = replications[replications["error"].isna()] if "error" in replications.columns else replications
+    for name, g in ok.groupby("automaker", sort=False):
+        block: dict[str, Any] = {}
+        for m in METRICS:
+            block[m] = describe(g[m].to_numpy(dtype=float))
+        n = len(g)
+        hit = int(g["first_stockout_day"].notna().sum())
+        block["stockout_probability"] = {"mean": hit / n if n else None, "ci95": wilson(hit, n), "n": n}
+        out[str(name)] = block
+    return out
+
+
+def licensing_summary(licences: pd.DataFrame, stages: pd.DataFrame, replications: int) -> dict[str, Any]:
+    """The ``licensing`` block: volumes, approval, decision times, stage waits,
+    time-average queue lengths and reviewer utilisation.
+
+    Stage waits are per visit (an application sent back for rework waits
+    again); queue lengths and utilisation come from the office's time
+    integrals, which include background applications.
+    """
+    out: dict[str, Any] = {}
+    names = list(dict.fromkeys(stages["stage"])) if len(stages) else []
+    if len(licences):
+        per_rep = licences.groupby("replication").size().reindex(range(replications), fill_value=0)
+        out["applications"] = describe(per_rep.to_numpy(dtype=float))
+        decided = licences[licences["outcome"] != "pending"]
+        share = decided.groupby("replication")["outcome"].apply(lambda s: float((s == "approved").mean()))
+        out["approved_share"] = describe(share.to_numpy(dtype=float))
+        out["pending_at_horizon"] = int((licences["outcome"] == "pending").sum())
+        days = (decided["decided_day"] - decided["submitted_day"]).to_numpy(dtype=float)
+        out["decision_days"] = _pooled(days)
+        waits = {}
+        for s in names:
+            visits = decided[f"visits_{s}"].to_numpy(dtype=float)
+            w = decided[f"wait_{s}"].to_numpy(dtype=float)
+            mask = visits > 0
+            per_visit = w[mask] / visits[mask]
+            waits[s] = _pooled(per_visit)
+        out["stage_wait_days"] = waits
+        by_kind = {}
+        for kind, g in decided.groupby("kind"):
+            by_kind[str(kind)] = {
+                "decided": int(len(g)),
+                "approved_share": float((g["outcome"] == "approved").mean()),
+            }
+        out["by_kind"] = by_kind
+    else:
+        out["applications"] = describe([0.0] * replications)
+        out["approved_share"] = describe([])
+        out["pending_at_horizon"] = 0
+        out["decision_days"] = _pooled(np.array([]))
+        out["stage_wait_days"] = {s: _pooled(np.array([])) for s in names}
+        out["by_kind"] = {}
+    q, util = {}, {}
+    for s in names:
+        g = stages[stages["stage"] == s]
+        q[s] = describe((g["queue_area"] / g["horizon_days"]).to_numpy(dtype=float))
+        finite = g[g["reviewer_area"] > 0]
+        util[s] = describe((finite["busy_area"] / finite["reviewer_area"]).to_numpy(dtype=float)) \
+            if len(finite) else None
+    out["queue_length"] = q
+    out["reviewer_utilisation"] = util
+    return out
+
+
+def _pooled(x: np.ndarray) -> dict[str, float | None]:
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return {"mean": None, "p50": None, "p95": None, "n": 0}
+    p50, p95 = np.percentile(x, [50, 95])
+    return {"mean": float(x.mean()), "p50": float(p50), "p95": float(p95), "n": int(x.size)}

@@ -1,0 +1,325 @@
+"""The licensing authority: which parcels need a licence, who applies, how
+applications are decided, and how licences cover links over time.
+
+* ``per_shipment``: every controlled parcel needs its own licence ("one batch,
+  one licence", facts.md §1). The parcel waits with its goods reserved.
+* ``general``: a licence per exporter-customer link lasting ``lifetime_days``
+  (optionally capped at ``quantity_cap_t``), renewed ``renewal_lead_days``
+  before expiry. A renewal not approved by expiry leaves a gap: shipments on
+  the link wait until a licence is granted.
+* Decisions use the rates in force *when the decision is made*; a rejected
+  exporter resubmits after ``resubmit_days`` up to ``max_attempts``; a final
+  rejection returns the goods and cancels the customer's order.
+* ``annual_quota_t``: tonnes licensed per calendar year; once spent, new
+  applications wait for 1 January.
+
+The review itself (stages, reviewers, rework) is ``office.py``; this module
+only files applications and acts on decisions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from ..records import Table
+from ..scenario import Scenario
+from ..shipping import Link, Shipment
+from ..workdays import WorkCalendar
+from .office import Application, ReviewOffice, SourceStreams
+
+if TYPE_CHECKING:
+    from ..model import Model
+
+BASE_COLUMNS = (
+    "application_id", "kind", "exporter", "customer", "destination", "end_use", "attempt",
+    "renewal", "tonnes", "submitted_day", "decided_day", "outcome", "licence_expiry_day",
+)
+
+
+def licence_columns(stages: list[str]) -> tuple[str, ...]:
+    return (
+        *BASE_COLUMNS,
+        *(f"wait_{s}" for s in stages),
+        *(f"service_{s}" for s in stages),
+        *(f"visits_{s}" for s in stages),
+    )
+
+
+class Authority:
+    """Files applications, decides them and keeps each link's licence."""
+
+    def __init__(self, model: Model, keep_background: bool):
+        self.model = model
+        self.env = model.env
+        scn = model.scenario
+        self.params = scn
+        lic = scn.licensing
+        cal = WorkCalendar(scn.scenario.start_date, lic.holidays, int(scn.scenario.horizon) + 400)
+        self.office = ReviewOffice(self.env, lic, cal, self._reviewed)
+        self.stage_names = list(self.office.names)
+        self.background = SourceStreams(model.streams, "licensing/background", lic)
+        self._bg_gap = model.streams.uniforms("licensing/background/arrivals")
+        self._bg_running = False
+        self.sources: dict[str, SourceStreams] = {}
+        self.keep_background = keep_background
+        self.rows: list[tuple[Any, ...]] = []
+        self.held: dict[int, Shipment] = {}  # per-shipment parcels awaiting a licence
+        self.next_id = 0
+        self.quota_used: dict[int, float] = {}
+        self.quota_waiting: list[Application] = []
+
+    # ------------------------------------------------------------ setup
+    def start(self) -> None:
+        self._maybe_start_background()
+
+    def apply(self, scn: Scenario) -> None:
+        """A policy changed the scenario (reviewers, rates, mode, ...)."""
+        old_mode = self.params.controls.licence_mode
+        self.params = scn
+        self.office.apply(scn.licensing)
+        self.background.refresh(scn.licensing)
+        for src in self.sources.values():
+            src.refresh(scn.licensing)
+        mode = scn.controls.licence_mode
+        if mode != old_mode:
+            if mode == "none":
+                self._release_all()
+            elif mode == "per_shipment":
+                for link in self.model.links:
+                    while link.waiting:
+                        self._file_shipment(link.waiting.popleft())
+        self._maybe_start_background()
+
+    def _source(self, link: Link) -> SourceStreams:
+        src = self.sources.get(link.key)
+        if src is None:
+            src = SourceStreams(self.model.streams, f"licensing/link/{link.key}", self.params.licensing)
+            self.sources[link.key] = src
+        return src
+
+    # ------------------------------------------------------------ background load
+    def _maybe_start_background(self) -> None:
+        if not self._bg_running and self.params.licensing.background.applications_per_day > 0:
+            self._bg_running = True
+            self._schedule_background()
+
+    def _schedule_background(self) -> None:
+        rate = self.params.licensing.background.applications_per_day
+        if rate <= 0:
+            self._bg_running = False
+            return
+        gap = -math.log(1.0 - self._bg_gap()) / rate
+        self.env.timeout(gap).callbacks.append(self._background_arrival)
+
+    def _background_arrival(self, _event: Any) -> None:
+        bg = self.params.licensing.background
+        self.next_id += 1
+        app = Application(self.next_id, "background", self.background, self.office.n,
+                          destination=bg.destination, end_use=bg.end_use)
+        self.office.submit(app)
+        self._schedule_background()
+
+    # ------------------------------------------------------------ shipments
+    def needs_licence(self, shp: Shipment) -> bool:
+        ctl = self.params.controls
+        link = shp.link
+        if ctl.licence_mode == "none" or not link.crosses_border:
+            return False
+        if link.supplier.jurisdiction != ctl.jurisdiction or link.customer.jurisdiction == ctl.jurisdiction:
+            return False
+        return link.controlled_fraction(shp.vec, shp.mass) > ctl.de_minimis
+
+    def request(self, shp: Shipment) -> None:
+        """A parcel is ready on its link: ship it, or hold it for a licence."""
+        if not self.needs_licence(shp):
+            shp.link.depart(shp)
+            return
+        shp.controlled = True
+        if self.params.controls.licence_mode == "per_shipment":
+            self._file_shipment(shp)
+        else:
+            link = shp.link
+            if not link.waiting and self._covered(link, shp.mass):
+                self._ship_under_licence(shp)
+            else:
+                link.waiting.append(shp)
+                if link.pending_application is None:
+                    self._file_general(link, renewal=False)
+
+    def _covered(self, link: Link, tonnes: float) -> bool:
+        return self.env.now < link.licence_expiry and link.cap_left >= tonnes
+
+    def _ship_under_licence(self, shp: Shipment) -> None:
+        shp.link.cap_left -= shp.mass
+        self._use_quota(shp.mass)
+        shp.controlled = False
+        shp.link.depart(shp)
+
+    def _release_all(self) -> None:
+        """Controls lifted: everything held leaves now."""
+        for shp in list(self.held.values()):
+            shp.controlled = False
+            shp.link.depart(shp)
+        self.held.clear()
+        for link in self.model.links:
+            while link.waiting:
+                shp = link.waiting.popleft()
+                shp.controlled = False
+                link.depart(shp)
+
+    # ------------------------------------------------------------ filing
+    def _new(self, kind: str, link: Link, subject: Any, tonnes: float, attempt: int,
+             aid: int | None = None, renewal: bool = False) -> Application:
+        if aid is None:
+            self.next_id += 1
+            aid = self.next_id
+        cust = link.customer
+        return Application(aid, kind, self._source(link), self.office.n, exporter=link.supplier.name,
+                           customer=cust.name, destination=cust.jurisdiction,
+                           end_use=getattr(cust.cfg, "end_use", "civil"), attempt=attempt,
+                           tonnes=tonnes, subject=subject, renewal=renewal)
+
+    def _file_shipment(self, shp: Shipment, attempt: int = 1, aid: int | None = None) -> None:
+        self.held[shp.id] = shp
+        self._file(self._new("shipment", shp.link, shp, shp.mass, attempt, aid))
+
+    def _file_general(self, link: Link, renewal: bool, attempt: int = 1, aid: int | None = None) -> None:
+        cap = self.params.controls.quantity_cap_t
+        app = self._new("general", link, link, cap if cap is not None else math.nan, attempt, aid, renewal)
+        link.pending_application = app
+        self._file(app)
+
+    def _file(self, app: Application) -> None:
+        quota = self.params.controls.annual_quota_t
+        if quota is not None and self.quota_used.get(self.model.year_of(self.env.now), 0.0) >= quota:
+            if not self.quota_waiting:
+                wait = self.model.next_new_year(self.env.now) - self.env.now
+                self.env.timeout(wait).callbacks.append(self._new_year)
+            self.quota_waiting.append(app)
+            return
+        self.office.submit(app)
+
+    def _new_year(self, _event: Any) -> None:
+        waiting, self.quota_waiting = self.quota_waiting, []
+        for app in waiting:
+            self.office.submit(app)
+
+    def _use_quota(self, tonnes: float) -> None:
+        if self.params.controls.annual_quota_t is not None:
+            year = self.model.year_of(self.env.now)
+            self.quota_used[year] = self.quota_used.get(year, 0.0) + tonnes
+
+    # ------------------------------------------------------------ decisions
+    def approval_probability(self, app: Application) -> float:
+        lic = self.params.licensing
+        p = lic.approval_rate
+        p *= lic.approval_by_destination.get(app.destination, 1.0)
+        p *= lic.approval_by_end_use.get(app.end_use, 1.0)  # type: ignore[call-overload]
+        return min(1.0, p)
+
+    def _reviewed(self, app: Application) -> None:
+        now = self.env.now
+        approved = app.source.decision() < self.approval_probability(app)
+        ctl = self.params.controls
+        expiry = math.nan
+        if approved:
+            if app.kind == "shipment":
+                expiry = now + ctl.shipment_validity_days
+            elif app.kind == "general":
+                expiry = now + ctl.lifetime_days
+        self._record(app, now, "approved" if approved else "rejected", expiry)
+        if app.kind == "shipment":
+            self._shipment_decided(app, approved)
+        elif app.kind == "general":
+            self._general_decided(app, approved, expiry)
+
+    def _retry(self, app: Application) -> bool:
+        """Schedule a resubmission if attempts remain."""
+        if app.attempt >= self.params.licensing.max_attempts:
+            return False
+        delay = app.source.resubmit()
+        self.env.timeout(delay).callbacks.append(lambda _e, a=app: self._resubmit(a))
+        return True
+
+    def _resubmit(self, app: Application) -> None:
+        if app.kind == "shipment":
+            shp = app.subject
+            if shp.id in self.held:  # still waiting (not released by a policy)
+                self._file_shipment(shp, app.attempt + 1, app.id)
+        else:
+            link = app.subject
+            if link.pending_application is app:
+                self._file_general(link, app.renewal, app.attempt + 1, app.id)
+
+    def _shipment_decided(self, app: Application, approved: bool) -> None:
+        shp: Shipment = app.subject
+        if shp.id not in self.held:
+            return  # released meanwhile (controls lifted)
+        if approved:
+            del self.held[shp.id]
+            self._use_quota(shp.mass)
+            shp.controlled = False
+            shp.link.depart(shp)
+        elif not self._retry(app):
+            del self.held[shp.id]
+            shp.controlled = False
+            shp.link.give_back(shp)
+
+    def _general_decided(self, app: Application, approved: bool, expiry: float) -> None:
+        link: Link = app.subject
+        if link.pending_application is not app:
+            return
+        if approved:
+            link.pending_application = None
+            link.licence_expiry = expiry
+            cap = self.params.controls.quantity_cap_t
+            link.cap_left = cap if cap is not None else math.inf
+            lead = self.params.controls.renewal_lead_days
+            at = max(0.0, expiry - lead - self.env.now)
+            self.env.timeout(at).callbacks.append(lambda _e, k=link, x=expiry: self._renew(k, x))
+            while link.waiting and self._covered(link, link.waiting[0].mass):
+                self._ship_under_licence(link.waiting.popleft())
+            if link.waiting:  # the cap ran out: apply again
+                self._file_general(link, renewal=False)
+        elif not self._retry(app):
+            link.pending_application = None
+            if self.env.now >= link.licence_expiry:
+                while link.waiting:
+                    shp = link.waiting.popleft()
+                    shp.controlled = False
+                    link.give_back(shp)
+
+    def _renew(self, link: Link, expiry: float) -> None:
+        """File the renewal of the licence expiring at ``expiry`` unless a newer
+        licence or an application already covers the link."""
+        if (
+            link.licence_expiry == expiry
+            and link.pending_application is None
+            and self.params.controls.licence_mode == "general"
+        ):
+            self._file_general(link, renewal=True)
+
+    # ------------------------------------------------------------ records
+    def _record(self, app: Application, decided: float, outcome: str, expiry: float) -> None:
+        if app.kind == "background" and not self.keep_background:
+            return
+        self.rows.append((
+            app.id, app.kind, app.exporter, app.customer, app.destination, app.end_use,
+            app.attempt, app.renewal, app.tonnes, app.submitted, decided, outcome, expiry,
+            *app.wait, *app.service, *app.visits,
+        ))
+
+    def licence_table(self, horizon: float) -> Table:
+        """Every decided application, plus those still pending at the horizon."""
+        queued = {a.id for q in self.office.queues for a in q}
+        for app in list(self.office.live.values()) + self.quota_waiting:
+            if app.id in queued:
+                s = next(i for i, q in enumerate(self.office.queues) if any(a is app for a in q))
+                app.wait[s] += horizon - app.arrived
+            self._record(app, math.nan, "pending", math.nan)
+        table = Table(licence_columns(self.stage_names))
+        if self.rows:
+            for name, values in zip(table.columns, zip(*self.rows, strict=True), strict=True):
+                table.data[name] = list(values)
+        return table

@@ -1,0 +1,263 @@
+"""Results of a run: tidy DataFrames, the summary, and the result files.
+
+``Results`` assembles what the replications sent back into the tables of
+SPEC §4 and writes them. Files are written to temporary names and renamed
+into place, so an interrupted run never leaves a file that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .execution import ReplicationOutput, seed_of
+from .kpis import METRICS, licensing_summary, summarise_kpis
+from .licensing import licence_columns
+from .loader import Loaded
+from .model import TIMESERIES_COLUMNS
+from .tomlwriter import dumps as toml_dumps
+from .units import day_to_date
+
+RESULT_FILES = (
+    "summary.json",
+    "replications.parquet",
+    "timeseries.parquet",
+    "licences.parquet",
+    "flows.parquet",
+    "scenario.resolved.toml",
+    "manifest.json",
+)
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("resim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def _frame(rep: int, data: dict[str, list[Any]] | None, columns: Sequence[str]) -> pd.DataFrame:
+    df = pd.DataFrame(data if data else {c: [] for c in columns}, columns=list(columns))
+    df.insert(0, "replication", rep)
+    return df
+
+
+class Results:
+    """All replications of one scenario run (SPEC §3 ``resim.simulate``)."""
+
+    def __init__(self, loaded: Loaded, outputs: Sequence[ReplicationOutput], runtime_s: float, workers: int):
+        self.loaded = loaded
+        self.scenario = loaded.scenario
+        self.outputs = list(outputs)
+        self.runtime_s = runtime_s
+        self.workers = workers
+        self.start_date: date = self.scenario.scenario.start_date
+        self.failures = [(o.replication, o.error) for o in self.outputs if o.error]
+        ok = [o for o in self.outputs if not o.error]
+        self.replications = self._replications()
+        self.timeseries = self._timeseries(ok)
+        stage_names = self.scenario.stage_names()
+        self.licences = self._concat(ok, "licences", licence_columns(stage_names))
+        self.stages = self._concat(
+            ok, "stages",
+            ("stage", "horizon_days", "arrivals", "queue_area", "busy_area", "reviewer_area",
+             "reviewers", "in_queue_at_end", "in_service_at_end"),
+        )
+        self.flows = self._flows(ok)
+        first = ok[0] if ok else None
+        self.events = pd.DataFrame(first.events) if first and first.events else pd.DataFrame(
+            columns=["day", "kind", "key", "value"])
+        self.sim_events = int(sum(o.sim_events for o in ok))
+
+    # ---------------------------------------------------------------- tables
+    def _replications(self) -> pd.DataFrame:
+        frames = []
+        for o in self.outputs:
+            if o.error:
+                frames.append(pd.DataFrame({"replication": [o.replication], "automaker": [None],
+                                            **{m: [math.nan] for m in METRICS}, "error": [o.error],
+                                            "seed": [json.dumps(seed_of(self.loaded, o.replication))]}))
+            else:
+                df = o.kpis.copy()  # type: ignore[union-attr]
+                df.insert(0, "replication", o.replication)
+                df["error"] = None
+                df["seed"] = json.dumps(seed_of(self.loaded, o.replication))
+                frames.append(df)
+        cols = ["replication", "automaker", *METRICS, "error", "seed"]
+        if not frames:
+            return pd.DataFrame(columns=cols)
+        out = pd.concat(frames, ignore_index=True)[cols]
+        out["error"] = out["error"].astype("string")
+        out["automaker"] = out["automaker"].astype("string")
+        return out
+
+    def _timeseries(self, ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
+        df = pd.concat([_frame(o.replication, o.timeseries, TIMESERIES_COLUMNS) for o in ok],
+                       ignore_index=True) if ok else _frame(0, None, TIMESERIES_COLUMNS).iloc[0:0]
+        tpv = {a["name"]: a["t_per_vehicle"] for o in ok[:1] for a in o.automakers}
+        per = df["automaker"].map(tpv).astype(float)
+        day = df["day"].to_numpy(dtype="int64")
+        df.insert(2, "date", (np.datetime64(self.start_date, "D") + day.astype("timedelta64[D]")))
+        df["produced_vehicles"] = df["consumed_t"] / per
+        df["shortfall_vehicles"] = df["shortfall_t"] / per
+        cols = ["replication", "day", "date", "automaker", "inventory_t", "produced_vehicles",
+                "shortfall_vehicles", "demand_t", "consumed_t", "shortfall_t"]
+        return df[cols]
+
+    @staticmethod
+    def _concat(ok: Sequence[ReplicationOutput], attr: str, columns: Sequence[str]) -> pd.DataFrame:
+        frames = [_frame(o.replication, getattr(o, attr), columns) for o in ok]
+        if not frames:
+            return _frame(0, None, columns).iloc[0:0]
+        return pd.concat(frames, ignore_index=True)
+
+    def _flows(self, ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
+        frames = []
+        for o in ok:
+            f = o.flows.copy()  # type: ignore[union-attr]
+            f.insert(0, "replication", o.replication)
+            frames.append(f)
+        cols = ["replication", "month", "origin", "destination", "product", "tonnes"]
+        if not frames:
+            return pd.DataFrame(columns=cols)
+        out = pd.concat(frames, ignore_index=True)[cols]
+        out["tonnes"] = out["tonnes"].astype(float)
+        return out
+
+    # ---------------------------------------------------------------- summary
+    def summary(self) -> dict[str, Any]:
+        scn = self.scenario
+        n = len(self.outputs)
+        events = [
+            {"day": float(r.day), "date": str(day_to_date(self.start_date, r.day)),
+             "kind": r.kind, "key": r.key, "value": json.loads(r.value)}
+            for r in self.events.itertuples()
+        ]
+        return json_clean({
+            "scenario": scn.scenario.name,
+            "seed": scn.scenario.seed,
+            "replications": n,
+            "failed_replications": [{"replication": r, "error": e} for r, e in self.failures],
+            "horizon_days": scn.scenario.horizon,
+            "start_date": str(self.start_date),
+            "kpis": summarise_kpis(self.replications),
+            "licensing": licensing_summary(self.licences, self.stages, n - len(self.failures)),
+            "events": events,
+            "simulated_events": self.sim_events,
+            "runtime_s": round(self.runtime_s, 3),
+            "versions": versions(),
+        })
+
+    # ---------------------------------------------------------------- files
+    def write(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
+        """Write every SPEC §4 file into ``out`` (each atomically)."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        summary = self.summary()
+        _write_parquet(out / "replications.parquet", self.replications)
+        _write_parquet(out / "timeseries.parquet", self.timeseries)
+        _write_parquet(out / "licences.parquet", self.licences)
+        _write_parquet(out / "flows.parquet", self.flows)
+        resolved = self.scenario.model_dump(by_alias=True, exclude_none=True)
+        resolved.pop("extends", None)
+        header = f"# {self.scenario.scenario.name}: resolved by resim from {self.loaded.source}\n"
+        _write_text(out / "scenario.resolved.toml", header + toml_dumps(resolved))
+        _write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
+        manifest = {
+            "scenario": self.scenario.scenario.name,
+            "source": self.loaded.source,
+            "command": list(argv),
+            "seed": self.scenario.scenario.seed,
+            "replications": len(self.outputs),
+            "replication_seeds": "numpy SeedSequence(seed, spawn_key=(r,)) for replication r",
+            "workers": self.workers,
+            "runtime_s": round(self.runtime_s, 3),
+            "simulated_events": self.sim_events,
+            "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "versions": versions(),
+            "platform": platform.platform(),
+            "files": sorted([*RESULT_FILES]),
+        }
+        _write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        return out
+
+    def kpi_frame(self) -> pd.DataFrame:
+        """The KPI block as a tidy DataFrame (automaker, metric, mean, lo, hi, p5, p50, p95)."""
+        rows = []
+        for name, block in self.summary()["kpis"].items():
+            for metric in METRICS:
+                d = block[metric]
+                rows.append({"automaker": name, "metric": metric, "mean": d["mean"],
+                             "ci_low": d["ci95"][0], "ci_high": d["ci95"][1],
+                             "p5": d["p5"], "p50": d["p50"], "p95": d["p95"]})
+        return pd.DataFrame(rows)
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return None if math.isnan(x) else float(x)
+    if isinstance(x, date):
+        return str(x)
+    raise TypeError(type(x).__name__)
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _atomic(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_text(path: Path, text: str) -> None:
+    def w(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    _atomic(path, w)
+
+
+def _write_parquet(path: Path, df: pd.DataFrame) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def json_clean(obj: Any) -> Any:
+    """NaN -> None recursively, for strict JSON."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_clean(v) for v in obj]
+    return obj
+
+
+__all__ = ["RESULT_FILES", "Results", "json_clean"]

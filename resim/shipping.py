@@ -1,0 +1,138 @@
+"""Orders, shipments and the links that carry them.
+
+A *link* is one supplier-customer connection with its transit-time
+distribution. Goods leave a supplier as a parcel (tonnes plus an element
+vector); the link asks the licensing authority whether the parcel may go now.
+Controlled parcels wait for a licence holding their goods (reserved stock);
+everything else departs at once. Arrival is a callback on a plain timeout, not
+a process per shipment: shipments are a hot path.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .distributions import DistSpec
+
+if TYPE_CHECKING:
+    from .actors.base import Buyer, Supplier
+    from .model import Model
+
+_EPS = 1e-9
+
+
+class Order:
+    """A customer's order to one supplier. ``qty``/``remaining`` are tonnes
+    (concentrate, magnets) or an element vector (oxides)."""
+
+    __slots__ = ("id", "link", "day", "qty", "remaining", "cancelled")
+
+    def __init__(self, oid: int, link: Link, day: float, qty: Any):
+        self.id = oid
+        self.link = link
+        self.day = day
+        self.qty = qty
+        self.remaining = qty
+        self.cancelled = False
+
+
+class Shipment:
+    """A parcel on its way (or waiting for a licence) on one link."""
+
+    __slots__ = ("id", "link", "order", "mass", "vec", "controlled", "qty")
+
+    def __init__(self, sid: int, link: Link, order: Order, mass: float, vec: np.ndarray, qty: Any):
+        self.id = sid
+        self.link = link
+        self.order = order
+        self.mass = mass  # tonnes of product
+        self.vec = vec  # tonnes per element
+        self.qty = qty  # in the order's unit (tonnes or element vector)
+        self.controlled = False
+
+
+class Link:
+    """One supplier-customer connection: transit, licence state, held parcels."""
+
+    def __init__(
+        self,
+        model: Model,
+        supplier: Supplier,
+        customer: Buyer,
+        share: float,
+        transit: DistSpec,
+        product: str,
+    ):
+        self.model = model
+        self.supplier = supplier
+        self.customer = customer
+        self.share = share
+        self.product = product
+        self.key = f"{supplier.name}->{customer.name}"
+        self.transit = model.streams.stream(f"link/{self.key}/transit", transit)
+        self.crosses_border = supplier.jurisdiction != customer.jurisdiction
+        # General-licence state of this exporter-customer pair (licensing/authority.py).
+        self.licence_expiry = -np.inf
+        self.cap_left = np.inf
+        self.pending_application: Any = None
+        self.waiting: deque[Shipment] = deque()
+
+    def controlled_fraction(self, vec: np.ndarray, mass: float) -> float:
+        """Controlled-element mass fraction of a parcel (for the de minimis test)."""
+        if mass <= 0:
+            return 0.0
+        return float(vec @ self.model.controlled_mask) / mass
+
+    def send(self, order: Order, mass: float, vec: np.ndarray, qty: Any) -> None:
+        """Hand goods to the link. Oxides travel as separate products: the
+        controlled oxides (Dy, Tb...) as one parcel, the rest as another."""
+        model = self.model
+        if self.product == "oxide":
+            mask = model.controlled_mask
+            ctrl = vec * mask
+            if ctrl.any() and (vec - ctrl).any():
+                free = vec - ctrl
+                self._send(order, float(ctrl.sum()), ctrl, ctrl)
+                self._send(order, float(free.sum()), free, free)
+                return
+        self._send(order, mass, vec, qty)
+
+    def _send(self, order: Order, mass: float, vec: np.ndarray, qty: Any) -> None:
+        model = self.model
+        shp = Shipment(next(model.ids), self, order, mass, vec, qty)
+        model.reserved += vec
+        model.authority.request(shp)
+
+    def depart(self, shp: Shipment) -> None:
+        """Goods leave now: record the flow, then arrive after the transit time."""
+        model = self.model
+        model.reserved -= shp.vec
+        model.in_transit += shp.vec
+        model.flow_append(model.env.now, self.supplier.jurisdiction, self.customer.jurisdiction, self.product, shp.mass)
+        ev = model.env.timeout(self.transit())
+        ev.callbacks.append(lambda _e, s=shp: self._arrive(s))
+
+    def _arrive(self, shp: Shipment) -> None:
+        self.model.in_transit -= shp.vec
+        self.customer.receive(shp)
+
+    def give_back(self, shp: Shipment) -> None:
+        """Final rejection: goods return to the exporter, the order is cancelled
+        (the customer re-orders at its next review)."""
+        self.model.reserved -= shp.vec
+        self.supplier.restock(shp)
+        self.customer.cancel(shp)
+
+
+def counter() -> itertools.count[int]:
+    return itertools.count(1)
+
+
+def is_empty(qty: Any) -> bool:
+    if isinstance(qty, np.ndarray):
+        return bool((qty <= _EPS).all())
+    return qty <= _EPS
