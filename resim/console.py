@@ -22,8 +22,13 @@ def make_console(stream: Any = None) -> Console:
 
 
 def _num(x: float | None, digits: int = 0) -> str:
+    """Compact numbers for a narrow table: 1.66M, 285k, 95.0."""
     if x is None:
         return "-"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.2f}M"
+    if abs(x) >= 1e4:
+        return f"{x / 1e3:.0f}k"
     return f"{x:,.{digits}f}"
 
 
@@ -58,10 +63,11 @@ def kpi_table(summary: dict[str, Any]) -> Table:
         elif first["ci95"][0] is None:
             fs = _day(start, first["mean"])
         else:
-            fs = f"{_day(start, first['mean'])} [{_day(start, first['ci95'][0])[5:]}, {_day(start, first['ci95'][1])[5:]}]"
+            lo, hi = _day(start, first["ci95"][0]), _day(start, first["ci95"][1])
+            fs = _day(start, first["mean"]) if lo == hi else f"{_day(start, first['mean'])} [{lo[5:]}, {hi[5:]}]"
         p = k["stockout_probability"]
         ps = f"{p['mean']:.2f} [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]" if p["mean"] is not None else "-"
-        t.add_row(name, _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"], 1), fs, ps,
+        t.add_row(name, _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"]), fs, ps,
                   _mean_ci(k["fill_rate"], 1, 100.0))
     return t
 

@@ -1,0 +1,155 @@
+"""Result files (SPEC §4), KPI arithmetic, determinism across workers."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from chain_fixtures import ROOT, SCENARIOS, small_chain
+
+import resim
+from resim.kpis import automaker_kpis, describe, replication_kpis, wilson
+from resim.tomlwriter import dumps
+
+
+def test_kpis_from_a_hand_built_table() -> None:
+    # 10 days, 2 t/day demand; short on days 3, 4, 5 and 8 (1 t each), 0.5 t/vehicle
+    day = np.arange(10)
+    demand = np.full(10, 2.0)
+    short = np.zeros(10)
+    short[[3, 4, 5, 8]] = 1.0
+    consumed = demand - short
+    k = automaker_kpis(day, demand, consumed, short, 0.5)
+    assert k["shortfall_t"] == 4.0
+    assert k["vehicles_lost"] == 8.0
+    assert k["stockout_days"] == 4
+    assert k["first_stockout_day"] == 3
+    assert k["longest_stoppage_days"] == 3
+    assert k["fill_rate"] == pytest.approx(1 - 4 / 20)
+
+
+def test_backlog_catch_up_reduces_vehicles_lost_but_not_stockout_days() -> None:
+    day = np.arange(6)
+    demand = np.full(6, 1.0)
+    short = np.array([0, 1.0, 1.0, 0, 0, 0])
+    consumed = np.array([1, 0, 0, 1.5, 1.5, 2.0])  # the two lost days rebuilt later
+    k = automaker_kpis(day, demand, consumed, short, 1.0)
+    assert k["stockout_days"] == 2 and k["first_stockout_day"] == 1
+    assert k["vehicles_lost"] == 0.0 and k["fill_rate"] == 1.0
+
+
+def test_all_row_sums_vehicles_and_counts_any_stockout() -> None:
+    ts = pd.DataFrame({
+        "day": [0, 1, 2, 0, 1, 2],
+        "automaker": ["a", "a", "a", "b", "b", "b"],
+        "demand_t": [1.0] * 6,
+        "consumed_t": [1, 0, 1, 1, 1, 0.5],
+        "shortfall_t": [0, 1, 0, 0, 0, 0.5],
+    })
+    k = replication_kpis(ts, [{"name": "a", "t_per_vehicle": 0.001}, {"name": "b", "t_per_vehicle": 0.002}])
+    row = k.set_index("automaker").loc["all"]
+    assert row.vehicles_lost == pytest.approx(1000 + 250)
+    assert row.stockout_days == 2 and row.first_stockout_day == 1 and row.longest_stoppage_days == 2
+
+
+def test_describe_gives_a_t_interval_that_covers_at_the_nominal_rate() -> None:
+    rng = np.random.default_rng(3)
+    hits = 0
+    for _ in range(400):
+        x = rng.exponential(2.0, 15)
+        d = describe(x)
+        hits += d["ci95"][0] <= 2.0 <= d["ci95"][1]
+    assert 0.90 <= hits / 400 <= 0.98  # skewed data, n=15: close to 95%
+    assert describe([1.0])["ci95"] == [None, None]
+    assert describe([math.nan])["n"] == 0
+
+
+def test_wilson_interval_is_sound_at_the_edges() -> None:
+    assert wilson(0, 20)[0] == 0.0 and 0.1 < wilson(0, 20)[1] < 0.2
+    assert wilson(20, 20)[1] == 1.0
+
+
+def test_toml_writer_round_trips_a_scenario() -> None:
+    import tomllib
+
+    loaded = resim.load_scenario(SCENARIOS / "six_month_licences.toml")
+    data = loaded.scenario.model_dump(by_alias=True, exclude_none=True)
+    data.pop("extends", None)
+    again = resim.load_scenario(tomllib.loads(dumps(data)))
+    assert again.scenario == loaded.scenario
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "resim", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_run_writes_every_result_file_with_the_contract_columns(tmp_path: Path) -> None:
+    out = tmp_path / "six"
+    p = _run([str(SCENARIOS / "six_month_licences.toml"), "-n", "4", "--out", str(out), "--workers", "1"], ROOT)
+    assert p.returncode == 0, p.stderr
+    for f in ("summary.json", "replications.parquet", "timeseries.parquet", "licences.parquet",
+              "flows.parquet", "scenario.resolved.toml", "manifest.json"):
+        assert (out / f).is_file(), f
+    s = json.loads((out / "summary.json").read_text())
+    for key in ("scenario", "seed", "replications", "horizon_days", "start_date", "kpis", "licensing",
+                "events", "runtime_s", "versions"):
+        assert key in s
+    for who in ("EU automaker", "US automaker", "Japan automaker", "all"):
+        block = s["kpis"][who]
+        for m in ("vehicles_lost", "shortfall_t", "stockout_days", "first_stockout_day",
+                  "longest_stoppage_days", "fill_rate"):
+            assert set(block[m]) >= {"mean", "ci95", "p5", "p50", "p95"}
+        assert "stockout_probability" in block
+    for key in ("applications", "approved_share", "decision_days", "stage_wait_days"):
+        assert key in s["licensing"]
+    assert set(pq.read_schema(out / "timeseries.parquet").names) >= {
+        "replication", "day", "date", "automaker", "inventory_t", "produced_vehicles", "shortfall_vehicles"}
+    lic_cols = set(pq.read_schema(out / "licences.parquet").names)
+    assert lic_cols >= {"replication", "application_id", "kind", "exporter", "customer", "destination", "attempt",
+                        "submitted_day", "decided_day", "outcome", "wait_technical", "service_technical",
+                        "wait_security", "service_security", "wait_issuance", "service_issuance"}
+    assert set(pq.read_schema(out / "flows.parquet").names) >= {
+        "replication", "month", "origin", "destination", "product", "tonnes"}
+    reps = pd.read_parquet(out / "replications.parquet")
+    assert len(reps) == 4 * 4 and set(reps.automaker) == {"EU automaker", "US automaker", "Japan automaker", "all"}
+    resolved = resim.load_scenario(out / "scenario.resolved.toml")
+    assert resolved.scenario.controls.licence_mode == "general"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == s["seed"] and "versions" in manifest
+    p = _run([str(SCENARIOS / "six_month_licences.toml"), "-n", "2", "--out", str(tmp_path / "j"), "--json"], ROOT)
+    assert json.loads(p.stdout)["replications"] == 2
+
+
+def test_same_seed_gives_identical_files_with_one_and_two_workers(tmp_path: Path) -> None:
+    src = tmp_path / "chain.toml"
+    src.write_text(dumps(small_chain(**{"scenario.replications": 6})))
+    for w in (1, 2):
+        p = _run([str(src), "--out", str(tmp_path / f"w{w}"), "--workers", str(w), "--quiet"], ROOT)
+        assert p.returncode == 0, p.stderr
+    for f in ("replications.parquet", "licences.parquet", "timeseries.parquet", "flows.parquet"):
+        assert (tmp_path / "w1" / f).read_bytes() == (tmp_path / "w2" / f).read_bytes(), f
+
+
+def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path) -> None:
+    import os
+
+    src = tmp_path / "chain.toml"
+    src.write_text(dumps(small_chain(**{"scenario.replications": 4})))
+    env = {**os.environ, "RESIM_FAULT_REPLICATIONS": "2"}
+    p = subprocess.run([sys.executable, "-m", "resim", str(src), "--out", str(tmp_path / "o"), "--workers", "2"],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 1
+    assert "1 of 4 replications failed" in p.stderr and "Traceback" not in p.stderr
+    reps = pd.read_parquet(tmp_path / "o" / "replications.parquet")
+    bad = reps[reps.error.notna()]
+    assert list(bad.replication) == [2] and "injected fault" in bad.error.iloc[0]
+    assert json.loads(bad.seed.iloc[0]) == [7, 2]
+    assert set(reps[reps.error.isna()].replication) == {0, 1, 3}
