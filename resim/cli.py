@@ -1,4 +1,4 @@
-"""The command line (SPEC §3): run, validate, schema.
+"""The command line (SPEC §3): run, sweep, compare, validate, report, schema.
 
 Exit codes: 0 ok; 2 bad input (scenario or flags), with one line naming the
 file, key and value; 1 an internal error or failed replications (``--debug``
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import ScenarioError
 
-COMMANDS = ("run", "validate", "schema")
+COMMANDS = ("run", "sweep", "compare", "validate", "report", "schema")
 
 #: Refuse runs whose daily records alone would exceed this many rows.
 MAX_TIMESERIES_ROWS = 200_000_000
@@ -68,6 +68,38 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print summary.json to stdout")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    sw = sub.add_parser("sweep", help="run a design of scenario variants x replications, streamed to disk")
+    sw.add_argument("scenario", help="scenario TOML file")
+    sw.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2|KEY=LO:HI:N",
+                    help="a swept key (repeatable; full factorial); default: the scenario's [sweep] grid")
+    sw.add_argument("--sampler", choices=("grid", "lhs", "sobol"), default="grid")
+    sw.add_argument("--range", action="append", default=[], metavar="KEY=LO:HI", help="a key's range for lhs/sobol")
+    sw.add_argument("--samples", type=_positive_int, help="design points for lhs/sobol")
+    sw.add_argument("-n", "--replications", type=_positive_int, help="replications per point (default: [sweep])")
+    sw.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
+    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a base value")
+    sw.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: cores)")
+    sw.add_argument("--dask", metavar="ADDRESS", help='Dask scheduler address, or "local" for a LocalCluster')
+    sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out")
+    sw.add_argument("--out", help="output directory (default: results/<scenario>-sweep)")
+    sw.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    sw.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    cmp_ = sub.add_parser("compare", help="paired comparison of two scenarios with common random numbers")
+    cmp_.add_argument("a", help="scenario A")
+    cmp_.add_argument("b", nargs="?", help="scenario B (default: A with --b-set changes)")
+    cmp_.add_argument("-n", "--replications", type=_positive_int)
+    cmp_.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override both")
+    cmp_.add_argument("--a-set", action="append", default=[], metavar="KEY=VALUE", help="override A only")
+    cmp_.add_argument("--b-set", action="append", default=[], metavar="KEY=VALUE", help="override B only")
+    cmp_.add_argument("--workers", type=_positive_int, default=None)
+    cmp_.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cmp_.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    rep = sub.add_parser("report", help="rebuild report.html of a finished run or sweep")
+    rep.add_argument("directory")
+    rep.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("scenarios", nargs="+")
@@ -131,6 +163,80 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .console import make_console, sweep_table
+    from .design import parse_grid, parse_range
+    from .execution import default_workers
+    from .sweep import sweep
+
+    grid = dict(parse_grid(g) for g in args.grid) or None
+    ranges = [parse_range(r) for r in args.range]
+    if args.sampler != "grid" and args.grid:
+        raise UsageError("resim sweep: --grid is for --sampler grid; use --range with lhs/sobol")
+    sets = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
+    out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-sweep"
+    workers = args.workers or default_workers()
+    console = make_console()
+    show = not args.quiet and console.is_terminal
+    prog = None
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        prog = Progress(TextColumn("sweep units"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=console, transient=True)
+    task = {}
+
+    def on_design(total: int, done: int) -> None:
+        if prog is not None:
+            prog.start()
+            task["id"] = prog.add_task("sweep", total=total, completed=done)
+
+    def advance(k: int, _failed: int) -> None:
+        if prog is not None:
+            prog.advance(task["id"], k)
+
+    try:
+        res = sweep(args.scenario, grid=grid, sampler=args.sampler, ranges=ranges, samples=args.samples,
+                    replications=args.replications, overrides=sets, workers=workers, dask=args.dask, out=out,
+                    resume=args.resume, progress=advance, on_design=on_design)
+    finally:
+        if prog is not None:
+            prog.stop()
+    if not args.quiet:
+        console.print(sweep_table(res))
+        console.print(f"{len(res.points)} points x {res.results['replication'].nunique()} replications "
+                      f"in {res.runtime_s:.1f} s; results in {out}/")
+    if res.failures:
+        f = res.failures[0]
+        print(f"resim: {len(res.failures)} sweep units failed; first: point {f['point']} replication "
+              f"{f['replication']}: {f['error']} (seed {f['seed']}; rows in {out / 'results.parquet'})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    from .console import compare_table, make_console
+    from .execution import default_workers
+
+    if args.b is None and not args.b_set:
+        raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
+    df = compare(args.a, args.b, args.replications, args.set, args.a_set, args.b_set,
+                 workers=args.workers or default_workers())
+    if args.json:
+        print(df.to_json(orient="records", indent=2))
+    else:
+        make_console().print(compare_table(df, args.a, args.b or f"{args.a} with {' '.join(args.b_set)}"))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report_command
+
+    return report_command(args.directory)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.scenarios:
@@ -165,6 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if args.command == "run":
             return cmd_run(args, argv)
+        if args.command == "sweep":
+            return cmd_sweep(args)
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "report":
+            return cmd_report(args)
         if args.command == "validate":
             return cmd_validate(args)
         return cmd_schema()

@@ -99,3 +99,39 @@ def progress_bar(console: Console, total: int, label: str, enabled: bool) -> Ite
                   console=console, transient=True) as prog:
         task = prog.add_task(label, total=total)
         yield lambda k=1: prog.advance(task, k)
+
+
+def sweep_table(res: Any, max_rows: int = 40) -> Table:
+    """Per design point: the swept values and the ``all`` KPIs with CIs."""
+    s = res.summary
+    t = Table(title="sweep: every automaker together ('all'), mean [95% CI]", title_justify="left")
+    for k in res.keys:
+        t.add_column(k, justify="right")
+    for c in ("vehicles lost", "stockout days", "P(stockout)", "fill rate %"):
+        t.add_column(c, justify="right")
+    rows = s[s["automaker"] == "all"] if len(s) else s
+    for d in rows.head(max_rows).to_dict("records"):
+        vals = [f"{d[k]:g}" if isinstance(d[k], float) else str(d[k]) for k in res.keys]
+        t.add_row(*vals,
+                  _mean_ci({"mean": d["vehicles_lost_mean"], "ci95": [d["vehicles_lost_ci_low"], d["vehicles_lost_ci_high"]]}),
+                  _mean_ci({"mean": d["stockout_days_mean"], "ci95": [d["stockout_days_ci_low"], d["stockout_days_ci_high"]]}),
+                  f"{d['stockout_probability']:.2f}",
+                  _mean_ci({"mean": d["fill_rate_mean"], "ci95": [d["fill_rate_ci_low"], d["fill_rate_ci_high"]]}, 1, 100.0))
+    if len(rows) > max_rows:
+        t.caption = f"first {max_rows} of {len(rows)} points; all in summary.parquet"
+    return t
+
+
+def compare_table(df: Any, a: str, b: str) -> Table:
+    t = Table(title=f"B - A with common random numbers; A = {a}; B = {b}", title_justify="left")
+    for c, j in (("automaker", "left"), ("metric", "left"), ("A mean", "right"), ("B mean", "right"),
+                 ("B - A [95% CI]", "right"), ("CI width: independent / paired", "right")):
+        t.add_column(c, justify=j)  # type: ignore[arg-type]
+    for r in df.itertuples(index=False):
+        digits = 3 if r.metric == "fill_rate" else 1
+        ci = _mean_ci({"mean": None if r.diff != r.diff else r.diff,
+                       "ci95": [None if r.ci_low != r.ci_low else r.ci_low, None if r.ci_high != r.ci_high else r.ci_high]}, digits)
+        ratio = "-" if r.width_ratio != r.width_ratio else ("inf" if r.width_ratio == float("inf") else f"{r.width_ratio:.1f}x")
+        t.add_row(r.automaker, r.metric, _num(None if r.mean_a != r.mean_a else r.mean_a, digits),
+                  _num(None if r.mean_b != r.mean_b else r.mean_b, digits), ci, ratio)
+    return t

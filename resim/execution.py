@@ -13,7 +13,7 @@ import math
 import multiprocessing as mp
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date
@@ -119,16 +119,65 @@ def run_replications(
         return out
     size = max(1, math.ceil(len(reps) / (workers * 4)))
     chunks = [reps[i:i + size] for i in range(0, len(reps), size)]
-    ctx = mp.get_context("forkserver")
     results: dict[int, ReplicationOutput] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {pool.submit(_chunk, loaded, c): c for c in chunks}
-        for fut in as_completed(futures):
-            for o in fut.result():
-                results[o.replication] = o
-            if progress:
-                progress(len(futures[fut]))
+    for i, outs in execute(_chunk, [(loaded, c) for c in chunks], workers):
+        for o in outs:
+            results[o.replication] = o
+        if progress:
+            progress(len(chunks[i]))
     return [results[r] for r in reps]
+
+
+def execute(
+    fn: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    workers: int = 1,
+    dask: str | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Run ``fn(*task)`` for each task; yield ``(task index, result)`` as they finish.
+
+    Serial when ``workers <= 1`` and no ``dask``; a local process pool
+    otherwise; or a Dask cluster (``dask`` = scheduler address, or "local" to
+    start a ``LocalCluster`` with ``workers`` single-threaded processes).
+    Callers order results by task index, so the executor never changes them.
+    """
+    if dask:
+        yield from _execute_dask(fn, tasks, workers, dask)
+        return
+    if workers <= 1 or len(tasks) <= 1:
+        for i, t in enumerate(tasks):
+            yield i, fn(*t)
+        return
+    ctx = mp.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(fn, *t): i for i, t in enumerate(tasks)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+
+def _execute_dask(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int,
+                  address: str) -> Iterator[tuple[int, Any]]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError as e:  # pragma: no cover - dask is in the test extra
+        raise RuntimeError("--dask needs dask.distributed: pip install 'dask[distributed]'") from e
+    cluster = None
+    if address == "local":
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address, timeout=30)
+    try:
+        futures = [client.submit(fn, *t, pure=False) for t in tasks]
+        index = {f.key: i for i, f in enumerate(futures)}
+        for fut in dask_completed(futures):
+            yield index[fut.key], fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def seed_of(loaded: Loaded, replication: int) -> list[int]:

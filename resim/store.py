@@ -1,0 +1,105 @@
+"""A resumable, streaming store for sweeps.
+
+Results reach disk as units of work finish: each finished chunk of
+(point, replication) units becomes one Parquet *part*, written to a temporary
+name and renamed into place, so a part either exists whole or not at all. The
+parts are the manifest of completed units: ``--resume`` reads which units
+they hold and runs only the rest, so nothing is redone or duplicated, and
+memory does not grow with the size of the sweep.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PARTS = "parts"
+DESIGN = "sweep.json"
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Write through ``write(tmp_path)`` then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    def w(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    atomic_write(path, w)
+
+
+def write_parquet(path: Path, df: pd.DataFrame) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def design_hash(design: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(design, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class SweepStore:
+    """The directory of one sweep: its design, its parts, its final tables."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.parts = self.root / PARTS
+
+    def exists(self) -> bool:
+        return (self.root / DESIGN).is_file()
+
+    def read_design(self) -> dict[str, Any]:
+        return json.loads((self.root / DESIGN).read_text())
+
+    def start(self, design: dict[str, Any]) -> None:
+        self.parts.mkdir(parents=True, exist_ok=True)
+        write_text(self.root / DESIGN, json.dumps(design, indent=2, default=str) + "\n")
+
+    def clean_temporaries(self) -> None:
+        """Remove half-written files a killed run left behind (never a part)."""
+        for d in (self.root, self.parts):
+            if d.is_dir():
+                for f in d.glob(".*.tmp"):
+                    f.unlink(missing_ok=True)
+
+    def done_units(self) -> set[tuple[int, int]]:
+        """(point, replication) units already stored."""
+        done: set[tuple[int, int]] = set()
+        for f in sorted(self.parts.glob("part-*.parquet")):
+            t = pq.read_table(f, columns=["point", "replication"])
+            done.update(zip(t.column("point").to_pylist(), t.column("replication").to_pylist(), strict=True))
+        return done
+
+    def write_part(self, df: pd.DataFrame) -> Path:
+        first = df.iloc[0]
+        name = f"part-{int(first['point']):06d}-{int(first['replication']):07d}-{len(df):05d}.parquet"
+        path = self.parts / name
+        write_parquet(path, df)
+        return path
+
+    def read_parts(self) -> pd.DataFrame:
+        files = sorted(self.parts.glob("part-*.parquet"))
+        if not files:
+            return pd.DataFrame()
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
