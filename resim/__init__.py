@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["ScenarioError", "load_scenario", "simulate", "__version__"]
+__all__ = ["ScenarioError", "compare", "load_scenario", "simulate", "sweep", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,6 +25,14 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
+    if name == "sweep":
+        from .sweeps import sweep
+
+        return sweep
+    if name == "compare":
+        from .comparison import compare
+
+        return compare
     if name == "ScenarioError":
         from .errors import ScenarioError
 

@@ -167,7 +167,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .console import make_console, sweep_table
     from .design import parse_grid, parse_range
     from .execution import default_workers
-    from .sweep import sweep
+    from .sweeps import sweep
 
     grid = dict(parse_grid(g) for g in args.grid) or None
     ranges = [parse_range(r) for r in args.range]
@@ -216,7 +216,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from .comparison import compare
     from .console import compare_table, make_console
     from .execution import default_workers
 
