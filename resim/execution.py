@@ -128,6 +128,14 @@ def run_replications(
     return [results[r] for r in reps]
 
 
+def _context() -> mp.context.BaseContext:
+    """Fork where the platform has it: workers inherit the imported modules
+    (no start-up import cost) and a user's script is never re-run as
+    ``__main__`` in the workers, as it is under spawn and forkserver."""
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else methods[0])
+
+
 def execute(
     fn: Callable[..., Any],
     tasks: Sequence[tuple[Any, ...]],
@@ -148,8 +156,7 @@ def execute(
         for i, t in enumerate(tasks):
             yield i, fn(*t)
         return
-    ctx = mp.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
         futures = {pool.submit(fn, *t): i for i, t in enumerate(tasks)}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()

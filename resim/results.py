@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import tempfile
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .execution import ReplicationOutput, seed_of
 from .kpis import METRICS, licensing_summary, summarise_kpis
 from .licensing import licence_columns
 from .loader import Loaded
 from .model import TIMESERIES_COLUMNS
+from .store import write_parquet, write_text
 from .tomlwriter import dumps as toml_dumps
 from .units import day_to_date
 
@@ -170,15 +167,15 @@ class Results:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
-        _write_parquet(out / "replications.parquet", self.replications)
-        _write_parquet(out / "timeseries.parquet", self.timeseries)
-        _write_parquet(out / "licences.parquet", self.licences)
-        _write_parquet(out / "flows.parquet", self.flows)
+        write_parquet(out / "replications.parquet", self.replications)
+        write_parquet(out / "timeseries.parquet", self.timeseries)
+        write_parquet(out / "licences.parquet", self.licences)
+        write_parquet(out / "flows.parquet", self.flows)
         resolved = self.scenario.model_dump(by_alias=True, exclude_none=True)
         resolved.pop("extends", None)
         header = f"# {self.scenario.scenario.name}: resolved by resim from {self.loaded.source}\n"
-        _write_text(out / "scenario.resolved.toml", header + toml_dumps(resolved))
-        _write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
+        write_text(out / "scenario.resolved.toml", header + toml_dumps(resolved))
+        write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
         manifest = {
             "scenario": self.scenario.scenario.name,
             "source": self.loaded.source,
@@ -189,12 +186,12 @@ class Results:
             "workers": self.workers,
             "runtime_s": round(self.runtime_s, 3),
             "simulated_events": self.sim_events,
-            "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "versions": versions(),
             "platform": platform.platform(),
             "files": sorted([*RESULT_FILES]),
         }
-        _write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
         return out
 
     def kpi_frame(self) -> pd.DataFrame:
@@ -217,36 +214,6 @@ def _json_default(x: Any) -> Any:
     if isinstance(x, date):
         return str(x)
     raise TypeError(type(x).__name__)
-
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def _atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _write_text(path: Path, text: str) -> None:
-    def w(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    _atomic(path, w)
-
-
-def _write_parquet(path: Path, df: pd.DataFrame) -> None:
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 def json_clean(obj: Any) -> Any:

@@ -25,8 +25,7 @@ class WorkCalendar:
         self._extend(days)
 
     def _extend(self, days: int) -> None:
-        k = len(self._work)
-        for k in range(k, days):
+        for k in range(len(self._work), days):
             d = self.start + timedelta(days=k)
             ok = d.weekday() < 5 and d not in self.holidays
             self._work.append(ok)

@@ -28,7 +28,7 @@ def test_tonnes_are_conserved_per_element(mode: str) -> None:
     for r in range(3):
         rec = run_one(loaded, r)
         scale = rec.ledger["initial"] + rec.ledger["produced"]
-        assert np.all(np.abs(_balance(rec)) <= 1e-9 * np.maximum(scale, 1.0)), dict(zip(rec.elements, _balance(rec)))
+        assert np.all(np.abs(_balance(rec)) <= 1e-9 * np.maximum(scale, 1.0)), dict(zip(rec.elements, _balance(rec), strict=True))
         assert rec.ledger["consumed"].sum() > 0
 
 

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from chain_fixtures import ROOT, SCENARIOS, small_chain
 
 import resim
 from resim.kpis import automaker_kpis, describe, replication_kpis, wilson
 from resim.tomlwriter import dumps
+
+from chain_fixtures import ROOT, SCENARIOS, small_chain
 
 
 def test_kpis_from_a_hand_built_table() -> None:

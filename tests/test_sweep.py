@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from chain_fixtures import ROOT, small_chain
 
 import resim
 from resim.comparison import compare
@@ -21,6 +20,8 @@ from resim.design import full_grid, latin_hypercube, parse_grid, sobol
 from resim.errors import ScenarioError
 from resim.sweeps import sweep
 from resim.tomlwriter import dumps
+
+from chain_fixtures import ROOT, small_chain
 
 GRID = ["--grid", "licensing.approval_rate=0.3,0.6,0.9", "--grid", "controls.lifetime_days=60,120"]
 

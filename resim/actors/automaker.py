@@ -5,7 +5,6 @@ day is the automaker's whole record; every KPI is computed from those rows."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -89,7 +88,3 @@ class Automaker(Buyer):
 
     def stock_vec(self) -> np.ndarray:
         return self.stock_el
-
-    @property
-    def t_per_vehicle(self) -> float:
-        return self.cfg.t_per_vehicle if not math.isnan(self.cfg.t_per_vehicle) else math.nan
