@@ -118,7 +118,7 @@ def _load(path: str, sets: Sequence[str], extra: Sequence[str] = ()):  # noqa: A
 
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .console import kpi_table, licensing_lines, make_console, progress_bar
+    from .console import ProgressBar, kpi_table, licensing_lines, make_console
     from .execution import default_workers, run_replications
     from .results import Results
 
@@ -143,8 +143,9 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     workers = args.workers or default_workers()
     console = make_console(sys.stderr if args.json else sys.stdout)
     t0 = time.perf_counter()
-    with progress_bar(console, n, "replications", enabled=not args.quiet) as advance:
-        outputs = run_replications(loaded, range(n), workers=workers, progress=advance)
+    with ProgressBar(console, "replications", enabled=not args.quiet) as bar:
+        bar.total(n)
+        outputs = run_replications(loaded, range(n), workers=workers, progress=bar.advance)
     results = Results(loaded, outputs, time.perf_counter() - t0, workers)
     results.write(out, argv)
     summary = results.summary()
@@ -164,7 +165,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .console import make_console, sweep_table
+    from .console import ProgressBar, make_console, sweep_table
     from .design import parse_grid, parse_range
     from .execution import default_workers
     from .sweeps import sweep
@@ -177,31 +178,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-sweep"
     workers = args.workers or default_workers()
     console = make_console()
-    show = not args.quiet and console.is_terminal
-    prog = None
-    if show:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        prog = Progress(TextColumn("sweep units"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=console, transient=True)
-    task = {}
-
-    def on_design(total: int, done: int) -> None:
-        if prog is not None:
-            prog.start()
-            task["id"] = prog.add_task("sweep", total=total, completed=done)
-
-    def advance(k: int, _failed: int) -> None:
-        if prog is not None:
-            prog.advance(task["id"], k)
-
-    try:
+    with ProgressBar(console, "sweep units", enabled=not args.quiet) as bar:
         res = sweep(args.scenario, grid=grid, sampler=args.sampler, ranges=ranges, samples=args.samples,
                     replications=args.replications, overrides=sets, workers=workers, dask=args.dask, out=out,
-                    resume=args.resume, progress=advance, on_design=on_design)
-    finally:
-        if prog is not None:
-            prog.stop()
+                    resume=args.resume, progress=bar.advance, on_design=bar.total)
     if not args.quiet:
         console.print(sweep_table(res))
         console.print(f"{len(res.points)} points x {res.results['replication'].nunique()} replications "

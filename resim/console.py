@@ -7,8 +7,6 @@ plain text and no progress bar, so logs and ``| less`` stay clean.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -87,18 +85,44 @@ def licensing_lines(summary: dict[str, Any]) -> list[str]:
     return [", ".join(parts)]
 
 
-@contextmanager
-def progress_bar(console: Console, total: int, label: str, enabled: bool) -> Iterator[Any]:
-    """Yield an ``advance(n)`` callable; a live bar only on a terminal."""
-    if not enabled or not console.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+class ProgressBar:
+    """A progress bar with ETA on a terminal; nothing when piped or quiet.
 
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as prog:
-        task = prog.add_task(label, total=total)
-        yield lambda k=1: prog.advance(task, k)
+    Use as a context manager; call ``total(n, done)`` once the amount of work
+    is known, then ``advance(k)`` as it completes.
+    """
+
+    def __init__(self, console: Console, label: str, enabled: bool = True):
+        self._prog: Any = None
+        self._task: Any = None
+        if enabled and console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                  console=console, transient=True)
+
+    def __enter__(self) -> ProgressBar:
+        if self._prog is not None:
+            self._prog.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._prog is not None:
+            self._prog.stop()
+
+    def total(self, n: int, done: int = 0) -> None:
+        if self._prog is not None:
+            self._task = self._prog.add_task("work", total=n, completed=done)
+
+    def advance(self, k: int = 1, *_: Any) -> None:
+        if self._prog is not None and self._task is not None:
+            self._prog.advance(self._task, k)
 
 
 def sweep_table(res: Any, max_rows: int = 40) -> Table:

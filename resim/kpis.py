@@ -28,6 +28,17 @@ METRICS = (
 )
 ALL = "all"
 
+#: The range each KPI can take; confidence intervals are clipped to it (a
+#: t-interval on few, skewed replications can otherwise dip below zero).
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "vehicles_lost": (0.0, None),
+    "shortfall_t": (0.0, None),
+    "stockout_days": (0.0, None),
+    "first_stockout_day": (0.0, None),
+    "longest_stoppage_days": (0.0, None),
+    "fill_rate": (0.0, 1.0),
+}
+
 
 def _runs(short: np.ndarray) -> tuple[int, float, int]:
     """(days short, first day short or NaN, longest run of consecutive short days)."""
@@ -96,8 +107,9 @@ def replication_kpis(
     return pd.DataFrame(rows, columns=["automaker", *METRICS])
 
 
-def describe(values: Iterable[float]) -> dict[str, Any]:
-    """Mean, 95% t-interval of the mean, and p5/p50/p95 of replication values."""
+def describe(values: Iterable[float], bounds: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
+    """Mean, 95% t-interval of the mean (clipped to ``bounds``), and
+    p5/p50/p95 of replication values."""
     x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     n = x.size
     if n == 0:
@@ -105,7 +117,8 @@ def describe(values: Iterable[float]) -> dict[str, Any]:
     mean = float(x.mean())
     if n > 1:
         half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
-        ci = [mean - half, mean + half]
+        lo, hi = bounds
+        ci = [mean - half if lo is None else max(lo, mean - half), mean + half if hi is None else min(hi, mean + half)]
     else:
         ci = [None, None]
     p5, p50, p95 = (float(v) for v in np.percentile(x, [5, 50, 95]))
@@ -130,7 +143,7 @@ def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
     for name, g in ok.groupby("automaker", sort=False):
         block: dict[str, Any] = {}
         for m in METRICS:
-            block[m] = describe(g[m].to_numpy(dtype=float))
+            block[m] = describe(g[m].to_numpy(dtype=float), BOUNDS[m])
         n = len(g)
         hit = int(g["first_stockout_day"].notna().sum())
         block["stockout_probability"] = {"mean": hit / n if n else None, "ci95": wilson(hit, n), "n": n}

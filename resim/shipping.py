@@ -107,6 +107,12 @@ class Link:
         model.reserved += vec
         model.authority.request(shp)
 
+    def split(self, shp: Shipment, parts: int) -> list[Shipment]:
+        """Cut a held parcel into ``parts`` equal parcels of the same order."""
+        f = 1.0 / parts
+        ids = self.model.ids
+        return [Shipment(next(ids), self, shp.order, shp.mass * f, shp.vec * f, shp.qty * f) for _ in range(parts)]
+
     def depart(self, shp: Shipment) -> None:
         """Goods leave now: record the flow, then arrive after the transit time."""
         model = self.model

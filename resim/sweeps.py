@@ -24,7 +24,7 @@ from .api import load_scenario
 from .design import Point, full_grid, latin_hypercube, sobol
 from .errors import ScenarioError
 from .execution import execute, seed_of, simulate_replication
-from .kpis import METRICS, describe, wilson
+from .kpis import BOUNDS, METRICS, describe, wilson
 from .loader import Loaded, get_key, with_values
 from .store import SweepStore, design_hash, write_parquet, write_text
 
@@ -124,7 +124,7 @@ def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str]) 
     for (point, who), g in ok.groupby(["point", "automaker"], sort=False):
         row: dict[str, Any] = {"point": int(point), "automaker": who, "replications": len(g)}
         for m in METRICS:
-            d = describe(g[m].to_numpy(dtype=float))
+            d = describe(g[m].to_numpy(dtype=float), BOUNDS[m])
             row[f"{m}_mean"] = d["mean"]
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = d["ci95"]
             row[f"{m}_p50"] = d["p50"]

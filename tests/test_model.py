@@ -180,3 +180,15 @@ def test_working_days_lengthen_reviews_in_calendar_time() -> None:
     assert np.allclose(cal.service_technical, 45.0)
     # 45 working days span 9 weeks (63 calendar days), give or take the weekend it starts in
     assert work.service_technical.between(61, 65).all()
+
+
+def test_a_quantity_cap_smaller_than_a_parcel_still_lets_goods_through() -> None:
+    loaded = load(small_chain(**{"controls.quantity_cap_t": 1.0, "licensing.approval_rate": 1.0}))
+    rec = run_one(loaded, 0)
+    flows = rec.flows.frame()
+    to_eu = flows[(flows.destination == "DE") & (flows["product"] == "magnet")].tonnes
+    assert to_eu.sum() > 0 and to_eu.max() <= 1.0 + 1e-9
+    lic = rec.licences.frame()
+    assert (lic[lic.kind == "general"].tonnes == 1.0).all()
+    scale = rec.ledger["initial"] + rec.ledger["produced"]
+    assert np.all(np.abs(_balance(rec)) <= 1e-9 * np.maximum(scale, 1.0))

@@ -35,14 +35,13 @@ class Automaker(Buyer):
 
     def run(self):  # noqa: ANN201 - a SimPy process
         env = self.model.env
-        review = max(1, round(self.cfg.review_days))
         model = self.model
         ts = model.timeseries
         col_day, col_name, col_inv = ts.col("day"), ts.col("automaker"), ts.col("inventory_t")
         col_dem, col_use, col_short = ts.col("demand_t"), ts.col("consumed_t"), ts.col("shortfall_t")
         day = 0
         while True:
-            if day % review == 0:
+            if day % self.period("review_days") == 0:
                 self.review()
             demand, used, short = self.consume()
             col_day.append(day)

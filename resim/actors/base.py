@@ -39,6 +39,11 @@ class Actor(ABC):
         """A policy changed the scenario: pick up this actor's new parameters."""
         self.cfg = getattr(scenario, self.table)[self.index]
 
+    def period(self, key: str) -> int:
+        """A whole number of days from a ``*_days`` period parameter, read
+        from the parameters in force (a policy may change it)."""
+        return max(1, int(getattr(self.cfg, key) + 0.5))
+
     @abstractmethod
     def start(self) -> None:
         """Start this actor's SimPy process(es)."""
@@ -116,6 +121,13 @@ class Buyer(Actor):
         super().__init__(model, index, cfg)
         self.links: list[Link] = []
         self.on_order: Any = 0.0
+
+    def refresh(self, scenario: Any) -> None:
+        """New parameters; supplier shares and transit times may have changed."""
+        super().refresh(scenario)
+        for link, s in zip(self.links, self.cfg.suppliers, strict=True):
+            link.share = s.share
+            link.transit.set_dist(s.transit)
 
     @abstractmethod
     def position(self) -> Any:

@@ -31,11 +31,10 @@ class Mine(Supplier):
 
     def run(self):  # noqa: ANN201 - a SimPy process
         env = self.model.env
-        every = max(1, round(self.cfg.dispatch_days))
         day = 0
         while True:
             self.produce(day)
-            if day % every == 0:
+            if day % self.period("dispatch_days") == 0:
                 self.dispatch()
             day += 1
             yield env.timeout(1.0)

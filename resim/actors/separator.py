@@ -36,14 +36,12 @@ class Separator(Buyer, Supplier):
 
     def run(self):  # noqa: ANN201 - a SimPy process
         env = self.model.env
-        dispatch = max(1, round(self.cfg.dispatch_days))
-        review = max(1, round(self.cfg.review_days))
         day = 0
         while True:
             self.process()
-            if day % review == 0:
+            if day % self.period("review_days") == 0:
                 self.review()
-            if day % dispatch == 0:
+            if day % self.period("dispatch_days") == 0:
                 self.dispatch()
             day += 1
             yield env.timeout(1.0)

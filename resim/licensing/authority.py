@@ -139,13 +139,23 @@ class Authority:
         if self.params.controls.licence_mode == "per_shipment":
             self._file_shipment(shp)
         else:
-            link = shp.link
-            if not link.waiting and self._covered(link, shp.mass):
-                self._ship_under_licence(shp)
+            cap = self.params.controls.quantity_cap_t
+            if cap is not None and shp.mass > cap:
+                # no licence could ever cover it whole: ship it in cap-sized parts
+                for part in shp.link.split(shp, math.ceil(shp.mass / cap)):
+                    part.controlled = True
+                    self._request_general(part)
             else:
-                link.waiting.append(shp)
-                if link.pending_application is None:
-                    self._file_general(link, renewal=False)
+                self._request_general(shp)
+
+    def _request_general(self, shp: Shipment) -> None:
+        link = shp.link
+        if not link.waiting and self._covered(link, shp.mass):
+            self._ship_under_licence(shp)
+        else:
+            link.waiting.append(shp)
+            if link.pending_application is None:
+                self._file_general(link, renewal=False)
 
     def _covered(self, link: Link, tonnes: float) -> bool:
         return self.env.now < link.licence_expiry and link.cap_left >= tonnes
