@@ -76,7 +76,7 @@ def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
         ts = rec.timeseries.frame()
         return ReplicationOutput(
             replication=replication,
-            kpis=replication_kpis(ts, rec.automakers),
+            kpis=replication_kpis(ts, rec.costs.frame()),
             timeseries=rec.timeseries.data,
             licences=rec.licences.data,
             flows=monthly_flows(rec.flows.frame(), loaded.scenario.scenario.start_date),

@@ -11,7 +11,7 @@ anecdote.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ METRICS = (
     "first_stockout_day",
     "longest_stoppage_days",
     "fill_rate",
+    "extra_cost_usd",
 )
 ALL = "all"
 
@@ -37,6 +38,7 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "first_stockout_day": (0.0, None),
     "longest_stoppage_days": (0.0, None),
     "fill_rate": (0.0, 1.0),
+    "extra_cost_usd": (None, None),
 }
 
 
@@ -56,13 +58,16 @@ def automaker_kpis(
     demand_t: np.ndarray,
     consumed_t: np.ndarray,
     shortfall_t: np.ndarray,
-    t_per_vehicle: float,
+    t_per_vehicle: float | np.ndarray,
+    extra_cost_usd: float = 0.0,
 ) -> dict[str, float]:
-    """KPIs of one automaker in one replication from its daily rows (sorted by day).
+    """KPIs of one automaker in one replication from its daily rows.
 
     ``shortfall_t`` is the demand a day could not meet when it arose; goods
     built later from a backlog count in ``consumed_t``, so the tonnes lost
-    for good are total demand minus total consumption.
+    for good are total demand minus total consumption. Vehicles use each day's
+    tonnes per vehicle (substitution lowers it over time); NaN for an
+    aggregate buyer given in tonnes only.
     """
     order = np.argsort(day, kind="stable")
     short = shortfall_t[order] > 0.0
@@ -71,34 +76,38 @@ def automaker_kpis(
     lost_t = max(0.0, demand - float(consumed_t.sum()))
     if lost_t < 1e-9 * max(demand, 1.0):
         lost_t = 0.0
+    tpv = np.broadcast_to(np.asarray(t_per_vehicle, dtype=float), demand_t.shape)
+    if lost_t == 0.0:
+        vehicles = 0.0 if np.all(tpv > 0) else math.nan
+    else:
+        vehicles = max(0.0, float((demand_t / tpv).sum() - (consumed_t / tpv).sum()))
     return {
-        "vehicles_lost": lost_t / t_per_vehicle if t_per_vehicle > 0 else math.nan,
+        "vehicles_lost": vehicles,
         "shortfall_t": lost_t,
         "stockout_days": float(n_short),
         "first_stockout_day": float(day[order][int(first)]) if not math.isnan(first) else math.nan,
         "longest_stoppage_days": float(longest),
         "fill_rate": 1.0 - lost_t / demand if demand > 0 else 1.0,
+        "extra_cost_usd": float(extra_cost_usd),
     }
 
 
-def replication_kpis(
-    timeseries: pd.DataFrame, automakers: Sequence[dict[str, Any]]
-) -> pd.DataFrame:
+def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per automaker and one for ``all`` (every automaker together;
     a day counts as a stockout for ``all`` when any automaker is short)."""
     rows = []
-    tpv = {a["name"]: a["t_per_vehicle"] for a in automakers}
+    cost = costs.groupby("automaker")["usd"].sum() if costs is not None and len(costs) else pd.Series(dtype=float)
     for name, g in timeseries.groupby("automaker", sort=False):
         k = automaker_kpis(
             g["day"].to_numpy(), g["demand_t"].to_numpy(), g["consumed_t"].to_numpy(),
-            g["shortfall_t"].to_numpy(), tpv.get(str(name), math.nan),
+            g["shortfall_t"].to_numpy(), g["t_per_vehicle"].to_numpy(), float(cost.get(name, 0.0)),
         )
         rows.append({"automaker": name, **k})
     if rows:
         tot = timeseries.groupby("day", sort=True)[["demand_t", "consumed_t", "shortfall_t"]].sum()
         k = automaker_kpis(
             tot.index.to_numpy(), tot["demand_t"].to_numpy(), tot["consumed_t"].to_numpy(),
-            tot["shortfall_t"].to_numpy(), math.nan,
+            tot["shortfall_t"].to_numpy(), math.nan, float(cost.sum()),
         )
         per = pd.DataFrame(rows)
         veh = per["vehicles_lost"]

@@ -30,7 +30,8 @@ from .records import Table
 from .scenario import Scenario
 from .shipping import Link
 
-TIMESERIES_COLUMNS = ("day", "automaker", "inventory_t", "demand_t", "consumed_t", "shortfall_t")
+TIMESERIES_COLUMNS = ("day", "automaker", "inventory_t", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle")
+COST_COLUMNS = ("day", "automaker", "usd")
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Records:
 
     replication: int
     timeseries: Table
+    costs: Table
     licences: Table
     flows: Table
     events: Table
@@ -65,18 +67,21 @@ class Model:
             {e for m in scn.mines for e in m.composition}
             | {e for g in scn.grades.values() for e in g.content}
             | set(scn.controls.controlled_elements)
+            | {e for step in loaded.timeline for e in step.scenario.controls.controlled_elements}
         )
         self._el_index = {e: i for i, e in enumerate(self.elements)}
         n = len(self.elements)
         self.ledger = {k: np.zeros(n) for k in ("initial", "produced", "consumed", "lost")}
         self.in_transit = np.zeros(n)
         self.reserved = np.zeros(n)
+        self.recycling = np.zeros(n)  # consumed magnet mass on its way back
         self.controlled_mask = self._mask(scn)
         self.ids = itertools.count(1)
         self.timeseries = Table(TIMESERIES_COLUMNS)
         self.flows = Table(("day", "origin", "destination", "product", "tonnes"))
         self.flow_append = self.flows.append
         self.events = Table(("day", "kind", "key", "value"))
+        self.costs = Table(COST_COLUMNS)
         self.links: list[Link] = []
         start = scn.scenario.start_date
         self._start_ordinal = start.toordinal()
@@ -136,14 +141,16 @@ class Model:
         ledger["stocks"] = self.stocks()
         ledger["in_transit"] = self.in_transit.copy()
         ledger["reserved"] = self.reserved.copy()
+        ledger["recycling"] = self.recycling.copy()
         automakers = [
-            {"name": a.name, "t_per_vehicle": a.cfg.t_per_vehicle, "jurisdiction": a.jurisdiction}
+            {"name": a.name, "jurisdiction": a.jurisdiction}
             for a in self.actors
             if isinstance(a, Automaker)
         ]
         return Records(
             replication=replication,
             timeseries=self.timeseries,
+            costs=self.costs,
             licences=self.authority.licence_table(self.horizon),
             flows=self.flows,
             events=self.events,

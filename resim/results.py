@@ -107,14 +107,13 @@ class Results:
     def _timeseries(self, ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
         df = pd.concat([_frame(o.replication, o.timeseries, TIMESERIES_COLUMNS) for o in ok],
                        ignore_index=True) if ok else _frame(0, None, TIMESERIES_COLUMNS).iloc[0:0]
-        tpv = {a["name"]: a["t_per_vehicle"] for o in ok[:1] for a in o.automakers}
-        per = df["automaker"].map(tpv).astype(float)
+        per = df["t_per_vehicle"].astype(float)
         day = df["day"].to_numpy(dtype="int64")
         df.insert(2, "date", (np.datetime64(self.start_date, "D") + day.astype("timedelta64[D]")))
         df["produced_vehicles"] = df["consumed_t"] / per
         df["shortfall_vehicles"] = df["shortfall_t"] / per
         cols = ["replication", "day", "date", "automaker", "inventory_t", "produced_vehicles",
-                "shortfall_vehicles", "demand_t", "consumed_t", "shortfall_t"]
+                "shortfall_vehicles", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle"]
         return df[cols]
 
     @staticmethod

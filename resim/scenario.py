@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -35,7 +36,7 @@ _SYMBOL = re.compile(r"^[A-Z][a-z]?$")
 
 def _element_symbol(key: str) -> str:
     if not _SYMBOL.match(key):
-        raise ValueError(f"element symbols look like \"Nd\" or \"Dy\", got \"{key}\"")
+        raise ValueError('element symbols look like "Nd" or "Dy"')
     return key
 
 
@@ -63,9 +64,13 @@ Reviewers = Annotated[float, BeforeValidator(_reviewers)]
 
 
 class Frozen(BaseModel):
-    """Base for every scenario table: immutable, unknown keys are errors."""
+    """Base for every scenario table: immutable, unknown keys are errors.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    Strict: TOML values are typed, so ``true`` or ``"10"`` where a number belongs
+    is an error rather than a silent 1 or 10 (ints are still accepted as floats).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 class ScenarioMeta(Frozen):
@@ -76,13 +81,15 @@ class ScenarioMeta(Frozen):
     replications: int = Field(default=100, ge=1, le=1_000_000)
     seed: int = Field(default=0, ge=0, lt=2**63)
 
-    @model_validator(mode="after")
-    def _horizon(self) -> ScenarioMeta:
-        if self.horizon < 1:
-            raise ValueError(f"horizon must be at least 1 day, got {self.horizon:g}")
-        if self.horizon > 365.25 * 200:
-            raise ValueError(f"horizon must be at most 200 years, got {self.horizon:g} days")
-        return self
+    @field_validator("horizon", mode="after")
+    @classmethod
+    def _horizon(cls, horizon: float) -> float:
+        # A field validator, so the error names scenario.horizon and its value.
+        if horizon < 1:
+            raise ValueError("must be at least 1 day")
+        if horizon > 365.25 * 200:
+            raise ValueError(f"must be at most 200 years ({horizon:g} days)")
+        return horizon
 
 
 class Controls(Frozen):
@@ -110,7 +117,9 @@ class Stage(Frozen):
 class Rework(Frozen):
     probability: Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)] = 0.0
     stage: Name = "technical"
-    fix_days: Distribution = Field(default_factory=lambda: {"dist": "constant", "value": 10.0})
+    fix_days: Distribution = Field(
+        default_factory=lambda: {"dist": "constant", "value": 10.0}, validate_default=True
+    )
 
 
 class Background(Frozen):
@@ -138,11 +147,13 @@ class Licensing(Frozen):
     )
     working_days: bool = False
     holidays: list[ISODate] = Field(default_factory=list)
-    resubmit_days: Distribution = Field(default_factory=lambda: {"dist": "constant", "value": 20.0})
+    resubmit_days: Distribution = Field(
+        default_factory=lambda: {"dist": "constant", "value": 20.0}, validate_default=True
+    )
     max_attempts: int = Field(default=1, ge=1, le=1000)
     rework: Rework = Field(default_factory=Rework)
     background: Background = Field(default_factory=Background)
-    stages: list[Stage] = Field(default_factory=_default_stages, min_length=1)
+    stages: list[Stage] = Field(default_factory=_default_stages, min_length=1, validate_default=True)
 
     @model_validator(mode="after")
     def _names(self) -> Licensing:
@@ -167,10 +178,25 @@ class Grade(Frozen):
         return self
 
 
+class AirFreight(Frozen):
+    """Air freight on a link, used by an automaker's emergency orders:
+    faster and dearer (facts.md §2: about 5x the cost of sea freight)."""
+
+    transit: Distribution
+    cost_usd_per_kg: NonNeg = 0.0
+
+
 class SupplierLink(Frozen):
     name: Name
     share: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 1.0
-    transit: Distribution = Field(default_factory=lambda: {"dist": "constant", "value": 0.0})
+    transit: Distribution = Field(
+        default_factory=lambda: {"dist": "constant", "value": 0.0}, validate_default=True
+    )
+    qualification_days: Days = Field(
+        default=0.0, description="no order to this supplier before this day (qualifying a new source)"
+    )
+    premium: NonNeg = Field(default=0.0, description="price premium over the supplier's price, as a fraction")
+    air_freight: AirFreight | None = None
 
 
 class Outages(Frozen):
@@ -236,11 +262,46 @@ class Separator(_Buyer):
 class MagnetMaker(_Buyer):
     grade: Name
     capacity_t_per_day: NonNeg
+    price_usd_per_kg: NonNeg = 0.0
     domestic_first: bool = False
     dispatch_days: Annotated[float, Field(ge=1.0, allow_inf_nan=False)] = 7.0
     finished_stock_days: NonNeg = Field(
         default=7.0, description="finished magnets kept beyond open orders, days of capacity"
     )
+
+
+class AdaptiveTarget(Frozen):
+    """Stockpiling: order up to max(target_days, observed lead time +
+    review_days + safety_days), capped at max_days. Lead times are smoothed
+    with weight ``alpha`` on the newest arrival."""
+
+    alpha: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 0.3
+    safety_days: NonNeg = 30.0
+    max_days: Positive = 365.0
+
+
+class Emergency(Frozen):
+    """When cover (stock / daily need) falls below ``cover_days``, order only
+    from suppliers outside the controlling jurisdiction, by air if allowed."""
+
+    cover_days: NonNeg
+    use_air: bool = True
+
+
+class Substitution(Frozen):
+    """After ``trigger_days`` of continuous shortage, magnet need per vehicle
+    falls linearly by up to ``max_reduction`` over ``ramp_days``."""
+
+    trigger_days: Annotated[float, Field(ge=1.0, allow_inf_nan=False)]
+    max_reduction: Fraction
+    ramp_days: Positive
+
+
+class Recycling(Frozen):
+    """A ``fraction`` of consumed magnet mass returns to stock after ``lag_days``."""
+
+    fraction: Fraction
+    lag_days: Days
 
 
 class Automaker(_Buyer):
@@ -252,6 +313,13 @@ class Automaker(_Buyer):
     backlog: bool = False
     catch_up: NonNeg = Field(
         default=0.2, description="with backlog, extra output per day as a share of normal"
+    )
+    adaptive_target: AdaptiveTarget | None = None
+    emergency: Emergency | None = None
+    substitution: Substitution | None = None
+    recycling: Recycling | None = None
+    reference_price_usd_per_kg: NonNeg | None = Field(
+        default=None, description="price extra costs are counted against (default: cheapest supplier)"
     )
 
     @model_validator(mode="after")
@@ -278,6 +346,20 @@ class Automaker(_Buyer):
         if self.magnet_kg_per_vehicle is None:
             return math.nan
         return self.magnet_kg_per_vehicle / 1000.0
+
+
+class Stockpile(_Actor):
+    """A strategic reserve of finished magnets released to named automakers
+    when their cover falls below ``release_below_days``."""
+
+    grade: Name
+    initial_t: NonNeg
+    release_to: list[Name] = Field(min_length=1)
+    release_below_days: NonNeg = 30.0
+    release_t_per_day: Positive = 1.0
+    transit: Distribution = Field(
+        default_factory=lambda: {"dist": "constant", "value": 7.0}, validate_default=True
+    )
 
 
 class Policy(Frozen):
@@ -317,13 +399,14 @@ class Scenario(Frozen):
     separators: list[Separator] = Field(default_factory=list)
     magnet_makers: list[MagnetMaker] = Field(default_factory=list)
     automakers: list[Automaker] = Field(default_factory=list)
+    stockpiles: list[Stockpile] = Field(default_factory=list)
     policy: list[Policy] = Field(default_factory=list)
     sweep: Sweep = Field(default_factory=Sweep)
     output: Output = Field(default_factory=Output)
 
     @property
     def actors(self) -> list[_Actor]:
-        return [*self.mines, *self.separators, *self.magnet_makers, *self.automakers]
+        return [*self.mines, *self.separators, *self.magnet_makers, *self.automakers, *self.stockpiles]
 
     @property
     def has_supply_chain(self) -> bool:

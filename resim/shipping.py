@@ -16,10 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .distributions import DistSpec
-
 if TYPE_CHECKING:
-    from .actors.base import Buyer, Supplier
     from .model import Model
 
 _EPS = 1e-9
@@ -29,7 +26,7 @@ class Order:
     """A customer's order to one supplier. ``qty``/``remaining`` are tonnes
     (concentrate, magnets) or an element vector (oxides)."""
 
-    __slots__ = ("id", "link", "day", "qty", "remaining", "cancelled")
+    __slots__ = ("id", "link", "day", "qty", "remaining", "cancelled", "air")
 
     def __init__(self, oid: int, link: Link, day: float, qty: Any):
         self.id = oid
@@ -38,6 +35,7 @@ class Order:
         self.qty = qty
         self.remaining = qty
         self.cancelled = False
+        self.air = False  # emergency order: ship by air where the link allows
 
 
 class Shipment:
@@ -58,28 +56,36 @@ class Shipment:
 class Link:
     """One supplier-customer connection: transit, licence state, held parcels."""
 
-    def __init__(
-        self,
-        model: Model,
-        supplier: Supplier,
-        customer: Buyer,
-        share: float,
-        transit: DistSpec,
-        product: str,
-    ):
+    def __init__(self, model: Model, supplier: Any, customer: Any, cfg: Any, product: str):
         self.model = model
         self.supplier = supplier
         self.customer = customer
-        self.share = share
         self.product = product
         self.key = f"{supplier.name}->{customer.name}"
-        self.transit = model.streams.stream(f"link/{self.key}/transit", transit)
+        self.transit = model.streams.stream(f"link/{self.key}/transit", cfg.transit)
+        self.air: Any = None
+        self.configure(cfg)
         self.crosses_border = supplier.jurisdiction != customer.jurisdiction
         # General-licence state of this exporter-customer pair (licensing/authority.py).
         self.licence_expiry = -np.inf
         self.cap_left = np.inf
         self.pending_application: Any = None
         self.waiting: deque[Shipment] = deque()
+        self.in_flight = 0.0  # stockpile releases sent and not yet arrived
+
+    def configure(self, cfg: Any) -> None:
+        """(Re)read the link's parameters: share, transit, qualification,
+        premium and air freight (a policy may change them)."""
+        self.share = cfg.share
+        self.transit.set_dist(cfg.transit)
+        self.qualified_from = cfg.qualification_days
+        self.premium = cfg.premium
+        air = cfg.air_freight
+        self.air_cost_usd_per_kg = air.cost_usd_per_kg if air is not None else 0.0
+        if air is not None:
+            if self.air is None:
+                self.air = self.model.streams.stream(f"link/{self.key}/air", air.transit)
+            self.air.set_dist(air.transit)
 
     def controlled_fraction(self, vec: np.ndarray, mass: float) -> float:
         """Controlled-element mass fraction of a parcel (for the de minimis test)."""
@@ -119,11 +125,15 @@ class Link:
         model.reserved -= shp.vec
         model.in_transit += shp.vec
         model.flow_append(model.env.now, self.supplier.jurisdiction, self.customer.jurisdiction, self.product, shp.mass)
-        ev = model.env.timeout(self.transit())
+        order = shp.order
+        by_air = order is not None and order.air and self.air is not None
+        ev = model.env.timeout(self.air() if by_air else self.transit())
         ev.callbacks.append(lambda _e, s=shp: self._arrive(s))
 
     def _arrive(self, shp: Shipment) -> None:
         self.model.in_transit -= shp.vec
+        if shp.order is None:
+            self.in_flight -= shp.mass
         self.customer.receive(shp)
 
     def give_back(self, shp: Shipment) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .actors import Automaker, MagnetMaker, Mine, Separator
+from .actors import Automaker, MagnetMaker, Mine, Separator, Stockpile
 from .actors.base import Actor, Buyer
 from .errors import ScenarioError
-from .scenario import Scenario
+from .scenario import Scenario, SupplierLink
 from .shipping import Link
 
 if TYPE_CHECKING:
@@ -56,6 +56,13 @@ def check(scn: Scenario, label: str) -> None:
                 state[nxt] = 1
                 path.append(nxt)
                 stack.append((nxt, iter(graph[nxt])))
+    automakers = {a.name for a in scn.automakers}
+    for i, pile in enumerate(scn.stockpiles):
+        if pile.grade not in scn.grades:
+            raise ScenarioError(label, f"stockpiles[{i}].grade", f"no [grades.{pile.grade}] table", pile.grade)
+        for j, name in enumerate(pile.release_to):
+            if name not in automakers:
+                raise ScenarioError(label, f"stockpiles[{i}].release_to[{j}]", "no automaker of that name", name)
     # every element a grade needs must come from some upstream mine
     mines = {m.name: m for m in scn.mines}
     separators = {s.name: s for s in scn.separators}
@@ -80,8 +87,8 @@ def elaborate(model: Model) -> list[Actor]:
     scn = model.scenario
     actors: list[Actor] = []
     by_name: dict[str, Actor] = {}
-    for table, cls in (("mines", Mine), ("separators", Separator),
-                       ("magnet_makers", MagnetMaker), ("automakers", Automaker)):
+    for table, cls in (("mines", Mine), ("separators", Separator), ("magnet_makers", MagnetMaker),
+                       ("automakers", Automaker), ("stockpiles", Stockpile)):
         for i, cfg in enumerate(getattr(scn, table)):
             actor = cls(model, i, cfg)
             actors.append(actor)
@@ -90,10 +97,16 @@ def elaborate(model: Model) -> list[Actor]:
         if not isinstance(actor, Buyer):
             continue
         for s in actor.cfg.suppliers:
-            link = Link(model, by_name[s.name], actor, s.share, s.transit, PRODUCT[actor.table])  # type: ignore[arg-type]
+            link = Link(model, by_name[s.name], actor, s, PRODUCT[actor.table])
             actor.links.append(link)
             model.links.append(link)
         seed = getattr(actor, "seed_stock", None)
         if seed is not None:
             seed()
+    for pile in (a for a in actors if isinstance(a, Stockpile)):
+        for name in pile.cfg.release_to:
+            cfg = SupplierLink(name=pile.name, transit=pile.cfg.transit)
+            link = Link(model, pile, by_name[name], cfg, "magnet")
+            pile.links.append(link)
+            model.links.append(link)
     return actors

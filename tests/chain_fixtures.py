@@ -55,3 +55,26 @@ def small_chain(**changes: Any) -> dict[str, Any]:
     for k, v in changes.items():
         set_key(d, k.replace("__", "."), v)
     return d
+
+
+def with_second_source(d: dict[str, Any], share: float = 0.3, qualification_days: float = 0.0,
+                       premium: float = 0.2, air: bool = False, capacity: float = 3.0) -> dict[str, Any]:
+    """Add a non-Chinese chain (US mine -> separator -> magnet maker) and give
+    the EU automaker ``share`` of its orders from it."""
+    d = copy.deepcopy(d)
+    d["mines"].append({"name": "us mine", "jurisdiction": "US", "output_t_per_day": 40,
+                       "composition": {"Nd": 0.17, "Pr": 0.05, "Dy": 0.01, "Tb": 0.002}})
+    d["separators"].append({"name": "us sep", "jurisdiction": "US", "capacity_t_per_day": 30,
+                            "suppliers": [{"name": "us mine", "transit": "2d"}]})
+    d["magnet_makers"].append({"name": "us maker", "jurisdiction": "US", "grade": "N42SH",
+                               "capacity_t_per_day": capacity, "price_usd_per_kg": 60.0,
+                               "suppliers": [{"name": "us sep", "transit": "3d"}]})
+    for mm in d["magnet_makers"]:
+        mm.setdefault("price_usd_per_kg", 50.0)
+    eu = next(a for a in d["automakers"] if a["name"] == "EU maker")
+    link: dict[str, Any] = {"name": "us maker", "share": share, "transit": {"dist": "uniform", "low": 20, "high": 30},
+                            "qualification_days": qualification_days, "premium": premium}
+    if air:
+        link["air_freight"] = {"transit": {"dist": "uniform", "low": 2, "high": 4}, "cost_usd_per_kg": 25.0}
+    eu["suppliers"] = [{**eu["suppliers"][0], "share": 1.0 - share}, link]
+    return d

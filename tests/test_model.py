@@ -19,7 +19,8 @@ from chain_fixtures import SCENARIOS, small_chain
 
 def _balance(rec) -> np.ndarray:  # noqa: ANN001
     L = rec.ledger
-    return L["initial"] + L["produced"] - L["consumed"] - L["lost"] - L["stocks"] - L["in_transit"] - L["reserved"]
+    return (L["initial"] + L["produced"] - L["consumed"] - L["lost"] - L["stocks"] - L["in_transit"]
+            - L["reserved"] - L["recycling"])
 
 
 @pytest.mark.parametrize("mode", ["none", "per_shipment", "general"])

@@ -53,11 +53,14 @@ def test_all_row_sums_vehicles_and_counts_any_stockout() -> None:
         "demand_t": [1.0] * 6,
         "consumed_t": [1, 0, 1, 1, 1, 0.5],
         "shortfall_t": [0, 1, 0, 0, 0, 0.5],
+        "t_per_vehicle": [0.001] * 3 + [0.002] * 3,
     })
-    k = replication_kpis(ts, [{"name": "a", "t_per_vehicle": 0.001}, {"name": "b", "t_per_vehicle": 0.002}])
+    costs = pd.DataFrame({"day": [1, 2], "automaker": ["a", "b"], "usd": [10.0, 5.0]})
+    k = replication_kpis(ts, costs)
     row = k.set_index("automaker").loc["all"]
     assert row.vehicles_lost == pytest.approx(1000 + 250)
     assert row.stockout_days == 2 and row.first_stockout_day == 1 and row.longest_stoppage_days == 2
+    assert row.extra_cost_usd == 15.0 and k.set_index("automaker").loc["a"].extra_cost_usd == 10.0
 
 
 def test_describe_gives_a_t_interval_that_covers_at_the_nominal_rate() -> None:

@@ -1,9 +1,10 @@
-"""The supply chain's actors, one module each: mines, separators, magnet makers
-and automakers. Each runs as a SimPy process."""
+"""The supply chain's actors, one module each: mines, separators, magnet makers,
+automakers and strategic stockpiles. Each runs as a SimPy process."""
 
 from .automaker import Automaker
 from .magnet_maker import MagnetMaker
 from .mine import Mine
 from .separator import Separator
+from .stockpile import Stockpile
 
-__all__ = ["Automaker", "MagnetMaker", "Mine", "Separator"]
+__all__ = ["Automaker", "MagnetMaker", "Mine", "Separator", "Stockpile"]

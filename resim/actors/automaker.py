@@ -1,7 +1,19 @@
 """Automakers (or aggregate buyers such as "EU industry"): each day build what
 the magnet stock allows; the rest is shortfall, lost or (with ``backlog``)
 built later at up to ``catch_up`` extra output per day. One timeseries row per
-day is the automaker's whole record; every KPI is computed from those rows."""
+day is the automaker's whole record; every KPI is computed from those rows
+(and the cost rows written when premium-priced goods arrive).
+
+Mitigation levers (all optional, SPEC §1 and issue 7):
+* ``adaptive_target``: the order-up-to target grows with observed lead times
+  (stockpiling when the border slows down);
+* ``emergency``: when cover falls below ``cover_days``, orders go to suppliers
+  outside the controlling jurisdiction only, by air where a link offers it;
+* ``substitution``: after ``trigger_days`` of continuous shortage, magnet need
+  per vehicle falls by up to ``max_reduction`` over ``ramp_days``;
+* ``recycling``: a ``fraction`` of the magnet mass consumed returns to stock
+  after ``lag_days``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..shipping import Shipment
+from ..shipping import Link, Shipment
 from .base import Buyer
 
 _EPS = 1e-12
@@ -23,40 +35,51 @@ class Automaker(Buyer):
         self.stock = cfg.initial_inventory_days * cfg.demand_t
         self.stock_el = np.zeros(len(model.elements))
         self.backlog = 0.0  # tonnes of demand still to be built
+        self.lead_ewma: float | None = None  # observed order-to-arrival days
+        self.short_streak = 0
+        self.substitution_start: float | None = None
+        self.reference_price = 0.0
 
     def seed_stock(self) -> None:
         """Initial magnets, in the element mix of this buyer's suppliers."""
         per_t = sum((link.share * link.supplier.bom for link in self.links), np.zeros_like(self.stock_el))
         self.stock_el = self.stock * per_t
         self.model.ledger["initial"] += self.stock_el
+        prices = [link.supplier.cfg.price_usd_per_kg for link in self.links]
+        ref = self.cfg.reference_price_usd_per_kg
+        self.reference_price = ref if ref is not None else min(prices)
 
     def start(self) -> None:
         self.model.env.process(self.run())
 
     def run(self):  # noqa: ANN201 - a SimPy process
         env = self.model.env
-        model = self.model
-        ts = model.timeseries
-        col_day, col_name, col_inv = ts.col("day"), ts.col("automaker"), ts.col("inventory_t")
-        col_dem, col_use, col_short = ts.col("demand_t"), ts.col("consumed_t"), ts.col("shortfall_t")
+        ts = self.model.timeseries
+        cols = [ts.col(c) for c in ("day", "automaker", "inventory_t", "demand_t", "consumed_t",
+                                    "shortfall_t", "t_per_vehicle")]
         day = 0
         while True:
             if day % self.period("review_days") == 0:
                 self.review()
-            demand, used, short = self.consume()
-            col_day.append(day)
-            col_name.append(self.name)
-            col_inv.append(self.stock)
-            col_dem.append(demand)
-            col_use.append(used)
-            col_short.append(short)
+            demand, used, short, tpv = self.consume(day)
+            for col, v in zip(cols, (day, self.name, self.stock, demand, used, short, tpv), strict=True):
+                col.append(v)
             day += 1
             yield env.timeout(1.0)
 
-    def consume(self) -> tuple[float, float, float]:
-        """One day of assembly: (demand, consumed, new shortfall) in tonnes."""
+    def reduction(self, day: float) -> float:
+        """Share of magnet need removed by substitution on ``day``."""
+        sub = self.cfg.substitution
+        if sub is None or self.substitution_start is None:
+            return 0.0
+        return sub.max_reduction * min(1.0, (day - self.substitution_start) / sub.ramp_days)
+
+    def consume(self, day: int) -> tuple[float, float, float, float]:
+        """One day of assembly: (demand, consumed, new shortfall) in tonnes and
+        the day's tonnes of magnet per vehicle."""
         cfg = self.cfg
-        demand = cfg.demand_t
+        cut = 1.0 - self.reduction(day)
+        demand = cfg.demand_t * cut
         catch = min(self.backlog, cfg.catch_up * demand) if cfg.backlog else 0.0
         use = min(self.stock, demand + catch)
         if use < _EPS:
@@ -72,14 +95,79 @@ class Automaker(Buyer):
             spent = self.stock_el * frac
             self.stock_el = self.stock_el - spent
             self.stock -= use
-            self.model.ledger["consumed"] += spent
-        return demand, use, short
+            self._consumed(use, spent)
+        self._track_shortage(day, short > 0)
+        return demand, use, short, cfg.t_per_vehicle * cut
+
+    def _consumed(self, use: float, spent: np.ndarray) -> None:
+        model = self.model
+        rec = self.cfg.recycling
+        if rec is None or rec.fraction <= 0:
+            model.ledger["consumed"] += spent
+            return
+        back_t, back_el = use * rec.fraction, spent * rec.fraction
+        model.ledger["consumed"] += spent - back_el
+        model.recycling += back_el
+        ev = model.env.timeout(rec.lag_days)
+        ev.callbacks.append(lambda _e, t=back_t, v=back_el: self._recycled(t, v))
+
+    def _recycled(self, tonnes: float, vec: np.ndarray) -> None:
+        self.model.recycling -= vec
+        self.stock += tonnes
+        self.stock_el = self.stock_el + vec
+
+    def _track_shortage(self, day: int, short: bool) -> None:
+        self.short_streak = self.short_streak + 1 if short else 0
+        sub = self.cfg.substitution
+        if sub is not None and self.substitution_start is None and self.short_streak >= sub.trigger_days:
+            self.substitution_start = float(day)
+
+    # ---------------------------------------------------------------- ordering
+    def demand_now(self) -> float:
+        return self.cfg.demand_t * (1.0 - self.reduction(self.model.env.now))
+
+    def cover_days(self) -> float:
+        d = self.demand_now()
+        return self.stock / d if d > 0 else float("inf")
 
     def target(self) -> float:
-        return self.cfg.target_days * self.cfg.demand_t
+        cfg = self.cfg
+        days = cfg.target_days
+        ad = cfg.adaptive_target
+        if ad is not None and self.lead_ewma is not None:
+            days = max(days, min(ad.max_days, self.lead_ewma + cfg.review_days + ad.safety_days))
+        return days * self.demand_now()
 
     def position(self) -> float:
         return self.stock + self.on_order
+
+    def split(self) -> tuple[list[tuple[Link, float]], bool]:
+        em = self.cfg.emergency
+        links, air = super().split()
+        if em is not None and self.cover_days() < em.cover_days:
+            home = self.model.scenario.controls.jurisdiction
+            outside = [(lk, w) for lk, w in links if lk.supplier.jurisdiction != home]
+            total = sum(w for _, w in outside)
+            if total > 0:
+                return [(lk, w / total) for lk, w in outside], em.use_air
+        return links, air
+
+    def receive(self, shp: Shipment) -> None:
+        super().receive(shp)
+        order = shp.order
+        if order is None:
+            return  # a stockpile release: no order, no price
+        lead = self.model.env.now - order.day
+        ad = self.cfg.adaptive_target
+        alpha = ad.alpha if ad is not None else 0.3
+        self.lead_ewma = lead if self.lead_ewma is None else (1 - alpha) * self.lead_ewma + alpha * lead
+        link = shp.link
+        price = link.supplier.cfg.price_usd_per_kg * (1.0 + link.premium)
+        usd = shp.mass * 1000.0 * (price - self.reference_price)
+        if order.air and link.air_cost_usd_per_kg > 0:
+            usd += shp.mass * 1000.0 * link.air_cost_usd_per_kg
+        if usd:
+            self.model.costs.append(self.model.env.now, self.name, usd)
 
     def add_stock(self, shp: Shipment) -> None:
         self.stock += shp.mass

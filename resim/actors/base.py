@@ -126,8 +126,7 @@ class Buyer(Actor):
         """New parameters; supplier shares and transit times may have changed."""
         super().refresh(scenario)
         for link, s in zip(self.links, self.cfg.suppliers, strict=True):
-            link.share = s.share
-            link.transit.set_dist(s.transit)
+            link.configure(s)
 
     @abstractmethod
     def position(self) -> Any:
@@ -136,6 +135,15 @@ class Buyer(Actor):
     @abstractmethod
     def target(self) -> Any:
         ...
+
+    def split(self) -> tuple[list[tuple[Link, float]], bool]:
+        """Where this review's order goes: qualified suppliers by share
+        (renormalised while a new source is still being qualified), and
+        whether it travels by air."""
+        now = self.model.env.now
+        live = [(link, link.share) for link in self.links if now >= link.qualified_from]
+        total = sum(w for _, w in live)
+        return ([(link, w / total) for link, w in live] if total > 0 else []), False
 
     def review(self) -> None:
         need = self.target() - self.position()
@@ -147,20 +155,25 @@ class Buyer(Actor):
             return
         model = self.model
         now = model.env.now
-        for link in self.links:
-            qty = need * link.share
+        links, air = self.split()
+        for link, weight in links:
+            qty = need * weight
             order = Order(next(model.ids), link, now, qty)
+            order.air = air
             self.on_order = self.on_order + qty
             link.supplier.accept(order)
 
     def receive(self, shp: Shipment) -> None:
-        self.on_order = self.on_order - shp.qty
+        if shp.order is not None:
+            self.on_order = self.on_order - shp.qty
         self.add_stock(shp)
 
     def cancel(self, shp: Shipment) -> None:
         """A held parcel was finally refused: neither it nor the rest of its
         order will come."""
         order = shp.order
+        if order is None:
+            return  # a stockpile release: nothing was ordered
         self.on_order = self.on_order - shp.qty
         if not order.cancelled:
             order.cancelled = True
