@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import wiring
+from .budget import check_run
 from .execution import run_replications
 from .loader import Loaded, load
 from .results import Results
@@ -59,6 +60,7 @@ def simulate(
         merged = [*overrides, *(f"{k}={v}" for k, v in extra.items())]
     loaded = load_scenario(scenario, merged)
     n = loaded.scenario.scenario.replications
+    check_run(loaded.scenario, loaded.source, n)
     t0 = time.perf_counter()
     outputs = run_replications(loaded, range(n), workers=workers, progress=progress)
     return Results(loaded, outputs, time.perf_counter() - t0, workers)

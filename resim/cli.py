@@ -19,9 +19,6 @@ from .errors import ScenarioError
 
 COMMANDS = ("run", "sweep", "compare", "validate", "report", "schema")
 
-#: Refuse runs whose daily records alone would exceed this many rows.
-MAX_TIMESERIES_ROWS = 200_000_000
-
 
 class UsageError(Exception):
     """A bad flag: exit 2 like a bad scenario."""
@@ -118,6 +115,7 @@ def _load(path: str, sets: Sequence[str], extra: Sequence[str] = ()):  # noqa: A
 
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .budget import check_run
     from .console import ProgressBar, kpi_table, licensing_lines, make_console
     from .execution import default_workers, run_replications
     from .results import Results
@@ -130,13 +128,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     loaded = _load(args.scenario, args.set, extra)
     scn = loaded.scenario
     n = scn.scenario.replications
-    rows = n * int(scn.scenario.horizon + 1) * max(1, len(scn.automakers))
-    if rows > MAX_TIMESERIES_ROWS:
-        raise ScenarioError(
-            args.scenario, "scenario.replications",
-            f"{n} replications x {scn.scenario.horizon:g} days x {len(scn.automakers)} automakers "
-            f"is {rows:,} daily records (limit {MAX_TIMESERIES_ROWS:,}); use fewer replications or a shorter horizon",
-        )
+    check_run(scn, args.scenario, n)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out: {out} exists and is not a directory")

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .api import load_scenario
+from .budget import check_sweep
 from .design import Point, full_grid, latin_hypercube, sobol
 from .errors import ScenarioError
 from .execution import execute, seed_of, simulate_replication
@@ -160,6 +161,7 @@ def sweep(
     base = load_scenario(scenario, overrides)
     keys, design = make_design(base, grid, sampler, ranges, samples)
     n = replications or base.scenario.sweep.replications
+    check_sweep(base.scenario, base.source, len(design), n)
     # validate every point before anything runs (and before anything is written)
     loaded_points: list[Loaded] = []
     for i, point in enumerate(design):
