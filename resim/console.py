@@ -139,7 +139,7 @@ def sweep_table(res: Any, max_rows: int = 40) -> Table:
         t.add_row(*vals,
                   _mean_ci({"mean": d["vehicles_lost_mean"], "ci95": [d["vehicles_lost_ci_low"], d["vehicles_lost_ci_high"]]}),
                   _mean_ci({"mean": d["stockout_days_mean"], "ci95": [d["stockout_days_ci_low"], d["stockout_days_ci_high"]]}),
-                  f"{d['stockout_probability']:.2f}",
+                  f"{d['stockout_probability_mean']:.2f}",
                   _mean_ci({"mean": d["fill_rate_mean"], "ci95": [d["fill_rate_ci_low"], d["fill_rate_ci_high"]]}, 1, 100.0))
     if len(rows) > max_rows:
         t.caption = f"first {max_rows} of {len(rows)} points; all in summary.parquet"

@@ -188,10 +188,38 @@ class Results:
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "versions": versions(),
             "platform": platform.platform(),
-            "files": sorted([*RESULT_FILES]),
+            "files": sorted([*RESULT_FILES, "report.html", "plots/"]),
         }
         write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        from .report import write_report
+
+        write_report(out)
         return out
+
+    # ---------------------------------------------------------------- plots
+    def plot_inventory(self, automaker: str):  # noqa: ANN201 - a matplotlib Figure
+        """Inventory fan chart (median, 5-95% band) of one automaker."""
+        from .plots import inventory_fan
+
+        return inventory_fan(self, automaker)
+
+    def plot_vehicles_lost(self):  # noqa: ANN201
+        """Distribution of vehicles lost per automaker, with mean and CI."""
+        from .plots import vehicles_lost_distribution
+
+        return vehicles_lost_distribution(self)
+
+    def plot_licences(self):  # noqa: ANN201
+        """Applications in review over time, by kind and stage."""
+        from .plots import licence_pipeline
+
+        return licence_pipeline(self)
+
+    def plot_flows(self):  # noqa: ANN201
+        """Monthly tonnes shipped by destination and product."""
+        from .plots import monthly_flows
+
+        return monthly_flows(self)
 
     def kpi_frame(self) -> pd.DataFrame:
         """The KPI block as a tidy DataFrame (automaker, metric, mean, lo, hi, p5, p50, p95)."""

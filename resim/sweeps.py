@@ -130,7 +130,7 @@ def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str]) 
             row[f"{m}_ci_low"], row[f"{m}_ci_high"] = d["ci95"]
             row[f"{m}_p50"] = d["p50"]
         hit = int(g["first_stockout_day"].notna().sum())
-        row["stockout_probability"] = hit / len(g)
+        row["stockout_probability_mean"] = hit / len(g)
         row["stockout_probability_ci_low"], row["stockout_probability_ci_high"] = wilson(hit, len(g))
         rows.append(row)
     s = pd.DataFrame(rows)
@@ -226,6 +226,10 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
     design_doc.update({"status": "complete", "units": int(len(points) * design_doc["replications"]),
                        "failures": failures, "runtime_s": round(runtime, 3)})
     write_text(store.root / "sweep.json", json.dumps(design_doc, indent=2, default=str) + "\n")
+    if len(summary) and all(pd.api.types.is_numeric_dtype(points[k]) for k in keys):
+        from .report import write_sweep_report
+
+        write_sweep_report(store.root, summary, keys)
     return SweepResults(store.root, keys, points, results, summary, failures, runtime)
 
 

@@ -1,0 +1,377 @@
+"""Figures and the self-contained HTML report of a run or a sweep."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import resim
+from resim import plots
+from resim.report import report_command, write_report, write_sweep_report
+
+from chain_fixtures import ROOT, SCENARIOS, small_chain
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DATA_PNG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+EXTERNAL = re.compile(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+
+
+def build_run_dir(out: Path, replications: int = 4) -> Path:
+    """The reference scenario, run small and written to ``out``."""
+    res = resim.simulate(SCENARIOS / "six_month_licences.toml", replications=replications)
+    res.write(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_run_dir(tmp_path_factory.mktemp("six_month"))
+
+
+@pytest.fixture(scope="module")
+def office_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A licensing-only scenario (no supply chain) with a policy change."""
+    scn = {
+        "scenario": {"name": "review office", "start_date": "2025-04-04", "horizon": 150,
+                     "replications": 3, "seed": 3},
+        "controls": {"licence_mode": "general"},
+        "licensing": {"approval_rate": 0.5, "background": {"applications_per_day": 3},
+                      "stages": [{"name": "technical", "reviewers": 60,
+                                  "duration": {"dist": "exponential", "mean": 15}},
+                                 {"name": "issuance", "reviewers": "inf",
+                                  "duration": {"dist": "uniform", "low": 2, "high": 5}}]},
+        "policy": [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.8}}],
+    }
+    out = tmp_path_factory.mktemp("office")
+    resim.simulate(scn).write(out)
+    return out
+
+
+def assert_png_has_content(data: bytes) -> None:
+    assert data.startswith(PNG_SIGNATURE)
+    img = mpimg.imread(io.BytesIO(data), format="png")
+    assert img.shape[0] > 200 and img.shape[1] > 400
+    rgb = img[..., :3]
+    assert float(rgb.std()) > 0.05, "image is (nearly) a single colour"
+    # more than background and one ink: a chart has many distinct colours
+    q = (rgb * 255).astype(np.uint32)
+    assert np.unique(q[..., 0] << 16 | q[..., 1] << 8 | q[..., 2]).size > 20
+
+
+class Cells(HTMLParser):
+    """Collects KPI cells (data-automaker, data-metric, data-mean) and their first line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[tuple[str, str], dict[str, str]] = {}
+        self._cell: dict[str, str] | None = None
+        self._in_mean = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "td" and "data-metric" in a and "data-mean" in a:
+            self._cell = {"mean": a["data-mean"] or "", "text": ""}
+            self.cells[(a["data-automaker"] or "", a["data-metric"] or "")] = self._cell
+        elif tag == "span" and a.get("class") == "mean" and self._cell is not None:
+            self._in_mean = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span":
+            self._in_mean = False
+        elif tag == "td":
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_mean and self._cell is not None:
+            self._cell["text"] += data
+
+
+# ---------------------------------------------------------------- run figures
+def test_save_run_plots_writes_legible_pngs(run_dir: Path) -> None:
+    paths = plots.save_run_plots(run_dir, run_dir)
+    assert len(paths) >= 4
+    assert all(p.parent == run_dir / "plots" and p.suffix == ".png" for p in paths)
+    names = {p.stem for p in paths}
+    assert {"vehicles_lost", "licence_pipeline", "licence_decisions", "flows",
+            "inventory_eu_automaker", "inventory_us_automaker", "inventory_japan_automaker"} <= names
+    for p in paths:
+        assert_png_has_content(p.read_bytes())
+
+
+def test_figures_from_results_match_figures_from_files(run_dir: Path) -> None:
+    res = resim.simulate(SCENARIOS / "six_month_licences.toml", replications=2)
+    from_results = [p.name for p in plots.run_figures(res)]
+    from_files = [p.name for p in plots.run_figures(run_dir)]
+    assert from_results == from_files
+
+
+def test_every_figure_has_title_labels_and_date_axis(run_dir: Path) -> None:
+    for plot in plots.run_figures(run_dir):
+        fig = plot.figure
+        assert isinstance(fig, Figure)
+        axes = [ax for ax in fig.axes if ax.get_visible()]
+        assert any(ax.get_title() for ax in axes), plot.name
+        assert all(ax.get_ylabel() for ax in axes), plot.name
+        assert any(ax.get_xlabel() for ax in axes), plot.name
+        assert re.search(r"\((t|vehicles|count|%|t per month)\)|\(t\)", " ".join(
+            ax.get_ylabel() + ax.get_xlabel() for ax in axes)), plot.name
+        if plot.name != "vehicles_lost":  # time axes show months and the year
+            fig.canvas.draw()
+            ticks = " ".join(t.get_text() for t in axes[-1].get_xticklabels())
+            assert re.search(r"\b20\d\d\b", ticks) and re.search(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b", ticks), (plot.name, ticks)
+
+
+def test_inventory_fan_marks_policy_changes() -> None:
+    scn = small_chain(scenario__replications=2)
+    scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9}}]
+    res = resim.simulate(scn)
+    fig = plots.inventory_fan(res, "EU maker")
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("approval rate → 0.9" in t for t in texts)
+    top = fig.axes[0]
+    labels = top.get_legend_handles_labels()[1]
+    assert {"median", "5–95% of replications", "policy change", "stockout (0 t)"} <= set(labels)
+    assert top.get_ylabel() == "magnet inventory (t)"
+
+
+def test_licence_pipeline_counts_applications_in_review() -> None:
+    # Replication 0: a file in review over [0.5, 5.5): two technical visits of 1 day, sent
+    # back in between (2 days with the exporter), then 1 day of security.
+    # Replication 1: a file pending at the horizon (day 6): 2 days in technical from day 1,
+    # then 3 days with the exporter.
+    lic = pd.DataFrame({
+        "replication": [0, 1], "kind": ["general"] * 2,
+        "submitted_day": [0.5, 1.0], "decided_day": [5.5, np.nan], "outcome": ["approved", "pending"],
+        "wait_technical": [0.0, 1.0], "service_technical": [2.0, 1.0],
+        "wait_security": [0.0, 0.0], "service_security": [1.0, 0.0],
+        "visits_technical": [2, 1], "visits_security": [1, 0],
+    })
+    run = plots.RunData(title="t", start_date=date(2025, 1, 1), horizon_days=6.0,
+                        replications=[0, 1], kpis=pd.DataFrame(), timeseries=pd.DataFrame(),
+                        licences=lic, flows=pd.DataFrame(), summary={},
+                        scenario={"licensing": {"rework": {"stage": "technical"}}})
+    days, by_kind, by_stage = plots._pipeline(run)
+    assert list(days) == [0, 1, 2, 3, 4, 5]
+    assert by_kind["general"].tolist() == [[0, 1, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1]]
+    assert by_stage["technical"].tolist() == [0.0, 1.0, 0.5, 0.0, 0.5, 0.0]
+    assert by_stage[plots.REWORK].tolist() == [0.0, 0.0, 0.5, 1.0, 0.5, 0.5]
+    assert by_stage["security"].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0, 0.5]
+    # the stages split the files in review, nothing lost or counted twice
+    assert np.allclose(sum(by_stage.values()), by_kind["general"].mean(axis=0))
+
+
+def test_licensing_only_scenario_gets_only_licence_plots(office_dir: Path) -> None:
+    paths = plots.save_run_plots(office_dir, office_dir)
+    assert sorted(p.stem for p in paths) == ["licence_decisions", "licence_pipeline"]
+    for p in paths:
+        assert_png_has_content(p.read_bytes())
+    html = write_report(office_dir).read_text(encoding="utf-8")
+    assert len(DATA_PNG.findall(html)) == 2
+    assert "no automakers" in html
+    assert "2025-06-01" in html and "licensing.approval_rate" in html  # policy table
+
+
+def test_stale_plots_of_an_earlier_run_are_removed(tmp_path: Path, office_dir: Path) -> None:
+    (tmp_path / "plots").mkdir()
+    stale = tmp_path / "plots" / "inventory_gone_automaker.png"
+    stale.write_bytes(b"old")
+    mine = tmp_path / "plots" / "notes.png"
+    mine.write_bytes(b"user's own file")
+    plots.save_run_plots(office_dir, tmp_path)
+    assert not stale.exists() and mine.exists()
+
+
+# ---------------------------------------------------------------- run report
+def test_report_is_self_contained_and_matches_summary(run_dir: Path) -> None:
+    path = write_report(run_dir)
+    assert path == run_dir / "report.html"
+    html = path.read_text(encoding="utf-8")
+    summary = json.loads((run_dir / "summary.json").read_text())
+
+    images = DATA_PNG.findall(html)
+    assert len(images) >= 4
+    assert len(images) == html.count("<img ")
+    for b64 in images:
+        assert_png_has_content(base64.b64decode(b64, validate=True))
+    assert not EXTERNAL.search(html), EXTERNAL.search(html)
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    assert re.findall(r"<script[^>]*>", html) == ["<script>"]  # only the inline counter
+
+    # plain-words inputs a reader needs without the scenario file
+    for words in ("2025-04-04", "365.25 days", "4 replications", "general", "182.625 days",
+                  "60% of decided applications approved", "technical", "300", "working days",
+                  "10 applications per day", "EU automaker", "75 days", "JL MAG", "How to read this"):
+        assert words in html, words
+
+    cells = Cells()
+    cells.feed(html)
+    start = date.fromisoformat(summary["start_date"])
+    checked = 0
+    for name, block in summary["kpis"].items():
+        for metric in ("vehicles_lost", "shortfall_t", "stockout_days", "first_stockout_day",
+                       "longest_stoppage_days", "fill_rate", "stockout_probability"):
+            mean = block[metric]["mean"]
+            if mean is None:
+                continue
+            cell = cells.cells[(name, metric)]
+            assert float(cell["mean"]) == mean  # the exact number is in the page
+            shown = cell["text"].strip()
+            if metric == "first_stockout_day":
+                assert shown == str(start + timedelta(days=math.floor(mean)))
+                continue
+            value = float(shown.replace(",", ""))
+            expected = 100 * mean if metric == "fill_rate" else mean
+            decimals = len(shown.split(".")[1]) if "." in shown else 0
+            # equal to the precision shown (at least four significant figures)
+            tol = max(0.5 * 10.0 ** -decimals, 5e-4 * abs(expected)) + 1e-9
+            assert abs(value - expected) <= tol, (name, metric, shown, expected)
+            checked += 1
+    assert checked >= 4 * 6
+
+    lic = summary["licensing"]
+    assert f"{lic['applications']['mean']:.1f}" in html
+    assert f"{100 * lic['approved_share']['mean']:.0f}%" in html
+    assert f"{lic['decision_days']['mean']:.1f}" in html
+
+
+def test_report_is_rebuilt_from_files_alone(run_dir: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in run_dir.iterdir():
+        if f.is_file() and f.name != "report.html":
+            (copy / f.name).write_bytes(f.read_bytes())
+    assert report_command(str(copy)) == 0
+    assert capsys.readouterr().out.strip() == str(copy / "report.html")
+    assert (copy / "report.html").is_file()
+    assert len(list((copy / "plots").glob("*.png"))) >= 4
+
+
+def test_report_command_on_a_bad_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert report_command(str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "summary.json" in err and "Traceback" not in err
+    assert report_command(str(tmp_path / "missing")) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_text_is_escaped(tmp_path: Path) -> None:
+    scn = small_chain(scenario__replications=2, scenario__name="<b>A & B</b>")
+    scn["scenario"]["description"] = '<script>alert("x")</script>'
+    scn["automakers"][0]["name"] = "EU <maker>"
+    resim.simulate(scn).write(tmp_path)
+    html = write_report(tmp_path).read_text(encoding="utf-8")
+    assert "<b>A" not in html and "&lt;b&gt;A &amp; B&lt;/b&gt;" in html
+    assert "<script>alert" not in html and "EU &lt;maker&gt;" in html
+
+
+def test_no_pyplot_state() -> None:
+    code = ("import sys, pandas as pd; from resim import plots, report; "
+            "s = pd.DataFrame({'k': [1, 2], 'automaker': ['all'] * 2, 'm_mean': [1.0, 2.0]}); "
+            "plots.sweep_lines(s, 'k', 'm'); assert 'matplotlib.pyplot' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+
+
+# ---------------------------------------------------------------- sweeps
+def sweep_summary(keys: dict[str, list[float]]) -> pd.DataFrame:
+    """A hand-built sweep summary: one row per design point x automaker."""
+    grid = pd.MultiIndex.from_product(list(keys.values()), names=list(keys)).to_frame(index=False)
+    rows = []
+    for i, point in grid.iterrows():
+        for who, scale in (("all", 3.0), ("EU maker", 1.0)):
+            mean = scale * 1000.0 * (1 + i)
+            rows.append({"point": i, **point.to_dict(), "automaker": who,
+                         "vehicles_lost_mean": mean, "vehicles_lost_ci_low": 0.8 * mean,
+                         "vehicles_lost_ci_high": 1.2 * mean,
+                         "stockout_probability": min(1.0, 0.1 * i),
+                         "stockout_probability_ci_low": 0.0, "stockout_probability_ci_high": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_sweep_heatmap_annotates_every_cell() -> None:
+    s = sweep_summary({"licensing.approval_rate": [0.2, 0.6, 1.0], "controls.lifetime_days": [90, 180]})
+    fig = plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days", "vehicles_lost")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    for mean in s[s["automaker"] == "all"]["vehicles_lost_mean"]:
+        assert plots.compact(mean) in texts
+    assert ax.get_xlabel() == "licensing.approval_rate (share)"
+    assert ax.get_ylabel() == "controls.lifetime_days (days)"
+    assert "vehicles" in fig.axes[1].get_ylabel()  # colour bar with units
+    assert_png_has_content(_png(fig))
+    fig = plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
+                              "stockout_probability", automaker="EU maker")
+    assert "EU maker" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="automaker"):
+        plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
+                            "vehicles_lost", automaker="nobody")
+    three = sweep_summary({"a_rate": [0.2, 0.6], "b_days": [90, 180], "c": [1, 2]})
+    with pytest.raises(ValueError, match="several rows"):
+        plots.sweep_heatmap(three, "a_rate", "b_days", "vehicles_lost")
+
+
+def test_sweep_lines_with_and_without_by() -> None:
+    s = sweep_summary({"licensing.approval_rate": [0.2, 0.6, 1.0], "controls.lifetime_days": [90, 180]})
+    fig = plots.sweep_lines(s, "licensing.approval_rate", "vehicles_lost",
+                            by="controls.lifetime_days")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 and len(ax.collections) == 2  # a line and a CI band per value
+    labels = ax.get_legend_handles_labels()[1]
+    assert "controls.lifetime_days = 90" in labels and "95% CI" in labels
+    assert ax.get_ylabel() == "mean vehicles lost (vehicles)"
+    one = s[s["controls.lifetime_days"] == 90]
+    fig = plots.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", automaker="EU maker")
+    assert list(fig.axes[0].lines[0].get_ydata()) == [1000.0, 3000.0, 5000.0]
+    fig = plots.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", by="automaker")
+    assert len(fig.axes[0].lines) == 2
+    with pytest.raises(ValueError, match="several rows"):
+        plots.sweep_lines(s, "licensing.approval_rate", "vehicles_lost")
+
+
+@pytest.mark.parametrize("keys", [
+    {"licensing.approval_rate": [0.2, 0.6, 1.0]},
+    {"licensing.approval_rate": [0.2, 0.6], "controls.lifetime_days": [90, 180]},
+    {"licensing.approval_rate": [0.2, 0.6], "controls.lifetime_days": [90, 180], "x": [1, 2]},
+])
+def test_write_sweep_report(tmp_path: Path, keys: dict[str, list[float]]) -> None:
+    s = sweep_summary(keys)
+    path = write_sweep_report(tmp_path, s, list(keys))
+    html = path.read_text(encoding="utf-8")
+    images = DATA_PNG.findall(html)
+    assert len(images) >= 2
+    for b64 in images:
+        assert_png_has_content(base64.b64decode(b64))
+    assert not EXTERNAL.search(html)
+    shown = sorted(float(v) for v in re.findall(r'data-mean="([^"]+)"', html))
+    assert shown == sorted(s["vehicles_lost_mean"].tolist())
+    assert len(list((tmp_path / "plots").glob("sweep_*.png"))) == len(images)
+
+
+def test_report_command_rebuilds_a_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keys = {"licensing.approval_rate": [0.2, 0.6], "controls.lifetime_days": [90, 180]}
+    sweep_summary(keys).to_parquet(tmp_path / "summary.parquet")
+    (tmp_path / "sweep.json").write_text(json.dumps({"keys": list(keys), "replications": 5}))
+    assert report_command(str(tmp_path)) == 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "5 replications each" in html and len(DATA_PNG.findall(html)) >= 2
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
