@@ -6,17 +6,54 @@ exits 2. Anything else reaching the top level is an internal error (exit 1).
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from datetime import date, datetime, time
+
+#: Characters that would break the message over several lines (str.splitlines
+#: splits on all of these) or garble a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped."""
+
+    def esc(m: re.Match[str]) -> str:
+        c = m.group(0)
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c, f"\\u{ord(c):04x}")
+
+    return _CONTROL.sub(esc, text)
+
+
+def _toml(value: object, depth: int = 0) -> str:
+    """A value roughly as it would be written in TOML."""
+    if depth > 4:
+        return "..."
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v, depth + 1) for v in value[:20]) + (", ..." if len(value) > 20 else "") + "]"
+    if isinstance(value, dict):
+        items = list(value.items())
+        body = ", ".join(f"{k} = {_toml(v, depth + 1)}" for k, v in items[:20])
+        return "{ " + body + (", ..." if len(items) > 20 else "") + " }" if items else "{}"
+    return repr(value)
+
 
 def show_value(value: object, limit: int = 60) -> str:
     """A value as the user wrote it in TOML, shortened to one line."""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = '"' + value.replace("\n", "\\n") + '"'
-    elif isinstance(value, float) and value != value:
-        text = "nan"
-    else:
-        text = repr(value).replace("\n", " ")
+    text = one_line(_toml(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -36,4 +73,4 @@ class ScenarioError(Exception):
             text += f", got {show_value(value)}"
         if extra:
             text += extra
-        super().__init__(text)
+        super().__init__(one_line(text))

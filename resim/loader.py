@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .distributions import DistSpec
 from .errors import ScenarioError, show_value
 from .scenario import Scenario
 from .units import date_to_day
@@ -55,9 +56,16 @@ def parse_key(key: str) -> list[str | int | tuple[str, str]]:
     return out
 
 
+def _short(part: Any, limit: int = 40) -> str:
+    text = str(part)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def format_loc(loc: Iterable[Any]) -> str:
     text = ""
     for part in loc:
+        if isinstance(part, str):
+            part = _short(part)
         if isinstance(part, int):
             text += f"[{part}]"
         elif isinstance(part, tuple):
@@ -130,11 +138,16 @@ def get_key(obj: Any, key: str) -> Any:
     return node
 
 
+def _reason(e: Exception) -> str:
+    """The message of a KeyError/ValueError without the quotes ``str(KeyError)`` adds."""
+    return str(e.args[0]) if e.args else type(e).__name__
+
+
 def parse_value(text: str) -> Any:
     """A ``--set`` value: any TOML value, else a bare string (``none``, ``6mo``)."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
 
 
@@ -165,7 +178,6 @@ def _model_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[Any]]:
     Returns the model class the location ends in (for "did you mean") and the
     location with union tags removed (for the message).
     """
-    model: Any = Scenario
     clean: list[Any] = []
     pending: list[Any] = [Scenario]
     i = 0
@@ -184,7 +196,6 @@ def _model_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[Any]]:
                     if field is not None:
                         nxt.extend(_unwrap(field.annotation))
                         matched = True
-                        model = tp
             else:
                 origin = typing.get_origin(tp)
                 if origin is list and isinstance(part, int):
@@ -214,6 +225,17 @@ def _model_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[Any]]:
     return (final[0] if final else None), clean
 
 
+def _is_distribution(loc: tuple[Any, ...]) -> bool:
+    """Whether ``loc`` is a distribution-valued key (a number, duration or table)."""
+    if not loc or not isinstance(loc[-1], str):
+        return False
+    parent, _ = _model_at(loc[:-1])
+    field = parent.model_fields.get(loc[-1]) if parent else None
+    if field is None:
+        return False
+    return any(isinstance(tp, type) and issubclass(tp, typing.get_args(DistSpec)) for tp in _unwrap(field.annotation))
+
+
 def _message(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -236,6 +258,8 @@ def _message(err: Mapping[str, Any]) -> str:
     if kind in ("list_type",):
         return "must be a list"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
+        if _is_distribution(tuple(err["loc"])):
+            return 'must be a number of days, a duration like "5d" or a table like { dist = "uniform", low = 1, high = 2 }'
         return "must be a table"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}"
@@ -243,10 +267,14 @@ def _message(err: Mapping[str, Any]) -> str:
         return f"dist must be one of {ctx.get('expected_tags', '')}"
     if kind == "union_tag_not_found":
         return "needs a dist key (constant, uniform, triangular, normal, lognormal, exponential, gamma, empirical)"
-    if kind == "too_short":
+    if kind in ("too_short", "string_too_short"):
+        if ctx.get("min_length", 1) > 1:
+            return f"must have at least {ctx['min_length']} entries"
         return "must not be empty"
     if kind == "too_long":
         return "is too long"
+    if kind == "string_too_long":
+        return f"is too long (at most {ctx.get('max_length', '?')} characters)"
     if kind in ("date_type", "date_parsing", "date_from_datetime_parsing"):
         return "must be an ISO date like 2025-04-04"
     msg = str(err.get("msg", "is invalid"))
@@ -259,7 +287,18 @@ def _message(err: Mapping[str, Any]) -> str:
 def _raise_validation(source: str, exc: ValidationError, set_locs: Mapping[str, str]) -> None:
     errors = exc.errors(include_url=False)
     err = errors[0]
-    model, clean = _model_at(tuple(err["loc"]))
+    if err["type"] == "missing":
+        # `hi = 2` instead of `high = 2` gives "high is required" first; the
+        # unknown key with its did-you-mean is the more useful of the two.
+        parent = tuple(err["loc"][:-1])
+        err = next(
+            (e for e in errors if e["type"] == "extra_forbidden" and tuple(e["loc"][:-1]) == parent), err
+        )
+    loc = tuple(err["loc"])
+    is_key = bool(loc) and loc[-1] == "[key]"  # pydantic's marker for a bad dict key
+    if is_key:
+        loc = loc[:-1]
+    model, clean = _model_at(loc)
     path = format_loc(clean)
     more = f" (+{len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     where = source
@@ -267,17 +306,42 @@ def _raise_validation(source: str, exc: ValidationError, set_locs: Mapping[str, 
         if any(a == b or a.startswith(b + ".") or a.startswith(b + "[") for a, b in ((path, loc_text), (loc_text, path))):
             where = flag
     if err["type"] == "extra_forbidden":
-        key = str(clean[-1]) if clean else "?"
+        key = _short(clean[-1]) if clean else "?"
         parent, _ = _model_at(tuple(err["loc"][:-1]))
-        options = list(parent.model_fields) if parent else []
+        # the names users write: aliases ("mean") before field names ("mu")
+        options = [f.alias or name for name, f in parent.model_fields.items()] if parent else []
         raise ScenarioError(where, path, f"unknown key \"{key}\"{_did_you_mean(key, options)}", extra=more)
     value = err.get("input", ...)
-    if err["type"] == "missing" or isinstance(value, dict):
+    if err["type"] == "union_tag_invalid":
+        value = (err.get("ctx") or {}).get("tag", ...)
+    elif err["type"] == "missing" or isinstance(value, dict):
         value = ...
-    raise ScenarioError(where, path, _message(err), value, extra=more)
+    message = _message(err)
+    if is_key and message.startswith("must "):
+        message = "key " + message
+    raise ScenarioError(where, path, message, value, extra=more)
 
 
 # ---------------------------------------------------------------- files
+
+
+_MAX_BYTES = 5_000_000
+#: Scenario tables nest a handful of levels; far deeper is a mistake, and would
+#: overflow the recursion of the TOML parser and the validators.
+_MAX_DEPTH = 32
+
+
+def _too_deep(node: Any, limit: int = _MAX_DEPTH) -> bool:
+    stack = [(node, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
 
 
 def read_toml(path: Path, label: str) -> dict[str, Any]:
@@ -285,17 +349,20 @@ def read_toml(path: Path, label: str) -> dict[str, Any]:
     try:
         if path.is_dir():
             raise ScenarioError(label, "", "is a directory, not a scenario file")
-        data = path.read_bytes()
+        with path.open("rb") as f:  # bounded: /dev/zero must not fill the memory
+            data = f.read(_MAX_BYTES + 1)
+        size = path.stat().st_size
     except FileNotFoundError:
         raise ScenarioError(label, "", "no such file") from None
     except PermissionError:
         raise ScenarioError(label, "", "permission denied") from None
     except OSError as e:
         raise ScenarioError(label, "", f"cannot read: {e.strerror or e}") from None
-    if len(data) > 5_000_000:
-        raise ScenarioError(label, "", f"is {len(data)} bytes; scenario files are at most 5 MB")
+    if len(data) > _MAX_BYTES:
+        what = f"is {size} bytes" if size > _MAX_BYTES else "is more than 5 MB"
+        raise ScenarioError(label, "", f"{what}; scenario files are at most 5 MB")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is harmless
     except UnicodeDecodeError:
         raise ScenarioError(label, "", "is not a UTF-8 text file (binary?)") from None
     if "\x00" in text:
@@ -303,9 +370,16 @@ def read_toml(path: Path, label: str) -> dict[str, Any]:
     if not text.strip():
         raise ScenarioError(label, "", "is empty; a scenario needs at least a [scenario] or [licensing] table")
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(label, "", f"TOML syntax error: {e}") from None
+    except RecursionError:
+        raise ScenarioError(label, "", f"arrays or tables nested too deeply (at most {_MAX_DEPTH} levels)") from None
+    if not doc:
+        raise ScenarioError(label, "", "has no keys (only comments); a scenario needs at least a [scenario] or [licensing] table")
+    if _too_deep(doc):
+        raise ScenarioError(label, "", f"arrays or tables nested too deeply (at most {_MAX_DEPTH} levels)")
+    return doc
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -373,7 +447,7 @@ def with_values(scn: Scenario, changes: Mapping[str, Any], source: str = "--set"
         try:
             loc = set_key(raw, key, value)
         except (KeyError, ValueError) as e:
-            raise ScenarioError(source, key, str(e).strip("'\"")) from None
+            raise ScenarioError(source, key, _reason(e)) from None
         set_locs[format_loc(loc)] = source
     try:
         return Scenario.model_validate(raw)
@@ -395,7 +469,10 @@ def build_timeline(scn: Scenario, label: str) -> tuple[PolicyStep, ...]:
     before = _structure(scn)
     for day, i, p in entries:
         for key in p.set:
-            head = parse_key(key)[0]
+            try:
+                head = parse_key(key)[0]
+            except ValueError as e:
+                raise ScenarioError(label, f'policy[{i}].set."{key}"', _reason(e)) from None
             if head in _POLICY_FORBIDDEN:
                 raise ScenarioError(label, f'policy[{i}].set."{key}"', f"a policy cannot change {head}")
         try:
@@ -406,6 +483,9 @@ def build_timeline(scn: Scenario, label: str) -> tuple[PolicyStep, ...]:
             raise ScenarioError(
                 label, f"policy[{i}].set", "a policy may change values but not actors, suppliers or stages"
             )
+        # The values it sets must also pass the cross-checks (grade and rework
+        # stage names, renewal lead shorter than lifetime...).
+        check_references(current, f"{label}: policy[{i}].set")
         steps.append(PolicyStep(day, i, tuple(p.set.items()), current))
     return tuple(steps)
 
@@ -482,7 +562,7 @@ def load(
         try:
             loc = set_key(raw, key, parse_value(value) if isinstance(value, str) and not isinstance(overrides, Mapping) else value)
         except (KeyError, ValueError) as e:
-            raise ScenarioError(flag.split(" ", 1)[0], key, str(e).strip("'\"")) from None
+            raise ScenarioError(flag.split(" ", 1)[0], key, _reason(e)) from None
         set_locs[format_loc(loc)] = "--set"
     try:
         scn = Scenario.model_validate(raw)

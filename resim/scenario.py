@@ -63,11 +63,23 @@ def _reviewers(value: Any) -> float:
 Reviewers = Annotated[float, BeforeValidator(_reviewers)]
 
 
+def _whole(value: Any) -> Any:
+    """A whole float (``3.0``, from a ``--grid LO:HI:N``) is the integer it names;
+    anything else goes on to the strict integer check (no ``true`` or ``"3"``)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+
+
 class Frozen(BaseModel):
     """Base for every scenario table: immutable, unknown keys are errors.
 
     Strict: TOML values are typed, so ``true`` or ``"10"`` where a number belongs
-    is an error rather than a silent 1 or 10 (ints are still accepted as floats).
+    is an error rather than a silent 1 or 10 (ints are still accepted as floats,
+    and whole floats as ints: see ``Whole``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
@@ -78,8 +90,8 @@ class ScenarioMeta(Frozen):
     description: str = ""
     start_date: ISODate = date(2025, 1, 1)
     horizon: Days = Field(default=365.0, description="simulated time, days or '2y'")
-    replications: int = Field(default=100, ge=1, le=1_000_000)
-    seed: int = Field(default=0, ge=0, lt=2**63)
+    replications: Whole = Field(default=100, ge=1, le=1_000_000)
+    seed: Whole = Field(default=0, ge=0, lt=2**63)
 
     @field_validator("horizon", mode="after")
     @classmethod
@@ -150,7 +162,7 @@ class Licensing(Frozen):
     resubmit_days: Distribution = Field(
         default_factory=lambda: {"dist": "constant", "value": 20.0}, validate_default=True
     )
-    max_attempts: int = Field(default=1, ge=1, le=1000)
+    max_attempts: Whole = Field(default=1, ge=1, le=1000)
     rework: Rework = Field(default_factory=Rework)
     background: Background = Field(default_factory=Background)
     stages: list[Stage] = Field(default_factory=_default_stages, min_length=1, validate_default=True)
@@ -378,7 +390,7 @@ class Policy(Frozen):
 
 
 class Sweep(Frozen):
-    replications: int = Field(default=50, ge=1)
+    replications: Whole = Field(default=50, ge=1)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
 
 
