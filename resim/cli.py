@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_out(out: Path) -> None:
+    """Refuse an output directory that cannot be made, before any work."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise UsageError(f"--out: {p} exists and is not a directory")
+            break
+
+
 def _load(path: str, sets: Sequence[str], extra: Sequence[str] = ()):  # noqa: ANN202
     from .api import load_scenario
 
@@ -130,8 +139,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     n = scn.scenario.replications
     check_run(scn, args.scenario, n)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out: {out} exists and is not a directory")
+    check_out(out)
     workers = args.workers or default_workers()
     console = make_console(sys.stderr if args.json else sys.stdout)
     t0 = time.perf_counter()
@@ -168,6 +176,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError("resim sweep: --grid is for --sampler grid; use --range with lhs/sobol")
     sets = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-sweep"
+    check_out(out)
     workers = args.workers or default_workers()
     console = make_console()
     with ProgressBar(console, "sweep units", enabled=not args.quiet) as bar:
@@ -256,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(e, file=sys.stderr)
         return 2
     except UsageError as e:
-        print(e, file=sys.stderr)
+        print(" ".join(str(e).split()), file=sys.stderr)  # one line, whatever the flag held
         return 2
     except KeyboardInterrupt:
         print("resim: interrupted", file=sys.stderr)

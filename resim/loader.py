@@ -383,10 +383,11 @@ def read_toml(path: Path, label: str) -> dict[str, Any]:
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; arrays and values replace."""
+    """Tables merge key by key; arrays, values and distributions replace (a
+    child switching a uniform to an exponential must not keep low/high)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict) and "dist" not in v:
             out[k] = _merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
@@ -433,10 +434,20 @@ _POLICY_FORBIDDEN = ("scenario", "policy", "sweep", "output", "extends", "grades
 
 
 def _structure(scn: Scenario) -> tuple[Any, ...]:
+    """What a policy may not change: the network, where actors are, what
+    they make of what, and the review calendar (all fixed when a run builds)."""
     return (
-        tuple((a.kind, a.name, tuple(s.name for s in getattr(a, "suppliers", ()))) for a in scn.actors),
+        tuple((a.kind, a.name, a.jurisdiction, tuple(s.name for s in getattr(a, "suppliers", ())),
+               tuple(sorted(getattr(a, "composition", {}).items())))
+              for a in scn.actors),
         tuple(scn.stage_names()),
+        tuple(scn.licensing.holidays),
+        scn.scenario.start_date,
     )
+
+
+def _grades(scn: Scenario) -> tuple[str, ...]:
+    return tuple(m.grade for m in scn.magnet_makers)
 
 
 def with_values(scn: Scenario, changes: Mapping[str, Any], source: str = "--set") -> Scenario:
@@ -467,6 +478,7 @@ def build_timeline(scn: Scenario, label: str) -> tuple[PolicyStep, ...]:
     steps = []
     current = scn
     before = _structure(scn)
+    grades_before = _grades(scn)
     for day, i, p in entries:
         for key in p.set:
             try:
@@ -475,17 +487,31 @@ def build_timeline(scn: Scenario, label: str) -> tuple[PolicyStep, ...]:
                 raise ScenarioError(label, f'policy[{i}].set."{key}"', _reason(e)) from None
             if head in _POLICY_FORBIDDEN:
                 raise ScenarioError(label, f'policy[{i}].set."{key}"', f"a policy cannot change {head}")
+            if isinstance(p.set[key], Mapping) and "." not in key and "[" not in key:
+                raise ScenarioError(
+                    label, f"policy[{i}].set.{key}",
+                    f'write dotted keys in quotes, e.g. set = {{ "{key}.x" = 1 }}; unquoted, they make a '
+                    f"table that would replace all of [{key}]",
+                )
         try:
             current = with_values(current, p.set, source=f"{label}: policy[{i}].set")
         except ScenarioError as e:
             raise ScenarioError(e.source, e.path, e.message, e.value) from None
         if _structure(current) != before:
             raise ScenarioError(
-                label, f"policy[{i}].set", "a policy may change values but not actors, suppliers or stages"
+                label, f"policy[{i}].set",
+                "a policy may change values but not actors, suppliers, jurisdictions, grades, "
+                "compositions, holidays or stages"
             )
         # The values it sets must also pass the cross-checks (grade and rework
         # stage names, renewal lead shorter than lifetime...).
         check_references(current, f"{label}: policy[{i}].set")
+        if _grades(current) != grades_before:
+            raise ScenarioError(
+                label, f"policy[{i}].set",
+                "a policy may change values but not actors, suppliers, jurisdictions, grades, "
+                "compositions, holidays or stages"
+            )
         steps.append(PolicyStep(day, i, tuple(p.set.items()), current))
     return tuple(steps)
 
@@ -559,10 +585,20 @@ def load(
     items = overrides.items() if isinstance(overrides, Mapping) else [_split_set(o) for o in overrides]
     for key, value in items:
         flag = f"--set {key}"
+        typed = parse_value(value) if isinstance(value, str) and not isinstance(overrides, Mapping) else value
+        before = copy.deepcopy(raw)
         try:
-            loc = set_key(raw, key, parse_value(value) if isinstance(value, str) and not isinstance(overrides, Mapping) else value)
+            loc = set_key(raw, key, typed)
         except (KeyError, ValueError) as e:
-            raise ScenarioError(flag.split(" ", 1)[0], key, _reason(e)) from None
+            # The path may run through a default the file does not spell out
+            # (e.g. the default review stages): set it on the validated form.
+            raw = before
+            try:
+                filled = Scenario.model_validate(raw).model_dump(by_alias=True, exclude_none=True)
+                loc = set_key(filled, key, typed)
+                raw = filled
+            except (KeyError, ValueError, ValidationError):
+                raise ScenarioError(flag.split(" ", 1)[0], key, _reason(e)) from None
         set_locs[format_loc(loc)] = "--set"
     try:
         scn = Scenario.model_validate(raw)

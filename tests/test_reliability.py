@@ -64,3 +64,28 @@ def test_extends_resolves_relative_to_the_file_not_the_cwd(tmp_path: Path) -> No
     assert p.returncode == 0, p.stderr
     p = _resim(["validate", str(tmp_path / "sub" / "child.toml")], Path("/"))
     assert p.returncode == 0, p.stderr
+
+
+def test_set_reaches_into_default_stages_and_extends_replaces_distributions(tmp_path: Path) -> None:
+    from resim.loader import load
+
+    only = tmp_path / "office.toml"
+    only.write_text("[scenario]\nname = 'office'\n")
+    scn = load(only, ["licensing.stages[1].reviewers=7"]).scenario
+    assert scn.licensing.stages[1].reviewers == 7 and len(scn.licensing.stages) == 3
+    (tmp_path / "child.toml").write_text(
+        'extends = "office.toml"\n[licensing.rework]\nfix_days = { dist = "exponential", mean = 4 }\n')
+    assert load(tmp_path / "child.toml").scenario.licensing.rework.fix_days.mean == 4
+
+
+def test_unquoted_dotted_policy_keys_are_refused(tmp_path: Path) -> None:
+    src = tmp_path / "p.toml"
+    src.write_text(dumps(small_chain()) + '\n[[policy]]\nday = 10\nset = { licensing.approval_rate = 0.3 }\n')
+    p = _resim(["validate", str(src)], tmp_path)
+    assert p.returncode == 2 and "write dotted keys in quotes" in p.stderr
+
+
+def test_out_inside_a_file_is_refused_before_running(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    p = _resim([str(SCENARIOS / "baseline.toml"), "--out", str(tmp_path / "afile" / "sub")], tmp_path)
+    assert p.returncode == 2 and "not a directory" in p.stderr
