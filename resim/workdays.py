@@ -59,5 +59,21 @@ class WorkCalendar:
         return self._wd[j] + f
 
     def end(self, t: float, working_days: float) -> float:
-        """Calendar time when ``working_days`` of work started at ``t`` finish."""
-        return self.from_work(self.to_work(t) + working_days)
+        """Calendar time when ``working_days`` of work started at ``t`` finish
+        (``from_work(to_work(t) + working_days)``, inlined: it runs for every
+        service in the review office)."""
+        k = int(t)
+        work = self._work
+        if k + 1 >= len(work):
+            return self.from_work(self.to_work(t) + working_days)
+        x = self._cum[k] + working_days
+        if work[k]:
+            x += t - k
+        j = int(x)
+        wd = self._wd
+        if j >= len(wd):
+            return self.from_work(x)
+        f = x - j
+        if f == 0.0 and j > 0:
+            return wd[j - 1] + 1.0
+        return wd[j] + f
