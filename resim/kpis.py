@@ -80,7 +80,8 @@ def automaker_kpis(
     if lost_t == 0.0:
         vehicles = 0.0 if np.all(tpv > 0) else math.nan
     else:
-        vehicles = max(0.0, float((demand_t / tpv).sum() - (consumed_t / tpv).sum()))
+        vehicles = float((demand_t / tpv).sum() - (consumed_t / tpv).sum())
+        vehicles = max(0.0, vehicles) if not math.isnan(vehicles) else math.nan
     return {
         "vehicles_lost": vehicles,
         "shortfall_t": lost_t,

@@ -382,13 +382,19 @@ def read_toml(path: Path, label: str) -> dict[str, Any]:
     return doc
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; arrays, values and distributions replace (a
-    child switching a uniform to an exponential must not keep low/high)."""
+#: Tables whose keys are the user's own (not schema fields): a child replaces them whole.
+_REPLACED_TABLES = {("sweep", "grid")}
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Tables merge key by key; arrays, values, distributions and a sweep grid
+    replace (a child switching a uniform to an exponential must not keep
+    low/high; a child's grid must not inherit the parent's keys)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), dict) and "dist" not in v:
-            out[k] = _merge(out[k], v)
+        if (isinstance(v, Mapping) and isinstance(out.get(k), dict) and "dist" not in v
+                and (*path, k) not in _REPLACED_TABLES):
+            out[k] = _merge(out[k], v, (*path, k))
         else:
             out[k] = copy.deepcopy(v)
     return out

@@ -503,6 +503,10 @@ _MAX_PANELS = 12
 
 def _sweep_figures(summary: pd.DataFrame, keys: Sequence[str], metric: str
                    ) -> list[plots.Plot]:
+    summary = summary.copy()
+    for k in keys:  # list- or table-valued keys (a suppliers list) become labels
+        if k in summary.columns and not pd.api.types.is_numeric_dtype(summary[k]):
+            summary[k] = summary[k].map(lambda v: v if isinstance(v, str) else str(getattr(v, "tolist", lambda: v)()))
     automakers = (list(dict.fromkeys(summary["automaker"].astype(str)))
                   if "automaker" in summary.columns else ["all"])
     automakers = sorted(automakers, key=lambda a: a != "all")[:_MAX_PANELS]

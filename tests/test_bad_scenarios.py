@@ -118,9 +118,7 @@ def _special(tmp_path: Path, kind: str) -> tuple[Path, str]:
         p = tmp_path / "deep.toml"
         p.write_text("[scenario]\nname = " + "[" * 5000 + "]" * 5000 + "\n")
         return p, "arrays or tables nested too deeply"
-    if kind == "endless":
-        if not Path("/dev/zero").exists():
-            pytest.skip("no /dev/zero")
+    if kind == "endless":  # Linux, where CI runs, always has /dev/zero
         return Path("/dev/zero"), "is more than 5 MB; scenario files are at most 5 MB"
     raise AssertionError(kind)
 

@@ -100,6 +100,7 @@ class Authority:
                 for link in self.model.links:
                     while link.waiting:
                         self._file_shipment(link.waiting.popleft())
+        self._release_decontrolled()
         self._maybe_start_background()
 
     def _source(self, link: Link) -> SourceStreams:
@@ -176,6 +177,21 @@ class Authority:
         self._use_quota(shp.mass)
         shp.controlled = False
         shp.link.depart(shp)
+
+    def _release_decontrolled(self) -> None:
+        """Parcels that no longer need a licence (elements de-listed, a higher
+        de minimis) leave now; their pending applications run on unheeded."""
+        for sid, shp in list(self.held.items()):
+            if not self.needs_licence(shp):
+                del self.held[sid]
+                shp.controlled = False
+                shp.link.depart(shp)
+        for link in self.model.links:
+            if link.waiting and not any(self.needs_licence(s) for s in link.waiting):
+                while link.waiting:
+                    shp = link.waiting.popleft()
+                    shp.controlled = False
+                    link.depart(shp)
 
     def _release_all(self) -> None:
         """Controls lifted: everything held leaves now."""
