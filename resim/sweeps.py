@@ -155,8 +155,12 @@ def sweep(
     chunk: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_design: Callable[[int, int], None] | None = None,
+    report: bool = True,
 ) -> SweepResults:
-    """Run a sweep; see ``resim sweep --help``. Raises ScenarioError on bad input."""
+    """Run a sweep; see ``resim sweep --help``. Raises ScenarioError on bad input.
+
+    ``report=False`` skips report.html (a few seconds of plotting), e.g. when
+    timing the executors alone."""
     t0 = time.perf_counter()
     base = load_scenario(scenario, overrides)
     keys, design = make_design(base, grid, sampler, ranges, samples)
@@ -200,10 +204,11 @@ def sweep(
         store.write_part(part)
         if progress:
             progress(len(tasks[i][0]), int(part["error"].notna().sum()))
-    return finish(store, keys, design, time.perf_counter() - t0)
+    return finish(store, keys, design, time.perf_counter() - t0, report)
 
 
-def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float) -> SweepResults:
+def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float,
+           report: bool = True) -> SweepResults:
     """Assemble the final tables from the parts (sorted, so executors agree)."""
     parts = store.read_parts()
     points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(design)])
@@ -226,7 +231,7 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
     design_doc.update({"status": "complete", "units": int(len(points) * design_doc["replications"]),
                        "failures": failures, "runtime_s": round(runtime, 3)})
     write_text(store.root / "sweep.json", json.dumps(design_doc, indent=2, default=str) + "\n")
-    if len(summary) and all(pd.api.types.is_numeric_dtype(points[k]) for k in keys):
+    if report and len(summary) and all(pd.api.types.is_numeric_dtype(points[k]) for k in keys):
         from .report import write_sweep_report
 
         write_sweep_report(store.root, summary, keys)
