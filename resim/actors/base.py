@@ -184,3 +184,28 @@ class Buyer(Actor):
     @abstractmethod
     def add_stock(self, shp: Shipment) -> None:
         ...
+
+
+class Plant(Buyer, Supplier):
+    """A processing plant (separator, magnet maker): each day it works its
+    input into output, reviews its own orders every ``review_days`` and ships
+    to its customers every ``dispatch_days``."""
+
+    def start(self) -> None:
+        self.model.env.process(self.run())
+
+    def run(self):  # noqa: ANN201 - a SimPy process
+        env = self.model.env
+        day = 0
+        while True:
+            self.work()
+            if day % self.period("review_days") == 0:
+                self.review()
+            if day % self.period("dispatch_days") == 0:
+                self.dispatch()
+            day += 1
+            yield env.timeout(1.0)
+
+    @abstractmethod
+    def work(self) -> None:
+        """One day of processing."""

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from ..shipping import Shipment
-from .base import Buyer, Supplier
+from .base import Plant
 
 
-class MagnetMaker(Buyer, Supplier):
+class MagnetMaker(Plant):
     table = "magnet_makers"
 
     def __init__(self, model: Any, index: int, cfg: Any):
@@ -25,20 +25,8 @@ class MagnetMaker(Buyer, Supplier):
         self.on_order = np.zeros_like(self.bom)
         model.ledger["initial"] += self.oxide
 
-    def start(self) -> None:
-        self.model.env.process(self.run())
-
-    def run(self):  # noqa: ANN201 - a SimPy process
-        env = self.model.env
-        day = 0
-        while True:
-            self.produce()
-            if day % self.period("review_days") == 0:
-                self.review()
-            if day % self.period("dispatch_days") == 0:
-                self.dispatch()
-            day += 1
-            yield env.timeout(1.0)
+    def work(self) -> None:
+        self.produce()
 
     def produce(self) -> None:
         cap = self.cfg.capacity_t_per_day

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from ..shipping import Shipment
-from .base import Buyer, Supplier
+from .base import Plant
 
 
-class Separator(Buyer, Supplier):
+class Separator(Plant):
     table = "separators"
 
     def __init__(self, model: Any, index: int, cfg: Any):
@@ -31,20 +31,8 @@ class Separator(Buyer, Supplier):
         self.conc_mass, self.conc_vec = mass, vec
         self.model.ledger["initial"] += vec
 
-    def start(self) -> None:
-        self.model.env.process(self.run())
-
-    def run(self):  # noqa: ANN201 - a SimPy process
-        env = self.model.env
-        day = 0
-        while True:
-            self.process()
-            if day % self.period("review_days") == 0:
-                self.review()
-            if day % self.period("dispatch_days") == 0:
-                self.dispatch()
-            day += 1
-            yield env.timeout(1.0)
+    def work(self) -> None:
+        self.process()
 
     def process(self) -> None:
         if self.conc_mass <= 0:
