@@ -125,7 +125,7 @@ def _load(path: str, sets: Sequence[str], extra: Sequence[str] = ()):  # noqa: A
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .budget import check_run
-    from .console import ProgressBar, kpi_table, licensing_lines, make_console
+    from .console import ProgressBar, kpi_table, licensing_lines, licensing_table, make_console
     from .execution import default_workers, run_replications
     from .results import Results
 
@@ -152,7 +152,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     elif not args.quiet:
-        console.print(kpi_table(summary))
+        console.print(kpi_table(summary) if summary["kpis"] else licensing_table(summary))
         for line in licensing_lines(summary):
             console.print(line)
         console.print(f"{n} replications in {results.runtime_s:.1f} s on {workers} worker(s); results in {out}/")

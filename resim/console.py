@@ -70,6 +70,21 @@ def kpi_table(summary: dict[str, Any]) -> Table:
     return t
 
 
+def licensing_table(summary: dict[str, Any]) -> Table:
+    """Per review stage: wait per visit, time-average queue, utilisation."""
+    lic = summary["licensing"]
+    t = Table(title=f"{summary['scenario']}: review office, {summary['replications']} replications",
+              title_justify="left")
+    for c in ("stage", "wait per visit, days (mean; p95)", "queue length [95% CI]", "reviewer utilisation [95% CI]"):
+        t.add_column(c, justify="left" if c == "stage" else "right")
+    for stage, w in lic.get("stage_wait_days", {}).items():
+        q = lic["queue_length"][stage]
+        u = lic["reviewer_utilisation"].get(stage)
+        wait = "-" if w["mean"] is None else f"{w['mean']:.3f}; {w['p95']:.2f}"
+        t.add_row(stage, wait, _mean_ci(q, 2), "inf reviewers" if u is None else _mean_ci(u, 3))
+    return t
+
+
 def licensing_lines(summary: dict[str, Any]) -> list[str]:
     lic = summary["licensing"]
     apps = lic["applications"]

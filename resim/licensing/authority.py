@@ -232,6 +232,7 @@ class Authority:
         self._file(app)
 
     def _file(self, app: Application) -> None:
+        app.submitted = self.env.now  # a file held by the quota waits from today
         quota = self.params.controls.annual_quota_t
         if quota is not None and self.quota_used.get(self.model.year_of(self.env.now), 0.0) >= quota:
             if not self.quota_waiting:

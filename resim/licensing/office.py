@@ -71,7 +71,7 @@ class Application:
         self.source = source
         self.subject = subject  # the shipment or link this application is for
         self.renewal = renewal
-        self.submitted = 0.0
+        self.submitted = -1.0  # set when filed (quota-held files keep their filing day)
         self.arrived = 0.0
         self.wait = [0.0] * n_stages
         self.service = [0.0] * n_stages
@@ -168,7 +168,9 @@ class ReviewOffice:
 
     def submit(self, app: Application) -> None:
         env = self.env
-        app.submitted = now = env.now
+        now = env.now
+        if app.submitted < 0.0:
+            app.submitted = now
         ev = app.event = Event(env)
         ev._ok = True
         ev._value = app
