@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import traceback
@@ -114,6 +115,8 @@ def check_out(out: Path) -> None:
         if p.exists():
             if not p.is_dir():
                 raise UsageError(f"--out: {p} exists and is not a directory")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise UsageError(f"--out: cannot write in {p}")
             break
 
 

@@ -161,7 +161,7 @@ def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return out
 
 
-def licensing_summary(licences: pd.DataFrame, stages: pd.DataFrame, replications: int) -> dict[str, Any]:
+def licensing_summary(licences: pd.DataFrame, stages: pd.DataFrame, replications: list[int]) -> dict[str, Any]:
     """The ``licensing`` block: volumes, approval, decision times, stage waits,
     time-average queue lengths and reviewer utilisation.
 
@@ -172,7 +172,7 @@ def licensing_summary(licences: pd.DataFrame, stages: pd.DataFrame, replications
     out: dict[str, Any] = {}
     names = list(dict.fromkeys(stages["stage"])) if len(stages) else []
     if len(licences):
-        per_rep = licences.groupby("replication").size().reindex(range(replications), fill_value=0)
+        per_rep = licences.groupby("replication").size().reindex(replications, fill_value=0)
         out["applications"] = describe(per_rep.to_numpy(dtype=float))
         decided = licences[licences["outcome"] != "pending"]
         share = decided.groupby("replication")["outcome"].apply(lambda s: float((s == "approved").mean()))
@@ -196,7 +196,7 @@ def licensing_summary(licences: pd.DataFrame, stages: pd.DataFrame, replications
             }
         out["by_kind"] = by_kind
     else:
-        out["applications"] = describe([0.0] * replications)
+        out["applications"] = describe([0.0] * len(replications))
         out["approved_share"] = describe([])
         out["pending_at_horizon"] = 0
         out["decision_days"] = _pooled(np.array([]))

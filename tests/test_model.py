@@ -194,3 +194,54 @@ def test_a_quantity_cap_smaller_than_a_parcel_still_lets_goods_through() -> None
     assert (lic[lic.kind == "general"].tonnes == 1.0).all()
     scale = rec.ledger["initial"] + rec.ledger["produced"]
     assert np.all(np.abs(_balance(rec)) <= 1e-9 * np.maximum(scale, 1.0))
+
+
+def test_no_link_is_left_holding_goods_with_nothing_in_progress() -> None:
+    """A capped general licence whose re-application is finally refused while
+    it is still valid must not strand the waiting parcels (they go back)."""
+    src = small_chain(**{"controls.quantity_cap_t": 20.0, "licensing.max_attempts": 1,
+                         "licensing.approval_rate": 0.5, "scenario.horizon": 720})
+    loaded = load(src)
+    for r in range(3):
+        m = Model(loaded, r)
+        m.run()
+        for link in m.links:
+            if link.waiting:
+                assert link.pending_application is not None, (r, link.key, len(link.waiting))
+
+
+def test_a_policy_lowering_the_cap_does_not_block_a_link() -> None:
+    src = small_chain(**{"licensing.approval_rate": 1.0, "controls.quantity_cap_t": 200.0})
+    src["policy"] = [{"day": 20, "set": {"controls.quantity_cap_t": 1.0}}]
+    rec = run_one(load(src), 0)
+    f = rec.flows.frame()
+    late = f[(f.destination == "DE") & (f["product"] == "magnet") & (f.day > 60)]
+    assert late.tonnes.sum() > 0 and late.tonnes.max() <= 1.0 + 1e-9
+
+
+def test_a_policy_raising_the_background_rate_acts_at_once() -> None:
+    src = {"scenario": {"horizon": 200, "seed": 3},
+           "licensing": {"background": {"applications_per_day": 0.001},
+                         "stages": [{"name": "technical", "reviewers": "inf", "duration": 5}]},
+           "policy": [{"day": 10, "set": {"licensing.background.applications_per_day": 40}}]}
+    rec = run_one(load(src), 0)
+    n = len(rec.licences.frame())
+    assert abs(n - 40 * 190) < 5 * (40 * 190) ** 0.5  # Poisson count from day 10 on
+
+
+def test_a_policy_shortening_mine_repairs_raises_output() -> None:
+    src = small_chain(**{"scenario.horizon": 200})
+    src["mines"][0]["outages"] = {"between": 10, "repair": 10}
+    slow = run_one(load(src), 0).ledger["produced"].sum()
+    src["policy"] = [{"day": 5, "set": {"mines[0].outages.repair": 0.01}}]
+    fast = run_one(load(src), 0).ledger["produced"].sum()
+    assert fast > 1.5 * slow
+
+
+def test_licensing_counts_use_the_replications_that_succeeded(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("RESIM_FAULT_REPLICATIONS", "1")
+    res = resim.simulate(small_chain(), replications=4)
+    apps = res.summary()["licensing"]["applications"]
+    counts = res.licences.groupby("replication").size()
+    assert apps["n"] == 3 and sorted(counts.index) == [0, 2, 3]
+    assert apps["mean"] == pytest.approx(counts.mean())

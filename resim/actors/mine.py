@@ -56,15 +56,30 @@ class Mine(Supplier):
         self.model.ledger["produced"] += out * self.comp
 
     def outages(self):  # noqa: ANN201 - a SimPy process
+        """Alternate up and down times, drawn from the distributions in force
+        (a policy may change them, or set ``outages`` to none)."""
         streams = self.model.streams
-        between = streams.stream(f"mine/{self.name}/outage/between", self.cfg.outages.between)
-        repair = streams.stream(f"mine/{self.name}/outage/repair", self.cfg.outages.repair)
+        cfg = self.cfg.outages
+        between = streams.stream(f"mine/{self.name}/outage/between", cfg.between)
+        repair = streams.stream(f"mine/{self.name}/outage/repair", cfg.repair)
         env = self.model.env
         while True:
             yield env.timeout(between())
+            if self.cfg.outages is None:
+                return
             self.down = True
+            repair.set_dist(self.cfg.outages.repair)
             yield env.timeout(repair())
             self.down = False
+            if self.cfg.outages is None:
+                return
+            between.set_dist(self.cfg.outages.between)
+
+    def refresh(self, scenario: Any) -> None:
+        had = self.cfg.outages is not None
+        super().refresh(scenario)
+        if not had and self.cfg.outages is not None:
+            self.model.env.process(self.outages())
 
     def available_for(self, remaining: float) -> float:
         return min(remaining, self.stock)

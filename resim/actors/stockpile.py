@@ -48,6 +48,11 @@ class Stockpile(Actor):
             link.in_flight += qty
             link.send(None, qty, qty * self.bom, qty)
 
+    def refresh(self, scenario: Any) -> None:
+        super().refresh(scenario)
+        for link in self.links:
+            link.transit.set_dist(self.cfg.transit)
+
     def restock(self, shp: Shipment) -> None:
         self.magnets += shp.mass
         shp.link.in_flight -= shp.mass

@@ -90,6 +90,8 @@ class Authority:
     def apply(self, scn: Scenario) -> None:
         """A policy changed the scenario (reviewers, rates, mode, ...)."""
         old_mode = self.params.controls.licence_mode
+        old_cap = self.params.controls.quantity_cap_t
+        old_bg = self.params.licensing.background
         self.params = scn
         self._approval.clear()
         self.office.apply(scn.licensing)
@@ -105,7 +107,10 @@ class Authority:
                     while link.waiting:
                         self._file_shipment(link.waiting.popleft())
         self._release_decontrolled()
-        self._maybe_start_background()
+        if scn.controls.quantity_cap_t != old_cap:
+            for link in self.model.links:
+                self._fit_to_cap(link)
+        self._maybe_start_background(restart=scn.licensing.background != old_bg)
 
     def _source(self, link: Link) -> SourceStreams:
         src = self.sources.get(link.key)
@@ -115,7 +120,14 @@ class Authority:
         return src
 
     # ------------------------------------------------------------ background load
-    def _maybe_start_background(self) -> None:
+    def _maybe_start_background(self, restart: bool = False) -> None:
+        """Start the Poisson stream of background files; ``restart`` redraws
+        the next arrival at the rate now in force (exact: arrivals are
+        memoryless), discarding the one drawn at the old rate."""
+        if restart and self._bg_running:
+            self._bg_event = Event(self.env)  # the old one, still queued, is ignored when it fires
+            self._bg_event._ok = True
+            self._bg_running = False
         if not self._bg_running and self.params.licensing.background.applications_per_day > 0:
             self._bg_running = True
             self._schedule_background()
@@ -129,7 +141,9 @@ class Authority:
         ev.callbacks = self._bg_callbacks
         self.env.schedule(ev, NORMAL, -math.log(1.0 - self._bg_gap()) / rate)
 
-    def _background_arrival(self, _event: Any) -> None:
+    def _background_arrival(self, event: Any) -> None:
+        if event is not self._bg_event:
+            return  # drawn at a rate a policy has since changed
         bg = self.params.licensing.background
         self.next_id += 1
         self.office.submit(Application(self.next_id, "background", self.background, self.office.n,
@@ -163,6 +177,23 @@ class Authority:
                     self._request_general(part)
             else:
                 self._request_general(shp)
+
+    def _fit_to_cap(self, link: Link) -> None:
+        """Cut waiting parcels larger than the cap in force (a policy may have
+        lowered it) so that a licence can cover them."""
+        cap = self.params.controls.quantity_cap_t
+        if cap is None or not any(s.mass > cap for s in link.waiting):
+            return
+        parts = []
+        for shp in link.waiting:
+            if shp.mass > cap:
+                for part in link.split(shp, math.ceil(shp.mass / cap)):
+                    part.controlled = True
+                    parts.append(part)
+            else:
+                parts.append(shp)
+        link.waiting.clear()
+        link.waiting.extend(parts)
 
     def _request_general(self, shp: Shipment) -> None:
         link = shp.link
@@ -324,17 +355,20 @@ class Authority:
             lead = self.params.controls.renewal_lead_days
             at = max(0.0, expiry - lead - self.env.now)
             self.env.timeout(at).callbacks.append(lambda _e, k=link, x=expiry: self._renew(k, x))
+            self._fit_to_cap(link)
             while link.waiting and self._covered(link, link.waiting[0].mass):
                 self._ship_under_licence(link.waiting.popleft())
             if link.waiting:  # the cap ran out: apply again
                 self._file_general(link, renewal=False)
         elif not self._retry(app):
+            # Finally refused. Parcels still waiting are ones the current
+            # licence (if any) cannot cover - it has expired or its cap is
+            # spent - so they go back and their orders are cancelled.
             link.pending_application = None
-            if self.env.now >= link.licence_expiry:
-                while link.waiting:
-                    shp = link.waiting.popleft()
-                    shp.controlled = False
-                    link.give_back(shp)
+            while link.waiting:
+                shp = link.waiting.popleft()
+                shp.controlled = False
+                link.give_back(shp)
 
     def _renew(self, link: Link, expiry: float) -> None:
         """File the renewal of the licence expiring at ``expiry`` unless a newer
