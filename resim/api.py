@@ -8,14 +8,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import wiring
 from .budget import check_run
-from .execution import run_replications
 from .loader import Loaded, load
-from .results import Results
 from .scenario import Scenario
+
+if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
+    from .results import Results  # `resim validate` stays light and fast
 
 
 def load_scenario(
@@ -59,6 +60,9 @@ def simulate(
     else:
         merged = [*overrides, *(f"{k}={v}" for k, v in extra.items())]
     loaded = load_scenario(scenario, merged)
+    from .execution import run_replications
+    from .results import Results
+
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, loaded.source, n)
     t0 = time.perf_counter()

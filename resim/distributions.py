@@ -9,6 +9,7 @@ A bare number or duration string ("5d") in a scenario means a constant.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -28,14 +29,19 @@ Days = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Dist(BaseModel):
+    """Every distribution knows its mean and draws vectors (pydantic's model
+    metaclass is an ABCMeta, so the abstract methods are enforced)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @property
-    def mean(self) -> float:  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    @abstractmethod
+    def mean(self) -> float:
+        """The distribution's mean (days)."""
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` independent draws."""
 
 
 class Constant(_Dist):
