@@ -6,10 +6,9 @@ exits 2. Anything else reaching the top level is an internal error (exit 1).
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from datetime import date, datetime, time
+
+from .tomlwriter import toml_value
 
 #: Characters that would break the message over several lines (str.splitlines
 #: splits on all of these) or garble a terminal.
@@ -26,34 +25,9 @@ def one_line(text: str) -> str:
     return _CONTROL.sub(esc, text)
 
 
-def _toml(value: object, depth: int = 0) -> str:
-    """A value roughly as it would be written in TOML."""
-    if depth > 4:
-        return "..."
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v, depth + 1) for v in value[:20]) + (", ..." if len(value) > 20 else "") + "]"
-    if isinstance(value, dict):
-        items = list(value.items())
-        body = ", ".join(f"{k} = {_toml(v, depth + 1)}" for k, v in items[:20])
-        return "{ " + body + (", ..." if len(items) > 20 else "") + " }" if items else "{}"
-    return repr(value)
-
-
 def show_value(value: object, limit: int = 60) -> str:
     """A value as the user wrote it in TOML, shortened to one line."""
-    text = one_line(_toml(value))
+    text = one_line(toml_value(value, preview=True))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -20,7 +20,12 @@ def _key(k: str) -> str:
     return k if _BARE.match(k) else json.dumps(k)
 
 
-def _value(v: Any) -> str:
+def toml_value(v: Any, preview: bool = False, _depth: int = 0) -> str:
+    """A value as TOML text. ``preview`` is for error messages: long arrays
+    and tables are cut short, deep nesting elided, and any other object shown
+    by its repr instead of refused."""
+    if preview and _depth > 4:
+        return "..."
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -31,15 +36,26 @@ def _value(v: Any) -> str:
         if math.isinf(v):
             return "inf" if v > 0 else "-inf"
         return repr(v)
-    if isinstance(v, date):
+    if isinstance(v, datetime | date | time):
         return v.isoformat()
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)
+    n = 20 if preview else None
     if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
+        more = ", ..." if n is not None and len(v) > n else ""
+        return "[" + ", ".join(toml_value(x, preview, _depth + 1) for x in v[:n]) + more + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_key(str(k))} = {_value(x)}" for k, x in v.items()) + " }"
+        items = list(v.items())
+        if not items:
+            return "{}"
+        more = ", ..." if n is not None and len(items) > n else ""
+        body = ", ".join(f"{_key(str(k))} = {toml_value(x, preview, _depth + 1)}" for k, x in items[:n])
+        return "{ " + body + more + " }"
+    if preview:
+        return repr(v)
     raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
 
 
 def _is_table_array(v: Any) -> bool:
@@ -47,13 +63,13 @@ def _is_table_array(v: Any) -> bool:
 
 
 def _body(table: dict[str, Any]) -> list[str]:
-    return [f"{_key(str(k))} = {_value(v)}" for k, v in table.items()]
+    return [f"{_key(str(k))} = {toml_value(v)}" for k, v in table.items()]
 
 
 def dumps(data: dict[str, Any]) -> str:
     """TOML text: top-level tables as ``[table]``, top-level arrays of tables as
     ``[[table]]``, everything deeper as inline tables and arrays."""
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items()
+    lines = [f"{_key(k)} = {toml_value(v)}" for k, v in data.items()
              if not isinstance(v, dict) and not _is_table_array(v)]
     for k, v in data.items():
         if isinstance(v, dict):
