@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import math
 import re
 import tomllib
 import types
@@ -625,9 +624,6 @@ def _split_set(text: str) -> tuple[str, str]:
         raise ScenarioError("--set", text, "must look like KEY=VALUE")
     return key.strip(), value.strip()
 
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 __all__ = [

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .distributions import Days, Distribution, DistSpec
+from .distributions import Days, Distribution
 from .units import parse_date
 
 ISODate = Annotated[date, BeforeValidator(parse_date)]
@@ -426,10 +426,3 @@ class Scenario(Frozen):
 
     def stage_names(self) -> list[str]:
         return [s.name for s in self.licensing.stages]
-
-
-def stage_duration(scn: Scenario, name: str) -> DistSpec:
-    for s in scn.licensing.stages:
-        if s.name == name:
-            return s.duration
-    raise KeyError(name)

@@ -10,7 +10,6 @@ a process per shipment: shipments are a hot path.
 
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -143,9 +142,6 @@ class Link:
         self.supplier.restock(shp)
         self.customer.cancel(shp)
 
-
-def counter() -> itertools.count[int]:
-    return itertools.count(1)
 
 
 def is_empty(qty: Any) -> bool:
