@@ -9,6 +9,7 @@ identical files.
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing as mp
 import os
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .kpis import replication_kpis
+from .kpis import METRICS, replication_kpis
 from .loader import Loaded
 from .model import run_one
 from .randomness import replication_seed
@@ -185,6 +186,26 @@ def _execute_dask(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], work
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+KPI_COLUMNS = ["replication", "automaker", *METRICS, "error", "seed"]
+
+
+def kpi_rows(outputs: Sequence[ReplicationOutput], loaded: Loaded) -> pd.DataFrame:
+    """One row per replication x automaker with every KPI; a failed
+    replication is one row with its error and the seed that reproduces it."""
+    frames = []
+    for o in outputs:
+        seed = json.dumps(seed_of(loaded, o.replication))
+        if o.error:
+            frames.append(pd.DataFrame([{"replication": o.replication, "automaker": None,
+                                         **{m: math.nan for m in METRICS}, "error": o.error, "seed": seed}]))
+        else:
+            frames.append(o.kpis.assign(replication=o.replication, error=None, seed=seed))  # type: ignore[union-attr]
+    if not frames:
+        return pd.DataFrame(columns=KPI_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)[KPI_COLUMNS]
+    return out.astype({"error": "string", "automaker": "string"})
 
 
 def seed_of(loaded: Loaded, replication: int) -> list[int]:

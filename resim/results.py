@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .execution import ReplicationOutput, seed_of
+from .execution import ReplicationOutput, kpi_rows
 from .kpis import METRICS, licensing_summary, summarise_kpis
 from .licensing import licence_columns
 from .loader import Loaded
@@ -67,7 +67,7 @@ class Results:
         self.start_date: date = self.scenario.scenario.start_date
         self.failures = [(o.replication, o.error) for o in self.outputs if o.error]
         ok = [o for o in self.outputs if not o.error]
-        self.replications = self._replications()
+        self.replications = kpi_rows(self.outputs, loaded)
         self.timeseries = self._timeseries(ok)
         stage_names = self.scenario.stage_names()
         self.licences = self._concat(ok, "licences", licence_columns(stage_names))
@@ -81,29 +81,9 @@ class Results:
         self.events = pd.DataFrame(first.events) if first and first.events else pd.DataFrame(
             columns=["day", "kind", "key", "value"])
         self.sim_events = int(sum(o.sim_events for o in ok))
+        self._summary: dict[str, Any] | None = None
 
     # ---------------------------------------------------------------- tables
-    def _replications(self) -> pd.DataFrame:
-        frames = []
-        for o in self.outputs:
-            if o.error:
-                frames.append(pd.DataFrame({"replication": [o.replication], "automaker": [None],
-                                            **{m: [math.nan] for m in METRICS}, "error": [o.error],
-                                            "seed": [json.dumps(seed_of(self.loaded, o.replication))]}))
-            else:
-                df = o.kpis.copy()  # type: ignore[union-attr]
-                df.insert(0, "replication", o.replication)
-                df["error"] = None
-                df["seed"] = json.dumps(seed_of(self.loaded, o.replication))
-                frames.append(df)
-        cols = ["replication", "automaker", *METRICS, "error", "seed"]
-        if not frames:
-            return pd.DataFrame(columns=cols)
-        out = pd.concat(frames, ignore_index=True)[cols]
-        out["error"] = out["error"].astype("string")
-        out["automaker"] = out["automaker"].astype("string")
-        return out
-
     def _timeseries(self, ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
         df = pd.concat([_frame(o.replication, o.timeseries, TIMESERIES_COLUMNS) for o in ok],
                        ignore_index=True) if ok else _frame(0, None, TIMESERIES_COLUMNS).iloc[0:0]
@@ -138,6 +118,12 @@ class Results:
 
     # ---------------------------------------------------------------- summary
     def summary(self) -> dict[str, Any]:
+        """summary.json as a dict (computed once: the results never change)."""
+        if self._summary is None:
+            self._summary = self._summarise()
+        return self._summary
+
+    def _summarise(self) -> dict[str, Any]:
         scn = self.scenario
         n = len(self.outputs)
         events = [

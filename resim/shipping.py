@@ -40,7 +40,7 @@ class Order:
 class Shipment:
     """A parcel on its way (or waiting for a licence) on one link."""
 
-    __slots__ = ("id", "link", "order", "mass", "vec", "controlled", "qty")
+    __slots__ = ("id", "link", "order", "mass", "vec", "qty")
 
     def __init__(self, sid: int, link: Link, order: Order, mass: float, vec: np.ndarray, qty: Any):
         self.id = sid
@@ -49,7 +49,6 @@ class Shipment:
         self.mass = mass  # tonnes of product
         self.vec = vec  # tonnes per element
         self.qty = qty  # in the order's unit (tonnes or element vector)
-        self.controlled = False
 
 
 class Link:

@@ -24,7 +24,7 @@ from .api import load_scenario
 from .budget import check_sweep
 from .design import Point, full_grid, latin_hypercube, sobol
 from .errors import ScenarioError
-from .execution import execute, seed_of, simulate_replication
+from .execution import execute, kpi_rows, simulate_replication
 from .kpis import BOUNDS, METRICS, describe, wilson
 from .loader import Loaded, get_key, with_values
 from .store import SweepStore, design_hash, write_parquet, write_text
@@ -97,25 +97,9 @@ def _units(points: int, reps: int) -> list[tuple[int, int]]:
 def run_units(units: Sequence[tuple[int, Loaded, int]]) -> pd.DataFrame:
     """Worker task: KPI rows of some (point, replication) units; a unit that
     raises becomes a row with its error and seed."""
-    frames = []
-    for point, loaded, r in units:
-        o = simulate_replication(loaded, r)
-        seed = json.dumps(seed_of(loaded, r))
-        if o.error:
-            row = {"point": point, "replication": r, "automaker": None, **{m: math.nan for m in METRICS},
-                   "error": o.error, "seed": seed}
-            frames.append(pd.DataFrame([row]))
-        else:
-            df = o.kpis.copy()  # type: ignore[union-attr]
-            df.insert(0, "replication", r)
-            df.insert(0, "point", point)
-            df["error"] = None
-            df["seed"] = seed
-            frames.append(df)
-    out = pd.concat(frames, ignore_index=True)[RESULT_COLUMNS]
-    out["error"] = out["error"].astype("string")
-    out["automaker"] = out["automaker"].astype("string")
-    return out
+    frames = [kpi_rows([simulate_replication(loaded, r)], loaded).assign(point=point)
+              for point, loaded, r in units]
+    return pd.concat(frames, ignore_index=True)[RESULT_COLUMNS]
 
 
 def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

@@ -98,14 +98,10 @@ class Authority:
         self.background.refresh(scn.licensing)
         for src in self.sources.values():
             src.refresh(scn.licensing)
-        mode = scn.controls.licence_mode
-        if mode != old_mode:
-            if mode == "none":
-                self._release_all()
-            elif mode == "per_shipment":
-                for link in self.model.links:
-                    while link.waiting:
-                        self._file_shipment(link.waiting.popleft())
+        if scn.controls.licence_mode != old_mode and scn.controls.licence_mode == "per_shipment":
+            for link in self.model.links:  # each waiting parcel now needs its own licence
+                while link.waiting:
+                    self._file_shipment(link.waiting.popleft())
         self._release_decontrolled()
         if scn.controls.quantity_cap_t != old_cap:
             for link in self.model.links:
@@ -165,33 +161,23 @@ class Authority:
         if not self.needs_licence(shp):
             shp.link.depart(shp)
             return
-        shp.controlled = True
         if self.params.controls.licence_mode == "per_shipment":
             self._file_shipment(shp)
         else:
-            cap = self.params.controls.quantity_cap_t
-            if cap is not None and shp.mass > cap:
-                # no licence could ever cover it whole: ship it in cap-sized parts
-                for part in shp.link.split(shp, math.ceil(shp.mass / cap)):
-                    part.controlled = True
-                    self._request_general(part)
-            else:
-                self._request_general(shp)
+            for part in self._cap_sized(shp):
+                self._request_general(part)
+
+    def _cap_sized(self, shp: Shipment) -> list[Shipment]:
+        """The parcel, or equal parts of it no larger than the licence cap in
+        force (no general licence could ever cover it whole)."""
+        cap = self.params.controls.quantity_cap_t
+        if cap is None or shp.mass <= cap:
+            return [shp]
+        return shp.link.split(shp, math.ceil(shp.mass / cap))
 
     def _fit_to_cap(self, link: Link) -> None:
-        """Cut waiting parcels larger than the cap in force (a policy may have
-        lowered it) so that a licence can cover them."""
-        cap = self.params.controls.quantity_cap_t
-        if cap is None or not any(s.mass > cap for s in link.waiting):
-            return
-        parts = []
-        for shp in link.waiting:
-            if shp.mass > cap:
-                for part in link.split(shp, math.ceil(shp.mass / cap)):
-                    part.controlled = True
-                    parts.append(part)
-            else:
-                parts.append(shp)
+        """Re-cut waiting parcels when a policy has lowered the cap."""
+        parts = [part for shp in link.waiting for part in self._cap_sized(shp)]
         link.waiting.clear()
         link.waiting.extend(parts)
 
@@ -210,35 +196,21 @@ class Authority:
     def _ship_under_licence(self, shp: Shipment) -> None:
         shp.link.cap_left -= shp.mass
         self._use_quota(shp.mass)
-        shp.controlled = False
         shp.link.depart(shp)
 
     def _release_decontrolled(self) -> None:
-        """Parcels that no longer need a licence (elements de-listed, a higher
-        de minimis) leave now; their pending applications run on unheeded."""
+        """Parcels that no longer need a licence (controls lifted, elements
+        de-listed, a higher de minimis) leave now; their pending applications
+        run on unheeded."""
         for sid, shp in list(self.held.items()):
             if not self.needs_licence(shp):
                 del self.held[sid]
-                shp.controlled = False
                 shp.link.depart(shp)
         for link in self.model.links:
             if link.waiting and not any(self.needs_licence(s) for s in link.waiting):
                 while link.waiting:
                     shp = link.waiting.popleft()
-                    shp.controlled = False
                     link.depart(shp)
-
-    def _release_all(self) -> None:
-        """Controls lifted: everything held leaves now."""
-        for shp in list(self.held.values()):
-            shp.controlled = False
-            shp.link.depart(shp)
-        self.held.clear()
-        for link in self.model.links:
-            while link.waiting:
-                shp = link.waiting.popleft()
-                shp.controlled = False
-                link.depart(shp)
 
     # ------------------------------------------------------------ filing
     def _new(self, kind: str, link: Link, subject: Any, tonnes: float, attempt: int,
@@ -336,11 +308,9 @@ class Authority:
         if approved:
             del self.held[shp.id]
             self._use_quota(shp.mass)
-            shp.controlled = False
             shp.link.depart(shp)
         elif not self._retry(app):
             del self.held[shp.id]
-            shp.controlled = False
             shp.link.give_back(shp)
 
     def _general_decided(self, app: Application, approved: bool, expiry: float) -> None:
@@ -367,7 +337,6 @@ class Authority:
             link.pending_application = None
             while link.waiting:
                 shp = link.waiting.popleft()
-                shp.controlled = False
                 link.give_back(shp)
 
     def _renew(self, link: Link, expiry: float) -> None:
