@@ -61,6 +61,8 @@ class Model:
         self.loaded = loaded
         self.scenario: Scenario = scn
         self.horizon = float(scn.scenario.horizon)
+        self.days = math.ceil(self.horizon)  # whole days worked: 0 .. days-1
+        self.duty_rank: int | None = None  # rank of the actor doing its day's duties, if any
         self.env = simpy.Environment()
         self.streams = Streams(replication_seed(scn.scenario.seed, replication))
         self.elements = sorted(
@@ -131,6 +133,18 @@ class Model:
         for actor in self.actors:
             actor.start()
         self.env.run(until=self.horizon)
+        for actor in self.actors:
+            actor.finish()
+        self._timeseries()
+
+    def _timeseries(self) -> None:
+        """One row per automaker and day, day by day in actor order."""
+        makers = [a for a in self.actors if isinstance(a, Automaker)]
+        rows = [(day, rank, a.name, *rest) for rank, a in enumerate(makers) for day, *rest in a.rows]
+        rows.sort(key=lambda r: (r[0], r[1]))
+        cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(TIMESERIES_COLUMNS) + 1)]
+        for name, values in zip(TIMESERIES_COLUMNS, (cols[0], *cols[2:]), strict=True):
+            self.timeseries.col(name).extend(values)
 
     def stocks(self) -> np.ndarray:
         """Element tonnes on site everywhere (for the conservation check)."""

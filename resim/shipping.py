@@ -138,7 +138,7 @@ class Link:
         """Final rejection: goods return to the exporter, the order is cancelled
         (the customer re-orders at its next review)."""
         self.model.reserved -= shp.vec
-        self.supplier.restock(shp)
+        self.supplier.returned(shp)
         self.customer.cancel(shp)
 
 

@@ -91,6 +91,7 @@ def elaborate(model: Model) -> list[Actor]:
                        ("automakers", Automaker), ("stockpiles", Stockpile)):
         for i, cfg in enumerate(getattr(scn, table)):
             actor = cls(model, i, cfg)
+            actor.rank = len(actors)
             actors.append(actor)
             by_name[cfg.name] = actor
     for actor in actors:

@@ -17,6 +17,8 @@ Mitigation levers (all optional, SPEC §1 and issue 7):
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,9 @@ class Automaker(Buyer):
         self.short_streak = 0
         self.substitution_start: float | None = None
         self.reference_price = 0.0
+        self.rows: list[tuple[int, float, float, float, float, float]] = []  # one per day worked
+        # recycled magnets on their way back: (day they count for, arrival time, tonnes, elements)
+        self.recycling: deque[tuple[int, float, float, np.ndarray]] = deque()
 
     def seed_stock(self) -> None:
         """Initial magnets, in the element mix of this buyer's suppliers."""
@@ -49,23 +54,21 @@ class Automaker(Buyer):
         ref = self.cfg.reference_price_usd_per_kg
         self.reference_price = ref if ref is not None else min(prices)
 
-    def start(self) -> None:
-        self.model.env.process(self.run())
+    def next_duty(self, first: int) -> int:
+        return self.next_multiple(first, "review_days")
 
-    def run(self):  # noqa: ANN201 - a SimPy process
-        env = self.model.env
-        ts = self.model.timeseries
-        cols = [ts.col(c) for c in ("day", "automaker", "inventory_t", "demand_t", "consumed_t",
-                                    "shortfall_t", "t_per_vehicle")]
-        day = 0
-        while True:
-            if day % self.period("review_days") == 0:
-                self.review()
+    def duty(self, day: int) -> None:
+        """Review before the day's consumption (and after the day's arrivals)."""
+        self.advance(day)
+        self._recycle_due(day)
+        self.review()
+
+    def work_days(self, first: int, end: int) -> None:
+        rows = self.rows
+        for day in range(first, end):
+            self._recycle_due(day)
             demand, used, short, tpv = self.consume(day)
-            for col, v in zip(cols, (day, self.name, self.stock, demand, used, short, tpv), strict=True):
-                col.append(v)
-            day += 1
-            yield env.timeout(1.0)
+            rows.append((day, self.stock, demand, used, short, tpv))
 
     def reduction(self, day: float) -> float:
         """Share of magnet need removed by substitution on ``day``."""
@@ -95,11 +98,11 @@ class Automaker(Buyer):
             spent = self.stock_el * frac
             self.stock_el = self.stock_el - spent
             self.stock -= use
-            self._consumed(use, spent)
+            self._consumed(day, use, spent)
         self._track_shortage(day, short > 0)
         return demand, use, short, cfg.t_per_vehicle * cut
 
-    def _consumed(self, use: float, spent: np.ndarray) -> None:
+    def _consumed(self, day: int, use: float, spent: np.ndarray) -> None:
         model = self.model
         rec = self.cfg.recycling
         if rec is None or rec.fraction <= 0:
@@ -108,13 +111,27 @@ class Automaker(Buyer):
         back_t, back_el = use * rec.fraction, spent * rec.fraction
         model.ledger["consumed"] += spent - back_el
         model.recycling += back_el
-        ev = model.env.timeout(rec.lag_days)
-        ev.callbacks.append(lambda _e, t=back_t, v=back_el: self._recycled(t, v))
+        back = day + rec.lag_days
+        self.recycling.append((max(day + 1, math.ceil(back)), back, back_t, back_el))
+
+    def _recycle_due(self, day: int) -> None:
+        """Recycled magnets back by time ``day`` count for day ``day``, as
+        any arrival does (with no lag, the day after they were used)."""
+        q = self.recycling
+        while q and q[0][0] <= day:
+            self._recycled(*q.popleft()[2:])
 
     def _recycled(self, tonnes: float, vec: np.ndarray) -> None:
         self.model.recycling -= vec
         self.stock += tonnes
         self.stock_el = self.stock_el + vec
+
+    def finish(self) -> None:
+        """Days up to the horizon; recycled magnets back before it are in stock."""
+        super().finish()
+        q, horizon = self.recycling, self.model.horizon
+        while q and q[0][1] < horizon:
+            self._recycled(*q.popleft()[2:])
 
     def _track_shortage(self, day: int, short: bool) -> None:
         self.short_streak = self.short_streak + 1 if short else 0

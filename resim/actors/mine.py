@@ -24,20 +24,20 @@ class Mine(Supplier):
         self.year_output = 0.0
 
     def start(self) -> None:
-        env = self.model.env
-        env.process(self.run())
+        super().start()
         if self.cfg.outages is not None:
-            env.process(self.outages())
+            self.model.env.process(self.outages())
 
-    def run(self):  # noqa: ANN201 - a SimPy process
-        env = self.model.env
-        day = 0
-        while True:
+    def next_duty(self, first: int) -> int:
+        return self.next_multiple(first, "dispatch_days")
+
+    def duty(self, day: int) -> None:
+        self.advance(day + 1)
+        self.dispatch()
+
+    def work_days(self, first: int, end: int) -> None:
+        for day in range(first, end):
             self.produce(day)
-            if day % self.period("dispatch_days") == 0:
-                self.dispatch()
-            day += 1
-            yield env.timeout(1.0)
 
     def produce(self, day: int) -> None:
         if self.down:
@@ -67,9 +67,11 @@ class Mine(Supplier):
             yield env.timeout(between())
             if self.cfg.outages is None:
                 return
+            self.sync()
             self.down = True
             repair.set_dist(self.cfg.outages.repair)
             yield env.timeout(repair())
+            self.sync()
             self.down = False
             if self.cfg.outages is None:
                 return

@@ -23,14 +23,14 @@ class Stockpile(Actor):
         model.ledger["initial"] += self.magnets * self.bom
         self.links: list[Link] = []  # one per automaker it may release to
 
-    def start(self) -> None:
-        self.model.env.process(self.run())
+    def work_days(self, first: int, end: int) -> None:
+        """A stockpile neither produces nor consumes."""
 
-    def run(self):  # noqa: ANN201 - a SimPy process
-        env = self.model.env
-        while True:
-            self.release()
-            yield env.timeout(1.0)
+    def next_duty(self, first: int) -> int:
+        return first
+
+    def duty(self, day: int) -> None:
+        self.release()
 
     def release(self) -> None:
         """Top up every named automaker whose cover (on hand plus what this
@@ -40,6 +40,7 @@ class Stockpile(Actor):
             if self.magnets <= 1e-12:
                 return
             buyer = link.customer
+            buyer.sync()
             d = buyer.demand_now()
             if d <= 0 or (buyer.stock + link.in_flight) / d >= cfg.release_below_days:
                 continue
@@ -52,6 +53,9 @@ class Stockpile(Actor):
         super().refresh(scenario)
         for link in self.links:
             link.transit.set_dist(self.cfg.transit)
+
+    def returned(self, shp: Shipment) -> None:
+        self.restock(shp)
 
     def restock(self, shp: Shipment) -> None:
         self.magnets += shp.mass
