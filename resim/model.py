@@ -9,6 +9,7 @@ their state; the authority owns licences. KPIs are computed elsewhere
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import time
@@ -109,13 +110,10 @@ class Model:
 
     def year_of(self, t: float) -> int:
         """Calendar year of simulation time ``t``."""
-        import bisect
-
         return self._start_year + bisect.bisect_right(self._new_years, t)
 
     def next_new_year(self, t: float) -> float:
-        import bisect
-
+        """Simulation time of the first 1 January after ``t``."""
         i = bisect.bisect_right(self._new_years, t)
         return self._new_years[i] if i < len(self._new_years) else math.inf
 
@@ -140,11 +138,13 @@ class Model:
     def _timeseries(self) -> None:
         """One row per automaker and day, day by day in actor order."""
         makers = [a for a in self.actors if isinstance(a, Automaker)]
-        rows = [(day, rank, a.name, *rest) for rank, a in enumerate(makers) for day, *rest in a.rows]
-        rows.sort(key=lambda r: (r[0], r[1]))
-        cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(len(TIMESERIES_COLUMNS) + 1)]
-        for name, values in zip(TIMESERIES_COLUMNS, (cols[0], *cols[2:]), strict=True):
-            self.timeseries.col(name).extend(values)
+        data = self.timeseries.data
+        days = self.days
+        data["day"] = np.repeat(np.arange(days), len(makers))
+        data["automaker"] = np.array([a.name for a in makers] * days, dtype=object)
+        for i, name in enumerate(TIMESERIES_COLUMNS[2:]):
+            cols = [np.concatenate([chunk[i] for chunk in a.rows]) if a.rows else np.empty(0) for a in makers]
+            data[name] = np.stack(cols, axis=1).ravel() if makers else np.empty(0)
 
     def stocks(self) -> np.ndarray:
         """Element tonnes on site everywhere (for the conservation check)."""

@@ -41,7 +41,9 @@ class Automaker(Buyer):
         self.short_streak = 0
         self.substitution_start: float | None = None
         self.reference_price = 0.0
-        self.rows: list[tuple[int, float, float, float, float, float]] = []  # one per day worked
+        # the days worked, in runs of consecutive days: arrays of inventory (after the
+        # day), demand, consumed, shortfall and tonnes per vehicle
+        self.rows: list[tuple[np.ndarray, ...]] = []
         # recycled magnets on their way back: (day they count for, arrival time, tonnes, elements)
         self.recycling: deque[tuple[int, float, float, np.ndarray]] = deque()
 
@@ -64,11 +66,51 @@ class Automaker(Buyer):
         self.review()
 
     def work_days(self, first: int, end: int) -> None:
-        rows = self.rows
+        """Days ``first .. end-1``: in one go while demand is constant and
+        nothing comes back (the stock falls by the demand until it runs out);
+        day by day while a lever makes each day depend on the last."""
+        cfg = self.cfg
+        if cfg.backlog or cfg.substitution is not None or cfg.recycling is not None or self.recycling:
+            self._work_daily(first, end)
+        else:
+            self._work_steady(first, end)
+
+    def _work_daily(self, first: int, end: int) -> None:
+        rows = []
         for day in range(first, end):
             self._recycle_due(day)
-            demand, used, short, tpv = self.consume(day)
-            rows.append((day, self.stock, demand, used, short, tpv))
+            rows.append((*self.consume(day), self.stock))
+        demand, used, short, tpv, stock = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+        self.rows.append((stock, demand, used, short, tpv))
+
+    def _work_steady(self, first: int, end: int) -> None:
+        """``consume`` for ``end - first`` days of constant demand, no
+        backlog, no substitution, no recycling."""
+        n = end - first
+        cfg = self.cfg
+        demand = cfg.demand_t
+        stock = self.stock
+        after = stock - demand * np.arange(1, n + 1)
+        np.maximum(after, 0.0, out=after)
+        used = np.empty(n)
+        used[0] = stock - after[0]
+        np.subtract(after[:-1], after[1:], out=used[1:])
+        used[used < _EPS] = 0.0
+        short = demand - used
+        short[short <= demand * 1e-9] = 0.0
+        total = float(used.sum())
+        if total > 0:
+            spent = self.stock_el * (total / stock)
+            self.stock_el = self.stock_el - spent
+            self.stock = stock - total
+            self.model.ledger["consumed"] += spent
+        short_days = short > 0
+        if short_days.all():
+            self.short_streak += n
+        else:
+            self.short_streak = n - 1 - int(np.flatnonzero(~short_days)[-1])
+        self.rows.append((stock - np.cumsum(used), np.full(n, demand), used, short,
+                          np.full(n, cfg.t_per_vehicle)))
 
     def reduction(self, day: float) -> float:
         """Share of magnet need removed by substitution on ``day``."""

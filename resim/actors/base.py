@@ -306,9 +306,9 @@ class Plant(Buyer, Supplier):
             self.dispatch()
 
     def work_days(self, first: int, end: int) -> None:
-        for _ in range(first, end):
-            self.work()
+        self.work(end - first)
 
     @abstractmethod
-    def work(self) -> None:
-        """One day of processing."""
+    def work(self, days: int) -> None:
+        """``days`` days of processing with nothing arriving or leaving: the
+        daily limits add up, so they are worked as one."""

@@ -25,14 +25,14 @@ class MagnetMaker(Plant):
         self.on_order = np.zeros_like(self.bom)
         model.ledger["initial"] += self.oxide
 
-    def work(self) -> None:
-        self.produce()
-
-    def produce(self) -> None:
+    def work(self, days: int) -> None:
+        """Each day ``min(capacity, what the oxides allow, what is wanted)``;
+        the last two fall by what is made, so over ``days`` days the maker
+        makes ``min(days x capacity, what the oxides allow, what is wanted)``."""
         cap = self.cfg.capacity_t_per_day
         by_bom = float(np.min(self.oxide[self.needs] / self.bom[self.needs]))
         wanted = self.open_qty + self.cfg.finished_stock_days * cap - self.magnets
-        made = min(cap, by_bom, wanted)
+        made = min(days * cap, by_bom, wanted)
         if made <= 0:
             return
         self.oxide = self.oxide - made * self.bom

@@ -36,16 +36,23 @@ class Mine(Supplier):
         self.dispatch()
 
     def work_days(self, first: int, end: int) -> None:
-        for day in range(first, end):
-            self.produce(day)
-
-    def produce(self, day: int) -> None:
+        """Output for days ``first .. end-1``, calendar year by calendar year
+        (the quota of a year caps the sum of its days)."""
         if self.down:
             return
+        model = self.model
+        day = first
+        while day < end:
+            stop = int(min(end, model.next_new_year(day)))
+            self.produce(day, stop - day)
+            day = stop
+
+    def produce(self, day: int, days: int) -> None:
+        """``days`` days of output from ``day``, all in one calendar year."""
         year = self.model.year_of(day)
         if year != self.year:
             self.year, self.year_output = year, 0.0
-        out = self.cfg.output_t_per_day
+        out = days * self.cfg.output_t_per_day
         quota = self.cfg.annual_quota_t
         if quota is not None:
             out = max(0.0, min(out, quota - self.year_output))

@@ -31,13 +31,13 @@ class Separator(Plant):
         self.conc_mass, self.conc_vec = mass, vec
         self.model.ledger["initial"] += vec
 
-    def work(self) -> None:
-        self.process()
-
-    def process(self) -> None:
+    def work(self, days: int) -> None:
+        """Up to ``capacity_t_per_day`` a day from the pool; the pool keeps its
+        mix as it is drawn down, so ``days`` days take ``days`` x capacity
+        (or all of it) in that mix."""
         if self.conc_mass <= 0:
             return
-        f = min(1.0, self.cfg.capacity_t_per_day / self.conc_mass)
+        f = min(1.0, days * self.cfg.capacity_t_per_day / self.conc_mass)
         vec = self.conc_vec * f
         self.conc_mass -= self.conc_mass * f
         self.conc_vec = self.conc_vec - vec
