@@ -5,6 +5,7 @@ stockpile sits in the controlling jurisdiction)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,33 @@ class Stockpile(Actor):
     def work_days(self, first: int, end: int) -> None:
         """A stockpile neither produces nor consumes."""
 
-    def next_duty(self, first: int) -> int:
-        return first
+    def next_duty(self, first: int) -> int | None:
+        """The first day a named automaker's cover may be below the threshold.
+
+        Between events an automaker's stock falls by at most ``demand`` a day
+        (``demand x (1 + catch_up)`` with a backlog) and its demand does not
+        rise (substitution only lowers it), so the crossing cannot come before
+        the day computed from that rate. Arrivals only put it off: waking up
+        early costs one check and a new plan. What could bring it forward - a
+        policy, a release refused and returned - re-plans.
+        """
+        if self.magnets <= 1e-12:
+            return None  # nothing to release until something comes back
+        threshold = self.cfg.release_below_days
+        best: int | None = None
+        for link in self.links:
+            buyer = link.customer
+            buyer.sync()
+            cfg = buyer.cfg
+            demand = cfg.demand_t
+            rate = demand * (1.0 + cfg.catch_up) if cfg.backlog else demand
+            if rate <= 0:
+                continue
+            # stock after day d >= stock - (d - done + 1) x rate
+            slack = buyer.stock + link.in_flight - threshold * demand
+            day = first if slack < 0 else max(first, buyer.done + int(slack / rate) - 1)
+            best = day if best is None else min(best, day)
+        return best
 
     def duty(self, day: int) -> None:
         self.release()
@@ -55,7 +81,10 @@ class Stockpile(Actor):
             link.transit.set_dist(self.cfg.transit)
 
     def returned(self, shp: Shipment) -> None:
+        """A refused release comes back: the automaker's cover is lower than
+        planned for, and there may be magnets again."""
         self.restock(shp)
+        self.plan(math.ceil(self.model.env._now))
 
     def restock(self, shp: Shipment) -> None:
         self.magnets += shp.mass
