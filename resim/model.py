@@ -143,8 +143,8 @@ class Model:
         data["day"] = np.repeat(np.arange(days), len(makers))
         data["automaker"] = np.array([a.name for a in makers] * days, dtype=object)
         for i, name in enumerate(TIMESERIES_COLUMNS[2:]):
-            cols = [np.concatenate([chunk[i] for chunk in a.rows]) if a.rows else np.empty(0) for a in makers]
-            data[name] = np.stack(cols, axis=1).ravel() if makers else np.empty(0)
+            cols = np.array([a.rows[i] for a in makers], dtype=float).reshape(len(makers), days)
+            data[name] = cols.T.ravel()
 
     def stocks(self) -> np.ndarray:
         """Element tonnes on site everywhere (for the conservation check)."""

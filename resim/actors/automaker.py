@@ -41,9 +41,9 @@ class Automaker(Buyer):
         self.short_streak = 0
         self.substitution_start: float | None = None
         self.reference_price = 0.0
-        # the days worked, in runs of consecutive days: arrays of inventory (after the
-        # day), demand, consumed, shortfall and tonnes per vehicle
-        self.rows: list[tuple[np.ndarray, ...]] = []
+        # one entry per day worked: inventory (after the day), demand, consumed,
+        # shortfall and tonnes per vehicle
+        self.rows: tuple[list[float], ...] = ([], [], [], [], [])
         # recycled magnets on their way back: (day they count for, arrival time, tonnes, elements)
         self.recycling: deque[tuple[int, float, float, np.ndarray]] = deque()
 
@@ -76,41 +76,61 @@ class Automaker(Buyer):
             self._work_steady(first, end)
 
     def _work_daily(self, first: int, end: int) -> None:
-        rows = []
+        inv, dem, used, short, tpv = self.rows
         for day in range(first, end):
             self._recycle_due(day)
-            rows.append((*self.consume(day), self.stock))
-        demand, used, short, tpv, stock = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
-        self.rows.append((stock, demand, used, short, tpv))
+            d, u, sh, t = self.consume(day)
+            inv.append(self.stock)
+            dem.append(d)
+            used.append(u)
+            short.append(sh)
+            tpv.append(t)
 
     def _work_steady(self, first: int, end: int) -> None:
-        """``consume`` for ``end - first`` days of constant demand, no
-        backlog, no substitution, no recycling."""
+        """``consume`` for ``n = end - first`` days of constant demand ``D``
+        and no lever: ``m`` full days while the stock lasts, then one day on
+        what is left, then nothing."""
         n = end - first
         cfg = self.cfg
         demand = cfg.demand_t
         stock = self.stock
-        after = stock - demand * np.arange(1, n + 1)
-        np.maximum(after, 0.0, out=after)
-        used = np.empty(n)
-        used[0] = stock - after[0]
-        np.subtract(after[:-1], after[1:], out=used[1:])
-        used[used < _EPS] = 0.0
-        short = demand - used
-        short[short <= demand * 1e-9] = 0.0
-        total = float(used.sum())
+        inv, dem, used, short, tpv = self.rows
+        dem.extend([demand] * n)
+        tpv.extend([cfg.t_per_vehicle] * n)
+        if demand <= 0:
+            inv.extend([stock] * n)
+            used.extend([0.0] * n)
+            short.extend([0.0] * n)
+            self.short_streak = 0
+            return
+        m = min(n, int(stock / demand))
+        inv.extend([stock - k * demand for k in range(1, m + 1)])
+        used.extend([demand] * m)
+        short.extend([0.0] * m)
+        total = m * demand
+        if m < n:
+            last = stock - total
+            if last < _EPS:
+                last = 0.0
+            gap = demand - last
+            if gap <= demand * 1e-9:
+                gap = 0.0
+            total += last
+            rest = n - m - 1
+            inv.extend([stock - total] * (rest + 1))
+            used.append(last)
+            used.extend([0.0] * rest)
+            short.append(gap)
+            short.extend([demand] * rest)
+            trailing = rest + (gap > 0)
+            self.short_streak = self.short_streak + n if trailing == n else trailing
+        else:
+            self.short_streak = 0
         if total > 0:
             spent = self.stock_el * (total / stock)
             self.stock_el = self.stock_el - spent
             self.stock = stock - total
             self.model.ledger["consumed"] += spent
-        short_days = short > 0
-        if short_days.all():
-            self.short_streak += n
-        else:
-            self.short_streak = n - 1 - int(np.flatnonzero(~short_days)[-1])
-        self.rows.append((stock - np.cumsum(used), np.full(n, demand), used, short,
-                          np.full(n, cfg.t_per_vehicle)))
 
     def reduction(self, day: float) -> float:
         """Share of magnet need removed by substitution on ``day``."""
