@@ -443,7 +443,8 @@ def _structure(scn: Scenario) -> tuple[Any, ...]:
     they make of what, and the review calendar (all fixed when a run builds)."""
     return (
         tuple((a.kind, a.name, a.jurisdiction, tuple(s.name for s in getattr(a, "suppliers", ())),
-               tuple(sorted(getattr(a, "composition", {}).items())))
+               tuple(sorted(getattr(a, "composition", {}).items())),
+               getattr(a, "grade", None), tuple(getattr(a, "release_to", ())))
               for a in scn.actors),
         tuple(scn.stage_names()),
         tuple(scn.licensing.holidays),
@@ -506,7 +507,7 @@ def build_timeline(scn: Scenario, label: str) -> tuple[PolicyStep, ...]:
             raise ScenarioError(
                 label, f"policy[{i}].set",
                 "a policy may change values but not actors, suppliers, jurisdictions, grades, "
-                "compositions, holidays or stages"
+                "compositions, stockpile release lists, holidays or stages"
             )
         # The values it sets must also pass the cross-checks (grade and rework
         # stage names, renewal lead shorter than lifetime...).
@@ -525,7 +526,7 @@ def check_references(scn: Scenario, label: str) -> None:
     """Names that point at other entries must exist and be of the right kind."""
     kinds = {"mines": scn.mines, "separators": scn.separators, "magnet_makers": scn.magnet_makers, "automakers": scn.automakers}
     seen: dict[str, str] = {}
-    for table, actors in kinds.items():
+    for table, actors in {**kinds, "stockpiles": scn.stockpiles}.items():
         for i, a in enumerate(actors):
             if a.name in seen:
                 raise ScenarioError(label, f"{table}[{i}].name", f"duplicate name (also in {seen[a.name]})", a.name)
