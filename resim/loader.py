@@ -443,8 +443,7 @@ def _structure(scn: Scenario) -> tuple[Any, ...]:
     they make of what, and the review calendar (all fixed when a run builds)."""
     return (
         tuple((a.kind, a.name, a.jurisdiction, tuple(s.name for s in getattr(a, "suppliers", ())),
-               tuple(sorted(getattr(a, "composition", {}).items())),
-               getattr(a, "grade", None), tuple(getattr(a, "release_to", ())))
+               tuple(sorted(getattr(a, "composition", {}).items())), tuple(getattr(a, "release_to", ())))
               for a in scn.actors),
         tuple(scn.stage_names()),
         tuple(scn.licensing.holidays),
@@ -453,7 +452,7 @@ def _structure(scn: Scenario) -> tuple[Any, ...]:
 
 
 def _grades(scn: Scenario) -> tuple[str, ...]:
-    return tuple(m.grade for m in scn.magnet_makers)
+    return tuple(a.grade for a in (*scn.magnet_makers, *scn.stockpiles))
 
 
 def with_values(scn: Scenario, changes: Mapping[str, Any], source: str = "--set") -> Scenario:
