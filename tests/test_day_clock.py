@@ -9,6 +9,7 @@ and the timing convention must hold: whatever happens at a whole time ``t``
 from __future__ import annotations
 
 import copy
+import signal
 from typing import Any
 
 import numpy as np
@@ -178,3 +179,39 @@ def test_a_stockpile_releases_on_the_first_day_cover_falls_below_its_threshold()
         cover = ts.inventory_t / ts.demand_t  # after each day's consumption; nothing released before
         below = cover[cover < 20.5].index
         assert released.min() == below.min()
+
+
+def test_a_policy_shortening_the_recycling_lag_leaves_no_return_overdue() -> None:
+    # Returns drawn under a 100-day lag must not hold back those of a later 0-day lag.
+    src = small_chain(**{"scenario.horizon": 60})
+    buyer = next(a for a in src["automakers"] if a["name"] == "CN buyer")
+    buyer["recycling"] = {"fraction": 0.5, "lag_days": 100}
+    src["policy"] = [{"day": 10, "set": {"automakers[CN buyer].recycling.lag_days": 0}}]
+    model = Model(load(src), 0)
+    model.run()
+    maker = _actor(model, Automaker, "CN buyer")
+    pending = sorted(item[:2] for item in maker.recycling)
+    assert pending == [(d + 100, d + 100.0) for d in range(10)]  # only the first ten days' returns
+
+
+def test_a_release_refused_on_its_day_is_not_released_again_that_day() -> None:
+    # Zero-length reviews refuse a stockpile's release at the time it is sent; the
+    # stockpile must wait for its next day, not release again (and again) at once.
+    src = small_chain(**{"scenario.horizon": 60, "controls.licence_mode": "per_shipment",
+                         "licensing.approval_rate": 0.0, "licensing.max_attempts": 1,
+                         "licensing.stages": [{"name": "technical", "reviewers": "inf", "duration": "0d"}]})
+    src["stockpiles"] = [{"name": "CN reserve", "jurisdiction": "CN", "grade": "N42SH", "initial_t": 80,
+                          "release_to": ["EU maker"], "release_below_days": 100, "release_t_per_day": 1.5,
+                          "transit": "2d"}]
+    def stuck(*_: Any) -> None:
+        raise TimeoutError("the stockpile keeps releasing at the same time")
+
+    signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        rec = run_one(load(src), 0)
+    finally:
+        signal.alarm(0)
+    apps = rec.licences.frame()
+    per_day = apps[apps.exporter == "CN reserve"].submitted_day.astype(int).value_counts()
+    assert len(per_day) > 0 and per_day.max() == 1

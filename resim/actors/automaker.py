@@ -17,8 +17,9 @@ Mitigation levers (all optional, SPEC §1 and issue 7):
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -44,8 +45,10 @@ class Automaker(Buyer):
         # one entry per day worked: inventory (after the day), demand, consumed,
         # shortfall and tonnes per vehicle
         self.rows: tuple[list[float], ...] = ([], [], [], [], [])
-        # recycled magnets on their way back: (day they count for, arrival time, tonnes, elements)
-        self.recycling: deque[tuple[int, float, float, np.ndarray]] = deque()
+        # recycled magnets on their way back, a heap of (day they count for, arrival
+        # time, tie-break id, tonnes, elements)
+        self.recycling: list[tuple[int, float, int, float, np.ndarray]] = []
+        self._recycle_seq = itertools.count()
 
     def seed_stock(self) -> None:
         """Initial magnets, in the element mix of this buyer's suppliers."""
@@ -174,14 +177,15 @@ class Automaker(Buyer):
         model.ledger["consumed"] += spent - back_el
         model.recycling += back_el
         back = day + rec.lag_days
-        self.recycling.append((max(day + 1, math.ceil(back)), back, back_t, back_el))
+        # a policy may shorten the lag: returns are kept in order of when they are due
+        heapq.heappush(self.recycling, (max(day + 1, math.ceil(back)), back, next(self._recycle_seq), back_t, back_el))
 
     def _recycle_due(self, day: int) -> None:
         """Recycled magnets back by time ``day`` count for day ``day``, as
         any arrival does (with no lag, the day after they were used)."""
         q = self.recycling
         while q and q[0][0] <= day:
-            self._recycled(*q.popleft()[2:])
+            self._recycled(*heapq.heappop(q)[3:])
 
     def _recycled(self, tonnes: float, vec: np.ndarray) -> None:
         self.model.recycling -= vec
@@ -191,9 +195,11 @@ class Automaker(Buyer):
     def finish(self) -> None:
         """Days up to the horizon; recycled magnets back before it are in stock."""
         super().finish()
-        q, horizon = self.recycling, self.model.horizon
-        while q and q[0][1] < horizon:
-            self._recycled(*q.popleft()[2:])
+        horizon = self.model.horizon
+        for item in sorted(self.recycling):
+            if item[1] < horizon:
+                self._recycled(*item[3:])
+        self.recycling = [item for item in self.recycling if item[1] >= horizon]
 
     def _track_shortage(self, day: int, short: bool) -> None:
         self.short_streak = self.short_streak + 1 if short else 0

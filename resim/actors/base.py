@@ -63,6 +63,7 @@ class Actor(ABC):
         self.rank = 0  # position in the model's upstream-first actor list (set by wiring)
         self.done = 0  # days 0 .. done-1 are worked
         self._plan_id = 0  # the scheduled duty that is current (older ones are ignored)
+        self._last_duty = -1  # the last day whose duties ran: never run a day twice
 
     # ----------------------------------------------------------- the day clock
     def start(self) -> None:
@@ -102,10 +103,11 @@ class Actor(ABC):
         """The duties of ``day`` (this actor's days before it are worked)."""
 
     def plan(self, first: int) -> None:
-        """Schedule the next duty day on or after ``first``; a plan made
-        earlier (under other parameters) is dropped."""
+        """Schedule the next duty day on or after ``first`` (and after the
+        last day whose duties ran); a plan made earlier (under other
+        parameters) is dropped."""
         self._plan_id += 1
-        day = self.next_duty(first)
+        day = self.next_duty(max(first, self._last_duty + 1))
         model = self.model
         if day is None or day >= model.days:
             return
@@ -117,6 +119,7 @@ class Actor(ABC):
             return
         model = self.model
         model.duty_rank = self.rank
+        self._last_duty = day
         try:
             self.duty(day)
         finally:
