@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .actors import Automaker, MagnetMaker, Mine, Separator, Stockpile
-from .actors.base import Actor, Buyer
 from .errors import ScenarioError
 from .scenario import Scenario, SupplierLink
-from .shipping import Link
 
 if TYPE_CHECKING:
+    from .actors.base import Actor
     from .model import Model
 
 PRODUCT = {"separators": "concentrate", "magnet_makers": "oxide", "automakers": "magnet"}
@@ -84,6 +82,12 @@ def check(scn: Scenario, label: str) -> None:
 def elaborate(model: Model) -> list[Actor]:
     """Create actors and links for one replication, in a fixed order
     (upstream first), so same-time events run in a reproducible order."""
+    # Imported here: ``check`` runs at load time (``resim validate``), which
+    # must not need the simulation's dependencies (SimPy).
+    from .actors import Automaker, MagnetMaker, Mine, Separator, Stockpile
+    from .actors.base import Buyer
+    from .shipping import Link
+
     scn = model.scenario
     actors: list[Actor] = []
     by_name: dict[str, Actor] = {}

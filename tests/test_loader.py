@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -19,6 +21,7 @@ from resim.errors import ScenarioError, show_value
 from resim.scenario import Scenario
 from resim.units import parse_duration
 
+from chain_fixtures import ROOT, SCENARIOS
 from scenario_helpers import (
     VALID_TOML,
     assert_one_line_error,
@@ -637,3 +640,13 @@ def test_valid_dict_roundtrips_through_writer(tmp_path: Path) -> None:
 
     p = write(tmp_path / "rt.toml", dumps(valid_dict()))
     assert resim.load_scenario(p).scenario == resim.load_scenario(write(tmp_path / "v.toml", VALID_TOML)).scenario
+
+
+def test_validate_needs_no_simulation_dependencies() -> None:
+    # `resim validate` runs where only the scenario's dependencies are installed
+    # (editors, pre-commit hooks): it must not import SimPy, pandas or matplotlib.
+    code = ("import sys; from resim.cli import main; "
+            f"rc = main(['validate', *{[str(p) for p in sorted(SCENARIOS.glob('*.toml'))]!r}]); "
+            "loaded = {'simpy', 'pandas', 'matplotlib'} & set(sys.modules); "
+            "assert rc == 0 and not loaded, (rc, loaded)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
