@@ -1,18 +1,22 @@
 """The Python API (SPEC §3): ``load_scenario`` and ``simulate``.
 
-Notebook users get the same objects the command line writes to disk.
+Notebook users get the same objects the command line writes to disk, and
+``simulate(..., out=DIR)`` writes them under the same folder discipline as
+``resim run`` (one writer, staged and swapped in whole, a completion marker).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import wiring
-from .budget import check_run
+from .budget import check_memory, check_run
+from .interrupts import Interrupted
 from .loader import Loaded, load
+from .runfolder import RunFolder
 from .scenario import Scenario
 
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
@@ -48,8 +52,16 @@ def simulate(
     workers: int = 1,
     overrides: Iterable[str] | Mapping[str, Any] = (),
     progress: Callable[[int], None] | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    max_memory: int | None = None,
 ) -> Results:
-    """Run a scenario's replications and return its ``Results``."""
+    """Run a scenario's replications and return its ``Results``.
+
+    With ``out``, the result files are also written there, as ``resim run``
+    does; an interrupt (Ctrl-C) then still writes the replications that
+    finished, marked partial, and re-raises ``resim.interrupts.Interrupted``
+    with those ``Results`` as its ``finished``."""
     extra: dict[str, Any] = {}
     if replications is not None:
         extra["scenario.replications"] = replications
@@ -60,11 +72,51 @@ def simulate(
     else:
         merged = [*overrides, *(f"{k}={v}" for k, v in extra.items())]
     loaded = load_scenario(scenario, merged)
+    n = loaded.scenario.scenario.replications
+    check_run(loaded.scenario, loaded.source, n)
+    check_memory(loaded, min(workers, n), max_memory)
+    if out is None:
+        results, stop = run(loaded, workers, progress)
+        if stop is not None:
+            raise stop
+        return results
+    with RunFolder(out, "run", overwrite) as folder:
+        results, stop = run(loaded, workers, progress, folder)
+    if stop is not None:
+        raise stop
+    return results
+
+
+def run(
+    loaded: Loaded,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+    folder: RunFolder | None = None,
+    argv: Sequence[str] = (),
+) -> tuple[Results, Interrupted | None]:
+    """Run every replication of ``loaded`` and, given a locked ``folder``,
+    write the results into it (staged, swapped in whole).
+
+    An interrupt is returned, not raised, once what finished has been
+    written (marked partial), so the caller can report it and exit 130/143;
+    it is raised if no replication had finished (nothing to write)."""
     from .execution import run_replications
     from .results import Results
 
     n = loaded.scenario.scenario.replications
-    check_run(loaded.scenario, loaded.source, n)
     t0 = time.perf_counter()
-    outputs = run_replications(loaded, range(n), workers=workers, progress=progress)
-    return Results(loaded, outputs, time.perf_counter() - t0, workers)
+    stop: Interrupted | None = None
+    try:
+        outputs = run_replications(loaded, range(n), workers=workers, progress=progress)
+    except Interrupted as e:
+        stop, outputs = e, e.finished or []
+        if not outputs:
+            raise
+    results = Results(loaded, outputs, time.perf_counter() - t0, workers)
+    if stop is not None:
+        stop.finished = results
+    if folder is not None:
+        status = "partial" if stop is not None else "complete"
+        folder.commit(lambda d: results.write(d, argv), status, replications=len(outputs), asked=n,
+                      scenario=loaded.scenario.scenario.name)
+    return results, stop

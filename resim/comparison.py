@@ -5,6 +5,11 @@ replication r of A and of B share every random draw that their difference
 does not touch. The paired difference B - A then has a far narrower interval
 than two independent samples would give; the report states by how much (the
 ratio of the independent to the paired CI width).
+
+A replication that fails on either side leaves its pair out of the
+statistics and becomes a row of its own (``metric = "failed"``, with the
+error and the seed that reproduces it), as a failed replication does in
+``resim run``; it never ends the comparison.
 """
 
 from __future__ import annotations
@@ -19,21 +24,28 @@ import pandas as pd
 from scipy import stats
 
 from .api import load_scenario
-from .execution import run_replications
+from .execution import cap_workers, kpi_rows, run_replications
 from .kpis import METRICS
 from .loader import Loaded
 
 
 def _kpis(loaded: Loaded, n: int, workers: int) -> pd.DataFrame:
-    outs = run_replications(loaded, range(n), workers=workers)
-    frames = []
-    for o in outs:
-        if o.error:
-            raise RuntimeError(f"replication {o.replication} of {loaded.source} failed: {o.error}")
-        df = o.kpis.copy()  # type: ignore[union-attr]
-        df.insert(0, "replication", o.replication)
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+    """One row per replication x automaker; a failed replication is one row
+    with its error and seed."""
+    return kpi_rows(run_replications(loaded, range(n), workers=workers), loaded)
+
+
+def _failed_pairs(ka: pd.DataFrame, kb: pd.DataFrame) -> pd.DataFrame:
+    """One row per replication that failed in A, in B or in both."""
+    rows = []
+    bad_a = ka[ka["error"].notna()].set_index("replication")
+    bad_b = kb[kb["error"].notna()].set_index("replication")
+    for r in sorted({*bad_a.index, *bad_b.index}):
+        errs = [f"{side}: {bad.loc[r, 'error']}" for side, bad in (("A", bad_a), ("B", bad_b)) if r in bad.index]
+        seed = (bad_a if r in bad_a.index else bad_b).loc[r, "seed"]
+        rows.append({"automaker": None, "metric": "failed", "replication": int(r), "error": "; ".join(errs),
+                     "seed": seed})
+    return pd.DataFrame(rows, columns=["automaker", "metric", "replication", "error", "seed"])
 
 
 def paired_stats(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -71,13 +83,19 @@ def compare(
     workers: int = 1,
 ) -> pd.DataFrame:
     """Per automaker and KPI: A mean, B mean, paired B - A with 95% CI, and
-    the CI width ratio (independent / paired). B defaults to A with
-    ``overrides_b`` applied. B runs with A's seed (common random numbers)."""
+    the CI width ratio (independent / paired), over the pairs where both
+    sides succeeded; then one ``metric = "failed"`` row per failed pair. B
+    defaults to A with ``overrides_b`` applied. B runs with A's seed (common
+    random numbers)."""
     la = load_scenario(a, [*overrides, *overrides_a])
     seed = la.scenario.scenario.seed
     lb = load_scenario(b if b is not None else a, [*overrides, *overrides_b, f"scenario.seed={seed}"])
     n = replications or la.scenario.scenario.replications
+    workers = cap_workers(max(1, workers), n)
     ka, kb = _kpis(la, n, workers), _kpis(lb, n, workers)
+    failed = _failed_pairs(ka, kb)
+    bad = set(failed["replication"])
+    ka, kb = ka[~ka["replication"].isin(bad)], kb[~kb["replication"].isin(bad)]
     rows = []
     for who in dict.fromkeys(ka["automaker"]):
         if who not in set(kb["automaker"]):
@@ -87,4 +105,5 @@ def compare(
         for m in METRICS:
             s = paired_stats(ga[m].to_numpy(dtype=float), gb[m].to_numpy(dtype=float))
             rows.append({"automaker": who, "metric": m, **s})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    return pd.concat([out, failed], ignore_index=True) if len(failed) else out

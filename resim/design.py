@@ -2,8 +2,10 @@
 
 Samplers only make variants - dicts of dotted scenario keys to values - and
 never run anything (as EMA Workbench separates samplers from evaluators).
-Every value is validated against the schema before the first replication
-starts, exactly like ``--set``.
+Every design point is built and checked like a scenario file of its own
+(schema, references, policy timeline, network) before the first replication
+starts - by ``resim sweep`` and by ``resim validate`` alike - and a refused
+point names the file, the point and the swept key.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from .api import load_scenario
 from .errors import ScenarioError
-from .loader import parse_value
+from .loader import Loaded, get_key, parse_value, with_values
 
 Point = dict[str, Any]
 
@@ -39,6 +42,18 @@ def parse_grid(text: str) -> tuple[str, list[Any]]:
     if not values:
         raise ScenarioError("--grid", key, "needs at least one value", spec)
     return key, values
+
+
+def parse_grids(texts: Sequence[str]) -> dict[str, list[Any]]:
+    """Several ``--grid`` flags; a key given twice is an error (the later
+    values used to replace the earlier ones silently)."""
+    grid: dict[str, list[Any]] = {}
+    for text in texts:
+        key, values = parse_grid(text)
+        if key in grid:
+            raise ScenarioError("--grid", key, "given twice; list all its values in one --grid KEY=V1,V2,...")
+        grid[key] = values
+    return grid
 
 
 def parse_range(text: str) -> tuple[str, float, float]:
@@ -94,3 +109,77 @@ def sobol(ranges: Sequence[tuple[str, float, float]], n: int, seed: int,
     m = int(math.log2(n)) if n > 0 and (n & (n - 1)) == 0 else None
     unit = engine.random_base2(m) if m is not None else engine.random(n)
     return _scale(unit, ranges, integer or [False] * len(ranges))
+
+
+def make_design(
+    loaded: Loaded,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    sampler: str = "grid",
+    ranges: Sequence[tuple[str, float, float]] = (),
+    samples: int | None = None,
+) -> tuple[list[str], list[Point]]:
+    """The design points: an explicit grid, LHS or Sobol over ranges, or the
+    scenario's own ``[sweep]`` grid."""
+    scn = loaded.scenario
+    if sampler == "grid":
+        g = dict(grid) if grid else dict(scn.sweep.grid)
+        if not g:
+            raise ScenarioError(loaded.source, "sweep.grid", "nothing to sweep: give --grid KEY=V1,V2 or a [sweep] grid")
+        return list(g), full_grid(g)
+    if sampler not in ("lhs", "sobol"):
+        raise ScenarioError("--sampler", "", "must be grid, lhs or sobol", sampler)
+    if not ranges:
+        raise ScenarioError("--sampler", sampler, "needs at least one --range KEY=LO:HI")
+    if not samples or samples < 1:
+        raise ScenarioError("--samples", "", "must be a whole number >= 1 with --sampler lhs|sobol", samples)
+    integer = [_is_integer_key(scn, k) for k, _, _ in ranges]
+    seed = scn.scenario.seed
+    fn = latin_hypercube if sampler == "lhs" else sobol
+    return [k for k, _, _ in ranges], fn(ranges, samples, seed, integer)
+
+
+def _is_integer_key(scn: Any, key: str) -> bool:
+    try:
+        v = get_key(scn, key)
+    except (KeyError, AttributeError, IndexError, StopIteration, TypeError, ValueError):
+        return False
+    return (isinstance(v, int) and not isinstance(v, bool)) or key.endswith("reviewers")
+
+
+def design_size(loaded: Loaded, grid: Mapping[str, Sequence[Any]] | None = None, sampler: str = "grid",
+                samples: int | None = None) -> int:
+    """How many points ``make_design`` would make, without making them (so
+    the work budget can refuse a huge sweep before it fills the memory)."""
+    if sampler != "grid":
+        return int(samples or 0)
+    g = dict(grid) if grid else dict(loaded.scenario.sweep.grid)
+    return math.prod(len(v) for v in g.values()) if g else 0
+
+
+def design_origin(grid: Mapping[str, Any] | None, sampler: str) -> str:
+    """Where a design's keys were given, for error messages."""
+    if sampler != "grid":
+        return "--range"
+    return "--grid" if grid else "sweep.grid"
+
+
+def _point_text(point: Point) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in point.items())
+
+
+def build_points(base: Loaded, design: Sequence[Point], origin: str = "sweep.grid") -> list[Loaded]:
+    """Every design point as a checked scenario: its values applied to the
+    base, then every check a scenario file gets (references, policy timeline,
+    network). A refused point names the file, the point and the key in
+    ``origin`` (``sweep.grid``, ``--grid`` or ``--range``) that made it."""
+    points = []
+    for i, point in enumerate(design):
+        where = f"{base.source}: sweep design point {i} ({_point_text(point)})"
+        try:
+            scn = with_values(base.scenario, point, source=where)
+            points.append(load_scenario(scn))
+        except ScenarioError as e:
+            key = next((k for k in point if e.path == k or e.path.startswith((f"{k}.", f"{k}["))), None)
+            path = f'{origin}."{key}"' if key else f"{origin} (through {e.path or 'the scenario'})"
+            raise ScenarioError(where, path, e.message, e.value) from None
+    return points

@@ -1,21 +1,22 @@
-"""Execution: running replications serially or on a process pool.
+"""Execution: a run's replications, serially or on a process pool.
 
-Executors only schedule; the work is ``simulate_replication`` (model + that
-replication's KPIs), which is pure. Results come back ordered by replication
-index whatever the number of workers, and each replication's random streams
-derive from its index alone, so ``--workers 1`` and ``--workers 8`` write
-identical files.
+The work is ``simulate_replication`` (model + that replication's KPIs), which
+is pure; ``resim.executors`` only schedules it. Results come back ordered by
+replication index whatever the number of workers, and each replication's
+random streams derive from its index alone, so ``--workers 1`` and
+``--workers 8`` write identical files. A replication that raises, or whose
+worker process dies, becomes an output with its error (a row with its seed),
+never a crashed batch; an interrupt keeps the replications that finished.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import multiprocessing as mp
 import os
+import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -23,13 +24,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .executors import execute
+from .interrupts import as_interrupted
 from .kpis import METRICS, replication_kpis
 from .loader import Loaded
 from .model import run_one
 from .randomness import replication_seed
 
-#: Test-only fault hook: comma-separated replication indices that raise.
-FAULT_ENV = "RESIM_FAULT_REPLICATIONS"
+#: Worker processes allowed per core: more only adds memory and switching.
+WORKERS_PER_CORE = 4
 
 
 @dataclass
@@ -68,16 +71,9 @@ def monthly_flows(flows: dict[str, list[Any]], start: date) -> pd.DataFrame:
     return pd.DataFrame([(*k, sums[k]) for k in keys], columns=cols)
 
 
-def _faults() -> set[int]:
-    text = os.environ.get(FAULT_ENV, "")
-    return {int(x) for x in text.split(",") if x.strip().lstrip("-").isdigit()}
-
-
 def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
     """Run one replication and its KPIs; an exception becomes an error row."""
     try:
-        if replication in _faults():
-            raise RuntimeError(f"injected fault ({FAULT_ENV})")
         rec = run_one(loaded, replication)
         ts = rec.timeseries.frame()
         return ReplicationOutput(
@@ -100,12 +96,34 @@ def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
         return ReplicationOutput(replication=replication, error=f"{type(exc).__name__}: {exc} [{where}]")
 
 
-def _chunk(loaded: Loaded, reps: Sequence[int]) -> list[ReplicationOutput]:
+def _replicate(loaded: Loaded, reps: Sequence[int]) -> list[ReplicationOutput]:
     return [simulate_replication(loaded, r) for r in reps]
 
 
-def default_workers() -> int:
+def died_output(replication: int, reason: str) -> ReplicationOutput:
+    """The output of a replication whose worker process died running it."""
+    return ReplicationOutput(replication=replication, error=f"WorkerDied: {reason}")
+
+
+def cores() -> int:
+    """Cores this process may run on."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def default_workers() -> int:
+    return cores()
+
+
+def cap_workers(workers: int, units: int, announce: bool = True) -> int:
+    """``workers`` capped at the number of units and at 4x the cores, saying
+    so on stderr: ``--workers 1000`` must not fork a thousand processes."""
+    limit = max(1, min(units, WORKERS_PER_CORE * cores()))
+    if workers > limit:
+        if announce:
+            why = f"{units} units of work" if limit == units else f"{WORKERS_PER_CORE} x {cores()} cores"
+            print(f"resim: --workers {workers} capped at {limit} ({why})", file=sys.stderr)
+        return limit
+    return workers
 
 
 def run_replications(
@@ -114,83 +132,23 @@ def run_replications(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> list[ReplicationOutput]:
-    """Run replications, in order of index, on ``workers`` processes."""
+    """Run replications, in order of index, on ``workers`` processes.
+
+    On Ctrl-C or SIGTERM raises :class:`resim.interrupts.Interrupted` whose
+    ``finished`` holds the outputs that completed, in order of index."""
     reps = list(replications)
-    if workers <= 1 or len(reps) <= 1:
-        out = []
-        for r in reps:
-            out.append(simulate_replication(loaded, r))
-            if progress:
-                progress(1)
-        return out
-    size = max(1, math.ceil(len(reps) / (workers * 4)))
-    chunks = [reps[i:i + size] for i in range(0, len(reps), size)]
+    workers = max(1, min(workers, len(reps) or 1))
+    size = 1 if workers <= 1 else max(1, math.ceil(len(reps) / (workers * 4)))
     results: dict[int, ReplicationOutput] = {}
-    for i, outs in execute(_chunk, [(loaded, c) for c in chunks], workers):
-        for o in outs:
-            results[o.replication] = o
-        if progress:
-            progress(len(chunks[i]))
+    try:
+        for chunk, outs in execute(_replicate, loaded, reps, workers=workers, chunk=size, died=died_output):
+            for o in outs:
+                results[o.replication] = o
+            if progress:
+                progress(len(chunk))
+    except KeyboardInterrupt as e:
+        raise as_interrupted(e, [results[r] for r in reps if r in results]) from None
     return [results[r] for r in reps]
-
-
-def _context() -> mp.context.BaseContext:
-    """Fork where the platform has it: workers inherit the imported modules
-    (no start-up import cost) and a user's script is never re-run as
-    ``__main__`` in the workers, as it is under spawn and forkserver."""
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else methods[0])
-
-
-def execute(
-    fn: Callable[..., Any],
-    tasks: Sequence[tuple[Any, ...]],
-    workers: int = 1,
-    dask: str | None = None,
-) -> Iterator[tuple[int, Any]]:
-    """Run ``fn(*task)`` for each task; yield ``(task index, result)`` as they finish.
-
-    Serial when ``workers <= 1`` and no ``dask``; a local process pool
-    otherwise; or a Dask cluster (``dask`` = scheduler address, or "local" to
-    start a ``LocalCluster`` with ``workers`` single-threaded processes).
-    Callers order results by task index, so the executor never changes them.
-    """
-    if dask:
-        yield from _execute_dask(fn, tasks, workers, dask)
-        return
-    if workers <= 1 or len(tasks) <= 1:
-        for i, t in enumerate(tasks):
-            yield i, fn(*t)
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        futures = {pool.submit(fn, *t): i for i, t in enumerate(tasks)}
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
-
-
-def _execute_dask(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int,
-                  address: str) -> Iterator[tuple[int, Any]]:
-    try:
-        from distributed import Client, LocalCluster
-        from distributed import as_completed as dask_completed
-    except ImportError as e:  # pragma: no cover - dask is in the test extra
-        raise RuntimeError("--dask needs dask.distributed: pip install 'dask[distributed]'") from e
-    cluster = None
-    if address == "local":
-        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
-        client = Client(cluster)
-    else:
-        client = Client(address, timeout=30)
-    try:
-        futures = [client.submit(fn, *t, pure=False) for t in tasks]
-        index = {f.key: i for i, f in enumerate(futures)}
-        for fut in dask_completed(futures):
-            yield index[fut.key], fut.result()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 KPI_COLUMNS = ["replication", "automaker", *METRICS, "error", "seed"]

@@ -2,10 +2,13 @@
 
 Results reach disk as units of work finish: each finished chunk of
 (point, replication) units becomes one Parquet *part*, written to a temporary
-name and renamed into place, so a part either exists whole or not at all. The
-parts are the manifest of completed units: ``--resume`` reads which units
-they hold and runs only the rest, so nothing is redone or duplicated, and
-memory does not grow with the size of the sweep.
+name, fsynced and renamed into place, so a part either exists whole or not at
+all, even across a power loss. The parts are the manifest of completed units:
+``--resume`` reads which units they hold and runs only the rest, so nothing is
+redone or duplicated, and memory does not grow with the size of the sweep. A
+part that cannot be read (zero length after a power cut, truncated) does not
+count: it is removed and its units are run again. One writer at a time is
+``resim.runfolder``'s job (the folder lock).
 """
 
 from __future__ import annotations
@@ -26,8 +29,18 @@ PARTS = "parts"
 DESIGN = "sweep.json"
 
 
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Write through ``write(tmp_path)`` then rename over ``path``."""
+def _fsync(path: str | Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Callable[[str], None], durable: bool = False) -> None:
+    """Write through ``write(tmp_path)`` then rename over ``path``;
+    ``durable`` also fsyncs the file before and the folder after the rename
+    (a sweep part must not count until its bytes are on disk)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -35,7 +48,11 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
+        if durable:
+            _fsync(tmp)
         os.replace(tmp, path)
+        if durable:
+            _fsync(path.parent, directory=True)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -50,9 +67,9 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, w)
 
 
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
+def write_parquet(path: Path, df: pd.DataFrame, durable: bool = False) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"), durable)
 
 
 def design_hash(design: dict[str, Any]) -> str:
@@ -84,22 +101,40 @@ class SweepStore:
                     f.unlink(missing_ok=True)
 
     def done_units(self) -> set[tuple[int, int]]:
-        """(point, replication) units already stored."""
+        """(point, replication) units already stored; a part that cannot be
+        read (zero length after a power cut, truncated) is removed, so its
+        units are run again."""
         done: set[tuple[int, int]] = set()
         for f in sorted(self.parts.glob("part-*.parquet")):
-            t = pq.read_table(f, columns=["point", "replication"])
+            try:
+                t = pq.read_table(f, columns=["point", "replication"])
+            except (OSError, pa.ArrowException):
+                f.unlink(missing_ok=True)
+                continue
             done.update(zip(t.column("point").to_pylist(), t.column("replication").to_pylist(), strict=True))
         return done
 
     def write_part(self, df: pd.DataFrame) -> Path:
+        """Store one finished chunk durably. Safe from a worker process:
+        parts are named by their first unit and their length."""
         first = df.iloc[0]
         name = f"part-{int(first['point']):06d}-{int(first['replication']):07d}-{len(df):05d}.parquet"
         path = self.parts / name
-        write_parquet(path, df)
+        write_parquet(path, df, durable=True)
         return path
 
     def read_parts(self) -> pd.DataFrame:
-        files = sorted(self.parts.glob("part-*.parquet"))
-        if not files:
+        """Every stored unit once. A unit can be in two parts when a pool broke
+        after a worker stored its chunk but before the result came back, and
+        the unit was rerun alone; both hold the same rows (runs are
+        deterministic), so the first is kept."""
+        tables, seen = [], set()
+        for f in sorted(self.parts.glob("part-*.parquet")):
+            t = pq.read_table(f)
+            units = list(zip(t.column("point").to_pylist(), t.column("replication").to_pylist(), strict=True))
+            keep = [u not in seen for u in units]
+            seen.update(units)
+            tables.append(t if all(keep) else t.filter(pa.array(keep)))
+        if not tables:
             return pd.DataFrame()
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        return pa.concat_tables(tables, promote_options="default").to_pandas()

@@ -3,9 +3,15 @@
 Replication r of every point uses the same seed sequence (child r of the
 scenario seed), so differences between points are paired (common random
 numbers). Work is cut into chunks of (point, replication) units so per-task
-overhead is amortised; each finished chunk becomes a Parquet part. The final
-tables are sorted by point, replication and automaker, so the executor and the
-number of workers never change them.
+overhead is amortised; each finished chunk becomes a Parquet part, written by
+the worker process that ran it (the parent only counts: encoding and fsyncing
+parts in the parent kept it on the critical path), or by the parent for Dask
+workers that may not share the disk. The design points reach each worker once,
+not with every task. The final tables are sorted by point, replication and
+automaker, so the executor and the number of workers never change them.
+
+The folder is held by ``resim.runfolder`` for the whole sweep (one writer);
+an interrupt keeps the parts, and ``--resume`` finishes the sweep.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ from typing import Any
 import pandas as pd
 
 from .api import load_scenario
-from .budget import check_sweep
-from .design import Point, full_grid, latin_hypercube, sobol
+from .budget import check_memory, check_sweep
+from .design import Point, build_points, design_origin, design_size, make_design
 from .errors import ScenarioError
-from .execution import execute, kpi_rows, simulate_replication
-from .kpis import BOUNDS, METRICS, describe, wilson
-from .loader import Loaded, get_key, with_values
+from .execution import cap_workers, died_output, kpi_rows, simulate_replication
+from .executors import DaskConnection, execute
+from .kpis import METRICS, summarise_kpis
+from .loader import Loaded
+from .runfolder import RunFolder
 from .store import SweepStore, design_hash, write_parquet, write_text
 
 RESULT_COLUMNS = ["point", "replication", "automaker", *METRICS, "error", "seed"]
@@ -55,68 +63,55 @@ class SweepResults:
         return sweep_lines(self.summary, x, metric, automaker, by)
 
 
-def make_design(
-    loaded: Loaded,
-    grid: Mapping[str, Sequence[Any]] | None = None,
-    sampler: str = "grid",
-    ranges: Sequence[tuple[str, float, float]] = (),
-    samples: int | None = None,
-) -> tuple[list[str], list[Point]]:
-    """The design points: an explicit grid, LHS or Sobol over ranges, or the
-    scenario's own ``[sweep]`` grid."""
-    scn = loaded.scenario
-    if sampler == "grid":
-        g = dict(grid) if grid else dict(scn.sweep.grid)
-        if not g:
-            raise ScenarioError(loaded.source, "sweep.grid", "nothing to sweep: give --grid KEY=V1,V2 or a [sweep] grid")
-        return list(g), full_grid(g)
-    if sampler not in ("lhs", "sobol"):
-        raise ScenarioError("--sampler", "", "must be grid, lhs or sobol", sampler)
-    if not ranges:
-        raise ScenarioError("--sampler", sampler, "needs at least one --range KEY=LO:HI")
-    if not samples or samples < 1:
-        raise ScenarioError("--samples", "", "must be a whole number >= 1 with --sampler lhs|sobol", samples)
-    integer = [_is_integer_key(scn, k) for k, _, _ in ranges]
-    seed = scn.scenario.seed
-    fn = latin_hypercube if sampler == "lhs" else sobol
-    return [k for k, _, _ in ranges], fn(ranges, samples, seed, integer)
-
-
-def _is_integer_key(scn: Any, key: str) -> bool:
-    try:
-        v = get_key(scn, key)
-    except (KeyError, AttributeError, IndexError, StopIteration, TypeError, ValueError):
-        return False
-    return (isinstance(v, int) and not isinstance(v, bool)) or key.endswith("reviewers")
-
-
 def _units(points: int, reps: int) -> list[tuple[int, int]]:
     return [(p, r) for p in range(points) for r in range(reps)]
 
 
-def run_units(units: Sequence[tuple[int, Loaded, int]]) -> pd.DataFrame:
-    """Worker task: KPI rows of some (point, replication) units; a unit that
-    raises becomes a row with its error and seed."""
-    frames = [kpi_rows([simulate_replication(loaded, r)], loaded).assign(point=point)
-              for point, loaded, r in units]
-    return pd.concat(frames, ignore_index=True)[RESULT_COLUMNS]
+@dataclass(frozen=True)
+class _Payload:
+    """What every worker needs: the checked design points, and where to
+    store parts (None: send rows back to the parent)."""
+
+    points: list[Loaded]
+    parts: Path | None
+
+
+def _unit_rows(points: Sequence[Loaded], point: int, replication: int) -> pd.DataFrame:
+    loaded = points[point]
+    return kpi_rows([simulate_replication(loaded, replication)], loaded).assign(point=point)[RESULT_COLUMNS]
+
+
+def run_units(payload: _Payload, units: Sequence[tuple[int, int]]) -> list[pd.DataFrame | int]:
+    """Worker task: the KPI rows of some (point, replication) units (a unit
+    that raises becomes a row with its error and seed). With a parts folder
+    the worker stores them itself and returns each unit's error count."""
+    frames = [_unit_rows(payload.points, p, r) for p, r in units]
+    if payload.parts is None:
+        return list(frames)
+    SweepStore(payload.parts.parent).write_part(pd.concat(frames, ignore_index=True))
+    return [int(f["error"].notna().sum()) for f in frames]
+
+
+def _died_rows(points: Sequence[Loaded], unit: tuple[int, int], reason: str) -> pd.DataFrame:
+    point, replication = unit
+    loaded = points[point]
+    return kpi_rows([died_output(replication, reason)], loaded).assign(point=point)[RESULT_COLUMNS]
 
 
 def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """One row per point x automaker: mean, 95% CI and p50 of each KPI."""
+    """One row per point x automaker: mean, 95% CI and p50 of each KPI, from
+    the same summariser as a run's summary.json (``kpis.summarise_kpis``)."""
     rows = []
-    ok = results[results["error"].isna()]
-    for (point, who), g in ok.groupby(["point", "automaker"], sort=False):
-        row: dict[str, Any] = {"point": int(point), "automaker": who, "replications": len(g)}
-        for m in METRICS:
-            d = describe(g[m].to_numpy(dtype=float), BOUNDS[m])
-            row[f"{m}_mean"] = d["mean"]
-            row[f"{m}_ci_low"], row[f"{m}_ci_high"] = d["ci95"]
-            row[f"{m}_p50"] = d["p50"]
-        hit = int(g["first_stockout_day"].notna().sum())
-        row["stockout_probability_mean"] = hit / len(g)
-        row["stockout_probability_ci_low"], row["stockout_probability_ci_high"] = wilson(hit, len(g))
-        rows.append(row)
+    for point, g in results.groupby("point", sort=False):
+        for who, block in summarise_kpis(g).items():
+            row: dict[str, Any] = {"point": int(point), "automaker": who,
+                                   "replications": block["stockout_probability"]["n"]}
+            for m in (*METRICS, "stockout_probability"):
+                row[f"{m}_mean"] = block[m]["mean"]
+                row[f"{m}_ci_low"], row[f"{m}_ci_high"] = block[m]["ci95"]
+                if m != "stockout_probability":
+                    row[f"{m}_p50"] = block[m]["p50"]
+            rows.append(row)
     s = pd.DataFrame(rows)
     if s.empty:
         return s
@@ -140,25 +135,26 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     on_design: Callable[[int, int], None] | None = None,
     report: bool = True,
+    overwrite: bool = False,
+    max_memory: int | None = None,
+    announce: bool = True,
 ) -> SweepResults:
-    """Run a sweep; see ``resim sweep --help``. Raises ScenarioError on bad input.
+    """Run a sweep; see ``resim sweep --help``. Raises ScenarioError on bad
+    input (before anything is written), ``resim.interrupts.Interrupted`` on
+    Ctrl-C or SIGTERM (the finished parts are kept: finish with ``resume``).
 
-    ``report=False`` skips report.html (a few seconds of plotting), e.g. when
+    ``workers`` is capped at the units and 4 x the cores (``announce`` says
+    so on stderr). ``report=False`` skips report.html (a few seconds of plotting), e.g. when
     timing the executors alone."""
     t0 = time.perf_counter()
     base = load_scenario(scenario, overrides)
-    keys, design = make_design(base, grid, sampler, ranges, samples)
     n = replications or base.scenario.sweep.replications
-    check_sweep(base.scenario, base.source, len(design), n)
-    # validate every point before anything runs (and before anything is written)
-    loaded_points: list[Loaded] = []
-    for i, point in enumerate(design):
-        try:
-            scn = with_values(base.scenario, point, source=f"design point {i}")
-        except ScenarioError as e:
-            raise ScenarioError(e.source, e.path, e.message, e.value) from None
-        loaded_points.append(load_scenario(scn))
-    store = SweepStore(Path(out))
+    check_sweep(base.scenario, base.source, design_size(base, grid, sampler, samples), n)
+    keys, design = make_design(base, grid, sampler, ranges, samples)
+    points = build_points(base, design, design_origin(grid, sampler))
+    workers = cap_workers(max(1, workers), len(design) * n, announce)
+    for p in points:
+        check_memory(p, workers, max_memory)
     spec = {
         "source": base.source,
         "scenario": base.scenario.model_dump(mode="json", by_alias=True, exclude_none=True),
@@ -167,28 +163,50 @@ def sweep(
         "replications": n,
         "sampler": sampler,
     }
-    spec["design_id"] = design_hash(spec)
-    if store.exists():
+    # the identity is the content: another spelling of the same file resumes
+    spec["design_id"] = design_hash({k: v for k, v in spec.items() if k != "source"})
+    conn = DaskConnection(dask, workers) if dask else None  # a bad address: exit 2, nothing written
+    try:
+        with RunFolder(out, "sweep", overwrite) as folder:
+            store = SweepStore(folder.out)
+            done = _open(folder, store, spec, resume, overwrite, str(out))
+            folder.unmark()
+            todo = [u for u in _units(len(design), n) if u not in done]
+            if on_design:
+                on_design(len(design) * n, len(done))
+            size = chunk or max(1, min(32, math.ceil(len(todo) / (workers * 8)) if todo else 1))
+            payload = _Payload(points, None if conn else store.parts)
+            for units, results in execute(run_units, payload, todo, workers=workers, chunk=size, dask=conn,
+                                          died=lambda u, why: _died_rows(points, u, why)):
+                frames = [r for r in results if isinstance(r, pd.DataFrame)]
+                if frames:
+                    store.write_part(pd.concat(frames, ignore_index=True))
+                if progress:
+                    progress(len(units), sum(r if isinstance(r, int) else int(r["error"].notna().sum())
+                                             for r in results))
+            res = finish(store, keys, design, time.perf_counter() - t0, report)
+            folder.mark("complete", units=len(design) * n, failures=len(res.failures))
+            return res
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bool, overwrite: bool,
+          label: str) -> set[tuple[int, int]]:
+    """Start the store, or reopen it to resume; the units already done."""
+    if store.exists() and folder.existing == "sweep" and not overwrite:
         if not resume:
-            raise ScenarioError(str(out), "", "already holds a sweep; use --resume to finish it or choose another --out")
-        old = store.read_design()
-        if old.get("design_id") != spec["design_id"]:
-            raise ScenarioError(str(out), "--resume", "the sweep in this directory has a different design or scenario")
+            raise ScenarioError(label, "", "already holds a sweep; use --resume to finish it, --overwrite to "
+                                "start it again, or choose another --out")
+        if store.read_design().get("design_id") != spec["design_id"]:
+            raise ScenarioError(label, "--resume", "the sweep in this directory has a different design or scenario")
         store.clean_temporaries()
-        done = store.done_units()
-    else:
-        store.start(spec)
-        done = set()
-    todo = [u for u in _units(len(design), n) if u not in done]
-    if on_design:
-        on_design(len(design) * n, len(done))
-    size = chunk or max(1, min(32, math.ceil(len(todo) / (max(1, workers) * 8)) if todo else 1))
-    tasks = [([(p, loaded_points[p], r) for p, r in todo[i:i + size]],) for i in range(0, len(todo), size)]
-    for i, part in execute(run_units, tasks, workers, dask):
-        store.write_part(part)
-        if progress:
-            progress(len(tasks[i][0]), int(part["error"].notna().sum()))
-    return finish(store, keys, design, time.perf_counter() - t0, report)
+        return store.done_units()
+    if folder.existing:
+        folder.clear()
+    store.start(spec)
+    return set()
 
 
 def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float,

@@ -1,8 +1,12 @@
-"""A minimal TOML writer for ``scenario.resolved.toml``.
+"""Writing TOML: resolved scenarios, scenario files, and value previews.
 
-The standard library reads TOML but does not write it; the resolved scenario
-is plain tables, arrays, strings, numbers, booleans and dates, which this
-covers in a few lines rather than adding a dependency.
+Files are written by a real TOML writer (tomli-w): a hand-written one wrote
+user strings into a comment unescaped, so a scenario name holding a newline
+injected a live ``extends`` line into ``scenario.resolved.toml`` and control
+characters made the file unreadable. User text now appears only as TOML
+strings (escaped by tomli-w) and, in the header comment, escaped to printable
+ASCII. ``toml_value(preview=True)`` stays for error messages, which show a
+value the way the user wrote it, cut short.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import math
 import re
 from datetime import date, datetime, time
 from typing import Any
+
+import tomli_w
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -56,25 +62,24 @@ def toml_value(v: Any, preview: bool = False, _depth: int = 0) -> str:
     raise TypeError(f"cannot write {type(v).__name__} as TOML")
 
 
-
-
-def _is_table_array(v: Any) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
-
-
-def _body(table: dict[str, Any]) -> list[str]:
-    return [f"{_key(str(k))} = {toml_value(v)}" for k, v in table.items()]
-
-
 def dumps(data: dict[str, Any]) -> str:
-    """TOML text: top-level tables as ``[table]``, top-level arrays of tables as
-    ``[[table]]``, everything deeper as inline tables and arrays."""
-    lines = [f"{_key(k)} = {toml_value(v)}" for k, v in data.items()
-             if not isinstance(v, dict) and not _is_table_array(v)]
-    for k, v in data.items():
-        if isinstance(v, dict):
-            lines += ["", f"[{_key(k)}]", *_body(v)]
-        elif _is_table_array(v):
-            for item in v:
-                lines += ["", f"[[{_key(k)}]]", *_body(item)]
-    return "\n".join(lines).strip("\n") + "\n"
+    """A scenario (or any TOML document) as TOML text (tomli-w)."""
+    return tomli_w.dumps(data)
+
+
+def comment_text(text: str) -> str:
+    """``text`` safe inside a TOML comment: one line of printable ASCII
+    (control characters, quotes and non-ASCII as JSON escapes)."""
+    out = json.dumps(str(text), ensure_ascii=True)[1:-1]
+    return "".join(c if 0x20 <= ord(c) < 0x7F else f"\\u{ord(c):04x}" for c in out)
+
+
+def resolved_toml(scenario: dict[str, Any], source: str, name: str) -> str:
+    """``scenario.resolved.toml``: the scenario after ``extends`` and
+    ``--set``, runnable as it is (``extends`` dropped, everything spelled
+    out), with a header comment saying what it is. ``name`` and ``source``
+    can hold anything: they cannot leave the comment line."""
+    data = {k: v for k, v in scenario.items() if k != "extends"}
+    header = (f"# {comment_text(name)}: resolved by resim from {comment_text(source)}\n"
+              "# (extends and --set applied; run this file as it is to reproduce the run)\n")
+    return header + tomli_w.dumps(data)

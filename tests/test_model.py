@@ -6,6 +6,7 @@ must move shortfall in the direction theory says, under common random numbers.
 
 from __future__ import annotations
 
+import faults
 import numpy as np
 import pandas as pd
 import pytest
@@ -239,7 +240,7 @@ def test_a_policy_shortening_mine_repairs_raises_output() -> None:
 
 
 def test_licensing_counts_use_the_replications_that_succeeded(monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setenv("RESIM_FAULT_REPLICATIONS", "1")
+    faults.inject(monkeypatch, fail={1})
     res = resim.simulate(small_chain(), replications=4)
     apps = res.summary()["licensing"]["applications"]
     counts = res.licences.groupby("replication").size()

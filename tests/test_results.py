@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import faults
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -147,9 +148,8 @@ def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path) 
 
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.replications": 4})))
-    env = {**os.environ, "RESIM_FAULT_REPLICATIONS": "2"}
-    p = subprocess.run([sys.executable, "-m", "resim", str(src), "--out", str(tmp_path / "o"), "--workers", "2"],
-                       capture_output=True, text=True, env=env, timeout=600)
+    p = subprocess.run(faults.command(str(src), "--out", str(tmp_path / "o"), "--workers", "2", fail={2}),
+                       capture_output=True, text=True, env=dict(os.environ), timeout=600)
     assert p.returncode == 1
     assert "1 of 4 replications failed" in p.stderr and "Traceback" not in p.stderr
     reps = pd.read_parquet(tmp_path / "o" / "replications.parquet")

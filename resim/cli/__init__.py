@@ -1,0 +1,76 @@
+"""The command line (SPEC §3): run, sweep, compare, validate, report, schema.
+
+One module per command (``add_parser`` and ``command``); this package builds
+the parser and maps outcomes to exit codes: 0 ok; 2 bad input (scenario or
+flags, a busy or foreign ``--out``), with one line naming the file, key and
+value; 1 an internal error, results that could not be written, or failed
+replications (``--debug`` shows tracebacks); 130 interrupted (Ctrl-C) and
+143 terminated (SIGTERM), after keeping what finished. Nothing is written
+until the input is known to be good.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from contextlib import nullcontext
+
+from ..errors import ScenarioError
+from ..interrupts import Interrupted, stop_on_signals
+from . import compare, report, run, schema, sweep, validate
+from .options import Parser, UsageError
+
+COMMANDS = {"run": run, "sweep": sweep, "compare": compare, "validate": validate, "report": report,
+            "schema": schema}
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="resim", description="Simulate rare-earth supply disruptions under export licensing.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", parser_class=Parser)
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ..runfolder import WriteError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv = ["run", *argv]  # `python -m resim FILE` means `resim run FILE`
+    debug = "--debug" in argv
+    in_main = threading.current_thread() is threading.main_thread()
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 2
+        with stop_on_signals() if in_main else nullcontext():
+            return COMMANDS[args.command].command(args, argv)
+    except ScenarioError as e:
+        print(e, file=sys.stderr)
+        return 2
+    except UsageError as e:
+        print(" ".join(str(e).split()), file=sys.stderr)  # one line, whatever the flag held
+        return 2
+    except Interrupted as e:
+        print("resim: interrupted before any work finished; nothing written", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("resim: interrupted", file=sys.stderr)
+        return 130
+    except WriteError as e:
+        print(f"resim: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - no traceback reaches a user
+        if debug:
+            traceback.print_exc()
+        print(f"resim: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+__all__ = ["COMMANDS", "build_parser", "main"]

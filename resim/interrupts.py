@@ -1,0 +1,77 @@
+"""Ctrl-C and SIGTERM: stop soon, keep what finished, exit 130 or 143.
+
+Python's default Ctrl-C raises ``KeyboardInterrupt`` wherever the main thread
+happens to be, and SIGTERM kills the process outright (its worker processes
+live on). The command line instead installs :func:`stop_on_signals`: both
+signals raise :class:`Interrupted`, which the executors turn into "cancel the
+queue, end the workers" and the commands into "write what finished, marked
+partial". Worker processes ignore Ctrl-C (the terminal sends it to the whole
+process group) and die on SIGTERM: the parent alone decides when they stop.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+
+class Interrupted(KeyboardInterrupt):
+    """The user (SIGINT) or the system (SIGTERM) asked us to stop.
+
+    ``finished`` carries the work that completed before the stop, set by the
+    code that was running it, so the caller can keep it.
+    """
+
+    def __init__(self, signum: int = signal.SIGINT, finished: Any = None):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+        self.finished = finished
+
+    @property
+    def exit_code(self) -> int:
+        """130 for SIGINT, 143 for SIGTERM (128 + the signal number)."""
+        return 128 + self.signum
+
+
+def as_interrupted(exc: BaseException, finished: Any = None) -> Interrupted:
+    """``exc`` (a plain KeyboardInterrupt from a notebook, or already an
+    ``Interrupted``) as an ``Interrupted`` carrying ``finished``."""
+    stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+    stop.finished = finished
+    return stop
+
+
+@contextmanager
+def stop_on_signals(announce: bool = True) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted` in the
+    main thread (after printing "stopping…" once); the old handlers come back
+    at the end."""
+    said = False
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        nonlocal said
+        if announce and not said:
+            said = True
+            print("resim: stopping… (finished work is kept)", file=sys.stderr, flush=True)
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def worker_signals() -> None:
+    """In a worker process: ignore Ctrl-C, die on SIGTERM (the defaults a
+    forked worker would otherwise inherit from the parent's handlers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+__all__ = ["Interrupted", "as_interrupted", "stop_on_signals", "worker_signals"]
