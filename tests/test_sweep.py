@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import faults
 import numpy as np
 import pandas as pd
 import pytest
@@ -152,9 +153,10 @@ def test_sigkill_mid_sweep_then_resume_gives_exactly_the_uninterrupted_rows(chai
 
 
 def test_a_failing_unit_becomes_a_row_and_the_sweep_goes_on(chain_file: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "RESIM_FAULT_REPLICATIONS": "1"}
-    p = _sweep_cli([str(chain_file), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "3", "--workers", "2",
-                    "--out", str(tmp_path / "f"), "--quiet"], env=env)
+    p = subprocess.Popen(faults.command("sweep", str(chain_file), "--grid", "licensing.approval_rate=0.3,0.9",
+                                        "-n", "3", "--workers", "2", "--out", str(tmp_path / "f"), "--quiet",
+                                        fail={1}),
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, err = p.communicate(timeout=300)
     assert p.returncode == 1 and "2 sweep units failed" in err and "Traceback" not in err
     rows = _rows(tmp_path / "f")
