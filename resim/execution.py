@@ -33,6 +33,8 @@ from .randomness import replication_seed
 
 #: Worker processes allowed per core: more only adds memory and switching.
 WORKERS_PER_CORE = 4
+#: Most replications sent to a worker in one task.
+CHUNK_MAX = 8
 
 
 @dataclass
@@ -138,7 +140,9 @@ def run_replications(
     ``finished`` holds the outputs that completed, in order of index."""
     reps = list(replications)
     workers = max(1, min(workers, len(reps) or 1))
-    size = 1 if workers <= 1 else max(1, math.ceil(len(reps) / (workers * 4)))
+    # small chunks: a chunk's replications come back together, so an
+    # interrupt loses at most the chunks in progress
+    size = 1 if workers <= 1 else max(1, min(CHUNK_MAX, math.ceil(len(reps) / (workers * 8))))
     results: dict[int, ReplicationOutput] = {}
     try:
         for chunk, outs in execute(_replicate, loaded, reps, workers=workers, chunk=size, died=died_output):

@@ -16,7 +16,8 @@ rows. Here:
   ``.old`` folders, which the next writer removes.
 * **Completion marker**: the last file written, :data:`MARKER`, names the kind
   (``run`` or ``sweep``), the status (``complete``, or ``partial`` for an
-  interrupted run) and every result file with its size. :func:`check_complete`
+  interrupted run) and every result file with its SHA-256 (two runs of the
+  same size write files of the same size: sizes cannot tell them apart). :func:`check_complete`
   checks it before ``resim report`` renders: an incomplete or mixed folder is
   refused. Sweeps write in place (their parts are what ``--resume`` finishes),
   so the marker is removed when a sweep (re)starts and written when it ends.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -99,14 +101,19 @@ def check_complete(directory: str | Path) -> dict[str, Any]:
     if doc is None or doc.get("kind") not in KINDS:
         raise ScenarioError(str(directory), "", f"is not a finished run or sweep (no {MARKER}): it was "
                             "interrupted, is still being written, or is not a resim result; run it again")
-    for name, size in (doc.get("files") or {}).items():
+    for name, digest in (doc.get("files") or {}).items():
         f = d / name
         if not f.is_file():
             raise ScenarioError(str(directory), name, "is missing: the folder is incomplete; run it again")
-        if f.stat().st_size != size:
+        if _digest(f) != digest:
             raise ScenarioError(str(directory), name, "is not the file this run wrote (the folder mixes "
                                 "runs); run it again")
     return doc
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def write_marker(folder: Path, kind: str, status: str, **info: Any) -> None:
@@ -116,7 +123,7 @@ def write_marker(folder: Path, kind: str, status: str, **info: Any) -> None:
         if f.is_file() and f.name != MARKER and not f.name.startswith(".") and f.name not in _REBUILT:
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
-            files[f.name] = f.stat().st_size
+            files[f.name] = _digest(f)
     doc = {"kind": kind, "status": status, **info, "files": files,
            "written_utc": datetime.now(UTC).isoformat(timespec="seconds")}
     tmp = folder / f".{MARKER}.{os.getpid()}.tmp"
