@@ -180,6 +180,9 @@ def build_points(base: Loaded, design: Sequence[Point], origin: str = "sweep.gri
             points.append(load_scenario(scn))
         except ScenarioError as e:
             key = next((k for k in point if e.path == k or e.path.startswith((f"{k}.", f"{k}["))), None)
-            path = f'{origin}."{key}"' if key else f"{origin} (through {e.path or 'the scenario'})"
+            if key is not None:
+                path = f'{origin}."{key}"'
+            else:  # a cross-check the point's values fail together (e.g. renewal lead vs lifetime)
+                path = ", ".join(f'{origin}."{k}"' for k in point) + (f" -> {e.path}" if e.path else "")
             raise ScenarioError(where, path, e.message, e.value) from None
     return points
