@@ -441,3 +441,81 @@ def test_dask_local_listens_on_localhost_with_tls_only() -> None:
         with pytest.raises((OSError, TimeoutError, ValueError)):  # no certificate, no entry
             Client(address.replace("tls://", "tcp://"), timeout=3)
         assert conn.client.submit(sum, [1, 2]).result() == 3
+
+
+# ------------------------------------------------------------ folders and text
+
+def test_resume_under_another_spelling_of_the_scenario_path(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    src = _chain_file(tmp_path)
+    args = ["--grid", "licensing.approval_rate=0.5", "-n", "2", "--out", str(tmp_path / "sw"), "--quiet"]
+    p = _resim(["sweep", "chain.toml", *args], tmp_path)
+    assert p.returncode == 0, p.stderr
+    p = _resim(["sweep", str(tmp_path / "sub" / ".." / src.name), *args, "--resume"], tmp_path)
+    assert p.returncode == 0, p.stderr
+
+
+def test_zero_length_and_stale_files_do_not_break_resume(tmp_path: Path) -> None:
+    src = _chain_file(tmp_path)
+    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "4", "--workers", "1", "--quiet"]
+    p = _resim([*args, "--out", str(tmp_path / "full")], tmp_path)
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "cut"
+    p = _resim([*args, "--out", str(out)], tmp_path)
+    assert p.returncode == 0, p.stderr
+    # a power cut: the last parts are there with no bytes, the final tables never came
+    parts = _parts(out)
+    for f in parts[-2:]:
+        f.write_bytes(b"")
+    for f in ("results.parquet", "summary.parquet", ".resim-complete.json"):
+        (out / f).unlink()
+    (out / ".results.parquet.x1.tmp").write_bytes(b"half")
+    (out / "parts" / ".part-x.parquet.x2.tmp").write_bytes(b"half")
+    (tmp_path / ".cut.staging-1").mkdir()
+    p = _resim([*args, "--out", str(out), "--resume"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
+                                  pd.read_parquet(tmp_path / "full" / "results.parquet"))
+    assert not list(out.rglob("*.tmp")) and not (tmp_path / ".cut.staging-1").exists()
+
+
+def test_out_holding_something_else_is_refused_unless_overwrite(tmp_path: Path) -> None:
+    src = _chain_file(tmp_path, **{"scenario.replications": 2})
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("do not lose")
+    p = _resim([str(src), "--out", str(mine)], tmp_path)
+    assert p.returncode == 2 and "not a resim result" in p.stderr and "--overwrite" in p.stderr
+    assert sorted(f.name for f in mine.iterdir()) == ["notes.txt"]
+    p = _resim([str(src), "--out", str(mine), "--overwrite", "--quiet"], tmp_path)
+    assert p.returncode == 0 and not (mine / "notes.txt").exists() and (mine / "summary.json").is_file()
+    p = _resim([str(src), "--out", str(mine), "--quiet"], tmp_path)  # a run over a run: fine
+    assert p.returncode == 0, p.stderr
+    p = _resim(["sweep", str(src), "--grid", "licensing.approval_rate=0.5", "-n", "1", "--out", str(mine)], tmp_path)
+    assert p.returncode == 2 and "holds a resim run, not a sweep" in p.stderr
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    p = _resim([str(src), "--out", str(fifo)], tmp_path)
+    assert p.returncode == 2 and "not a directory" in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_the_resolved_scenario_cannot_be_injected_and_reruns_to_the_same_results(tmp_path: Path) -> None:
+    import tomllib
+
+    import resim
+    from resim.tomlwriter import resolved_toml
+
+    name = 'evil\n extends = "other.toml"\n[scenario]\r\x00\x07\x1b[31m\x7f\u2028 end'
+    loaded = resim.load_scenario(small_chain(**{"scenario.name": name, "scenario.horizon": 90}))
+    data = loaded.scenario.model_dump(by_alias=True, exclude_none=True)
+    text = resolved_toml(data, f"dir\n{name}.toml", name)
+    back = tomllib.loads(text)
+    assert "extends" not in back and back["scenario"]["name"] == name
+    assert all(line.startswith("#") for line in text.splitlines()[:2])
+    f = tmp_path / "scenario.resolved.toml"
+    f.write_text(text, encoding="utf-8")
+    again = resim.load_scenario(f)
+    assert again.scenario == loaded.scenario
+    a = resim.simulate(loaded, replications=2).replications
+    b = resim.simulate(again, replications=2).replications
+    pd.testing.assert_frame_equal(a, b)
