@@ -33,7 +33,6 @@ from .errors import ScenarioError
 from .interrupts import worker_signals
 
 U = TypeVar("U")
-R = TypeVar("R")
 Work = Callable[[Any, Sequence[Any]], list[Any]]
 Died = Callable[[Any, str], Any]
 

@@ -19,6 +19,7 @@ from contextlib import nullcontext
 
 from ..errors import ScenarioError
 from ..interrupts import Interrupted, stop_on_signals
+from ..runfolder import WriteError
 from . import compare, report, run, schema, sweep, validate
 from .options import Parser, UsageError
 
@@ -36,8 +37,6 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..runfolder import WriteError
-
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv = ["run", *argv]  # `python -m resim FILE` means `resim run FILE`

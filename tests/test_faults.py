@@ -1,0 +1,199 @@
+"""Real faults (issue 18): a concurrent second writer, a full disk
+(RLIMIT_FSIZE), mixed or unfinished folders, SIGKILLed workers, failed compare
+pairs, SIGINT and SIGTERM of running sweeps and runs with a check for
+leftover processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import faults
+import pandas as pd
+import pytest
+from procs import chain_file, group_gone, parts, resim_cli, start, wait_for
+
+
+def test_a_second_writer_is_refused_naming_the_first_and_rows_are_not_duplicated(tmp_path: Path) -> None:
+    src = chain_file(tmp_path)
+    out = tmp_path / "sw"
+    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.6,0.9", "-n", "6", "--workers", "1",
+            "--out", str(out), "--quiet"]
+    first = start(faults.command(*args, slow=0.3), tmp_path)
+    wait_for(lambda: len(parts(out)) >= 1)
+    second = subprocess.run([sys.executable, "-m", "resim", *args, "--resume"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2, second.stderr
+    assert second.stderr.count("\n") == 1 and f"pid {first.pid}" in second.stderr
+    run = subprocess.run([sys.executable, "-m", "resim", "run", str(src), "--out", str(out)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and f"pid {first.pid}" in run.stderr
+    assert first.wait(timeout=300) == 0, first.stderr.read()  # type: ignore[union-attr]
+    rows = pd.read_parquet(out / "results.parquet")
+    assert len(rows) == 3 * 6 * 4 and not rows.duplicated(["point", "replication", "automaker"]).any()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml", "sw"]  # the lock file is gone
+
+
+def test_the_folder_lock_names_its_holder_and_goes_when_released(tmp_path: Path) -> None:
+    from resim.errors import ScenarioError
+    from resim.runfolder import RunFolder
+
+    out = tmp_path / "o"
+    with RunFolder(out, "run"):
+        assert (tmp_path / ".o.lock").read_text().strip() == str(os.getpid())
+        code = ("import sys; from resim.runfolder import RunFolder; from resim.errors import ScenarioError\n"
+                f"try:\n    RunFolder({str(out)!r}, 'run').__enter__()\nexcept ScenarioError as e:\n"
+                "    print(e); sys.exit(3)")
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 3 and f"pid {os.getpid()}" in p.stdout
+    assert not (tmp_path / ".o.lock").exists()
+    with RunFolder(out, "run"), pytest.raises(ScenarioError):  # a lock is not re-entrant across descriptors
+        RunFolder(out, "run").__enter__()
+
+
+def test_a_run_that_cannot_write_its_files_leaves_the_earlier_run_whole(tmp_path: Path) -> None:
+    import resource
+
+    src = chain_file(tmp_path)
+    out = tmp_path / "run"
+    ok = resim_cli([str(src), "--out", str(out), "--workers", "1", "--quiet"], tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    before = {f.name: f.read_bytes() for f in out.iterdir() if f.is_file() and f.name != "report.html"}
+
+    def small_disk() -> None:  # a full disk, as seen by one process: files stop at 20 kB
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    p = subprocess.run([sys.executable, "-m", "resim", str(src), "--out", str(out), "--seed", "99", "--workers",
+                        "1", "--quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                       preexec_fn=small_disk)
+    assert p.returncode == 1 and "could not write" in p.stderr and "Traceback" not in p.stderr, p.stderr
+    after = {f.name: f.read_bytes() for f in out.iterdir() if f.is_file() and f.name != "report.html"}
+    assert after == before  # the old run, whole: not one file of the new one
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["chain.toml", "run"]  # no staging left
+    rep = resim_cli(["report", str(out)], tmp_path)
+    assert rep.returncode == 0, rep.stderr
+
+
+def test_report_refuses_an_incomplete_or_mixed_folder_and_says_when_a_run_is_partial(tmp_path: Path) -> None:
+    from resim.runfolder import MARKER
+
+    src = chain_file(tmp_path)
+    for name, seed in (("a", "1"), ("b", "2")):
+        p = resim_cli([str(src), "--out", str(tmp_path / name), "--seed", seed, "--quiet"], tmp_path)
+        assert p.returncode == 0, p.stderr
+    mixed = tmp_path / "a"
+    (mixed / "replications.parquet").write_bytes((tmp_path / "b" / "replications.parquet").read_bytes())
+    p = resim_cli(["report", str(mixed)], tmp_path)
+    assert p.returncode == 2 and "replications.parquet" in p.stderr and "mixes" in p.stderr
+    assert p.stderr.count("\n") == 1
+    (tmp_path / "b" / MARKER).unlink()
+    p = resim_cli(["report", str(tmp_path / "b")], tmp_path)
+    assert p.returncode == 2 and "not a finished run" in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_a_killed_worker_is_a_failure_row_with_its_seed_and_the_run_goes_on(tmp_path: Path) -> None:
+    src = chain_file(tmp_path, **{"scenario.replications": 8})
+    out = tmp_path / "o"
+    p = subprocess.run(faults.command(str(src), "--out", str(out), "--workers", "2", kill={3}), cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 1 and "1 of 8 replications failed" in p.stderr and "Traceback" not in p.stderr
+    reps = pd.read_parquet(out / "replications.parquet")
+    bad = reps[reps.error.notna()]
+    assert list(bad.replication) == [3] and "SIGKILL" in bad.error.iloc[0]
+    assert json.loads(bad.seed.iloc[0]) == [7, 3]
+    assert set(reps[reps.error.isna()].replication) == {0, 1, 2, 4, 5, 6, 7}
+
+
+def test_a_killed_sweep_worker_is_a_failure_row_and_the_other_units_match_a_clean_sweep(tmp_path: Path) -> None:
+    src = chain_file(tmp_path)
+    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "4", "--workers", "2", "--quiet"]
+    clean = subprocess.run([sys.executable, "-m", "resim", *args, "--out", str(tmp_path / "clean")], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
+    assert clean.returncode == 0, clean.stderr
+    p = subprocess.run(faults.command(*args, "--out", str(tmp_path / "k"), kill={1}), cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 1 and "2 sweep units failed" in p.stderr, p.stderr
+    rows = pd.read_parquet(tmp_path / "k" / "results.parquet")
+    bad = rows[rows.error.notna()]
+    assert sorted(zip(bad.point, bad.replication, strict=True)) == [(0, 1), (1, 1)]
+    assert bad.error.str.contains("SIGKILL").all() and bad.seed.notna().all()
+    expected = pd.read_parquet(tmp_path / "clean" / "results.parquet")
+    pd.testing.assert_frame_equal(rows[rows.error.isna()].reset_index(drop=True),
+                                  expected[expected.replication != 1].reset_index(drop=True))
+
+
+def test_compare_turns_a_failed_pair_into_a_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from resim.comparison import compare
+
+    faults.inject(monkeypatch, fail={2})
+    df = compare(chain_file(tmp_path), overrides_b=["licensing.approval_rate=0.5"], replications=5)
+    failed = df[df.metric == "failed"]
+    assert list(failed.replication) == [2] and "injected fault" in failed.error.iloc[0]
+    assert json.loads(failed.seed.iloc[0]) == [7, 2]
+    stats = df[df.metric != "failed"]
+    assert len(stats) and (stats.n <= 4).all()  # the four pairs where both sides ran
+    assert (stats[stats.metric == "shortfall_t"].n == 4).all()
+
+
+def _interrupt(tmp_path: Path, argv: list[str], sig: int, ready: Callable[[], bool],
+               group: bool) -> tuple[subprocess.Popen[str], float, str]:
+    p = start(argv, tmp_path)
+    wait_for(ready)
+    t0 = time.monotonic()
+    if group:
+        os.killpg(p.pid, sig)  # Ctrl-C on a terminal reaches the whole process group
+    else:
+        os.kill(p.pid, sig)  # `kill PID` reaches the parent only
+    _, err = p.communicate(timeout=120)
+    took = time.monotonic() - t0
+    assert group_gone(p.pid), "worker processes outlived the command"
+    return p, took, err
+
+
+@pytest.mark.parametrize(("sig", "group", "code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
+def test_an_interrupted_sweep_stops_within_seconds_keeps_its_parts_and_resumes(
+        tmp_path: Path, sig: int, group: bool, code: int) -> None:
+    src = chain_file(tmp_path)
+    out = tmp_path / "sw"
+    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "40", "--workers", "2",
+            "--out", str(out), "--quiet"]
+    # 80 units of at least 1 s each on 2 workers: a minute of work left when the signal comes
+    p, took, err = _interrupt(tmp_path, faults.command(*args, slow=1.0), sig, lambda: len(parts(out)) >= 2, group)
+    assert p.returncode == code and "stopping" in err and "--resume" in err and "Traceback" not in err, err
+    assert took < 15, took
+    kept = len(parts(out))
+    assert kept >= 2 and not (out / "results.parquet").exists()
+    resumed = subprocess.run([sys.executable, "-m", "resim", *args, "--resume"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = pd.read_parquet(out / "results.parquet")
+    assert len(rows) == 2 * 40 * 4 and not rows.duplicated(["point", "replication", "automaker"]).any()
+
+
+@pytest.mark.parametrize(("sig", "group", "code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
+def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, sig: int, group: bool,
+                                                                  code: int) -> None:
+    from resim.runfolder import check_complete
+
+    src = chain_file(tmp_path)
+    out = tmp_path / "run"
+    started = tmp_path / "started"
+    argv = faults.command(str(src), "-n", "200", "--out", str(out), "--workers", "2", "--quiet", slow=0.5)
+    # 200 replications of at least 0.5 s on 2 workers: 50 s of work; stop it after 8 s
+    ready = lambda: started.exists() or (time.sleep(8.0) or started.touch() or True)  # noqa: E731
+    p, took, err = _interrupt(tmp_path, argv, sig, ready, group)
+    assert p.returncode == code and "stopping" in err and "marked partial" in err, err
+    assert took < 20, took
+    doc = check_complete(out)
+    assert doc["status"] == "partial" and 0 < doc["replications"] < 200
+    reps = pd.read_parquet(out / "replications.parquet")
+    assert reps.replication.nunique() == doc["replications"] and reps.error.isna().all()
+    rep = resim_cli(["report", str(out)], tmp_path)
+    assert rep.returncode == 0 and "partial run" in rep.stderr, rep.stderr
