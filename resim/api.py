@@ -72,9 +72,12 @@ def simulate(
     else:
         merged = [*overrides, *(f"{k}={v}" for k, v in extra.items())]
     loaded = load_scenario(scenario, merged)
+    from .execution import cap_workers
+
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, loaded.source, n)
-    check_memory(loaded, min(workers, n), max_memory)
+    workers = cap_workers(max(1, workers), n)
+    check_memory(loaded, workers, max_memory)
     if out is None:
         results, stop = run(loaded, workers, progress)
         if stop is not None:

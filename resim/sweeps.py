@@ -34,7 +34,7 @@ from .execution import cap_workers, died_output, kpi_rows, simulate_replication
 from .executors import DaskConnection, execute
 from .kpis import METRICS, summarise_kpis
 from .loader import Loaded
-from .runfolder import RunFolder
+from .runfolder import RunFolder, WriteError
 from .store import SweepStore, design_hash, write_parquet, write_text
 
 RESULT_COLUMNS = ["point", "replication", "automaker", *METRICS, "error", "seed"]
@@ -176,15 +176,19 @@ def sweep(
                 on_design(len(design) * n, len(done))
             size = chunk or max(1, min(32, math.ceil(len(todo) / (workers * 8)) if todo else 1))
             payload = _Payload(points, None if conn else store.parts)
-            for units, results in execute(run_units, payload, todo, workers=workers, chunk=size, dask=conn,
-                                          died=lambda u, why: _died_rows(points, u, why)):
-                frames = [r for r in results if isinstance(r, pd.DataFrame)]
-                if frames:
-                    store.write_part(pd.concat(frames, ignore_index=True))
-                if progress:
-                    progress(len(units), sum(r if isinstance(r, int) else int(r["error"].notna().sum())
-                                             for r in results))
-            res = finish(store, keys, design, time.perf_counter() - t0, report)
+            try:
+                for units, results in execute(run_units, payload, todo, workers=workers, chunk=size, dask=conn,
+                                              died=lambda u, why: _died_rows(points, u, why)):
+                    frames = [r for r in results if isinstance(r, pd.DataFrame)]
+                    if frames:
+                        store.write_part(pd.concat(frames, ignore_index=True))
+                    if progress:
+                        progress(len(units), sum(r if isinstance(r, int) else int(r["error"].notna().sum())
+                                                 for r in results))
+                res = finish(store, keys, design, time.perf_counter() - t0, report)
+            except OSError as e:
+                raise WriteError(f"could not store the sweep's results in {out} ({e.strerror or e}); the "
+                                 "finished parts are kept: free some space and finish with --resume") from None
             folder.mark("complete", units=len(design) * n, failures=len(res.failures))
             return res
     finally:

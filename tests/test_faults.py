@@ -197,3 +197,28 @@ def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, 
     assert reps.replication.nunique() == doc["replications"] and reps.error.isna().all()
     rep = resim_cli(["report", str(out)], tmp_path)
     assert rep.returncode == 0 and "partial run" in rep.stderr, rep.stderr
+
+
+def test_a_sweep_that_runs_out_of_disk_keeps_its_parts_and_resumes(tmp_path: Path) -> None:
+    import resource
+
+    src = chain_file(tmp_path)
+    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "6", "--workers", "1", "--quiet"]
+    full = resim_cli([*args, "--out", str(tmp_path / "full")], tmp_path)
+    assert full.returncode == 0, full.stderr
+    limit = max(f.stat().st_size for f in parts(tmp_path / "full")) + 1  # parts fit, the final table does not
+    assert (tmp_path / "full" / "results.parquet").stat().st_size > limit
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    out = tmp_path / "sw"
+    p = subprocess.run([sys.executable, "-m", "resim", *args, "--out", str(out)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600, preexec_fn=small_disk)
+    assert p.returncode == 1 and "could not store" in p.stderr and "--resume" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and len(parts(out)) == len(parts(tmp_path / "full"))
+    again = resim_cli([*args, "--out", str(out), "--resume"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
+                                  pd.read_parquet(tmp_path / "full" / "results.parquet"))
