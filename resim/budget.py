@@ -9,7 +9,7 @@ automaker, and one row per recorded application.
 from __future__ import annotations
 
 from .errors import ScenarioError
-from .scenario import Scenario
+from .scenario import ScenarioBase as Scenario
 
 #: Rows one replication may keep in memory while it runs.
 MAX_ROWS_PER_REPLICATION = 20_000_000
@@ -21,10 +21,9 @@ MAX_SWEEP_UNITS = 10_000_000
 
 def rows_per_replication(scn: Scenario) -> int:
     days = int(scn.scenario.horizon) + 1
-    rows = days * len(scn.automakers)
-    keep = scn.output.licence_records
-    if keep == "all" or (keep == "auto" and not scn.has_supply_chain):
-        rows += int(scn.licensing.background.applications_per_day * days)
+    rows = days * len(scn.automakers)  # type: ignore[attr-defined]
+    if scn.keeps_background_records:
+        rows += int(scn.licensing.background.applications_per_day * days)  # type: ignore[attr-defined]
     return rows
 
 

@@ -237,9 +237,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema() -> int:
-    from .scenario import Scenario
+    from .scenario import scenario_class
 
-    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+    print(json.dumps(scenario_class().model_json_schema(by_alias=True), indent=2))
     return 0
 
 

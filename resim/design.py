@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ScenarioError
-from .loader import parse_value
+from .scenario import parse_value
 
 Point = dict[str, Any]
 

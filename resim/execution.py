@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .kpis import METRICS, replication_kpis
-from .loader import Loaded
 from .model import run_one
 from .randomness import replication_seed
+from .scenario import Loaded
 
 #: Test-only fault hook: comma-separated replication indices that raise.
 FAULT_ENV = "RESIM_FAULT_REPLICATIONS"

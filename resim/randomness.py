@@ -88,9 +88,6 @@ class Streams:
     def __init__(self, rep: np.random.SeedSequence):
         self.rep = rep
 
-    def generator(self, name: str) -> np.random.Generator:
-        return generator(self.rep, name)
-
     def stream(self, name: str, dist: DistSpec) -> Stream:
         return Stream(dist, generator(self.rep, name))
 

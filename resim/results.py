@@ -22,8 +22,8 @@ import pandas as pd
 from .execution import ReplicationOutput, kpi_rows
 from .kpis import METRICS, licensing_summary, summarise_kpis
 from .licensing import licence_columns
-from .loader import Loaded
 from .model import TIMESERIES_COLUMNS
+from .scenario import Loaded
 from .store import write_parquet, write_text
 from .tomlwriter import dumps as toml_dumps
 from .units import day_to_date

@@ -26,7 +26,7 @@ from .design import Point, full_grid, latin_hypercube, sobol
 from .errors import ScenarioError
 from .execution import execute, kpi_rows, simulate_replication
 from .kpis import BOUNDS, METRICS, describe, wilson
-from .loader import Loaded, get_key, with_values
+from .scenario import Loaded, get_key, with_values
 from .store import SweepStore, design_hash, write_parquet, write_text
 
 RESULT_COLUMNS = ["point", "replication", "automaker", *METRICS, "error", "seed"]

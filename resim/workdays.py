@@ -33,11 +33,6 @@ class WorkCalendar:
             if ok:
                 self._wd.append(k)
 
-    def is_working(self, day: int) -> bool:
-        if day >= len(self._work):
-            self._extend(day + 366)
-        return self._work[day]
-
     def to_work(self, t: float) -> float:
         """Working days elapsed from day 0 to calendar time ``t``."""
         k = int(t)

@@ -20,42 +20,44 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..shipping import Link, Shipment
-from .base import Buyer
+from .trade import Buyer
+
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..registry import ActorKind
 
 _EPS = 1e-12
 
 
 class Automaker(Buyer):
-    table = "automakers"
-
-    def __init__(self, model: Any, index: int, cfg: Any):
-        super().__init__(model, index, cfg)
-        self.stock = cfg.initial_inventory_days * cfg.demand_t
-        self.stock_el = np.zeros(len(model.elements))
-        self.backlog = 0.0  # tonnes of demand still to be built
-        self.lead_ewma: float | None = None  # observed order-to-arrival days
-        self.short_streak = 0
-        self.substitution_start: float | None = None
+    def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
+        super().__init__(ctx, kind, cfg)
+        self._stock = cfg.initial_inventory_days * cfg.demand_t
+        self._stock_el = ctx.elements.zeros()
+        self._backlog = 0.0  # tonnes of demand still to be built
+        self._lead_ewma: float | None = None  # observed order-to-arrival days
+        self._short_streak = 0
+        self._substitution_start: float | None = None
         self.reference_price = 0.0
         # one entry per day worked: inventory (after the day), demand, consumed,
         # shortfall and tonnes per vehicle
-        self.rows: tuple[list[float], ...] = ([], [], [], [], [])
+        self._rows: tuple[list[float], ...] = ([], [], [], [], [])
         # recycled magnets on their way back, a heap of (day they count for, arrival
         # time, tie-break id, tonnes, elements)
-        self.recycling: list[tuple[int, float, int, float, np.ndarray]] = []
+        self._recycling: list[tuple[int, float, int, float, np.ndarray]] = []
         self._recycle_seq = itertools.count()
 
-    def seed_stock(self) -> None:
+    def elaborate(self) -> None:
         """Initial magnets, in the element mix of this buyer's suppliers."""
-        per_t = sum((link.share * link.supplier.bom for link in self.links), np.zeros_like(self.stock_el))
-        self.stock_el = self.stock * per_t
-        self.model.ledger["initial"] += self.stock_el
-        prices = [link.supplier.cfg.price_usd_per_kg for link in self.links]
+        super().elaborate()
+        self._stock_el = self._stock * self.supplier_mix()
+        self.ctx.ledger.initial += self._stock_el
+        prices = [link.supplier.price_usd_per_kg() for link in self.links]
         ref = self.cfg.reference_price_usd_per_kg
         self.reference_price = ref if ref is not None else min(prices)
 
@@ -73,17 +75,17 @@ class Automaker(Buyer):
         nothing comes back (the stock falls by the demand until it runs out);
         day by day while a lever makes each day depend on the last."""
         cfg = self.cfg
-        if cfg.backlog or cfg.substitution is not None or cfg.recycling is not None or self.recycling:
+        if cfg.backlog or cfg.substitution is not None or cfg.recycling is not None or self._recycling:
             self._work_daily(first, end)
         else:
             self._work_steady(first, end)
 
     def _work_daily(self, first: int, end: int) -> None:
-        inv, dem, used, short, tpv = self.rows
+        inv, dem, used, short, tpv = self._rows
         for day in range(first, end):
             self._recycle_due(day)
             d, u, sh, t = self.consume(day)
-            inv.append(self.stock)
+            inv.append(self._stock)
             dem.append(d)
             used.append(u)
             short.append(sh)
@@ -96,15 +98,15 @@ class Automaker(Buyer):
         n = end - first
         cfg = self.cfg
         demand = cfg.demand_t
-        stock = self.stock
-        inv, dem, used, short, tpv = self.rows
+        stock = self._stock
+        inv, dem, used, short, tpv = self._rows
         dem.extend([demand] * n)
         tpv.extend([cfg.t_per_vehicle] * n)
         if demand <= 0:
             inv.extend([stock] * n)
             used.extend([0.0] * n)
             short.extend([0.0] * n)
-            self.short_streak = 0
+            self._short_streak = 0
             return
         m = min(n, int(stock / demand))
         inv.extend([stock - k * demand for k in range(1, m + 1)])
@@ -126,21 +128,21 @@ class Automaker(Buyer):
             short.append(gap)
             short.extend([demand] * rest)
             trailing = rest + (gap > 0)
-            self.short_streak = self.short_streak + n if trailing == n else trailing
+            self._short_streak = self._short_streak + n if trailing == n else trailing
         else:
-            self.short_streak = 0
+            self._short_streak = 0
         if total > 0:
-            spent = self.stock_el * (total / stock)
-            self.stock_el = self.stock_el - spent
-            self.stock = stock - total
-            self.model.ledger["consumed"] += spent
+            spent = self._stock_el * (total / stock)
+            self._stock_el = self._stock_el - spent
+            self._stock = stock - total
+            self.ctx.ledger.consumed += spent
 
     def reduction(self, day: float) -> float:
         """Share of magnet need removed by substitution on ``day``."""
         sub = self.cfg.substitution
-        if sub is None or self.substitution_start is None:
+        if sub is None or self._substitution_start is None:
             return 0.0
-        return sub.max_reduction * min(1.0, (day - self.substitution_start) / sub.ramp_days)
+        return sub.max_reduction * min(1.0, (day - self._substitution_start) / sub.ramp_days)
 
     def consume(self, day: int) -> tuple[float, float, float, float]:
         """One day of assembly: (demand, consumed, new shortfall) in tonnes and
@@ -148,8 +150,8 @@ class Automaker(Buyer):
         cfg = self.cfg
         cut = 1.0 - self.reduction(day)
         demand = cfg.demand_t * cut
-        catch = min(self.backlog, cfg.catch_up * demand) if cfg.backlog else 0.0
-        use = min(self.stock, demand + catch)
+        catch = min(self._backlog, cfg.catch_up * demand) if cfg.backlog else 0.0
+        use = min(self._stock, demand + catch)
         if use < _EPS:
             use = 0.0
         served_new = min(use, demand)
@@ -157,80 +159,99 @@ class Automaker(Buyer):
         if short <= demand * 1e-9:
             short = 0.0
         if cfg.backlog:
-            self.backlog += short - (use - served_new)
+            self._backlog += short - (use - served_new)
         if use > 0:
-            frac = use / self.stock
-            spent = self.stock_el * frac
-            self.stock_el = self.stock_el - spent
-            self.stock -= use
+            frac = use / self._stock
+            spent = self._stock_el * frac
+            self._stock_el = self._stock_el - spent
+            self._stock -= use
             self._consumed(day, use, spent)
         self._track_shortage(day, short > 0)
         return demand, use, short, cfg.t_per_vehicle * cut
 
     def _consumed(self, day: int, use: float, spent: np.ndarray) -> None:
-        model = self.model
+        ledger = self.ctx.ledger
         rec = self.cfg.recycling
         if rec is None or rec.fraction <= 0:
-            model.ledger["consumed"] += spent
+            ledger.consumed += spent
             return
         back_t, back_el = use * rec.fraction, spent * rec.fraction
-        model.ledger["consumed"] += spent - back_el
-        model.recycling += back_el
+        ledger.consumed += spent - back_el
+        ledger.recycling += back_el
         back = day + rec.lag_days
         # a policy may shorten the lag: returns are kept in order of when they are due
-        heapq.heappush(self.recycling, (max(day + 1, math.ceil(back)), back, next(self._recycle_seq), back_t, back_el))
+        heapq.heappush(self._recycling, (max(day + 1, math.ceil(back)), back, next(self._recycle_seq), back_t, back_el))
 
     def _recycle_due(self, day: int) -> None:
         """Recycled magnets back by time ``day`` count for day ``day``, as
         any arrival does (with no lag, the day after they were used)."""
-        q = self.recycling
+        q = self._recycling
         while q and q[0][0] <= day:
             self._recycled(*heapq.heappop(q)[3:])
 
     def _recycled(self, tonnes: float, vec: np.ndarray) -> None:
-        self.model.recycling -= vec
-        self.stock += tonnes
-        self.stock_el = self.stock_el + vec
+        self.ctx.ledger.recycling -= vec
+        self._stock += tonnes
+        self._stock_el = self._stock_el + vec
 
     def finish(self) -> None:
         """Days up to the horizon; recycled magnets back before it are in stock."""
         super().finish()
-        horizon = self.model.horizon
-        for item in sorted(self.recycling):
+        horizon = self.ctx.clock.horizon
+        for item in sorted(self._recycling):
             if item[1] < horizon:
                 self._recycled(*item[3:])
-        self.recycling = [item for item in self.recycling if item[1] >= horizon]
+        self._recycling = [item for item in self._recycling if item[1] >= horizon]
 
     def _track_shortage(self, day: int, short: bool) -> None:
-        self.short_streak = self.short_streak + 1 if short else 0
+        self._short_streak = self._short_streak + 1 if short else 0
         sub = self.cfg.substitution
-        if sub is not None and self.substitution_start is None and self.short_streak >= sub.trigger_days:
-            self.substitution_start = float(day)
+        if sub is not None and self._substitution_start is None and self._short_streak >= sub.trigger_days:
+            self._substitution_start = float(day)
 
     # ---------------------------------------------------------------- ordering
     def demand_now(self) -> float:
-        return self.cfg.demand_t * (1.0 - self.reduction(self.model.env.now))
+        return self.cfg.demand_t * (1.0 - self.reduction(self.ctx.clock.now))
 
-    def cover_days(self) -> float:
+    def cover_days(self, extra_t: float = 0.0) -> float:
+        """Days of need the stock (plus ``extra_t`` on its way) covers now."""
+        self.sync()
         d = self.demand_now()
-        return self.stock / d if d > 0 else float("inf")
+        return (self._stock + extra_t) / d if d > 0 else float("inf")
+
+    def first_day_cover_may_fall_below(self, days: float, extra_t: float, first: int) -> int | None:
+        """The earliest day >= ``first`` on which the cover (stock plus
+        ``extra_t``) could be below ``days`` days of need, if nothing arrives;
+        None if it never falls. Between events the stock falls by at most the
+        demand a day (``demand x (1 + catch_up)`` with a backlog) and demand
+        does not rise (substitution only lowers it), so the crossing cannot
+        come before the day computed from that rate."""
+        self.sync()
+        cfg = self.cfg
+        demand = cfg.demand_t
+        rate = demand * (1.0 + cfg.catch_up) if cfg.backlog else demand
+        if rate <= 0:
+            return None
+        # stock after day d >= stock - (d - done + 1) x rate
+        slack = self._stock + extra_t - days * demand
+        return first if slack < 0 else max(first, self.done + int(slack / rate) - 1)
 
     def target(self) -> float:
         cfg = self.cfg
         days = cfg.target_days
         ad = cfg.adaptive_target
-        if ad is not None and self.lead_ewma is not None:
-            days = max(days, min(ad.max_days, self.lead_ewma + cfg.review_days + ad.safety_days))
+        if ad is not None and self._lead_ewma is not None:
+            days = max(days, min(ad.max_days, self._lead_ewma + cfg.review_days + ad.safety_days))
         return days * self.demand_now()
 
     def position(self) -> float:
-        return self.stock + self.on_order
+        return self._stock + self.on_order
 
     def split(self) -> tuple[list[tuple[Link, float]], bool]:
         em = self.cfg.emergency
         links, air = super().split()
-        if em is not None and self.cover_days() < em.cover_days:
-            home = self.model.scenario.controls.jurisdiction
+        if em is not None and self._cover() < em.cover_days:
+            home = self.ctx.scenario.controls.jurisdiction
             outside = [(lk, w) for lk, w in links if lk.supplier.jurisdiction != home]
             total = sum(w for _, w in outside)
             if total > 0:
@@ -242,21 +263,33 @@ class Automaker(Buyer):
         order = shp.order
         if order is None:
             return  # a stockpile release: no order, no price
-        lead = self.model.env.now - order.day
+        now = self.ctx.clock.now
+        lead = now - order.day
         ad = self.cfg.adaptive_target
         alpha = ad.alpha if ad is not None else 0.3
-        self.lead_ewma = lead if self.lead_ewma is None else (1 - alpha) * self.lead_ewma + alpha * lead
+        self._lead_ewma = lead if self._lead_ewma is None else (1 - alpha) * self._lead_ewma + alpha * lead
         link = shp.link
-        price = link.supplier.cfg.price_usd_per_kg * (1.0 + link.premium)
+        price = link.supplier.price_usd_per_kg() * (1.0 + link.premium)
         usd = shp.mass * 1000.0 * (price - self.reference_price)
         if order.air and link.air_cost_usd_per_kg > 0:
             usd += shp.mass * 1000.0 * link.air_cost_usd_per_kg
         if usd:
-            self.model.costs.append(self.model.env.now, self.name, usd)
+            self.ctx.records.costs.append(now, self.name, usd)
 
     def add_stock(self, shp: Shipment) -> None:
-        self.stock += shp.mass
-        self.stock_el = self.stock_el + shp.vec
+        self._stock += shp.mass
+        self._stock_el = self._stock_el + shp.vec
 
-    def stock_vec(self) -> np.ndarray:
-        return self.stock_el
+    def daily_rows(self) -> tuple[list[float], ...]:
+        """The automaker's record, one entry per day worked (up to now):
+        inventory after the day, demand, consumed, shortfall (tonnes) and
+        tonnes per vehicle."""
+        self.sync()
+        return self._rows
+
+    def _cover(self) -> float:
+        d = self.demand_now()
+        return self._stock / d if d > 0 else float("inf")
+
+    def _held(self) -> np.ndarray:
+        return self._stock_el

@@ -1,7 +1,9 @@
 """Export licensing: the authority (who needs a licence, decisions, licence
-lifetimes) and the review office (stages, reviewers, rework)."""
+lifetimes), the licences in force and the review office (stages, reviewers,
+rework)."""
 
 from .authority import Authority, licence_columns
+from .licences import GeneralLicence, LicenceBook
 from .office import Application, ReviewOffice
 
-__all__ = ["Application", "Authority", "ReviewOffice", "licence_columns"]
+__all__ = ["Application", "Authority", "GeneralLicence", "LicenceBook", "ReviewOffice", "licence_columns"]

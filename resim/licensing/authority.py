@@ -24,16 +24,16 @@ from collections import deque
 from operator import call
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL, Event
-
+from ..kernel import NORMAL, triggered
 from ..records import Table
-from ..scenario import Scenario
 from ..shipping import Link, Shipment
 from ..workdays import WorkCalendar
+from .licences import GeneralLicence, LicenceBook
 from .office import Application, ReviewOffice, SourceStreams
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..context import Context
+    from ..scenario import ScenarioBase
 
 _drain = deque(maxlen=0).extend
 
@@ -53,25 +53,29 @@ def licence_columns(stages: list[str]) -> tuple[str, ...]:
 
 
 class Authority:
-    """Files applications, decides them and keeps each link's licence."""
+    """Files applications, decides them and keeps each pair's general licence.
 
-    def __init__(self, model: Model, keep_background: bool):
-        self.model = model
-        self.env = model.env
-        scn = model.scenario
-        self.params = scn
-        lic = scn.licensing
-        cal = WorkCalendar(scn.scenario.start_date, lic.holidays, int(scn.scenario.horizon) + 400)
+    Parameters are read from the scenario in force (``ctx.scenario``) when
+    they are used; what is cached from them (the office's stages, the
+    sources' distributions, approval rates) is renewed by ``on_policy``.
+    """
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.env = ctx.clock.env
+        scn = ctx.scenario
+        lic = scn.licensing  # type: ignore[attr-defined]
+        cal = WorkCalendar(scn.scenario.start_date, lic.holidays, int(scn.scenario.horizon) + 400)  # type: ignore[attr-defined]
         self.office = ReviewOffice(self.env, lic, cal, self._reviewed)
         self.stage_names = list(self.office.names)
-        self.background = SourceStreams(model.streams, "licensing/background", lic)
-        self._bg_gap = model.streams.uniforms("licensing/background/arrivals").draw
+        self.background = SourceStreams(ctx.streams, "licensing/background", lic)
+        self._bg_gap = ctx.streams.uniforms("licensing/background/arrivals").draw
         self._bg_running = False
-        self._bg_event = Event(self.env)  # rescheduled for each background arrival
-        self._bg_event._ok = True
+        self._bg_event = triggered(self.env)  # rescheduled for each background arrival
         self._bg_callbacks = [self._background_arrival]
         self.sources: dict[str, SourceStreams] = {}
-        self.keep_background = keep_background
+        self.book = LicenceBook()
+        self.keep_background = scn.keeps_background_records
         # Records are columnar (SPEC §5): a row is appended value by value, so
         # no per-application tuple stays alive for the garbage collector to
         # walk (full collections over ~1e5 live tuples cost ~15% of a run).
@@ -83,35 +87,42 @@ class Authority:
         self.quota_used: dict[int, float] = {}
         self.quota_waiting: list[Application] = []
 
+    @property
+    def params(self) -> Any:
+        """The scenario in force."""
+        return self.ctx.scenario
+
     # ------------------------------------------------------------ setup
+    def connect(self, link: Link) -> None:
+        """Wiring connects a link: its exporter-customer pair may need licences."""
+        self.book.add(link)
+
     def start(self) -> None:
         self._maybe_start_background()
 
-    def apply(self, scn: Scenario) -> None:
+    def on_policy(self, old: ScenarioBase, new: ScenarioBase, changes: Any) -> None:
         """A policy changed the scenario (reviewers, rates, mode, ...)."""
-        old_mode = self.params.controls.licence_mode
-        old_cap = self.params.controls.quantity_cap_t
-        old_bg = self.params.licensing.background
-        self.params = scn
+        ctl, old_ctl = new.controls, old.controls  # type: ignore[attr-defined]
+        lic = new.licensing  # type: ignore[attr-defined]
         self._approval.clear()
-        self.office.apply(scn.licensing)
-        self.background.refresh(scn.licensing)
+        self.office.apply(lic)
+        self.background.refresh(lic)
         for src in self.sources.values():
-            src.refresh(scn.licensing)
-        if scn.controls.licence_mode != old_mode and scn.controls.licence_mode == "per_shipment":
-            for link in self.model.links:  # each waiting parcel now needs its own licence
-                while link.waiting:
-                    self._file_shipment(link.waiting.popleft())
+            src.refresh(lic)
+        if ctl.licence_mode != old_ctl.licence_mode and ctl.licence_mode == "per_shipment":
+            for gl in self.book:  # each waiting parcel now needs its own licence
+                while gl.waiting:
+                    self._file_shipment(gl.waiting.popleft())
         self._release_decontrolled()
-        if scn.controls.quantity_cap_t != old_cap:
-            for link in self.model.links:
-                self._fit_to_cap(link)
-        self._maybe_start_background(restart=scn.licensing.background != old_bg)
+        if ctl.quantity_cap_t != old_ctl.quantity_cap_t:
+            for gl in self.book:
+                self._fit_to_cap(gl)
+        self._maybe_start_background(restart=lic.background != old.licensing.background)  # type: ignore[attr-defined]
 
     def _source(self, link: Link) -> SourceStreams:
         src = self.sources.get(link.key)
         if src is None:
-            src = SourceStreams(self.model.streams, f"licensing/link/{link.key}", self.params.licensing)
+            src = SourceStreams(self.ctx.streams, f"licensing/link/{link.key}", self.params.licensing)
             self.sources[link.key] = src
         return src
 
@@ -121,8 +132,7 @@ class Authority:
         the next arrival at the rate now in force (exact: arrivals are
         memoryless), discarding the one drawn at the old rate."""
         if restart and self._bg_running:
-            self._bg_event = Event(self.env)  # the old one, still queued, is ignored when it fires
-            self._bg_event._ok = True
+            self._bg_event = triggered(self.env)  # the old one, still queued, is ignored when it fires
             self._bg_running = False
         if not self._bg_running and self.params.licensing.background.applications_per_day > 0:
             self._bg_running = True
@@ -154,7 +164,9 @@ class Authority:
             return False
         if link.supplier.jurisdiction != ctl.jurisdiction or link.customer.jurisdiction == ctl.jurisdiction:
             return False
-        return link.controlled_fraction(shp.vec, shp.mass) > ctl.de_minimis
+        if shp.mass <= 0:
+            return False
+        return float(shp.vec @ self.ctx.elements.controlled_mask) / shp.mass > ctl.de_minimis
 
     def request(self, shp: Shipment) -> None:
         """A parcel is ready on its link: ship it, or hold it for a licence."""
@@ -175,26 +187,23 @@ class Authority:
             return [shp]
         return shp.link.split(shp, math.ceil(shp.mass / cap))
 
-    def _fit_to_cap(self, link: Link) -> None:
+    def _fit_to_cap(self, gl: GeneralLicence) -> None:
         """Re-cut waiting parcels when a policy has lowered the cap."""
-        parts = [part for shp in link.waiting for part in self._cap_sized(shp)]
-        link.waiting.clear()
-        link.waiting.extend(parts)
+        parts = [part for shp in gl.waiting for part in self._cap_sized(shp)]
+        gl.waiting.clear()
+        gl.waiting.extend(parts)
 
     def _request_general(self, shp: Shipment) -> None:
-        link = shp.link
-        if not link.waiting and self._covered(link, shp.mass):
-            self._ship_under_licence(shp)
+        gl = self.book.of(shp.link)
+        if not gl.waiting and gl.covers(self.env.now, shp.mass):
+            self._ship_under_licence(gl, shp)
         else:
-            link.waiting.append(shp)
-            if link.pending_application is None:
-                self._file_general(link, renewal=False)
+            gl.waiting.append(shp)
+            if gl.pending is None:
+                self._file_general(gl, renewal=False)
 
-    def _covered(self, link: Link, tonnes: float) -> bool:
-        return self.env.now < link.licence_expiry and link.cap_left >= tonnes
-
-    def _ship_under_licence(self, shp: Shipment) -> None:
-        shp.link.cap_left -= shp.mass
+    def _ship_under_licence(self, gl: GeneralLicence, shp: Shipment) -> None:
+        gl.cap_left -= shp.mass
         self._use_quota(shp.mass)
         shp.link.depart(shp)
 
@@ -206,11 +215,10 @@ class Authority:
             if not self.needs_licence(shp):
                 del self.held[sid]
                 shp.link.depart(shp)
-        for link in self.model.links:
-            if link.waiting and not any(self.needs_licence(s) for s in link.waiting):
-                while link.waiting:
-                    shp = link.waiting.popleft()
-                    link.depart(shp)
+        for gl in self.book:
+            if gl.waiting and not any(self.needs_licence(s) for s in gl.waiting):
+                while gl.waiting:
+                    gl.link.depart(gl.waiting.popleft())
 
     # ------------------------------------------------------------ filing
     def _new(self, kind: str, link: Link, subject: Any, tonnes: float, attempt: int,
@@ -221,25 +229,26 @@ class Authority:
         cust = link.customer
         return Application(aid, kind, self._source(link), self.office.n, exporter=link.supplier.name,
                            customer=cust.name, destination=cust.jurisdiction,
-                           end_use=getattr(cust.cfg, "end_use", "civil"), attempt=attempt,
+                           end_use=cust.end_use, attempt=attempt,
                            tonnes=tonnes, subject=subject, renewal=renewal)
 
     def _file_shipment(self, shp: Shipment, attempt: int = 1, aid: int | None = None) -> None:
         self.held[shp.id] = shp
         self._file(self._new("shipment", shp.link, shp, shp.mass, attempt, aid))
 
-    def _file_general(self, link: Link, renewal: bool, attempt: int = 1, aid: int | None = None) -> None:
+    def _file_general(self, gl: GeneralLicence, renewal: bool, attempt: int = 1, aid: int | None = None) -> None:
         cap = self.params.controls.quantity_cap_t
-        app = self._new("general", link, link, cap if cap is not None else math.nan, attempt, aid, renewal)
-        link.pending_application = app
+        app = self._new("general", gl.link, gl, cap if cap is not None else math.nan, attempt, aid, renewal)
+        gl.pending = app
         self._file(app)
 
     def _file(self, app: Application) -> None:
         app.submitted = self.env.now  # a file held by the quota waits from today
         quota = self.params.controls.annual_quota_t
-        if quota is not None and self.quota_used.get(self.model.year_of(self.env.now), 0.0) >= quota:
+        calendar = self.ctx.calendar
+        if quota is not None and self.quota_used.get(calendar.year_of(self.env.now), 0.0) >= quota:
             if not self.quota_waiting:
-                wait = self.model.next_new_year(self.env.now) - self.env.now
+                wait = calendar.next_new_year(self.env.now) - self.env.now
                 self.env.timeout(wait).callbacks.append(self._new_year)
             self.quota_waiting.append(app)
             return
@@ -252,7 +261,7 @@ class Authority:
 
     def _use_quota(self, tonnes: float) -> None:
         if self.params.controls.annual_quota_t is not None:
-            year = self.model.year_of(self.env.now)
+            year = self.ctx.calendar.year_of(self.env.now)
             self.quota_used[year] = self.quota_used.get(year, 0.0) + tonnes
 
     # ------------------------------------------------------------ decisions
@@ -297,9 +306,9 @@ class Authority:
             if shp.id in self.held:  # still waiting (not released by a policy)
                 self._file_shipment(shp, app.attempt + 1, app.id)
         else:
-            link = app.subject
-            if link.pending_application is app:
-                self._file_general(link, app.renewal, app.attempt + 1, app.id)
+            gl = app.subject
+            if gl.pending is app:
+                self._file_general(gl, app.renewal, app.attempt + 1, app.id)
 
     def _shipment_decided(self, app: Application, approved: bool) -> None:
         shp: Shipment = app.subject
@@ -314,40 +323,33 @@ class Authority:
             shp.link.give_back(shp)
 
     def _general_decided(self, app: Application, approved: bool, expiry: float) -> None:
-        link: Link = app.subject
-        if link.pending_application is not app:
+        gl: GeneralLicence = app.subject
+        if gl.pending is not app:
             return
         if approved:
-            link.pending_application = None
-            link.licence_expiry = expiry
-            cap = self.params.controls.quantity_cap_t
-            link.cap_left = cap if cap is not None else math.inf
-            lead = self.params.controls.renewal_lead_days
-            at = max(0.0, expiry - lead - self.env.now)
-            self.env.timeout(at).callbacks.append(lambda _e, k=link, x=expiry: self._renew(k, x))
-            self._fit_to_cap(link)
-            while link.waiting and self._covered(link, link.waiting[0].mass):
-                self._ship_under_licence(link.waiting.popleft())
-            if link.waiting:  # the cap ran out: apply again
-                self._file_general(link, renewal=False)
+            ctl = self.params.controls
+            gl.grant(expiry, ctl.quantity_cap_t)
+            at = max(0.0, expiry - ctl.renewal_lead_days - self.env.now)
+            self.env.timeout(at).callbacks.append(lambda _e, g=gl, x=expiry: self._renew(g, x))
+            self._fit_to_cap(gl)
+            now = self.env.now
+            while gl.waiting and gl.covers(now, gl.waiting[0].mass):
+                self._ship_under_licence(gl, gl.waiting.popleft())
+            if gl.waiting:  # the cap ran out: apply again
+                self._file_general(gl, renewal=False)
         elif not self._retry(app):
             # Finally refused. Parcels still waiting are ones the current
             # licence (if any) cannot cover - it has expired or its cap is
             # spent - so they go back and their orders are cancelled.
-            link.pending_application = None
-            while link.waiting:
-                shp = link.waiting.popleft()
-                link.give_back(shp)
+            gl.pending = None
+            while gl.waiting:
+                gl.link.give_back(gl.waiting.popleft())
 
-    def _renew(self, link: Link, expiry: float) -> None:
+    def _renew(self, gl: GeneralLicence, expiry: float) -> None:
         """File the renewal of the licence expiring at ``expiry`` unless a newer
-        licence or an application already covers the link."""
-        if (
-            link.licence_expiry == expiry
-            and link.pending_application is None
-            and self.params.controls.licence_mode == "general"
-        ):
-            self._file_general(link, renewal=True)
+        licence or an application already covers the pair."""
+        if gl.expiry == expiry and gl.pending is None and self.params.controls.licence_mode == "general":
+            self._file_general(gl, renewal=True)
 
     # ------------------------------------------------------------ records
     def _record(self, app: Application, decided: float, outcome: str, expiry: float) -> None:

@@ -10,10 +10,9 @@ stage's queue. After the last stage the application is decided (see
 Speed by design (SPEC §5): no process and no ``Resource`` per application.
 Each service or fix is one scheduled SimPy event with a callback, queues are
 deques and reviewer pools are counters - the pattern that ran 4.5x faster
-than idiomatic SimPy on this machine. Each application owns one
-``simpy.Event`` that is rescheduled for each of its services (as
-``Environment.run`` does with its own ``until`` event: ``_ok`` and ``_value``
-set, then ``env.schedule`` with a delay); its value is the application and
+than idiomatic SimPy on this machine. Each application owns one triggered
+event (``kernel.triggered``) that is rescheduled for each of its services
+with ``env.schedule`` and a delay; its value is the application and
 its callbacks list is a shared one-element list holding the bound method
 ``_done`` (or ``_fixed``), so a visit allocates neither a ``Timeout`` nor a
 closure. (An application has at most one pending event: it is queued, in
@@ -35,16 +34,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL, Event
-
+from ..kernel import NORMAL, triggered, value_of
 from ..records import Table
-from ..scenario import Licensing
 from ..workdays import WorkCalendar
 
 if TYPE_CHECKING:
     from ..randomness import Streams
-
-KINDS = ("shipment", "general", "background")
+    from ..scenario.schema import Licensing
 
 
 class Application:
@@ -171,9 +167,7 @@ class ReviewOffice:
         now = env.now
         if app.submitted < 0.0:
             app.submitted = now
-        ev = app.event = Event(env)
-        ev._ok = True
-        ev._value = app
+        app.event = triggered(env, app)
         self.live[app.id] = app
         self._arrive(app, 0, now)
 
@@ -205,7 +199,7 @@ class ReviewOffice:
 
     def _done(self, event: Any) -> None:
         """A reviewer finished an application at its stage ``app.stage``."""
-        app: Application = event._value
+        app: Application = value_of(event)
         s = app.stage
         now = self.env.now
         busy = self.busy[s] - 1
@@ -228,7 +222,7 @@ class ReviewOffice:
 
     def _fixed(self, event: Any) -> None:
         """The exporter has fixed the file: back into its stage's queue."""
-        app: Application = event._value
+        app: Application = value_of(event)
         self._arrive(app, app.stage, self.env.now)
 
     def close(self, horizon: float) -> None:
