@@ -49,13 +49,19 @@ class Calendar:
 
 
 class Elements:
-    """The element index of a run: symbols, element vectors, grade contents,
-    and which elements are controlled under the controls in force."""
+    """The element and grade indexes of a run: element vectors, grade
+    contents (a magnet quantity is a vector over grades, its element content
+    that vector times ``grade_matrix``), and which elements are controlled
+    under the controls in force."""
 
     def __init__(self, symbols: list[str], grades: dict[str, Any], controlled: list[str]):
         self.symbols = symbols
         self.index = {e: i for i, e in enumerate(symbols)}
         self._grades = {name: self.vec(g.content) for name, g in grades.items()}
+        self.grade_names = sorted(grades)
+        self.grade_index = {g: i for i, g in enumerate(self.grade_names)}
+        self.grade_matrix = (np.array([self._grades[g] for g in self.grade_names])
+                             if grades else np.zeros((0, len(symbols))))
         self.controlled_mask = self.mask(controlled)
 
     @property
@@ -75,6 +81,17 @@ class Elements:
     def grade(self, name: str) -> np.ndarray:
         """Element tonnes per tonne of magnet of grade ``name``."""
         return self._grades[name]
+
+    def mix(self, shares: dict[str, float]) -> np.ndarray:
+        """A vector over grades from ``{grade: share}``."""
+        out = np.zeros(len(self.grade_names))
+        for g, x in shares.items():
+            out[self.grade_index[g]] = x
+        return out
+
+    def content(self, grades: np.ndarray) -> np.ndarray:
+        """Element tonnes of a quantity of magnets given per grade."""
+        return grades @ self.grade_matrix
 
     def zeros(self) -> np.ndarray:
         return np.zeros(len(self.symbols))

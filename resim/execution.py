@@ -39,6 +39,8 @@ class ReplicationOutput:
     replication: int
     kpis: pd.DataFrame | None = None
     timeseries: dict[str, list[Any]] | None = None
+    firms: dict[str, list[Any]] | None = None
+    stocks: dict[str, list[Any]] | None = None
     licences: dict[str, list[Any]] | None = None
     flows: pd.DataFrame | None = None
     stages: dict[str, list[Any]] | None = None
@@ -82,8 +84,10 @@ def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
         ts = rec.timeseries.frame()
         return ReplicationOutput(
             replication=replication,
-            kpis=replication_kpis(ts, rec.costs.frame()),
+            kpis=replication_kpis(ts, rec.costs.frame(), rec.firms.frame()),
             timeseries=rec.timeseries.data,
+            firms=rec.firms.data if loaded.scenario.output.firm_records else None,
+            stocks=rec.stocks.data if loaded.scenario.output.stocks else None,
             licences=rec.licences.data,
             flows=monthly_flows(rec.flows.data, loaded.scenario.scenario.start_date),
             stages=rec.stages.data,

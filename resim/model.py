@@ -18,6 +18,7 @@ import numpy as np
 from . import wiring
 from .context import Calendar, Context, Elements, Ledger, Recorder
 from .kernel import Clock
+from .kpis import FIRM_COLUMNS, firm_kpis
 from .licensing import Authority
 from .policy import policy_process
 from .randomness import Streams, replication_seed
@@ -26,7 +27,12 @@ from .records import Records, Table
 if TYPE_CHECKING:
     from .scenario import Loaded, PolicyStep
 
-TIMESERIES_COLUMNS = ("day", "automaker", "inventory_t", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle")
+#: Element tonnes on site by actor entry and day (``output.stocks``).
+STOCK_COLUMNS = ("day", "actor", "kind", "element", "tonnes")
+#: The daily record of each automaker entry (its firms summed).
+TIMESERIES_COLUMNS = ("day", "automaker", "inventory_t", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle",
+                      "demand_vehicles", "produced_vehicles", "shortfall_vehicles", "firms", "firms_stopped",
+                      "demand_stopped_t")
 
 
 def element_symbols(loaded: Loaded) -> list[str]:
@@ -84,18 +90,72 @@ class Model:
         for actor in self.actors:
             actor.finish()
 
-    def timeseries(self) -> Table:
-        """One row per automaker and day, day by day in actor order."""
-        makers = [a for a in self.actors if a.kind.has_timeseries]
+    def _entries(self) -> list[tuple[str, list[Any], np.ndarray]]:
+        """Each automaker entry with its firms and their daily rows, an array
+        ``(firms, 5, days)`` (inventory, demand, consumed, shortfall, t/vehicle)."""
+        groups: dict[str, list[Any]] = {}
+        for a in self.actors:
+            if a.kind.has_timeseries:
+                groups.setdefault(a.entry, []).append(a)
+        return [(entry, firms, np.array([f.daily_rows() for f in firms], dtype=float))
+                for entry, firms in groups.items()]
+
+    def timeseries(self, entries: list[tuple[str, list[Any], np.ndarray]]) -> Table:
+        """One row per automaker entry and day, day by day in entry order: the
+        entry's firms summed, how many were short that day, and their demand."""
         days = self.ctx.clock.days
         table = Table(TIMESERIES_COLUMNS)
         data = table.data
-        data["day"] = np.repeat(np.arange(days), len(makers))
-        data["automaker"] = np.array([a.name for a in makers] * days, dtype=object)
-        rows = [a.daily_rows() for a in makers]
-        for i, name in enumerate(TIMESERIES_COLUMNS[2:]):
-            cols = np.array([r[i] for r in rows], dtype=float).reshape(len(makers), days)
-            data[name] = cols.T.ravel()
+        data["day"] = np.repeat(np.arange(days), len(entries))
+        data["automaker"] = np.array([e for e, _, _ in entries] * days, dtype=object)
+        cols: dict[str, list[np.ndarray]] = {c: [] for c in TIMESERIES_COLUMNS[2:]}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for _, firms, rows in entries:
+                inv, dem, used, short, tpv = (rows[:, i] for i in range(5))
+                stopped = short > 0
+                dv = (dem / tpv).sum(axis=0)
+                sums = {"inventory_t": inv.sum(axis=0), "demand_t": dem.sum(axis=0),
+                        "consumed_t": used.sum(axis=0), "shortfall_t": short.sum(axis=0),
+                        "demand_vehicles": dv, "produced_vehicles": (used / tpv).sum(axis=0),
+                        "shortfall_vehicles": (short / tpv).sum(axis=0),
+                        "firms": np.full(days, float(len(firms))), "firms_stopped": stopped.sum(axis=0).astype(float),
+                        "demand_stopped_t": (dem * stopped).sum(axis=0)}
+                # tonnes per vehicle of the entry: its firms' (they differ only under substitution)
+                sums["t_per_vehicle"] = tpv[0] if len(firms) == 1 else np.where(
+                    dv > 0, sums["demand_t"] / dv, tpv[0])
+                for c, v in sums.items():
+                    cols[c].append(v)
+        for c, parts in cols.items():
+            data[c] = np.array(parts, dtype=float).reshape(len(entries), days).T.ravel()
+        return table
+
+    def firm_table(self, entries: list[tuple[str, list[Any], np.ndarray]]) -> Table:
+        """One row per firm: its traits and its KPIs (``kpis.firm_kpis``)."""
+        table = Table(FIRM_COLUMNS)
+        for entry, firms, rows in entries:
+            for f, k in zip(firms, firm_kpis(rows), strict=True):
+                pop = f.population
+                table.append(entry, f.firm, f.name, f.demand_share, float(pop.initial_days[f.firm]),
+                             float(pop.target_days[f.firm]), pop.standing(f.firm), *k.values())
+        return table
+
+    def stock_table(self) -> Table:
+        """Element tonnes on site per entry (firms summed) and day, when the
+        scenario asks for them (``output.stocks``); else empty."""
+        table = Table(STOCK_COLUMNS)
+        if not self.ctx.scenario.output.stocks:  # type: ignore[attr-defined]
+            return table
+        symbols = self.ctx.elements.symbols
+        days = self.ctx.clock.days
+        by_entry: dict[str, tuple[str, np.ndarray]] = {}
+        for a in self.actors:
+            rows = np.array(a.stock_rows, dtype=float).reshape(days, len(symbols))
+            table_name, total = by_entry.get(a.entry, (a.table, np.zeros((days, len(symbols)))))
+            by_entry[a.entry] = (table_name, total + rows)
+        for entry, (kind, rows) in by_entry.items():
+            for e in np.flatnonzero(rows.any(axis=0)):
+                for day in range(days):
+                    table.append(day, entry, kind, symbols[e], rows[day, e])
         return table
 
     def ledger(self) -> dict[str, np.ndarray]:
@@ -107,12 +167,15 @@ class Model:
     def records(self, replication: int, runtime: float) -> Records:
         ctx = self.ctx
         horizon = ctx.clock.horizon
+        entries = self._entries()
         automakers: list[dict[str, Any]] = [
-            {"name": a.name, "jurisdiction": a.jurisdiction} for a in self.actors if a.kind.has_timeseries
+            {"name": entry, "jurisdiction": firms[0].jurisdiction, "firms": len(firms)} for entry, firms, _ in entries
         ]
         return Records(
             replication=replication,
-            timeseries=self.timeseries(),
+            timeseries=self.timeseries(entries),
+            firms=self.firm_table(entries),
+            stocks=self.stock_table(),
             costs=ctx.records.costs,
             licences=self.authority.licence_table(horizon),
             flows=ctx.records.flows,

@@ -93,3 +93,8 @@ class Streams:
 
     def uniforms(self, name: str) -> Uniforms:
         return Uniforms(generator(self.rep, name))
+
+    def vector(self, name: str, n: int) -> np.ndarray:
+        """The first ``n`` U(0,1) draws of stream ``name`` (a prefix of any longer
+        vector of the same stream: item ``i`` never depends on ``n``)."""
+        return generator(self.rep, name).random(n)

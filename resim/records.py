@@ -48,6 +48,8 @@ class Records:
 
     replication: int
     timeseries: Table
+    firms: Table
+    stocks: Table
     costs: Table
     licences: Table
     flows: Table

@@ -340,10 +340,12 @@ def _chain_html(sc: Mapping[str, Any]) -> str:
                 f"{s['name']} ({100 * float(s.get('share', 1)):g}%, transit "
                 f"{_dist_text(s.get('transit', 0))})" for s in a.get("suppliers", []))
             policy = (f"every {float(a.get('review_days', 7)):g} days up to "
-                      f"{float(a.get('target_days', 90)):g} days of demand")
+                      f"{_dist_text(a.get('target_days', 90))} of demand")
             lost = "backlogged" if a.get("backlog") else "lost"
-            rows.append([a["name"], a.get("jurisdiction", ""), a.get("end_use", "civil"), demand,
-                         f"{float(a.get('initial_inventory_days', 0)):g} days", policy, sup, lost])
+            firms = int(a.get("firms", 1))
+            name = a["name"] if firms == 1 else f"{a['name']} ({firms} firms)"
+            rows.append([name, a.get("jurisdiction", ""), a.get("end_use", "civil"), demand,
+                         _dist_text(a.get("initial_inventory_days", 60)), policy, sup, lost])
         out.append("<h3>Automakers</h3>" + _table(
             ["automaker", "in", "end use", "demand", "magnets on hand at start", "orders",
              "suppliers (share, transit)", "unbuilt vehicles"], rows))
@@ -353,7 +355,9 @@ def _chain_html(sc: Mapping[str, Any]) -> str:
                             ("magnet_makers", "magnet maker", "capacity_t_per_day")):
         for a in sc.get(key, []):
             sup = ", ".join(s["name"] for s in a.get("suppliers", [])) or "–"
-            extra = f", grade {a['grade']}" if a.get("grade") else ""
+            mix = a.get("grades") or ({a["grade"]: 1.0} if a.get("grade") else {})
+            extra = (", grade " + ", ".join(f"{g} {100 * float(x):g}%" if len(mix) > 1 else g
+                                            for g, x in mix.items())) if mix else ""
             upstream.append([a["name"], label, a.get("jurisdiction", ""),
                              f"{float(a.get(cap, 0)):,g} t/day{extra}", sup])
     if upstream:

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .execution import ReplicationOutput, kpi_rows
-from .kpis import METRICS, licensing_summary, summarise_kpis
+from .kpis import FIRM_COLUMNS, METRICS, licensing_summary, summarise_kpis
 from .licensing import licence_columns
-from .model import TIMESERIES_COLUMNS
+from .model import STOCK_COLUMNS, TIMESERIES_COLUMNS
 from .scenario import Loaded
 from .store import write_parquet, write_text
 from .tomlwriter import dumps as toml_dumps
@@ -77,6 +77,9 @@ class Results:
              "reviewers", "in_queue_at_end", "in_service_at_end"),
         )
         self.flows = self._flows(ok)
+        output = self.scenario.output
+        self.firms = self._concat(ok, "firms", FIRM_COLUMNS) if output.firm_records else None
+        self.stocks = self._concat(ok, "stocks", STOCK_COLUMNS) if output.stocks else None
         first = ok[0] if ok else None
         self.events = pd.DataFrame(first.events) if first and first.events else pd.DataFrame(
             columns=["day", "kind", "key", "value"])
@@ -87,13 +90,16 @@ class Results:
     def _timeseries(self, ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
         df = pd.concat([_frame(o.replication, o.timeseries, TIMESERIES_COLUMNS) for o in ok],
                        ignore_index=True) if ok else _frame(0, None, TIMESERIES_COLUMNS).iloc[0:0]
-        per = df["t_per_vehicle"].astype(float)
         day = df["day"].to_numpy(dtype="int64")
         df.insert(2, "date", (np.datetime64(self.start_date, "D") + day.astype("timedelta64[D]")))
-        df["produced_vehicles"] = df["consumed_t"] / per
-        df["shortfall_vehicles"] = df["shortfall_t"] / per
+        df["share_stopped"] = df["firms_stopped"] / df["firms"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df["demand_share_stopped"] = np.where(df["demand_t"] > 0, df["demand_stopped_t"] / df["demand_t"],
+                                                  df["share_stopped"])
+        df["firms_stopped"] = df["firms_stopped"].astype("int64")
         cols = ["replication", "day", "date", "automaker", "inventory_t", "produced_vehicles",
-                "shortfall_vehicles", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle"]
+                "shortfall_vehicles", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle",
+                "firms_stopped", "share_stopped", "demand_share_stopped"]
         return df[cols]
 
     @staticmethod
@@ -157,6 +163,11 @@ class Results:
         write_parquet(out / "timeseries.parquet", self.timeseries)
         write_parquet(out / "licences.parquet", self.licences)
         write_parquet(out / "flows.parquet", self.flows)
+        for name, table in (("firms", self.firms), ("stocks", self.stocks)):
+            if table is not None:
+                write_parquet(out / f"{name}.parquet", table)
+            else:
+                (out / f"{name}.parquet").unlink(missing_ok=True)  # not a leftover of an earlier run
         resolved = self.scenario.model_dump(by_alias=True, exclude_none=True)
         resolved.pop("extends", None)
         header = f"# {self.scenario.scenario.name}: resolved by resim from {self.loaded.source}\n"

@@ -74,6 +74,15 @@ class Link:
 
     def _configure(self, cfg: Any) -> None:
         self.share = cfg.share
+        # What one unit ordered on this link can contain: a grade mix for
+        # magnets, the elements named for oxides (all by default), 1 for tonnes.
+        if self.product == "magnet":
+            self.supplies: Any = self.supplier.grade_mix()
+        elif self.product == "oxide":
+            elements = self.ctx.elements
+            self.supplies = np.ones(elements.n) if cfg.elements is None else elements.mask(cfg.elements)
+        else:
+            self.supplies = 1.0
         self.transit.set_dist(cfg.transit)
         self.qualified_from = cfg.qualification_days
         self.premium = cfg.premium
@@ -92,7 +101,9 @@ class Link:
 
     def send(self, order: Order | None, mass: float, vec: np.ndarray, qty: Any) -> None:
         """Hand goods to the link. Oxides travel as separate products: the
-        controlled oxides (Dy, Tb...) as one parcel, the rest as another."""
+        controlled oxides (Dy, Tb...) as one parcel, the rest as another;
+        magnets as one parcel per grade (a Dy/Tb-free grade is not caught by
+        the controls, whatever else the order holds)."""
         if self.product == "oxide":
             mask = self.ctx.elements.controlled_mask
             ctrl = vec * mask
@@ -101,6 +112,13 @@ class Link:
                 self._send(order, float(ctrl.sum()), ctrl, ctrl)
                 self._send(order, float(free.sum()), free, free)
                 return
+        elif self.product == "magnet" and np.count_nonzero(qty) > 1:
+            elements = self.ctx.elements
+            for g in np.flatnonzero(qty):
+                part = np.zeros_like(qty)
+                part[g] = qty[g]
+                self._send(order, float(qty[g]), elements.content(part), part)
+            return
         self._send(order, mass, vec, qty)
 
     def _send(self, order: Order | None, mass: float, vec: np.ndarray, qty: Any) -> None:

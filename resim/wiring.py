@@ -25,14 +25,20 @@ if TYPE_CHECKING:
 
 def elaborate(ctx: Context, authority: Authority) -> tuple[list[Actor], list[Link]]:
     """Actors (upstream first, so same-time events run in a reproducible
-    order) and links, connected and checked."""
+    order; an automaker entry with ``firms = N`` becomes N actors) and links,
+    connected and checked."""
     actors: list[Actor] = []
+    by_entry: dict[str, list[Actor]] = {}
     for kind, _, cfg in ctx.scenario.entries():
-        actor = kind.actor_class()(ctx, kind, cfg)
-        actor.rank = len(actors)
-        actors.append(actor)
-    by_name = {a.name: a for a in actors}
+        for actor in kind.actor_class().instances(ctx, kind, cfg):
+            actor.rank = len(actors)
+            actors.append(actor)
+            by_entry.setdefault(cfg.name, []).append(actor)
     links: list[Link] = []
+
+    def supplier(name: str) -> Actor:
+        (one,) = by_entry[name]  # suppliers are single actors; only buyers come in populations
+        return one
 
     def connect(supplier: Actor, customer: Actor, cfg_of: object) -> Link:
         product = registry.kind(supplier.table).product
@@ -44,10 +50,11 @@ def elaborate(ctx: Context, authority: Authority) -> tuple[list[Actor], list[Lin
 
     for actor in actors:
         for name, cfg_of in actor.wanted_suppliers():
-            actor.connect_supplier(connect(by_name[name], actor, cfg_of))
+            actor.connect_supplier(connect(supplier(name), actor, cfg_of))
     for actor in actors:
         for name, cfg_of in actor.wanted_customers():
-            connect(actor, by_name[name], cfg_of)
+            for customer in by_entry[name]:  # every firm of the entry
+                connect(actor, customer, cfg_of)
     for actor in actors:
         actor.elaborate()
     return actors, links

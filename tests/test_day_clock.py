@@ -85,7 +85,7 @@ def test_a_magnet_maker_works_days_at_once_as_one_by_one(oxide: float, magnets: 
     for mk, at_once in zip(makers, (True, False), strict=True):
         mk._oxide = mk.bom * oxide
         mk._oxide[np.argmax(mk.bom)] *= 0.7  # one element scarcer than the rest
-        mk._magnets, mk.open_qty = magnets, open_qty
+        mk._magnets, mk.open_qty = magnets * mk.mix, open_qty * mk.mix
         _work(mk, 0, n, at_once)
     _close(makers[0]._oxide, makers[1]._oxide)
     _close(makers[0]._magnets, makers[1]._magnets)
@@ -109,7 +109,6 @@ def test_an_automaker_works_days_at_once_as_one_by_one(stock: float, n: int, lev
     models = _twins(src)
     makers = [_actor(m, Automaker, "EU maker") for m in models]
     for mk in makers:
-        mk._stock_el = mk._stock_el * (stock / mk._stock)
         mk._stock = stock
     makers[0].work_days(0, n)
     cut = min(split, n)
@@ -117,7 +116,7 @@ def test_an_automaker_works_days_at_once_as_one_by_one(stock: float, n: int, lev
     if cut < n:
         makers[1].work_days(cut, n)
     _close(_rows(makers[0]), _rows(makers[1]))
-    _close(makers[0]._stock_el, makers[1]._stock_el)
+    _close(makers[0].stock_vec(), makers[1].stock_vec())
     for key in ("consumed",):
         _close(getattr(models[0].ctx.ledger, key), getattr(models[1].ctx.ledger, key))
     assert makers[0]._short_streak == makers[1]._short_streak
@@ -129,7 +128,6 @@ def test_the_steady_automaker_run_is_its_daily_rule(stock: float, n: int) -> Non
     models = _twins(small_chain())
     makers = [_actor(m, Automaker, "EU maker") for m in models]
     for mk in makers:
-        mk._stock_el = mk._stock_el * (stock / mk._stock)
         mk._stock = stock
     makers[0]._work_steady(0, n)
     makers[1]._work_daily(0, n)

@@ -201,13 +201,13 @@ def test_set_values_are_typed_by_toml(valid: Path) -> None:
     assert scn.licensing.approval_rate == 0.4 and isinstance(scn.licensing.approval_rate, float)
     assert scn.controls.licence_mode == "none"
     assert math.isinf(scn.licensing.stages[1].reviewers)
-    assert scn.automakers[0].target_days == 30
+    assert scn.automakers[0].target_days.mean == 30  # a distribution (per firm): here the constant 30
     assert scn.scenario.start_date == date(2025, 5, 1)
     assert scn.scenario.replications == 5 and type(scn.scenario.replications) is int
     assert scn.controls.lifetime_days == 182
     assert scn.controls.renewal_lead_days == 45
     assert scn.licensing.working_days is False
-    assert scn.automakers[1].target_days == 12
+    assert scn.automakers[1].target_days.mean == 12
 
 
 def test_set_key_parsing() -> None:

@@ -41,12 +41,15 @@ class ScrapRecyclerTable(ActorTable):
 
 
 class ScrapRecycler(Supplier):
-    """Recovers magnets every day; ships to its customers every ``dispatch_days``."""
+    """Recovers magnets every day; ships to its customers every ``dispatch_days``.
+    Magnets are sold, as by every magnet seller, in tonnes per grade."""
 
     def __init__(self, ctx: Any, kind: Any, cfg: Any):
         super().__init__(ctx, kind, cfg)
         self.bom = ctx.elements.grade(cfg.grade)
-        self._magnets = 0.0
+        self.unit = ctx.elements.mix({cfg.grade: 1.0})
+        self._magnets = np.zeros_like(self.unit)
+        self.open_qty = np.zeros_like(self.unit)
 
     def unit_content(self) -> np.ndarray:
         return self.bom
@@ -60,21 +63,21 @@ class ScrapRecycler(Supplier):
 
     def work_days(self, first: int, end: int) -> None:
         made = (end - first) * self.cfg.output_t_per_day
-        self._magnets += made
+        self._magnets = self._magnets + made * self.unit
         self.ctx.ledger.produced += made * self.bom
 
-    def available_for(self, remaining: float) -> float:
-        return min(remaining, self._magnets)
+    def available_for(self, remaining: np.ndarray) -> np.ndarray:
+        return np.minimum(remaining, self._magnets)
 
-    def take(self, qty: float) -> tuple[float, np.ndarray]:
-        self._magnets -= qty
-        return qty, qty * self.bom
+    def take(self, qty: np.ndarray) -> tuple[float, np.ndarray]:
+        self._magnets = self._magnets - qty
+        return float(qty.sum()), self.ctx.elements.content(qty)
 
     def restock(self, shp: Any) -> None:
-        self._magnets += shp.mass
+        self._magnets = self._magnets + shp.qty
 
     def _held(self) -> np.ndarray:
-        return self._magnets * self.bom
+        return self.ctx.elements.content(self._magnets)
 
 
 KIND = registry.ActorKind("scrap_recyclers", f"{__name__}:ScrapRecyclerTable", f"{__name__}:ScrapRecycler",

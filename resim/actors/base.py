@@ -47,17 +47,29 @@ class Actor(ABC):
         self.table = kind.table
         self.cfg = cfg
         self.name: str = cfg.name
+        self.entry: str = cfg.name  # the scenario entry (a firm of a population has its own name)
         self.jurisdiction: str = cfg.jurisdiction
         self.rank = 0  # position in the upstream-first actor list (set by wiring)
         self.done = 0  # days 0 .. done-1 are worked
         self.customers: list[Link] = []  # links this actor ships on
+        #: element tonnes on site after each day's work, when ``output.stocks`` asks for them
+        self.stock_rows: list[np.ndarray] | None = [] if ctx.scenario.output.stocks else None
         self._plan_id = 0  # the scheduled duty that is current (older ones are ignored)
         self._last_duty = -1  # the last day whose duties ran: never run a day twice
+
+    @classmethod
+    def instances(cls, ctx: Context, kind: ActorKind, cfg: Any) -> list[Actor]:
+        """The actors one scenario entry becomes (one, but for populations)."""
+        return [cls(ctx, kind, cfg)]
 
     @property
     def end_use(self) -> str:
         """What the goods it buys are for (licensing decides by it)."""
         return getattr(self.cfg, "end_use", "civil")
+
+    def grade_mix(self) -> np.ndarray:
+        """The magnet grades it ships, as shares over the run's grades."""
+        return self.ctx.elements.mix(self.cfg.grade_shares())
 
     # ----------------------------------------------------------- connections
     def wanted_suppliers(self) -> list[tuple[str, LinkParams]]:
@@ -99,10 +111,17 @@ class Actor(ABC):
             self.advance(upto)
 
     def advance(self, upto: int) -> None:
-        """Work days ``done .. upto-1`` (never past the horizon)."""
+        """Work days ``done .. upto-1`` (never past the horizon); one by one
+        when the run records every actor's stock by day (``output.stocks``)."""
         upto = min(upto, self.ctx.clock.days)
         if upto > self.done:
-            self.work_days(self.done, upto)
+            log = self.stock_rows
+            if log is None:
+                self.work_days(self.done, upto)
+            else:
+                for day in range(self.done, upto):
+                    self.work_days(day, day + 1)
+                    log.append(self._held())
             self.done = upto
 
     @abstractmethod
@@ -145,7 +164,7 @@ class Actor(ABC):
         """A policy changed the scenario: days before now ran under the old
         parameters; pick up this actor's new ones (by name) and re-plan."""
         self.sync()
-        self.cfg = new.find(self.table, self.name)
+        self.cfg = new.find(self.table, self.entry)
         self.plan(math.ceil(self.ctx.clock.now))
 
     def finish(self) -> None:

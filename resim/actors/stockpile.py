@@ -23,6 +23,7 @@ class Stockpile(Actor):
     def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
         super().__init__(ctx, kind, cfg)
         self.bom = ctx.elements.grade(cfg.grade)
+        self._unit = ctx.elements.mix({cfg.grade: 1.0})  # one tonne of its grade, per grade
         self._magnets = cfg.initial_t
         ctx.ledger.initial += self._magnets * self.bom
 
@@ -37,7 +38,7 @@ class Stockpile(Actor):
         return [(name, params) for name in self.cfg.release_to]
 
     def elaborate(self) -> None:
-        names = [link.customer.name for link in self.customers]
+        names = list(dict.fromkeys(link.customer.entry for link in self.customers))
         if names != list(self.cfg.release_to):
             raise RuntimeError(f"{self.name}: releases to {self.cfg.release_to} but connected to {names}")
 
@@ -62,17 +63,18 @@ class Stockpile(Actor):
 
     def release(self) -> None:
         """Top up every named automaker whose cover (on hand plus what this
-        stockpile already sent) is below ``release_below_days``."""
+        stockpile already sent) is below ``release_below_days``; a firm of a
+        population gets its share of ``release_t_per_day``."""
         cfg = self.cfg
         for link in self.customers:
             if self._magnets <= 1e-12:
                 return
             if link.customer.cover_days(link.in_flight) >= cfg.release_below_days:
                 continue
-            qty = min(cfg.release_t_per_day, self._magnets)
+            qty = min(cfg.release_t_per_day * link.customer.demand_share, self._magnets)
             self._magnets -= qty
             link.in_flight += qty
-            link.send(None, qty, qty * self.bom, qty)
+            link.send(None, qty, qty * self.bom, qty * self._unit)
 
     def returned(self, shp: Shipment) -> None:
         """A refused release comes back: the automaker's cover is lower than

@@ -107,7 +107,7 @@ class Buyer(Actor):
         self.on_order: Any = 0.0
 
     def wanted_suppliers(self) -> list[tuple[str, LinkParams]]:
-        table, me = self.table, self.name
+        table, me = self.table, self.entry
 
         def params(supplier: str) -> LinkParams:
             def find(scn: ScenarioBase) -> Any:
@@ -138,16 +138,15 @@ class Buyer(Actor):
     def target(self) -> Any:
         ...
 
-    def split(self) -> tuple[list[tuple[Link, float]], bool]:
-        """Where this review's order goes: qualified suppliers by share
-        (renormalised while a new source is still being qualified), and
-        whether it travels by air."""
+    def split(self) -> tuple[list[Link], bool]:
+        """Which suppliers this review's order may go to (those qualified by
+        now), and whether it travels by air."""
         now = self.ctx.clock.now
-        live = [(link, link.share) for link in self.links if now >= link.qualified_from]
-        total = sum(w for _, w in live)
-        return ([(link, w / total) for link, w in live] if total > 0 else []), False
+        return [link for link in self.links if now >= link.qualified_from], False
 
     def review(self) -> None:
+        """Order the need, each unit (tonne, element, grade) from the suppliers
+        of that unit by share, renormalised over those eligible now."""
         need = self.target() - self.position()
         if isinstance(need, np.ndarray):
             need = np.where(need > _EPS, need, 0.0)
@@ -158,8 +157,17 @@ class Buyer(Actor):
         ctx = self.ctx
         now = ctx.clock.now
         links, air = self.split()
-        for link, weight in links:
-            qty = need * weight
+        weights = [link.share * link.supplies for link in links]
+        total = sum(weights)
+        for link, weight in zip(links, weights, strict=True):
+            if isinstance(total, np.ndarray):
+                qty = need * np.divide(weight, total, out=np.zeros_like(total), where=total > 0)
+                if not qty.any():
+                    continue
+            elif total > 0:
+                qty = need * (weight / total)
+            else:
+                continue
             order = Order(next(ctx.ids), link, now, qty)
             order.air = air
             self.on_order = self.on_order + qty

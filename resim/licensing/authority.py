@@ -230,7 +230,8 @@ class Authority:
         return Application(aid, kind, self._source(link), self.office.n, exporter=link.supplier.name,
                            customer=cust.name, destination=cust.jurisdiction,
                            end_use=cust.end_use, attempt=attempt,
-                           tonnes=tonnes, subject=subject, renewal=renewal)
+                           tonnes=tonnes, subject=subject, renewal=renewal,
+                           chance=getattr(cust, "approval_chance", None))
 
     def _file_shipment(self, shp: Shipment, attempt: int = 1, aid: int | None = None) -> None:
         self.held[shp.id] = shp
@@ -266,6 +267,8 @@ class Authority:
 
     # ------------------------------------------------------------ decisions
     def approval_probability(self, app: Application) -> float:
+        """The chance the decision on ``app`` is an approval: the rate in force
+        for its destination and end use, through its customer's propensity."""
         key = (app.destination, app.end_use)
         p = self._approval.get(key)
         if p is None:  # rates in force now (the cache is emptied by ``apply``)
@@ -274,7 +277,8 @@ class Authority:
             p *= lic.approval_by_destination.get(app.destination, 1.0)
             p *= lic.approval_by_end_use.get(app.end_use, 1.0)  # type: ignore[call-overload]
             p = self._approval[key] = min(1.0, p)
-        return p
+        # a firm's own chance at this rate (its approval propensity)
+        return p if app.chance is None else app.chance(p)
 
     def _reviewed(self, app: Application) -> None:
         now = self.env.now

@@ -16,7 +16,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ..distributions import Days, Distribution
-from .types import Element, Fraction, Frozen, Jurisdiction, Name, NonNeg, Positive
+from .types import Element, Fraction, Frozen, Jurisdiction, Name, NonNeg, Positive, Whole
 
 
 class AirFreight(Frozen):
@@ -38,6 +38,11 @@ class SupplierLink(Frozen):
     )
     premium: NonNeg = Field(default=0.0, description="price premium over the supplier's price, as a fraction")
     air_freight: AirFreight | None = None
+    elements: list[Element] | None = Field(
+        default=None, description="the elements bought from this supplier (oxide buyers; default: all)")
+
+    def supplies(self, element: str) -> bool:
+        return self.elements is None or element in self.elements
 
 
 class Outages(Frozen):
@@ -55,6 +60,15 @@ class ActorTable(Frozen):
 
     name: Name
     jurisdiction: Jurisdiction
+
+    def grade_shares(self) -> dict[str, float]:
+        """The magnet grades this entry makes or holds, with their shares
+        (``grade`` alone: all of it; no grade: none)."""
+        mix = getattr(self, "mix", None)
+        if mix is not None:
+            return dict(mix)
+        grade = getattr(self, "grade", None)
+        return {grade: 1.0} if grade is not None else {}
 
     def structure(self, skip: tuple[str, ...] = ()) -> tuple[object, ...]:
         """The values of the structural fields but ``skip`` (supplier links by name)."""
@@ -86,9 +100,18 @@ class BuyerTable(ActorTable):
 
     @model_validator(mode="after")
     def _shares(self) -> BuyerTable:
-        total = sum(s.share for s in self.suppliers)
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"supplier shares must sum to 1, they sum to {total:g}")
+        # Shares add up to 1 over the suppliers of each element: those that
+        # supply everything, plus those that name it in ``elements``.
+        named = sorted({e for s in self.suppliers for e in (s.elements or ())})
+        everything = [s.share for s in self.suppliers if s.elements is None]
+        for element, shares in [(None, everything), *((e, [s.share for s in self.suppliers if s.supplies(e)])
+                                                        for e in named)]:
+            if element is None and not shares and named:
+                continue  # every supplier names its elements
+            total = sum(shares)
+            if abs(total - 1.0) > 1e-6:
+                of = f" of {element}" if element else ""
+                raise ValueError(f"supplier shares{of} must sum to 1, they sum to {total:g}")
         names = [s.name for s in self.suppliers]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
@@ -124,9 +147,15 @@ class Separator(BuyerTable):
 
 
 class MagnetMaker(BuyerTable):
-    structural: ClassVar[tuple[str, ...]] = ("name", "jurisdiction", "suppliers", "grade")
+    """Makes magnets of one ``grade``, or of several in fixed shares
+    (``grades = { N42SH = 0.7, N48 = 0.3 }``): its capacity is tonnes of the
+    mix, and each tonne needs the mix's elements (bill of materials)."""
 
-    grade: Name
+    structural: ClassVar[tuple[str, ...]] = ("name", "jurisdiction", "suppliers", "grade", "grades")
+
+    grade: Name | None = None
+    grades: dict[Name, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]] | None = Field(
+        default=None, min_length=1, description="grades made, with their shares of output")
     capacity_t_per_day: NonNeg
     price_usd_per_kg: NonNeg = 0.0
     domestic_first: bool = False
@@ -134,6 +163,19 @@ class MagnetMaker(BuyerTable):
     finished_stock_days: NonNeg = Field(
         default=7.0, description="finished magnets kept beyond open orders, days of capacity"
     )
+
+    @model_validator(mode="after")
+    def _mix(self) -> MagnetMaker:
+        if (self.grade is None) == (self.grades is None):
+            raise ValueError("give either grade or grades (a mix with shares)")
+        if self.grades is not None and abs(sum(self.grades.values()) - 1.0) > 1e-6:
+            raise ValueError(f"grade shares must sum to 1, they sum to {sum(self.grades.values()):g}")
+        return self
+
+    @property
+    def mix(self) -> dict[str, float]:
+        """Grade -> share of output (one grade: all of it)."""
+        return self.grades if self.grades is not None else {self.grade: 1.0}  # type: ignore[dict-item]
 
 
 class AdaptiveTarget(Frozen):
@@ -171,11 +213,27 @@ class Recycling(Frozen):
 
 
 class Automaker(BuyerTable):
+    """An automaker, a supplier base or an aggregate buyer; with ``firms = N``
+    a population of N firms sharing the entry's demand by ``size``, each with
+    its own stock, orders and licences and its own draw of the per-firm
+    values (``initial_inventory_days``, ``target_days``, ``size``, and its
+    approval standing, spread by ``approval_spread``)."""
+
     vehicles_per_day: Positive | None = None
     magnet_kg_per_vehicle: Positive | None = None
     demand_t_per_day: Positive | None = None
-    target_days: NonNeg = 90.0
-    initial_inventory_days: NonNeg = 60.0
+    firms: Whole = Field(default=1, ge=1, le=100_000, description="firms in this entry (a population)")
+    target_days: Distribution = Field(
+        default_factory=lambda: {"dist": "constant", "value": 90.0}, validate_default=True,
+        description="order-up-to target, days of demand (per firm: a distribution)")
+    initial_inventory_days: Distribution = Field(
+        default_factory=lambda: {"dist": "constant", "value": 60.0}, validate_default=True,
+        description="stock at the start, days of demand (per firm: a distribution)")
+    size: Distribution = Field(
+        default_factory=lambda: {"dist": "constant", "value": 1.0}, validate_default=True,
+        description="each firm's weight in the entry's demand (normalised)")
+    approval_spread: Fraction = Field(
+        default=0.0, description="share of the variance of approvals that lies between firms (0: none)")
     backlog: bool = False
     catch_up: NonNeg = Field(
         default=0.2, description="with backlog, extra output per day as a share of normal"
@@ -197,6 +255,8 @@ class Automaker(BuyerTable):
             raise ValueError(
                 "give either vehicles_per_day with magnet_kg_per_vehicle, or demand_t_per_day"
             )
+        if self.size.mean <= 0:
+            raise ValueError("size must have a positive mean (it weighs the firms' demand)")
         return self
 
     @property

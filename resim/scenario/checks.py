@@ -48,17 +48,39 @@ def _check_suppliers(scn: ScenarioBase, label: str, seen: dict[str, str]) -> Non
 
 def _check_refers(scn: ScenarioBase, label: str) -> None:
     """Grades, and fields naming entries of other tables (``release_to``)."""
+    grades = scn.grades  # type: ignore[attr-defined]
     for k, i, cfg in scn.entries():
-        grade = getattr(cfg, "grade", None)
-        if grade is not None and grade not in scn.grades:  # type: ignore[attr-defined]
-            raise ScenarioError(label, f"{k.table}[{i}].grade",
-                                f"no [grades.{grade}] table{did_you_mean(grade, scn.grades)}", grade)  # type: ignore[attr-defined]
+        for grade in cfg.grade_shares():
+            if grade not in grades:
+                path = f"{k.table}[{i}].grade" if getattr(cfg, "grades", None) is None else f"{k.table}[{i}].grades"
+                raise ScenarioError(label, path, f"no [grades.{grade}] table{did_you_mean(grade, grades)}", grade)
+        for j, s in enumerate(getattr(cfg, "suppliers", ())):
+            if s.elements is not None and k.buys != "oxide":
+                raise ScenarioError(label, f"{k.table}[{i}].suppliers[{j}].elements",
+                                    f"only buyers of oxides buy by element; {k.plural} buy {k.buys}")
         for field, table in k.refers:
             names = {e.name for e in getattr(scn, table)}
             for j, name in enumerate(getattr(cfg, field)):
                 if name not in names:
                     raise ScenarioError(label, f"{k.table}[{i}].{field}[{j}]",
                                         f"no {registry.kind(table).label} of that name", name)
+    _check_held_grades(scn, label)
+
+
+def _check_held_grades(scn: ScenarioBase, label: str) -> None:
+    """Goods sent to a buyer unasked (a stockpile's releases) must be of a
+    grade it uses: grades are not substitutes."""
+    by_name = {cfg.name: cfg for cfg in scn.actors}
+    for k, i, cfg in scn.entries():
+        held = cfg.grade_shares()
+        for field, _ in k.refers:
+            for name in getattr(cfg, field):
+                uses = set().union(*(by_name[s.name].grade_shares() for s in getattr(by_name[name], "suppliers", ())))
+                for grade in held:
+                    if grade not in uses:
+                        raise ScenarioError(label, f"{k.table}[{i}].grade",
+                                            f"\"{name}\" uses no {grade} (it buys {', '.join(sorted(uses)) or 'none'}); "
+                                            "grades are not substitutes", grade)
 
 
 def check_references(scn: ScenarioBase, label: str) -> None:
@@ -120,22 +142,24 @@ def check_graph(scn: ScenarioBase, label: str) -> None:
     memo: dict[str, frozenset[str]] = {}
 
     def available(name: str) -> frozenset[str]:
-        """Elements an entry can ship: a mine's composition, else what its suppliers can."""
+        """Elements an entry can ship: a mine's composition, else what its
+        suppliers can (those that name their ``elements``: only those)."""
         if name not in memo:
             cfg: Any = by_name[name]
             comp = getattr(cfg, "composition", None)
             memo[name] = frozenset(comp) if comp is not None else frozenset().union(
-                *(available(s) for s in graph[name]))
+                *(available(s.name) if s.elements is None else available(s.name) & set(s.elements)
+                  for s in getattr(cfg, "suppliers", ())))
         return memo[name]
 
     for k, i, cfg in scn.entries():
-        grade = getattr(cfg, "grade", None)
-        if grade is None or not getattr(cfg, "suppliers", None):
+        if not getattr(cfg, "suppliers", None):
             continue
-        missing = sorted(set(scn.grades[grade].content) - available(cfg.name))  # type: ignore[attr-defined]
-        if missing:
-            raise ScenarioError(
-                label, f"{k.table}[{i}].grade",
-                f"grade \"{grade}\" needs {', '.join(missing)}, which none of this maker's upstream mines produce",
-            )
+        for grade in cfg.grade_shares():
+            missing = sorted(set(scn.grades[grade].content) - available(cfg.name))  # type: ignore[attr-defined]
+            if missing:
+                raise ScenarioError(
+                    label, f"{k.table}[{i}].grade",
+                    f"grade \"{grade}\" needs {', '.join(missing)}, which none of this maker's upstream mines produce",
+                )
 

@@ -160,5 +160,7 @@ class Sweep(Frozen):
 class Output(Frozen):
     #: "auto": every application when there is no supply chain, else exporters' only.
     licence_records: Literal["auto", "all", "exporters"] = "auto"
+    firm_records: bool = Field(default=False, description="write firms.parquet: one row per firm and replication")
+    stocks: bool = Field(default=False, description="write stocks.parquet: every actor's stock by element and day")
 
 
