@@ -20,8 +20,11 @@ import pytest
 from matplotlib.figure import Figure
 
 import resim
-from resim import plots
-from resim.report import report_command, write_report, write_sweep_report
+from resim.output import figures
+from resim.output.figures import licences as licence_figures
+from resim.output.formatting import compact
+from resim.output.report import report_command, write_report, write_sweep_report
+from resim.output.rundata import RunData
 
 from chain_fixtures import ROOT, SCENARIOS, small_chain
 
@@ -102,7 +105,7 @@ class Cells(HTMLParser):
 
 # ---------------------------------------------------------------- run figures
 def test_save_run_plots_writes_legible_pngs(run_dir: Path) -> None:
-    paths = plots.save_run_plots(run_dir, run_dir)
+    paths = figures.save_run_plots(run_dir, run_dir)
     assert len(paths) >= 4
     assert all(p.parent == run_dir / "plots" and p.suffix == ".png" for p in paths)
     names = {p.stem for p in paths}
@@ -114,13 +117,13 @@ def test_save_run_plots_writes_legible_pngs(run_dir: Path) -> None:
 
 def test_figures_from_results_match_figures_from_files(run_dir: Path) -> None:
     res = resim.simulate(SCENARIOS / "six_month_licences.toml", replications=2)
-    from_results = [p.name for p in plots.run_figures(res)]
-    from_files = [p.name for p in plots.run_figures(run_dir)]
+    from_results = [p.name for p in figures.run_figures(res)]
+    from_files = [p.name for p in figures.run_figures(run_dir)]
     assert from_results == from_files
 
 
 def test_every_figure_has_title_labels_and_date_axis(run_dir: Path) -> None:
-    for plot in plots.run_figures(run_dir):
+    for plot in figures.run_figures(run_dir):
         fig = plot.figure
         assert isinstance(fig, Figure)
         axes = [ax for ax in fig.axes if ax.get_visible()]
@@ -139,7 +142,7 @@ def test_inventory_fan_marks_policy_changes() -> None:
     scn = small_chain(scenario__replications=2)
     scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9}}]
     res = resim.simulate(scn)
-    fig = plots.inventory_fan(res, "EU maker")
+    fig = figures.inventory_fan(res, "EU maker")
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("approval rate → 0.9" in t for t in texts)
     top = fig.axes[0]
@@ -160,22 +163,22 @@ def test_licence_pipeline_counts_applications_in_review() -> None:
         "wait_security": [0.0, 0.0], "service_security": [1.0, 0.0],
         "visits_technical": [2, 1], "visits_security": [1, 0],
     })
-    run = plots.RunData(title="t", start_date=date(2025, 1, 1), horizon_days=6.0,
+    run = RunData(title="t", start_date=date(2025, 1, 1), horizon_days=6.0,
                         replications=[0, 1], kpis=pd.DataFrame(), timeseries=pd.DataFrame(),
                         licences=lic, flows=pd.DataFrame(), summary={},
                         scenario={"licensing": {"rework": {"stage": "technical"}}})
-    days, by_kind, by_stage = plots._pipeline(run)
+    days, by_kind, by_stage = licence_figures.pipeline(run)
     assert list(days) == [0, 1, 2, 3, 4, 5]
     assert by_kind["general"].tolist() == [[0, 1, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1]]
     assert by_stage["technical"].tolist() == [0.0, 1.0, 0.5, 0.0, 0.5, 0.0]
-    assert by_stage[plots.REWORK].tolist() == [0.0, 0.0, 0.5, 1.0, 0.5, 0.5]
+    assert by_stage[licence_figures.REWORK].tolist() == [0.0, 0.0, 0.5, 1.0, 0.5, 0.5]
     assert by_stage["security"].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0, 0.5]
     # the stages split the files in review, nothing lost or counted twice
     assert np.allclose(sum(by_stage.values()), by_kind["general"].mean(axis=0))
 
 
 def test_licensing_only_scenario_gets_only_licence_plots(office_dir: Path) -> None:
-    paths = plots.save_run_plots(office_dir, office_dir)
+    paths = figures.save_run_plots(office_dir, office_dir)
     assert sorted(p.stem for p in paths) == ["licence_decisions", "licence_pipeline"]
     for p in paths:
         assert_png_has_content(p.read_bytes())
@@ -191,7 +194,7 @@ def test_stale_plots_of_an_earlier_run_are_removed(tmp_path: Path, office_dir: P
     stale.write_bytes(b"old")
     mine = tmp_path / "plots" / "notes.png"
     mine.write_bytes(b"user's own file")
-    plots.save_run_plots(office_dir, tmp_path)
+    figures.save_run_plots(office_dir, tmp_path)
     assert not stale.exists() and mine.exists()
 
 
@@ -281,9 +284,9 @@ def test_text_is_escaped(tmp_path: Path) -> None:
 
 
 def test_no_pyplot_state() -> None:
-    code = ("import sys, pandas as pd; from resim import plots, report; "
+    code = ("import sys, pandas as pd; from resim.output import figures, report; "
             "s = pd.DataFrame({'k': [1, 2], 'automaker': ['all'] * 2, 'm_mean': [1.0, 2.0]}); "
-            "plots.sweep_lines(s, 'k', 'm'); assert 'matplotlib.pyplot' not in sys.modules")
+            "figures.sweep_lines(s, 'k', 'm'); assert 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
 
 
@@ -305,29 +308,29 @@ def sweep_summary(keys: dict[str, list[float]]) -> pd.DataFrame:
 
 def test_sweep_heatmap_annotates_every_cell() -> None:
     s = sweep_summary({"licensing.approval_rate": [0.2, 0.6, 1.0], "controls.lifetime_days": [90, 180]})
-    fig = plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days", "vehicles_lost")
+    fig = figures.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days", "vehicles_lost")
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
     for mean in s[s["automaker"] == "all"]["vehicles_lost_mean"]:
-        assert plots.compact(mean) in texts
+        assert compact(mean) in texts
     assert ax.get_xlabel() == "licensing.approval_rate (share)"
     assert ax.get_ylabel() == "controls.lifetime_days (days)"
     assert "vehicles" in fig.axes[1].get_ylabel()  # colour bar with units
     assert_png_has_content(_png(fig))
-    fig = plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
+    fig = figures.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
                               "stockout_probability", automaker="EU maker")
     assert "EU maker" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="automaker"):
-        plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
+        figures.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
                             "vehicles_lost", automaker="nobody")
     three = sweep_summary({"a_rate": [0.2, 0.6], "b_days": [90, 180], "c": [1, 2]})
     with pytest.raises(ValueError, match="several rows"):
-        plots.sweep_heatmap(three, "a_rate", "b_days", "vehicles_lost")
+        figures.sweep_heatmap(three, "a_rate", "b_days", "vehicles_lost")
 
 
 def test_sweep_lines_with_and_without_by() -> None:
     s = sweep_summary({"licensing.approval_rate": [0.2, 0.6, 1.0], "controls.lifetime_days": [90, 180]})
-    fig = plots.sweep_lines(s, "licensing.approval_rate", "vehicles_lost",
+    fig = figures.sweep_lines(s, "licensing.approval_rate", "vehicles_lost",
                             by="controls.lifetime_days")
     ax = fig.axes[0]
     assert len(ax.lines) == 2 and len(ax.collections) == 2  # a line and a CI band per value
@@ -335,12 +338,12 @@ def test_sweep_lines_with_and_without_by() -> None:
     assert "controls.lifetime_days = 90" in labels and "95% CI" in labels
     assert ax.get_ylabel() == "mean vehicles lost (vehicles)"
     one = s[s["controls.lifetime_days"] == 90]
-    fig = plots.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", automaker="EU maker")
+    fig = figures.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", automaker="EU maker")
     assert list(fig.axes[0].lines[0].get_ydata()) == [1000.0, 3000.0, 5000.0]
-    fig = plots.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", by="automaker")
+    fig = figures.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", by="automaker")
     assert len(fig.axes[0].lines) == 2
     with pytest.raises(ValueError, match="several rows"):
-        plots.sweep_lines(s, "licensing.approval_rate", "vehicles_lost")
+        figures.sweep_lines(s, "licensing.approval_rate", "vehicles_lost")
 
 
 @pytest.mark.parametrize("keys", [
