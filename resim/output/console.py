@@ -114,7 +114,7 @@ class ProgressBar:
     is known, then ``advance(k)`` as it completes.
     """
 
-    def __init__(self, console: Console, label: str, enabled: bool = True):
+    def __init__(self, console: Console, label: str, enabled: bool = True) -> None:
         self._prog: Any = None
         self._task: Any = None
         if enabled and console.is_terminal:

@@ -24,13 +24,13 @@ from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
 
 from ..store import write_text
-from . import report_text as text
+from . import report_text as words
 from .figures import run_figures, save_run_figures
 from .figures.common import Plot, save_plots
 from .figures.sweep import (
+    design_points,
     labelled_keys,
     repeated_points,
     report_figures,
@@ -54,10 +54,10 @@ def _environment() -> Environment:
 
 
 def render(template: str, **context: Any) -> str:
-    """A page from ``templates/<template>`` with report.css inlined."""
+    """A page from ``templates/<template>`` with report.css inlined (the page is one file)."""
     env = _environment()
     css, _, _ = env.loader.get_source(env, "report.css")  # type: ignore[union-attr]
-    return env.get_template(template).render(css=Markup(css), **context)
+    return env.get_template(template).render(css=css, **context)
 
 
 def _figure_items(saved: Sequence[tuple[Path, Plot]]) -> list[dict[str, str]]:
@@ -111,7 +111,7 @@ def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date) -> dict
     cell = {"metric": metric, "mean": repr(float(mean)), "main": kpi_value(metric, mean),
             "day": None, "ci": f"[{kpi_value(metric, lo)}, {kpi_value(metric, hi)}]"}
     if metric == "first_stockout_day":
-        cell["day"], cell["main"] = cell["main"], text.date_of(start, mean)
+        cell["day"], cell["main"] = cell["main"], words.date_of(start, mean)
         cell["ci"] = f"{cell['ci']}, n={block.get('n', '?')}"
     return cell
 
@@ -139,27 +139,27 @@ def write_report(out_dir: Path, title: str | None = None) -> Path:
     failed = summary.get("failed_replications", [])
     saved = save_run_figures(run_figures(run), out_dir)
     lic = summary.get("licensing", {})
-    policy = text.policy_rows(sc, summary, start)
+    policy = words.policy_rows(sc, summary, start)
     page = render(
         "run.html.j2", title=title,
         description=sc.get("scenario", {}).get("description") or "",
-        horizon=text.days_text(run.horizon_days), start=start,
+        horizon=words.days_text(run.horizon_days), start=start,
         end=start + timedelta(days=run.horizon_days), n_ok=n_ok, seed=str(summary.get("seed")),
         failed=failed,
         failed_text="; ".join(f"#{f['replication']}: {f['error']}" for f in failed[:5]),
         kpi_labels=[label for _, label in KPI_COLUMNS], kpi_rows=_kpi_rows(summary, start),
         facts=[("Start date", str(start)),
-               ("Horizon", f"{text.days_text(run.horizon_days)} (to "
+               ("Horizon", f"{words.days_text(run.horizon_days)} (to "
                            f"{start + timedelta(days=run.horizon_days)})"),
                ("Replications", f"{summary.get('replications')} (seed {summary.get('seed')})"),
-               *text.controls_facts(sc), *text.licensing_facts(sc)],
-        automakers=text.automaker_rows(sc), upstream=text.upstream_rows(sc),
+               *words.controls_facts(sc), *words.licensing_facts(sc)],
+        automakers=words.automaker_rows(sc), upstream=words.upstream_rows(sc),
         policy=policy and {"head": policy[0], "rows": policy[1]},
-        licensing=lic and {"rows": text.licensing_rows(summary),
-                           "scope": text.licence_record_scope(sc),
-                           "stages": text.stage_rows(sc, lic)},
+        licensing=lic and {"rows": words.licensing_rows(summary),
+                           "scope": words.licence_record_scope(sc),
+                           "stages": words.stage_rows(sc, lic)},
         figures=_figure_items(saved),
-        run_rows=text.run_rows(summary, _load_json(out_dir / "manifest.json")),
+        run_rows=words.run_rows(summary, _load_json(out_dir / "manifest.json")),
     )
     path = out_dir / REPORT
     write_text(path, page)
@@ -215,7 +215,7 @@ def write_sweep_report(out_dir: Path, summary: pd.DataFrame, keys: list[str],
     title = title or (f"{name}: resim sweep" if name else "resim sweep")
     table = labelled_keys(summary.reset_index(drop=True), keys)
     saved = save_plots(report_figures(table, keys, metric), out_dir)
-    points = table[list(keys)].drop_duplicates()
+    points = design_points(table, keys)
     repeated = repeated_points(table, keys)
     cols = [*keys, "automaker"] if "automaker" in table.columns else list(keys)
     if repeated and "point" in table.columns:

@@ -70,7 +70,7 @@ class RunTables:
     """All replications of one scenario run, as tables, a summary and data files."""
 
     def __init__(self, loaded: Loaded, outputs: Sequence[ReplicationOutput], runtime_s: float,
-                 workers: int):
+                 workers: int) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
         self.outputs = list(outputs)

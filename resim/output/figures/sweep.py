@@ -197,10 +197,20 @@ def labelled_keys(summary: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return summary
 
 
+def design_points(summary: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """One row per design point with its swept values (labelled): by the ``point``
+    column when there is one, else the rows of the first automaker."""
+    summary = labelled_keys(summary, keys)
+    if "point" in summary.columns:
+        return summary.drop_duplicates("point")[list(keys)]
+    if "automaker" in summary.columns and len(summary):
+        summary = summary[summary["automaker"] == summary["automaker"].iloc[0]]
+    return summary[list(keys)]
+
+
 def repeated_points(summary: pd.DataFrame, keys: Sequence[str]) -> int:
-    """How many rows repeat the swept values (and automaker) of an earlier row."""
-    cols = [*keys, "automaker"] if "automaker" in summary.columns else list(keys)
-    return int(labelled_keys(summary, keys).duplicated(cols).sum())
+    """How many design points repeat the swept values of an earlier point."""
+    return int(design_points(summary, keys).duplicated().sum())
 
 
 def report_figures(summary: pd.DataFrame, keys: Sequence[str], metric: str) -> list[Plot]:
@@ -264,5 +274,6 @@ def _uniquely_named(plots: list[Plot]) -> list[Plot]:
     return [replace(p, name=stem) for p, stem in zip(plots, stems, strict=True)]
 
 
-__all__ = ["MAX_PANELS", "key_label", "labelled_keys", "repeated_points", "report_figures",
+__all__ = ["MAX_PANELS", "design_points", "key_label", "labelled_keys", "repeated_points",
+           "report_figures",
            "sorted_values", "sweep_heatmap", "sweep_lines", "tick", "with_mean"]
