@@ -70,7 +70,7 @@ def kpi_table(summary: dict[str, Any]) -> Table:
             lo, hi = _day(start, first["ci95"][0]), _day(start, first["ci95"][1])
             fs = _day(start, first["mean"]) if lo == hi else f"{_day(start, first['mean'])} [{lo[5:]}, {hi[5:]}]"
         p = k["stockout_probability"]
-        ps = f"{p['mean']:.2f} [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]" if p["mean"] is not None else "-"
+        ps = _mean_ci(p, 2)
         t.add_row(escape(str(name)), _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"]), fs, ps,
                   _mean_ci(k["fill_rate"], 1, 100.0))
     return t
@@ -86,7 +86,7 @@ def licensing_table(summary: dict[str, Any]) -> Table:
     for stage, w in lic.get("stage_wait_days", {}).items():
         q = lic["queue_length"][stage]
         u = lic["reviewer_utilisation"].get(stage)
-        wait = "-" if w["mean"] is None else f"{w['mean']:.3f}; {w['p95']:.2f}"
+        wait = "-" if w["mean"] is None else f"{_num(w['mean'], 3)}; {_num(w['p95'], 2)}"
         t.add_row(escape(str(stage)), wait, _mean_ci(q, 2), "inf reviewers" if u is None else _mean_ci(u, 3))
     return t
 
@@ -139,10 +139,12 @@ class ProgressBar:
             self._prog.stop()
 
     def total(self, n: int, done: int = 0) -> None:
+        """The amount of work (``done`` of it already finished, as on ``--resume``)."""
         if self._prog is not None:
             self._task = self._prog.add_task("work", total=n, completed=done)
 
     def advance(self, k: int = 1, *_: Any) -> None:
+        """``k`` more units done (extra arguments, as executors pass them, are ignored)."""
         if self._prog is not None and self._task is not None:
             self._prog.advance(self._task, k)
 
@@ -161,7 +163,7 @@ def sweep_table(res: Any, max_rows: int = 40) -> Table:
         t.add_row(*vals,
                   _mean_ci({"mean": d["vehicles_lost_mean"], "ci95": [d["vehicles_lost_ci_low"], d["vehicles_lost_ci_high"]]}),
                   _mean_ci({"mean": d["stockout_days_mean"], "ci95": [d["stockout_days_ci_low"], d["stockout_days_ci_high"]]}),
-                  f"{d['stockout_probability_mean']:.2f}",
+                  _num(d["stockout_probability_mean"], 2),
                   _mean_ci({"mean": d["fill_rate_mean"], "ci95": [d["fill_rate_ci_low"], d["fill_rate_ci_high"]]}, 1, 100.0))
     if len(rows) > max_rows:
         t.caption = f"first {max_rows} of {len(rows)} points; all in summary.parquet"

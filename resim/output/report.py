@@ -92,9 +92,9 @@ def kpi_value(metric: str, x: Any) -> str:
     if x is None:
         return "–"
     if metric == "fill_rate":
-        return f"{100 * float(x):.1f}"
+        return format_number(100 * float(x), 1)
     if metric == "stockout_probability":
-        return f"{float(x):.2f}"
+        return format_number(x, 2)
     if metric == "first_stockout_day":
         return format_number(x, 0)
     if metric in ("stockout_days", "longest_stoppage_days") or abs(float(x)) < 1000:

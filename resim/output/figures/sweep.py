@@ -67,6 +67,7 @@ def _select(summary: pd.DataFrame, metric: str, automaker: str) -> pd.DataFrame:
 
 
 def sorted_values(values: Iterable[Any]) -> list[Any]:
+    """Distinct values, sorted when they can be (else in order of appearance)."""
     vals = list(dict.fromkeys(values))
     try:
         return sorted(vals)
@@ -79,6 +80,7 @@ def _who(automaker: str) -> str:
 
 
 def tick(v: Any) -> str:
+    """A swept value as a tick label: 0.6 rather than 0.6000000000000001."""
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
