@@ -33,7 +33,8 @@ def days_text(days: float) -> str:
 
 
 def dist_text(d: Any, unit: str = "days") -> str:
-    """A distribution (as written in scenario.resolved.toml) in words."""
+    """A number or a distribution (as written in scenario.resolved.toml) in words:
+    ``90`` -> '90 days'; ``{dist = "uniform", low = 5, high = 15}`` -> '5–15 days (uniform)'."""
     if isinstance(d, int | float):
         return f"{d:g} {unit}"
     if not isinstance(d, Mapping):
@@ -159,11 +160,11 @@ def automaker_rows(sc: Mapping[str, Any]) -> Rows:
         sup = "; ".join(
             f"{s['name']} ({100 * float(s.get('share', 1)):g}%, transit "
             f"{dist_text(s.get('transit', 0))})" for s in a.get("suppliers", []))
-        policy = (f"every {float(a.get('review_days', 7)):g} days up to "
-                  f"{float(a.get('target_days', 90)):g} days of demand")
+        policy = (f"every {dist_text(a.get('review_days', 7))} up to "
+                  f"{dist_text(a.get('target_days', 90))} of demand")
         lost = "backlogged" if a.get("backlog") else "lost"
         rows.append([a["name"], a.get("jurisdiction", ""), a.get("end_use", "civil"), demand,
-                     f"{float(a.get('initial_inventory_days', 0)):g} days", policy, sup, lost])
+                     dist_text(a.get("initial_inventory_days", 0)), policy, sup, lost])
     return rows
 
 
