@@ -14,7 +14,7 @@ from .budget import check_run
 from .scenario import Loaded, ScenarioBase, load
 
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
-    from .results import Results  # `resim validate` stays light and fast
+    from .output.results import Results  # `resim validate` stays light and fast
 
 
 def load_scenario(
@@ -49,7 +49,7 @@ def simulate(
         merged = [*overrides, *(f"{k}={v}" for k, v in extra.items())]
     loaded = load_scenario(scenario, merged)
     from .execution import run_replications
-    from .results import Results
+    from .output.results import Results
 
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, loaded.source, n)

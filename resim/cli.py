@@ -128,9 +128,15 @@ def _load(path: str, sets: Sequence[str], extra: Sequence[str] = ()):  # noqa: A
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .budget import check_run
-    from .console import ProgressBar, kpi_table, licensing_lines, licensing_table, make_console
     from .execution import default_workers, run_replications
-    from .results import Results
+    from .output.console import (
+        ProgressBar,
+        kpi_table,
+        licensing_lines,
+        licensing_table,
+        make_console,
+    )
+    from .output.results import Results
 
     extra = []
     if args.replications is not None:
@@ -168,9 +174,9 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .console import ProgressBar, make_console, sweep_table
     from .design import parse_grid, parse_range
     from .execution import default_workers
+    from .output.console import ProgressBar, make_console, sweep_table
     from .sweeps import sweep
 
     grid = dict(parse_grid(g) for g in args.grid) or None
@@ -201,8 +207,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from .comparison import compare
-    from .console import compare_table, make_console
     from .execution import default_workers
+    from .output.console import compare_table, make_console
 
     if args.b is None and not args.b_set:
         raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
@@ -216,7 +222,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import report_command
+    from .output.report import report_command
 
     return report_command(args.directory)
 

@@ -24,7 +24,6 @@ from .records import Table
 
 if TYPE_CHECKING:
     from .scenario import ScenarioBase
-    from .shipping import Shipment
 
 
 class Calendar:
@@ -134,8 +133,9 @@ class Recorder:
 class Licensing(Protocol):
     """The licensing authority's face to links: a parcel asks to leave."""
 
-    def request(self, shp: Shipment) -> None:
-        """Ship the parcel now, or hold it until a licence allows it."""
+    def request(self, shp: Any) -> None:
+        """Ship the parcel (a ``shipping.Shipment``) now, or hold it until a
+        licence allows it. (Typed loosely: shipping depends on this module.)"""
 
 
 @dataclass(eq=False)
