@@ -24,7 +24,7 @@ from .records import Table
 
 if TYPE_CHECKING:
     from .scenario import ScenarioBase
-    from .shipping import Shipment
+    from .shipping import Order, Shipment
 
 
 class Calendar:
@@ -115,10 +115,14 @@ class Recorder:
 
 
 class Licensing(Protocol):
-    """The licensing authority's face to links: a parcel asks to leave."""
+    """The licensing authority's face to links and suppliers: a parcel asks
+    to leave; an accepted order is announced (exporters may file on order)."""
 
     def request(self, shp: Shipment) -> None:
         """Ship the parcel now, or hold it until a licence allows it."""
+
+    def order_accepted(self, order: Order) -> None:
+        """A supplier accepted ``order``; its goods are not made yet."""
 
 
 @dataclass(eq=False)
