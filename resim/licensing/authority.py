@@ -82,7 +82,7 @@ class Authority:
         self.filer = Filer(ctx, self.office)
         self.book = LicenceBook()
         self.general = GeneralLicensing(ctx, self.filer, self.book)
-        self.shipments = ShipmentLicensing(ctx, self.filer, self.request)
+        self.shipments = ShipmentLicensing(ctx, self.filer, self._file_anew)
         self.held = self.shipments.held  # per-shipment parcels awaiting their own licence
         self.background = SourceStreams(ctx.streams, "licensing/background", lic)
         self._bg_gap = ctx.streams.uniforms("licensing/background/arrivals").draw
@@ -171,10 +171,19 @@ class Authority:
         if not self.needs_licence(shp):
             shp.link.depart(shp)
             return
-        if controls.licence_kind(self.params.controls, shp.link.supplier.name) == "per_shipment":
-            self.shipments.request(shp)
+        kind = controls.licence_kind(self.params.controls, shp.link.supplier.name)
+        if kind == "per_shipment" or self.shipments.has_order_licence(shp):
+            self.shipments.request(shp)  # its own licence, or its order's (which it uses up first)
         else:
             self.general.request(shp)
+
+    def _file_anew(self, shp: Shipment) -> None:
+        """A parcel its order's licence cannot cover after a policy changed
+        how its exporter files: a general licence or its own application."""
+        if controls.licence_kind(self.params.controls, shp.link.supplier.name) == "general":
+            self.general.request(shp)
+        else:
+            self.shipments.file_parcel(shp)
 
     def order_accepted(self, order: Order) -> None:
         """A supplier accepted ``order``: an exporter that files on order

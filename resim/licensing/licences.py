@@ -75,7 +75,7 @@ class OrderLicence:
     grant covers them wait here in order.
     """
 
-    __slots__ = ("order", "link", "grants", "pending", "waiting", "refused")
+    __slots__ = ("order", "link", "grants", "pending", "waiting", "refused", "closed")
 
     def __init__(self, order: Order):
         self.order = order
@@ -84,6 +84,7 @@ class OrderLicence:
         self.pending: Any = None  # the application in review or awaiting resubmission
         self.waiting: deque[Shipment] = deque()
         self.refused = False  # finally refused: the exporter stops applying for this order
+        self.closed = False  # the exporter no longer files on order: only its grants are used up
 
     def grant(self, expiry: float, tonnes: float) -> list[float]:
         g = [expiry, tonnes]

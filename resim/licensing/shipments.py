@@ -51,7 +51,7 @@ class ShipmentLicensing:
         self.ctx = ctx
         self.env = ctx.clock.env
         self.filer = filer
-        self._reroute = reroute  # the authority's request: for parcels whose licence rules changed
+        self._reroute = reroute  # files a parcel the way its exporter files now (a policy changed it)
         self.held: dict[int, Shipment] = {}  # parcels awaiting their own licence, by id
         self.orders: dict[int, OrderLicence] = {}  # licences filed on order, by order id
 
@@ -69,6 +69,10 @@ class ShipmentLicensing:
                 self._settle(ol)
                 return
         self.file_parcel(shp)
+
+    def has_order_licence(self, shp: Shipment) -> bool:
+        """Whether the parcel's order has a licence filed on order."""
+        return bool(self.orders) and shp.order is not None and shp.order.id in self.orders
 
     def _ship(self, shp: Shipment) -> None:
         self.filer.use_quota(shp.mass)
@@ -166,20 +170,23 @@ class ShipmentLicensing:
         now = self.env.now
         self._ship_covered(ol, now)
         if ol.pending is None and self._need(ol, now) > EPS_T:
-            ctl = self.params.controls
             if ol.refused:
                 self._refuse_rest(ol, now)
-            elif self.params.licensing.filing == "on_order" and licence_kind(ctl, ol.link.supplier.name) == "per_shipment":
+            elif not ol.closed and self._files_on_order(ol):
                 self._file(ol, self._need(ol, now), attempt, aid, renewal)
-            else:  # a policy changed how this exporter files: its parcels go the new way
-                del self.orders[ol.order.id]
+            else:  # a policy changed how this exporter files: what the grants cannot cover goes the new way
+                ol.closed = True
                 while ol.waiting:
                     self._reroute(ol.waiting.popleft())
-                return
         order = ol.order
-        if order.cancelled or (not ol.waiting and licensed_tonnes(
+        if order.cancelled or (ol.closed and ol.available(now) <= EPS_T) or (not ol.waiting and licensed_tonnes(
                 self.params.controls, self.ctx.elements.controlled_mask, ol.link, order.remaining) <= EPS_T):
             del self.orders[order.id]
+
+    def _files_on_order(self, ol: OrderLicence) -> bool:
+        """Whether the exporter still files per shipment, on order."""
+        return (self.params.licensing.filing == "on_order"
+                and licence_kind(self.params.controls, ol.link.supplier.name) == "per_shipment")
 
     def _ship_covered(self, ol: OrderLicence, now: float) -> None:
         """Waiting parcels leave in order while the grants cover them; the

@@ -149,7 +149,7 @@ class Licensing(Frozen):
         # support qualify; their lower bounds are >= 0 (durations are).
         tops = {"constant": "value", "uniform": "high", "triangular": "high", "empirical": "values"}
         if dist.dist not in tops:
-            raise ValueError(f"a {dist.dist} distribution is unbounded; approved fractions need "
+            raise ValueError(f"{dist.dist} draws are unbounded; approved fractions need "
                              "constant, uniform, triangular or empirical values in [0, 1]")
         top = getattr(dist, tops[dist.dist])
         high = max(top) if isinstance(top, list) else top
