@@ -228,6 +228,32 @@ def test_partial_approvals_ship_the_approved_fraction_on_average() -> None:
     assert abs(shipped / t.sum() - mean) < 4 * se
 
 
+@pytest.mark.parametrize(("share", "granted"), [(None, 0.0), (0.5, 0.5)])
+def test_a_final_refusal_filed_on_order_cancels_what_it_cannot_cover(share: float | None, granted: float) -> None:
+    """Filed on order and decided (3 days) before the first goods are ready
+    (day 7), with one attempt: refused outright, the order is cancelled at
+    once and nothing leaves; half granted, the grant's tonnes leave and the
+    rest of the order is cancelled. Either way nothing stays on order, owed
+    or reserved."""
+    changes: dict[str, Any] = {"licensing.filing": "on_order", "licensing.stages[0].duration": 3.0}
+    if share is None:
+        changes["licensing.approval_rate"] = 0.0
+    else:
+        changes["licensing.partial_approval"] = share
+    m = run(one_order(**changes))
+    lic = m.records(0, 0.0).licences.frame()
+    assert len(lic) == 1
+    assert tonnes_left(m) == pytest.approx(granted * lic.tonnes.iloc[0])
+    buyer = next(a for a in m.actors if a.name == "EU maker")
+    maker = next(a for a in m.actors if a.name == "cn maker")
+    assert buyer.on_order == pytest.approx(0.0, abs=1e-9) and maker.open_qty == pytest.approx(0.0, abs=1e-9)
+    assert np.allclose(m.ledger()["reserved"], 0.0, atol=1e-12) and not m.authority.shipments.orders
+
+
+def tonnes_left(m: Model) -> float:
+    return float(departures(m)[1].sum())
+
+
 def test_a_partial_approval_of_one_is_all_or_nothing() -> None:
     """A constant share of 1 grants everything: the run is the one without
     partial approvals, record for record."""

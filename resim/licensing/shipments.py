@@ -179,6 +179,9 @@ class ShipmentLicensing:
                 while ol.waiting:
                     self._reroute(ol.waiting.popleft())
         order = ol.order
+        if order.cancelled:  # refused elsewhere: nothing of it will be wanted
+            while ol.waiting:
+                ol.link.give_back(ol.waiting.popleft())
         if order.cancelled or (ol.closed and ol.available(now) <= EPS_T) or (not ol.waiting and licensed_tonnes(
                 self.params.controls, self.ctx.elements.controlled_mask, ol.link, order.remaining) <= EPS_T):
             del self.orders[order.id]
