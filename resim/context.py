@@ -131,11 +131,15 @@ class Recorder:
 
 
 class Licensing(Protocol):
-    """The licensing authority's face to links: a parcel asks to leave."""
+    """The licensing authority's face to links and suppliers: a parcel asks
+    to leave; an accepted order is announced (exporters may file on order)."""
 
     def request(self, shp: Any) -> None:
         """Ship the parcel (a ``shipping.Shipment``) now, or hold it until a
         licence allows it. (Typed loosely: shipping depends on this module.)"""
+
+    def order_accepted(self, order: Any) -> None:
+        """A supplier accepted ``order``; its goods are not made yet."""
 
 
 @dataclass(eq=False)

@@ -49,6 +49,7 @@ class Supplier(Actor):
         )
         (self.book_home if home else self.book).append(order)
         self.open_qty = self.open_qty + order.qty
+        self.ctx.licensing.order_accepted(order)  # type: ignore[union-attr]
 
     def dispatch(self) -> None:
         """Ship what stock allows against open orders, oldest first."""

@@ -39,7 +39,8 @@ from ..records import Table
 from ..workdays import WorkCalendar
 
 if TYPE_CHECKING:
-    from ..randomness import Streams
+    from ..distributions import DistSpec
+    from ..randomness import Stream, Streams
     from ..scenario.schema import Licensing
 
 
@@ -84,11 +85,14 @@ class SourceStreams:
     (common random numbers)."""
 
     def __init__(self, streams: Streams, prefix: str, lic: Licensing):
+        self._streams = streams
+        self._prefix = prefix
         self._durations = [streams.stream(f"{prefix}/{s.name}/duration", s.duration) for s in lic.stages]
         self.rework = streams.uniforms(f"{prefix}/rework").draw
         self._fix = streams.stream(f"{prefix}/rework/fix", lic.rework.fix_days)
         self.decision = streams.uniforms(f"{prefix}/decision").draw
         self._resubmit = streams.stream(f"{prefix}/resubmit", lic.resubmit_days)
+        self._partial: Stream | None = None  # made on first use: scenarios without partial approvals never draw
         self._bind()
 
     def _bind(self) -> None:
@@ -101,7 +105,16 @@ class SourceStreams:
             stream.set_dist(stage.duration)
         self._fix.set_dist(lic.rework.fix_days)
         self._resubmit.set_dist(lic.resubmit_days)
+        if self._partial is not None and lic.partial_approval is not None:
+            self._partial.set_dist(lic.partial_approval)
         self._bind()
+
+    def approved_fraction(self, dist: DistSpec) -> float:
+        """The share of the tonnes asked that an approval grants, drawn from
+        ``dist`` (the ``partial_approval`` in force)."""
+        if self._partial is None:
+            self._partial = self._streams.stream(f"{self._prefix}/partial", dist)
+        return self._partial.draw()
 
 
 class ReviewOffice:

@@ -83,12 +83,30 @@ def _check_held_grades(scn: ScenarioBase, label: str) -> None:
                                             "grades are not substitutes", grade)
 
 
+def _check_general_exporters(scn: ScenarioBase, label: str) -> None:
+    """``controls.general_licence_exporters`` names actors that ship goods."""
+    shippers = {cfg.name: k for k, _, cfg in scn.entries() if k.product is not None}
+    others = {cfg.name: k for k, _, cfg in scn.entries() if k.product is None}
+    for j, name in enumerate(scn.controls.general_licence_exporters):  # type: ignore[attr-defined]
+        if name in shippers:
+            continue
+        path = f"controls.general_licence_exporters[{j}]"
+        if name in others:
+            raise ScenarioError(label, path, f"\"{name}\" is {_article(others[name].label)}, which exports nothing")
+        raise ScenarioError(label, path, f"no exporter of that name{did_you_mean(name, shippers)}", name)
+
+
+def _article(label: str) -> str:
+    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
+
+
 def check_references(scn: ScenarioBase, label: str) -> None:
     """Names that point at other entries must exist and be of the right kind;
     cross-field rules of the licensing tables."""
     seen = _names(scn, label)
     _check_suppliers(scn, label, seen)
     _check_refers(scn, label)
+    _check_general_exporters(scn, label)
     lic = scn.licensing  # type: ignore[attr-defined]
     if lic.rework.probability > 0 and lic.rework.stage not in scn.stage_names():
         raise ScenarioError(

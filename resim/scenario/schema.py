@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from ..distributions import Days, Distribution
+from ..distributions import Days, Distribution, DistSpec
 from .types import (
     Element,
     Fraction,
@@ -65,6 +65,9 @@ class Controls(Frozen):
     shipment_validity_days: Days = Field(default=90.0, gt=0)
     quantity_cap_t: Positive | None = None
     annual_quota_t: Positive | None = None
+    #: Exporters that get general licences while the others follow
+    #: ``licence_mode`` (from December 2025 only large exporters did, facts.md §1).
+    general_licence_exporters: list[Name] = Field(default_factory=list)
 
 
 class Stage(Frozen):
@@ -89,6 +92,9 @@ class Background(Frozen):
     end_use: Literal["civil", "dual_use", "military"] = "civil"
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+
+
 def _default_stages() -> list[dict[str, Any]]:
     # facts.md §1 (seed article, 2025): technical 15-20, security 10-15, issuance 5-10 days.
     return [
@@ -106,6 +112,13 @@ class Licensing(Frozen):
     )
     working_days: bool = False
     holidays: list[ISODate] = Field(default_factory=list)
+    #: Weekend dates worked instead of holidays (China's make-up working days).
+    extra_working_days: list[ISODate] = Field(default_factory=list)
+    #: When exporters file: when the goods are ready (``on_dispatch``), or when
+    #: they accept the order, so the review runs while the goods are made.
+    filing: Literal["on_dispatch", "on_order"] = "on_dispatch"
+    #: The approved share of a shipment licence's tonnes (none: all or nothing).
+    partial_approval: Distribution | None = None
     resubmit_days: Distribution = Field(
         default_factory=lambda: {"dist": "constant", "value": 20.0}, validate_default=True
     )
@@ -113,6 +126,38 @@ class Licensing(Frozen):
     rework: Rework = Field(default_factory=Rework)
     background: Background = Field(default_factory=Background)
     stages: list[Stage] = Field(default_factory=_default_stages, min_length=1, validate_default=True)
+
+    @field_validator("extra_working_days", mode="after")
+    @classmethod
+    def _make_up_days(cls, days: list[date], info: ValidationInfo) -> list[date]:
+        # A make-up day replaces a weekend day; a weekday or a holiday is a
+        # slip of the pen that would silently do nothing or contradict itself.
+        holidays = set(info.data.get("holidays", ()))
+        for d in days:
+            if d.weekday() < 5:
+                raise ValueError(f"{d.isoformat()} is a {_WEEKDAYS[d.weekday()]}, already a working day")
+            if d in holidays:
+                raise ValueError(f"{d.isoformat()} is also in holidays")
+        return days
+
+    @field_validator("partial_approval", mode="after")
+    @classmethod
+    def _fractions(cls, dist: DistSpec | None) -> DistSpec | None:
+        if dist is None:
+            return None
+        # Draws must be fractions, so only distributions with a bounded
+        # support qualify; their lower bounds are >= 0 (durations are).
+        tops = {"constant": "value", "uniform": "high", "triangular": "high", "empirical": "values"}
+        if dist.dist not in tops:
+            raise ValueError(f"{dist.dist} draws are unbounded; approved fractions need "
+                             "constant, uniform, triangular or empirical values in [0, 1]")
+        top = getattr(dist, tops[dist.dist])
+        high = max(top) if isinstance(top, list) else top
+        if high > 1.0:
+            raise ValueError(f"approved fractions must lie in [0, 1], this one reaches {high:g}")
+        if high <= 0.0:
+            raise ValueError("approves no tonnes at all (every value is 0); use approval_rate for refusals")
+        return dist
 
     @model_validator(mode="after")
     def _names(self) -> Licensing:
