@@ -37,7 +37,7 @@ from .sampler import SeededSampler
 
 #: The next generation's acceptance rate, as a share of the last one's, when
 #: deciding whether the budget left covers it (rates fall as epsilon does).
-RATE_DECAY = 0.7
+RATE_DECAY = 0.5
 
 
 @dataclass
@@ -100,12 +100,12 @@ def posterior_frame(model: ParticleModel, history: pyabc.History, t: int | None 
     return pd.DataFrame(rows, columns=[*(p.key for p in model.priors), "weight", "distance"])
 
 
-def _affordable(history: pyabc.History, population: int, left: float) -> bool:
-    """Whether the budget left covers the next generation's expected cost."""
+def next_cost(history: pyabc.History, population: int) -> float:
+    """What the next generation is expected to cost, in particles tried."""
     if history.max_t < 0:
-        return left >= 3 * population  # prior sample + a first generation at about half acceptance
+        return 3 * population  # prior sample + a first generation at about half acceptance
     last = generations(history)[-1]
-    return left >= population / max(last.acceptance_rate * RATE_DECAY, 1e-9)
+    return population / max(last.acceptance_rate * RATE_DECAY, 1e-9)
 
 
 def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: int, workers: int = 1,
@@ -131,7 +131,7 @@ def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: 
                             if t >= 0 else None)
     if not resume:
         _abc(model, population, sampler).new(db, observed(model.targets))
-    stopped = "budget"
+    stopped = ""
     start: int | None = None
     while True:
         abc = _abc(model, population, sampler)
@@ -140,13 +140,16 @@ def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: 
         start = used if start is None else start
         # candidates this session ran past the last particle kept count too
         cap = limit - (sampler.evaluated - (used - start))
-        if not _affordable(history, population, cap - used):
+        cost = next_cost(history, population)
+        if cap - used < cost:
+            stopped = (f"the budget left ({(cap - used) * reps:.0f} simulations) would not cover another "
+                       f"generation (about {cost * reps:.0f}); --resume with a larger --budget continues")
             break
         before = history.max_t
         sampler.rate_hint = generations(history)[-1].acceptance_rate if before >= 0 else 0.5
         abc.run(max_nr_populations=1, max_total_nr_simulations=cap)
         if history.max_t == before:
-            stopped = "budget (the last generation ran out of simulations and was dropped)"
+            stopped = "the last generation ran out of budget and was dropped"
             break
         g = generations(history)[-1]
         elapsed = time.perf_counter() - t0

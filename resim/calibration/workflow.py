@@ -77,9 +77,9 @@ def calibrate(args: argparse.Namespace, loaded: Loaded, targets: list[Target], p
     summary = write_outputs(out, result, model, post, pred, settings,
                             run={"workers": workers, "dask": args.dask})
     write_report(out, summary, model, post, pred)
+    say(f"stopped: {result.stopped}")
     say(f"posterior after {len(result.generations)} generations ({result.simulations} simulations kept, "
-        f"{result.evaluated} run, stopped by {result.stopped}; effective sample size "
-        f"{summary['effective_sample_size']:.0f}):")
+        f"{result.evaluated} run; effective sample size {summary['effective_sample_size']:.0f}):")
     for line in parameter_lines(summary, [p.key for p in priors]):
         say(line)
     if pred is not None:
