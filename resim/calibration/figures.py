@@ -63,7 +63,8 @@ def posterior_figure(post: Posterior) -> Figure:
                 continue
             if i == j:
                 lo, hi = pi.low, pi.high
-                bins = np.geomspace(lo, hi, 25) if pi.log else np.linspace(lo, hi, 25)
+                edges = int(np.clip(round(2 * np.sqrt(len(w))), 8, 25)) + 1
+                bins = np.geomspace(lo, hi, edges) if pi.log else np.linspace(lo, hi, edges)
                 ax.hist(post.values[:, i], bins=bins, weights=w, density=True, color=BAND, alpha=0.75,
                         label="posterior")
                 prior = 1.0 / (bins * np.log(hi / lo)) if pi.log else np.full_like(bins, 1.0 / (hi - lo))
