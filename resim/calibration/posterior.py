@@ -130,10 +130,7 @@ def check_posterior(loaded: Loaded, posterior: Posterior) -> None:
     lo = {k: float(v) for k, v in zip(posterior.keys, posterior.values.min(axis=0), strict=True)}
     hi = {k: float(v) for k, v in zip(posterior.keys, posterior.values.max(axis=0), strict=True)}
     for values in (lo, hi):
-        try:
-            apply_values(loaded.scenario, values, f"--posterior {posterior.source}")
-        except ScenarioError as e:
-            raise ScenarioError(e.source, e.path, e.message + " (a posterior parameter)", e.value) from None
+        apply_values(loaded.scenario, values, f"--posterior {posterior.source}")
 
 
 def drawn_values(posterior: Posterior, seed: int, replications: Sequence[int]) -> pd.DataFrame:

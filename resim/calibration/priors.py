@@ -109,7 +109,7 @@ def read_value(scn: Scenario, key: str) -> Any:
     return node
 
 
-def expand_key(scn: Scenario, key: str) -> list[str]:
+def expand_key(scn: Scenario, key: str, source: str = "--fit") -> list[str]:
     """The concrete keys a ``[*]`` key stands for, by entry index
     (``automakers[*].x`` -> ``automakers[0].x``, ``automakers[1].x``...)."""
     if TIE not in key:
@@ -120,10 +120,10 @@ def expand_key(scn: Scenario, key: str) -> list[str]:
     except (ValueError, KeyError, IndexError, AttributeError, StopIteration):
         table = None
     if not isinstance(table, list):
-        raise ScenarioError("--fit", key, f"{head or 'the scenario'} is not a table of entries [*] can tie")
+        raise ScenarioError(source, key, f"{head or 'the scenario'} is not a table of entries [*] can tie")
     if not table:
-        raise ScenarioError("--fit", key, f"{head} has no entries")
-    return [k for i in range(len(table)) for k in expand_key(scn, f"{head}[{i}]{rest}")]
+        raise ScenarioError(source, key, f"{head} has no entries")
+    return [k for i in range(len(table)) for k in expand_key(scn, f"{head}[{i}]{rest}", source)]
 
 
 def canonical(scn: Scenario, key: str) -> str:
@@ -141,9 +141,9 @@ def canonical(scn: Scenario, key: str) -> str:
     return out
 
 
-def overrides(scn: Scenario, values: Mapping[str, float]) -> dict[str, float]:
+def overrides(scn: Scenario, values: Mapping[str, float], source: str = "--fit") -> dict[str, float]:
     """``{fit key: value}`` -> ``{concrete key: value}`` for ``with_values``."""
-    return {k: v for key, v in values.items() for k in expand_key(scn, key)}
+    return {k: v for key, v in values.items() for k in expand_key(scn, key, source)}
 
 
 def _whole(scn: Scenario, key: str, near: float) -> bool:
@@ -180,7 +180,7 @@ def apply_values(scn: Scenario, values: Mapping[str, float], source: str,
     """The scenario with fitted ``values`` (and plain ``fixed`` keys, e.g. the
     seed) set and its policy timeline rebuilt on top, validated as a run
     would; ``ScenarioError`` from ``source`` if the scenario refuses them."""
-    new = with_values(scn, {**overrides(scn, values), **(fixed or {})}, source=source)
+    new = with_values(scn, {**overrides(scn, values, source), **(fixed or {})}, source=source)
     check_references(new, source)
     return Loaded(new, build_timeline(new, source), {}, source)
 
