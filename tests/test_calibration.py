@@ -283,7 +283,7 @@ def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Pat
     two, _ = _small_fit(tmp_path, "two", workers=2)
     pd.testing.assert_frame_equal(one.posterior, two.posterior)
     assert (one.simulations, one.evaluated, len(one.generations)) == (two.simulations, two.evaluated, len(two.generations))
-    assert len(one.generations) >= 2 and one.simulations + (one.evaluated - one.simulations) <= 200
+    assert len(one.generations) >= 2 and one.simulations <= one.evaluated <= 200  # within the budget
     assert any(line.startswith("generation 1: epsilon") and "acceptance" in line for line in lines)
 
 
