@@ -119,7 +119,7 @@ def from_tables(res: RunTablesLike) -> RunData:
     summary = res.summary()
     ev = res.events
     rows = [(r.day, r.kind, r.key, json.loads(r.value)) for r in ev.itertuples()] if len(ev) else []
-    scenario = res.scenario.model_dump(by_alias=True, exclude_none=True)
+    scenario = res.scenario.file_form()
     return RunData(
         title=res.scenario.scenario.name, start_date=res.start_date,
         horizon_days=float(res.scenario.scenario.horizon), replications=ok_replications(summary),

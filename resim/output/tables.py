@@ -191,8 +191,7 @@ class RunTables:
                 write_parquet(out / f"{name}.parquet", table)
             else:
                 (out / f"{name}.parquet").unlink(missing_ok=True)  # not a leftover of an earlier run
-        resolved = self.scenario.model_dump(by_alias=True, exclude_none=True)
-        resolved.pop("extends", None)
+        resolved = self.scenario.file_form()
         header = f"# {self.scenario.scenario.name}: resolved by resim from {self.loaded.source}\n"
         write_text(out / "scenario.resolved.toml", header + toml_dumps(resolved))
         write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")

@@ -53,8 +53,27 @@ class ScenarioBase(Frozen):
         keep = self.output.licence_records  # type: ignore[attr-defined]
         return keep == "all" or (keep == "auto" and not self.has_supply_chain)
 
+    def file_form(self) -> dict[str, Any]:
+        """The scenario as a file would say it: keys by their names in files
+        (``mean``, not ``mu``), unset keys left out, a constant distribution as
+        its plain number, no ``extends`` (the parents are merged in)."""
+        data = _plain(self.model_dump(by_alias=True, exclude_none=True))
+        data.pop("extends", None)
+        return data
+
     def stage_names(self) -> list[str]:
         return [s.name for s in self.licensing.stages]  # type: ignore[attr-defined]
+
+
+def _plain(node: Any) -> Any:
+    """``{"dist": "constant", "value": x}`` -> ``x``, everywhere in a dump."""
+    if isinstance(node, dict):
+        if node.get("dist") == "constant" and set(node) == {"dist", "value"}:
+            return node["value"]
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
 
 
 def _fields() -> dict[str, Any]:
