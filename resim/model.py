@@ -20,7 +20,7 @@ from .context import Calendar, Context, Elements, Ledger, Recorder
 from .kernel import Clock
 from .kpis import FIRM_COLUMNS, firm_kpis
 from .licensing import Authority
-from .policy import policy_process
+from .policy import announcement_process, policy_process
 from .randomness import Streams, replication_seed
 from .records import Records, Table
 
@@ -80,9 +80,17 @@ class Model:
         for link in self.links:
             link.on_policy(old, new, step.changes)
 
+    def announce(self, step: PolicyStep) -> None:
+        """A policy was announced today: actors that anticipate act on it."""
+        for actor in self.actors:
+            actor.on_announcement(step)
+
     def run(self) -> None:
         clock = self.ctx.clock
         clock.process(policy_process(clock, self.ctx.records.events, self.loaded.timeline, self.apply))
+        if any(step.announced is not None for step in self.loaded.timeline):
+            clock.process(announcement_process(clock, self.ctx.records.events, self.loaded.timeline,
+                                               self.announce))
         self.authority.start()
         for actor in self.actors:
             actor.start()

@@ -29,3 +29,18 @@ def policy_process(clock: Clock, log: Table, timeline: Sequence[PolicyStep],
         apply(step)
         for key, value in step.changes:
             log.append(clock.now, "policy", key, json.dumps(value, default=str))
+
+
+def announcement_process(clock: Clock, log: Table, timeline: Sequence[PolicyStep],
+                         announce: Callable[[PolicyStep], None]) -> Generator[Any, Any, None]:
+    """A SimPy process telling everyone of each announced policy on the day
+    it is announced (before it takes effect), and logging it."""
+    for step in sorted((s for s in timeline if s.announced is not None), key=lambda s: (s.announced, s.index)):
+        when = step.announced
+        if when >= clock.horizon:
+            return
+        if when > clock.now:
+            yield clock.timeout(when - clock.now)
+        announce(step)
+        for key, value in step.changes:
+            log.append(clock.now, "announcement", key, json.dumps(value, default=str))

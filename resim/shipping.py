@@ -28,7 +28,7 @@ class Order:
     """A customer's order to one supplier. ``qty``/``remaining`` are tonnes
     (concentrate, magnets) or an element vector (oxides)."""
 
-    __slots__ = ("id", "link", "day", "qty", "remaining", "cancelled", "air")
+    __slots__ = ("id", "link", "day", "qty", "remaining", "cancelled", "air", "delivered")
 
     def __init__(self, oid: int, link: Link, day: float, qty: Any):
         self.id = oid
@@ -38,12 +38,19 @@ class Order:
         self.remaining = qty
         self.cancelled = False
         self.air = False  # emergency order: ship by air where the link allows
+        self.delivered = 0.0  # tonnes arrived so far
+
+    @property
+    def open(self) -> bool:
+        """Not cancelled and not all arrived: its age bounds its lead time from below."""
+        total = float(np.sum(self.qty))
+        return not self.cancelled and self.delivered < total * (1.0 - 1e-9)
 
 
 class Shipment:
     """A parcel on its way (or waiting for a licence) on one link."""
 
-    __slots__ = ("id", "link", "order", "mass", "vec", "qty")
+    __slots__ = ("id", "link", "order", "mass", "vec", "qty", "licensed", "by_air")
 
     def __init__(self, sid: int, link: Link, order: Order | None, mass: float, vec: np.ndarray, qty: Any):
         self.id = sid
@@ -52,6 +59,8 @@ class Shipment:
         self.mass = mass  # tonnes of product
         self.vec = vec  # tonnes per element
         self.qty = qty  # in the order's unit (tonnes or element vector)
+        self.licensed = False  # left under a licence
+        self.by_air = False
 
 
 class Link:
@@ -74,6 +83,7 @@ class Link:
 
     def _configure(self, cfg: Any) -> None:
         self.share = cfg.share
+        self.mean_transit = cfg.transit.mean
         # What one unit ordered on this link can contain: a grade mix for
         # magnets, the elements named for oxides (all by default), 1 for tonnes.
         if self.product == "magnet":
@@ -143,7 +153,9 @@ class Link:
         ctx.records.flows.append(clock.now, self.supplier.jurisdiction, self.customer.jurisdiction,
                                  self.product, shp.mass)
         order = shp.order
-        by_air = order is not None and order.air and self.air is not None
+        by_air = self.air is not None and (
+            (order is not None and order.air) or (shp.licensed and self.customer.flies_licensed()))
+        shp.by_air = by_air
         clock.after(self.air() if by_air else self.transit(), lambda _e, s=shp: self._arrive(s))
 
     def _arrive(self, shp: Shipment) -> None:

@@ -109,6 +109,7 @@ TABLES: dict[str, type[BaseModel]] = {
     "[[automakers]]": S.Automaker,
     "adaptive_target": S.AdaptiveTarget,
     "emergency": S.Emergency,
+    "anticipation": S.Anticipation,
     "substitution": S.Substitution,
     "recycling": S.Recycling,
     "Supplier links": S.SupplierLink,

@@ -17,11 +17,12 @@ settings:
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..shipping import Link, Shipment
+from ..shipping import Link, Order, Shipment
 from .assembly import Assembly
 from .population import Population
 from .trade import Buyer
@@ -51,6 +52,8 @@ class Automaker(Assembly, Buyer):
         self._mix = ctx.elements.zeros()  # set when the suppliers are connected
         self._initial_t = float(self.population.initial_days[firm]) * self._demand
         self._lead_ewma: float | None = None  # observed order-to-arrival days
+        self._open: deque[Order] = deque()  # orders not yet arrived, oldest first (adaptive_target.censored)
+        self._anticipate_until = -1.0  # raise the target until this day (an announced policy)
         self.reference_price = 0.0
 
     def elaborate(self) -> None:
@@ -125,13 +128,59 @@ class Automaker(Assembly, Buyer):
         return first if slack < 0 else max(first, self.done + int(slack / rate) - 1)
 
     def target(self) -> np.ndarray:
-        """Order up to ``target_days`` of need of each grade of the mix."""
+        """Order up to ``target_days`` of need of each grade of the mix (more
+        while an announced policy is anticipated; with ``adaptive_target``,
+        at least the lead time estimate plus a review and a safety margin)."""
         cfg = self.cfg
         days = self._target_days
+        now = self.ctx.clock.now
+        if now < self._anticipate_until:
+            days += cfg.anticipation.extra_days
         ad = cfg.adaptive_target
-        if ad is not None and self._lead_ewma is not None:
-            days = max(days, min(ad.max_days, self._lead_ewma + cfg.review_days + ad.safety_days))
+        lead = self._lead_estimate() if ad is not None else None
+        if lead is not None:
+            days = max(days, min(ad.max_days, lead + cfg.review_days + ad.safety_days))
         return days * self.demand_now() * self._mix
+
+    def _lead_estimate(self) -> float | None:
+        """Lead times seen (smoothed); with ``censored``, at least the age of
+        the oldest order still open: it has taken that long already."""
+        lead = self._lead_ewma
+        if self.cfg.adaptive_target.censored:
+            q = self._open
+            while q and not q[0].open:
+                q.popleft()
+            if q:
+                age = self.ctx.clock.now - q[0].day
+                lead = age if lead is None else max(lead, age)
+        return lead
+
+    def _learn(self, lead: float) -> None:
+        ad = self.cfg.adaptive_target
+        alpha = ad.alpha if ad is not None else 0.3
+        self._lead_ewma = lead if self._lead_ewma is None else (1 - alpha) * self._lead_ewma + alpha * lead
+
+    def ordered(self, order: Order) -> None:
+        ad = self.cfg.adaptive_target
+        if ad is not None and ad.censored:
+            self._open.append(order)
+
+    def licence_decided(self, link: Link, review_days: float) -> None:
+        """A review of one of its applications took ``review_days``: with
+        ``adaptive_target.reviews`` that plus the link's mean transit is a
+        lead time seen, before any goods arrive."""
+        ad = self.cfg.adaptive_target
+        if ad is not None and ad.reviews:
+            self._learn(review_days + link.mean_transit)
+
+    def on_announcement(self, step: Any) -> None:
+        """Anticipating firms raise their target until the policy's day."""
+        if self.population.anticipates(self.firm):
+            self._anticipate_until = max(self._anticipate_until, step.day)
+
+    def flies_licensed(self) -> bool:
+        em = self.cfg.emergency
+        return em is not None and em.fly_licensed and self.cover_days() < em.cover_days
 
     def position(self) -> np.ndarray:
         return self._stock * self._mix + self._spare + self.on_order
@@ -152,14 +201,11 @@ class Automaker(Assembly, Buyer):
         if order is None:
             return  # a stockpile release: no order, no price
         now = self.ctx.clock.now
-        lead = now - order.day
-        ad = self.cfg.adaptive_target
-        alpha = ad.alpha if ad is not None else 0.3
-        self._lead_ewma = lead if self._lead_ewma is None else (1 - alpha) * self._lead_ewma + alpha * lead
+        self._learn(now - order.day)
         link = shp.link
         price = link.supplier.price_usd_per_kg() * (1.0 + link.premium)
         usd = shp.mass * 1000.0 * (price - self.reference_price)
-        if order.air and link.air_cost_usd_per_kg > 0:
+        if shp.by_air and link.air_cost_usd_per_kg > 0:
             usd += shp.mass * 1000.0 * link.air_cost_usd_per_kg
         if usd:
             self.ctx.records.costs.append(now, self.entry, usd)

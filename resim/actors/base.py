@@ -200,3 +200,16 @@ class Actor(ABC):
 
     def returned(self, shp: Shipment) -> None:
         raise TypeError(f"{self.name} ships nothing")
+
+    def licence_decided(self, link: Link, review_days: float) -> None:
+        """An application for goods to this actor on ``link`` was decided after
+        ``review_days`` (buyers that learn lead times may use it)."""
+        return None
+
+    def on_announcement(self, step: Any) -> None:
+        """A policy taking effect on ``step.day`` was announced today."""
+        return None
+
+    def flies_licensed(self) -> bool:
+        """Whether a licensed parcel to this actor should fly (an emergency)."""
+        return False

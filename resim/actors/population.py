@@ -27,7 +27,7 @@ from scipy.special import betaincinv
 if TYPE_CHECKING:
     from ..context import Context
 
-TRAITS = ("initial_inventory_days", "target_days", "size", "approval_standing")
+TRAITS = ("initial_inventory_days", "target_days", "size", "approval_standing", "anticipation")
 
 
 class Population:
@@ -62,6 +62,13 @@ class Population:
 
     def standing(self, i: int) -> float:
         return float(self._u["approval_standing"][i])
+
+    def anticipates(self, i: int) -> bool:
+        """Whether firm ``i`` is among the ``share_of_firms`` that act on
+        announcements (the firms with the lowest uniforms: adding to the share
+        adds firms, keeps the others)."""
+        ant = self._cfg.anticipation
+        return ant is not None and float(self._u["anticipation"][i]) < ant.share_of_firms
 
     def approval_chance(self, i: int, p: float) -> float:
         """Firm ``i``'s chance of approval when the rate in force is ``p``."""

@@ -172,12 +172,18 @@ class Buyer(Actor):
             order = Order(next(ctx.ids), link, now, qty)
             order.air = air
             self.on_order = self.on_order + qty
+            self.ordered(order)
             link.supplier.accept(order)
+
+    def ordered(self, order: Order) -> None:
+        """An order was placed (buyers that track their open orders keep it)."""
+        return None
 
     def receive(self, shp: Shipment) -> None:
         self.sync()
         if shp.order is not None:
             self.on_order = self.on_order - shp.qty
+            shp.order.delivered += shp.mass
         self.add_stock(shp)
 
     def cancel(self, shp: Shipment) -> None:

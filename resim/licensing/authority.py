@@ -241,6 +241,8 @@ class Authority:
             elif app.kind == "general":
                 expiry = now + ctl.lifetime_days
         self._record(app, now, "approved" if approved else "rejected", expiry)
+        if app.link is not None:  # the buyer learns how long reviews take
+            app.link.customer.licence_decided(app.link, now - app.submitted)
         if app.kind == "shipment":
             self.shipments.decided(app, approved, fraction, expiry)
         elif app.kind == "general":

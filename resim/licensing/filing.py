@@ -56,7 +56,7 @@ class Filer:
                            customer=cust.name, destination=cust.jurisdiction,
                            end_use=cust.end_use, attempt=attempt,
                            tonnes=tonnes, subject=subject, renewal=renewal,
-                           chance=getattr(cust, "approval_chance", None))
+                           chance=getattr(cust, "approval_chance", None), link=link)
 
     def file(self, app: Application) -> None:
         """Into review now, or on 1 January when this year's quota is spent."""

@@ -76,6 +76,7 @@ class GeneralLicensing:
     def _ship(self, gl: GeneralLicence, shp: Shipment) -> None:
         gl.cap_left -= shp.mass
         self.filer.use_quota(shp.mass)
+        shp.licensed = True
         shp.link.depart(shp)
 
     def file(self, gl: GeneralLicence, renewal: bool, attempt: int = 1, aid: int | None = None) -> None:

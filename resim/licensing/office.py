@@ -50,14 +50,14 @@ class Application:
     __slots__ = (
         "id", "kind", "exporter", "customer", "destination", "end_use", "attempt",
         "tonnes", "submitted", "arrived", "wait", "service", "visits", "source",
-        "subject", "renewal", "stage", "until", "event", "chance",
+        "subject", "renewal", "stage", "until", "event", "chance", "link",
     )
 
     def __init__(self, aid: int, kind: str, source: SourceStreams, n_stages: int,
                  exporter: str = "", customer: str = "", destination: str = "other",
                  end_use: str = "civil", attempt: int = 1, tonnes: float = math.nan,
                  subject: Any = None, renewal: bool = False,
-                 chance: Callable[[float], float] | None = None):
+                 chance: Callable[[float], float] | None = None, link: Any = None):
         self.id = aid
         self.kind = kind
         self.exporter = exporter
@@ -70,6 +70,7 @@ class Application:
         self.subject = subject  # the shipment or link this application is for
         self.renewal = renewal
         self.chance = chance  # the customer's own chance at a given rate (firm propensity), if any
+        self.link = link  # the exporter-customer link it is for (none for background files)
         self.submitted = -1.0  # set when filed (quota-held files keep their filing day)
         self.arrived = 0.0
         self.wait = [0.0] * n_stages

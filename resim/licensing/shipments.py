@@ -76,6 +76,7 @@ class ShipmentLicensing:
 
     def _ship(self, shp: Shipment) -> None:
         self.filer.use_quota(shp.mass)
+        shp.licensed = True
         shp.link.depart(shp)
 
     def decided(self, app: Application, approved: bool, fraction: float, expiry: float) -> None:

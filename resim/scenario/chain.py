@@ -179,13 +179,19 @@ class MagnetMaker(BuyerTable):
 
 
 class AdaptiveTarget(Frozen):
-    """Stockpiling: order up to max(target_days, observed lead time +
-    review_days + safety_days), capped at max_days. Lead times are smoothed
-    with weight ``alpha`` on the newest arrival."""
+    """Stockpiling: order up to max(target_days, estimated lead time +
+    review_days + safety_days), capped at max_days. Lead times seen at
+    arrival are smoothed with weight ``alpha`` on the newest; with
+    ``censored`` the age of the oldest order not yet arrived is a lower bound
+    on the estimate (it rises while licences are pending); with ``reviews``
+    each decided licence application of the buyer's counts as a lead time of
+    its review time plus the link's mean transit."""
 
     alpha: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)] = 0.3
     safety_days: NonNeg = 30.0
     max_days: Positive = 365.0
+    censored: bool = Field(default=False, description="the oldest open order's age bounds the estimate from below")
+    reviews: bool = Field(default=False, description="decided applications' review times are evidence too")
 
 
 class Emergency(Frozen):
@@ -194,6 +200,17 @@ class Emergency(Frozen):
 
     cover_days: NonNeg
     use_air: bool = True
+    fly_licensed: bool = Field(
+        default=False, description="below cover_days, licensed parcels from any supplier fly where a link can")
+
+
+class Anticipation(Frozen):
+    """Between a policy's announcement and its effect, a ``share_of_firms``
+    of the entry's firms raise their order-up-to target by ``extra_days``
+    (pre-buying ahead of announced controls)."""
+
+    extra_days: Days
+    share_of_firms: Fraction = 1.0
 
 
 class Substitution(Frozen):
@@ -239,6 +256,7 @@ class Automaker(BuyerTable):
         default=0.2, description="with backlog, extra output per day as a share of normal"
     )
     adaptive_target: AdaptiveTarget | None = None
+    anticipation: Anticipation | None = None
     emergency: Emergency | None = None
     substitution: Substitution | None = None
     recycling: Recycling | None = None

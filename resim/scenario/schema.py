@@ -187,6 +187,8 @@ class Policy(Frozen):
 
     date: ISODate | None = None
     day: Days | None = None
+    announced: ISODate | None = Field(
+        default=None, description="the date the policy was announced (buyers with anticipation act from then)")
     set: dict[str, Any] = Field(min_length=1)
     note: str = ""
 
@@ -194,6 +196,8 @@ class Policy(Frozen):
     def _when(self) -> Policy:
         if (self.date is None) == (self.day is None):
             raise ValueError("give exactly one of date or day")
+        if self.announced is not None and self.date is not None and self.announced > self.date:
+            raise ValueError(f"announced ({self.announced}) must not be after date ({self.date})")
         return self
 
 

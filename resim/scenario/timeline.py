@@ -35,6 +35,7 @@ class PolicyStep:
     index: int
     changes: tuple[tuple[str, Any], ...]
     scenario: ScenarioBase
+    announced: float | None = None  # the day it was announced, if it was
 
 
 def _structure(scn: ScenarioBase, skip: tuple[str, ...] = ()) -> tuple[Any, ...]:
@@ -105,5 +106,9 @@ def build_timeline(scn: ScenarioBase, label: str) -> tuple[PolicyStep, ...]:
         check_references(current, f"{label}: policy[{i}].set")
         if _structure(current) != before_all:
             raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
-        steps.append(PolicyStep(day, i, tuple(p.set.items()), current))
+        announced = None if p.announced is None else max(0.0, date_to_day(start, p.announced))
+        if announced is not None and announced > day:
+            raise ScenarioError(label, f"policy[{i}].announced", f"must not be after the policy's day ({day:g})",
+                                p.announced)
+        steps.append(PolicyStep(day, i, tuple(p.set.items()), current, announced))
     return tuple(steps)
