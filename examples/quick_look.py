@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import resim
-from resim.plots import save_run_plots
+from resim.output.figures import save_run_plots
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "six_month_licences.toml"
 

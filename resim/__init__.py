@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
 
         return ScenarioError
     if name == "Results":
-        from .results import Results
+        from .output.results import Results
 
         return Results
     raise AttributeError(name)

@@ -12,19 +12,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import wiring
 from .budget import check_memory, check_run
 from .interrupts import Interrupted
-from .loader import Loaded, load
 from .runfolder import RunFolder
-from .scenario import Scenario
+from .scenario import Loaded, ScenarioBase, load
 
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
-    from .results import Results  # `resim validate` stays light and fast
+    from .output.results import Results  # `resim validate` stays light and fast
 
 
 def load_scenario(
-    source: str | Path | Mapping[str, Any] | Loaded | Scenario,
+    source: str | Path | Mapping[str, Any] | Loaded | ScenarioBase,
     overrides: Iterable[str] | Mapping[str, Any] = (),
 ) -> Loaded:
     """Read and validate a scenario (a path, a dict, or an already loaded one).
@@ -32,21 +30,11 @@ def load_scenario(
     ``overrides`` are ``"KEY=VALUE"`` strings or a ``{key: value}`` mapping,
     typed and validated like ``--set``. Raises ``ScenarioError`` on bad input.
     """
-    if isinstance(source, Loaded):
-        if not overrides:
-            return source
-        source = source.scenario
-    if isinstance(source, Scenario):
-        data = source.model_dump(by_alias=True, exclude_none=True)
-        loaded = load(data, overrides, label=f"<{source.scenario.name}>")
-    else:
-        loaded = load(source, overrides)
-    wiring.check(loaded.scenario, loaded.source)
-    return loaded
+    return load(source, overrides)
 
 
 def simulate(
-    scenario: str | Path | Mapping[str, Any] | Loaded | Scenario,
+    scenario: str | Path | Mapping[str, Any] | Loaded | ScenarioBase,
     replications: int | None = None,
     seed: int | None = None,
     workers: int = 1,
@@ -104,7 +92,7 @@ def run(
     written (marked partial), so the caller can report it and exit 130/143;
     it is raised if no replication had finished (nothing to write)."""
     from .execution import run_replications
-    from .results import Results
+    from .output.results import Results
 
     n = loaded.scenario.scenario.replications
     t0 = time.perf_counter()

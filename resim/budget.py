@@ -16,8 +16,8 @@ import os
 import re
 
 from .errors import ScenarioError
-from .loader import Loaded
-from .scenario import Scenario
+from .scenario import Loaded
+from .scenario import ScenarioBase as Scenario
 from .workload import OfficeLoad, office_load
 
 #: Rows one replication may keep in memory while it runs.
@@ -61,10 +61,9 @@ def available_memory() -> int | None:
 
 def rows_per_replication(scn: Scenario) -> int:
     days = int(scn.scenario.horizon) + 1
-    rows = days * len(scn.automakers)
-    keep = scn.output.licence_records
-    if keep == "all" or (keep == "auto" and not scn.has_supply_chain):
-        rows += int(scn.licensing.background.applications_per_day * days)
+    rows = days * len(scn.automakers)  # type: ignore[attr-defined]
+    if scn.keeps_background_records:
+        rows += int(scn.licensing.background.applications_per_day * days)  # type: ignore[attr-defined]
     return rows
 
 

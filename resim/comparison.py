@@ -26,7 +26,7 @@ from scipy import stats
 from .api import load_scenario
 from .execution import cap_workers, kpi_rows, run_replications
 from .kpis import METRICS
-from .loader import Loaded
+from .scenario import Loaded
 
 
 def _kpis(loaded: Loaded, n: int, workers: int) -> pd.DataFrame:

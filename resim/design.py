@@ -19,7 +19,7 @@ import numpy as np
 
 from .api import load_scenario
 from .errors import ScenarioError
-from .loader import Loaded, get_key, parse_value, with_values
+from .scenario import Loaded, get_key, parse_value, with_values
 
 Point = dict[str, Any]
 

@@ -43,6 +43,12 @@ class _Dist(BaseModel):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """``size`` independent draws."""
 
+    @abstractmethod
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        """The inverse CDF at ``u`` in [0, 1). Firms of a population draw their
+        values as ``quantile(u_i)`` with a fixed ``u_i`` per firm, so a firm
+        keeps its rank when a policy or a sweep changes the distribution."""
+
 
 class Constant(_Dist):
     dist: Literal["constant"] = "constant"
@@ -54,6 +60,9 @@ class Constant(_Dist):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return np.full(size, self.value)
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(u), self.value, dtype=float)
 
 
 class Uniform(_Dist):
@@ -73,6 +82,9 @@ class Uniform(_Dist):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, size)
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        return self.low + np.asarray(u, dtype=float) * (self.high - self.low)
 
 
 class Triangular(_Dist):
@@ -97,6 +109,16 @@ class Triangular(_Dist):
         if self.low == self.high:
             return np.full(size, self.low)
         return rng.triangular(self.low, self.mode, self.high, size)
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        a, c, b = self.low, self.mode, self.high
+        if a == b:
+            return np.full(u.shape, a)
+        cut = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
+        return np.where(u < cut, left, right)
 
 
 class Normal(_Dist):
@@ -127,6 +149,14 @@ class Normal(_Dist):
             bad = out < 0
         return out
 
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        if self.sd == 0:
+            return np.full(u.shape, self.mu)
+        from scipy.stats import truncnorm
+
+        return truncnorm.ppf(u, (0.0 - self.mu) / self.sd, math.inf, loc=self.mu, scale=self.sd)
+
 
 class LogNormal(_Dist):
     """Lognormal given by its mean and coefficient of variation, the two
@@ -146,6 +176,12 @@ class LogNormal(_Dist):
         s2 = math.log1p(self.cv**2)
         return rng.lognormal(math.log(self.mu) - 0.5 * s2, math.sqrt(s2), size)
 
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        from scipy.special import ndtri
+
+        s2 = math.log1p(self.cv**2)
+        return np.exp(math.log(self.mu) - 0.5 * s2 + math.sqrt(s2) * ndtri(np.asarray(u, dtype=float)))
+
 
 class Exponential(_Dist):
     dist: Literal["exponential"]
@@ -159,6 +195,9 @@ class Exponential(_Dist):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.exponential(self.mu, size)
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        return -self.mu * np.log1p(-np.asarray(u, dtype=float))
 
 
 class Gamma(_Dist):
@@ -199,6 +238,12 @@ class Gamma(_Dist):
         k, theta = self._params()
         return rng.gamma(k, theta, size)
 
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        from scipy.stats import gamma
+
+        k, theta = self._params()
+        return gamma.ppf(np.asarray(u, dtype=float), k, scale=theta)
+
 
 class Empirical(_Dist):
     dist: Literal["empirical"]
@@ -230,6 +275,15 @@ class Empirical(_Dist):
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return rng.choice(np.asarray(self.values, dtype=float), size=size, p=self._p())
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        order = np.argsort(np.asarray(self.values, dtype=float), kind="stable")
+        values = np.asarray(self.values, dtype=float)[order]
+        p = self._p()
+        weights = np.full(len(values), 1.0 / len(values)) if p is None else p[order]
+        cum = np.cumsum(weights)
+        idx = np.searchsorted(cum, np.asarray(u, dtype=float), side="right")
+        return values[np.minimum(idx, len(values) - 1)]
 
 
 def _coerce(value: Any) -> Any:

@@ -16,7 +16,7 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .executors import execute
+from . import executors
+from .executors import DaskConnection
 from .interrupts import as_interrupted
 from .kpis import METRICS, replication_kpis
-from .loader import Loaded
 from .model import run_one
 from .randomness import replication_seed
+from .scenario import Loaded
 
 #: Worker processes allowed per core: more only adds memory and switching.
 WORKERS_PER_CORE = 4
@@ -44,6 +45,8 @@ class ReplicationOutput:
     replication: int
     kpis: pd.DataFrame | None = None
     timeseries: dict[str, list[Any]] | None = None
+    firms: dict[str, list[Any]] | None = None
+    stocks: dict[str, list[Any]] | None = None
     licences: dict[str, list[Any]] | None = None
     flows: pd.DataFrame | None = None
     stages: dict[str, list[Any]] | None = None
@@ -80,8 +83,10 @@ def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
         ts = rec.timeseries.frame()
         return ReplicationOutput(
             replication=replication,
-            kpis=replication_kpis(ts, rec.costs.frame()),
+            kpis=replication_kpis(ts, rec.costs.frame(), rec.firms.frame()),
             timeseries=rec.timeseries.data,
+            firms=rec.firms.data if loaded.scenario.output.firm_records else None,
+            stocks=rec.stocks.data if loaded.scenario.output.stocks else None,
             licences=rec.licences.data,
             flows=monthly_flows(rec.flows.data, loaded.scenario.scenario.start_date),
             stages=rec.stages.data,
@@ -145,7 +150,8 @@ def run_replications(
     size = 1 if workers <= 1 else max(1, min(CHUNK_MAX, math.ceil(len(reps) / (workers * 8))))
     results: dict[int, ReplicationOutput] = {}
     try:
-        for chunk, outs in execute(_replicate, loaded, reps, workers=workers, chunk=size, died=died_output):
+        for chunk, outs in executors.execute(_replicate, loaded, reps, workers=workers, chunk=size,
+                                             died=died_output):
             for o in outs:
                 results[o.replication] = o
             if progress:
@@ -153,6 +159,37 @@ def run_replications(
     except KeyboardInterrupt as e:
         raise as_interrupted(e, [results[r] for r in reps if r in results]) from None
     return [results[r] for r in reps]
+
+
+def _apply(fn: Callable[..., Any], units: Sequence[tuple[int, tuple[Any, ...]]]) -> list[tuple[int, Any]]:
+    return [(i, fn(*task)) for i, task in units]
+
+
+def _task_died(unit: tuple[int, tuple[Any, ...]], reason: str) -> Any:
+    raise RuntimeError(f"task {unit[0]} failed: {reason}")
+
+
+def execute(
+    fn: Callable[..., Any],
+    tasks: Sequence[tuple[Any, ...]],
+    workers: int = 1,
+    dask: str | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Run ``fn(*task)`` for each task; yield ``(task index, result)`` as they
+    finish (callers order results by index, so the executor never changes them).
+
+    For work that has no failure row of its own (calibration's batches): a
+    task whose worker process dies raises. Interrupts and dead workers are
+    handled as in ``resim.executors.execute``."""
+    units = list(enumerate(tasks))
+    conn = DaskConnection(dask, workers) if dask else None
+    try:
+        for _, results in executors.execute(_apply, fn, units, workers=workers, chunk=1, died=_task_died,
+                                            dask=conn):
+            yield from results
+    finally:
+        if conn is not None:
+            conn.close()
 
 
 KPI_COLUMNS = ["replication", "automaker", *METRICS, "error", "seed"]

@@ -26,6 +26,9 @@ METRICS = (
     "longest_stoppage_days",
     "fill_rate",
     "extra_cost_usd",
+    "peak_share_stopped",
+    "firms_ever_stopped",
+    "first_firm_stockout_day",
 )
 ALL = "all"
 
@@ -39,7 +42,12 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "longest_stoppage_days": (0.0, None),
     "fill_rate": (0.0, 1.0),
     "extra_cost_usd": (None, None),
+    "peak_share_stopped": (0.0, 1.0),
+    "firms_ever_stopped": (0.0, None),
+    "first_firm_stockout_day": (0.0, None),
 }
+#: KPIs that are days of a first event, undefined (NaN) in a replication without one.
+FIRST_DAYS = ("first_stockout_day", "first_firm_stockout_day")
 
 
 def _runs(short: np.ndarray) -> tuple[int, float, int]:
@@ -60,14 +68,22 @@ def automaker_kpis(
     shortfall_t: np.ndarray,
     t_per_vehicle: float | np.ndarray,
     extra_cost_usd: float = 0.0,
+    demand_vehicles: np.ndarray | None = None,
+    produced_vehicles: np.ndarray | None = None,
+    firms: np.ndarray | None = None,
+    firms_stopped: np.ndarray | None = None,
+    firms_ever_stopped: float | None = None,
 ) -> dict[str, float]:
-    """KPIs of one automaker in one replication from its daily rows.
+    """KPIs of one automaker entry in one replication from its daily rows.
 
     ``shortfall_t`` is the demand a day could not meet when it arose; goods
     built later from a backlog count in ``consumed_t``, so the tonnes lost
     for good are total demand minus total consumption. Vehicles use each day's
-    tonnes per vehicle (substitution lowers it over time); NaN for an
-    aggregate buyer given in tonnes only.
+    tonnes per vehicle (substitution lowers it over time), or the entry's
+    vehicle columns summed over its firms; NaN for an aggregate buyer given in
+    tonnes only. A day is a stockout day when any firm of the entry is short;
+    ``firms``/``firms_stopped`` per day give the share of firms stopped
+    (without them the entry is one firm).
     """
     order = np.argsort(day, kind="stable")
     short = shortfall_t[order] > 0.0
@@ -76,26 +92,39 @@ def automaker_kpis(
     lost_t = max(0.0, demand - float(consumed_t.sum()))
     if lost_t < 1e-9 * max(demand, 1.0):
         lost_t = 0.0
-    tpv = np.broadcast_to(np.asarray(t_per_vehicle, dtype=float), demand_t.shape)
+    if demand_vehicles is None or produced_vehicles is None:
+        tpv = np.broadcast_to(np.asarray(t_per_vehicle, dtype=float), demand_t.shape)
+        demand_vehicles, produced_vehicles = demand_t / tpv, consumed_t / tpv
     if lost_t == 0.0:
-        vehicles = 0.0 if np.all(tpv > 0) else math.nan
+        vehicles = 0.0 if not np.isnan(demand_vehicles).any() else math.nan
     else:
-        vehicles = float((demand_t / tpv).sum() - (consumed_t / tpv).sum())
+        vehicles = float(demand_vehicles.sum() - produced_vehicles.sum())
         vehicles = max(0.0, vehicles) if not math.isnan(vehicles) else math.nan
+    if firms is None or firms_stopped is None:
+        share = short.astype(float)
+    else:
+        share = np.asarray(firms_stopped, dtype=float) / np.asarray(firms, dtype=float)
+    first_day = float(day[order][int(first)]) if not math.isnan(first) else math.nan
     return {
         "vehicles_lost": vehicles,
         "shortfall_t": lost_t,
         "stockout_days": float(n_short),
-        "first_stockout_day": float(day[order][int(first)]) if not math.isnan(first) else math.nan,
+        "first_stockout_day": first_day,
         "longest_stoppage_days": float(longest),
         "fill_rate": 1.0 - lost_t / demand if demand > 0 else 1.0,
         "extra_cost_usd": float(extra_cost_usd),
+        "peak_share_stopped": float(share.max()) if share.size else 0.0,
+        "firms_ever_stopped": float(firms_ever_stopped if firms_ever_stopped is not None else n_short > 0),
+        "first_firm_stockout_day": first_day,
     }
 
 
-def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per automaker and one for ``all`` (every automaker together;
-    a day counts as a stockout for ``all`` when any automaker is short).
+def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None,
+                     firms: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per automaker entry and one for ``all`` (every automaker
+    together; a day counts as a stockout for ``all`` when any firm is short).
+    ``firms`` (one row per firm, ``firm_kpis``) gives how many firms of each
+    entry were ever stopped.
 
     Plain numpy on the columns (no groupby): it runs once per replication,
     and on a reference replication pandas' grouping cost as much as a tenth
@@ -104,21 +133,55 @@ def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None
     if costs is not None and len(costs):
         for who, usd in zip(costs["automaker"].tolist(), costs["usd"].tolist(), strict=True):
             cost[who] = cost.get(who, 0.0) + usd
+    ever: dict[str, float] = {}
+    if firms is not None and len(firms):
+        stopped = firms["stockout_days"].to_numpy() > 0
+        for who, hit in zip(firms["automaker"].tolist(), stopped.tolist(), strict=True):
+            ever[who] = ever.get(who, 0.0) + hit
     codes, names = pd.factorize(timeseries["automaker"].to_numpy(), sort=False)
-    cols = [timeseries[c].to_numpy() for c in ("day", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle")]
+    base = [timeseries[c].to_numpy() for c in ("day", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle")]
+    extra = [c for c in ("demand_vehicles", "produced_vehicles", "firms", "firms_stopped") if c in timeseries]
+    more = {c: timeseries[c].to_numpy(dtype=float) for c in extra}
     rows = []
     for k, name in enumerate(names):
         idx = np.flatnonzero(codes == k)
-        day, demand, consumed, short, tpv = (c[idx] for c in cols)
-        rows.append({"automaker": name, **automaker_kpis(day, demand, consumed, short, tpv, cost.get(name, 0.0))})
+        day, demand, consumed, short, tpv = (c[idx] for c in base)
+        per = {c: v[idx] for c, v in more.items()}
+        rows.append({"automaker": name, **automaker_kpis(
+            day, demand, consumed, short, tpv, cost.get(name, 0.0), **per,
+            firms_ever_stopped=ever.get(name) if firms is not None else None)})
     if rows:
-        days, at = np.unique(cols[0], return_inverse=True)
-        demand, consumed, short = (np.bincount(at, weights=c.astype(float), minlength=days.size) for c in cols[1:4])
-        k = automaker_kpis(days, demand, consumed, short, math.nan, sum(cost.values()))
+        days, at = np.unique(base[0], return_inverse=True)
+
+        def total(c: np.ndarray) -> np.ndarray:
+            return np.bincount(at, weights=c.astype(float), minlength=days.size)
+
+        demand, consumed, short = (total(c) for c in base[1:4])
+        head = {c: total(more[c]) for c in ("firms", "firms_stopped") if c in more}
+        k = automaker_kpis(days, demand, consumed, short, math.nan, sum(cost.values()), **head,
+                           firms_ever_stopped=sum(r["firms_ever_stopped"] for r in rows))
         veh = np.array([r["vehicles_lost"] for r in rows], dtype=float)
         k["vehicles_lost"] = float(np.nansum(veh)) if not np.isnan(veh).all() else math.nan
         rows.append({"automaker": ALL, **k})
     return pd.DataFrame(rows, columns=["automaker", *METRICS])
+
+
+#: One row per firm of every automaker entry, per replication (``firms.parquet``).
+FIRM_COLUMNS = ("automaker", "firm", "name", "demand_share", "initial_inventory_days", "target_days",
+                "approval_standing", "vehicles_lost", "shortfall_t", "stockout_days", "first_stockout_day",
+                "longest_stoppage_days", "fill_rate")
+
+
+def firm_kpis(rows: np.ndarray) -> list[dict[str, float]]:
+    """KPIs of each firm from its daily rows, an array ``(firms, 5, days)`` of
+    inventory, demand, consumed, shortfall (tonnes) and tonnes per vehicle."""
+    day = np.arange(rows.shape[2])
+    out = []
+    for r in rows:
+        k = automaker_kpis(day, r[1], r[2], r[3], r[4])
+        out.append({m: k[m] for m in ("vehicles_lost", "shortfall_t", "stockout_days", "first_stockout_day",
+                                      "longest_stoppage_days", "fill_rate")})
+    return out
 
 
 def describe(values: Iterable[float], bounds: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
@@ -161,6 +224,8 @@ def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
         n = len(g)
         hit = int(g["first_stockout_day"].notna().sum())
         block["stockout_probability"] = {"mean": hit / n if n else None, "ci95": wilson(hit, n), "n": n}
+        # a firm's first stockout is its entry's first stockout day, so the two probabilities agree
+        block["firm_stockout_probability"] = block["stockout_probability"]
         out[str(name)] = block
     return out
 

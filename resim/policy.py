@@ -1,32 +1,46 @@
-"""The policy timeline: scenario values that change at a date.
+"""The policy timeline at run time: scenario values that change at a date.
 
 Each ``[[policy]]`` entry was validated at load time by applying it to the
-scenario (``loader.build_timeline``), so at run time a change is only a swap of
-frozen scenario objects, a notice to whoever caches parameters, and a row in
-the event log.
+scenario (``scenario/timeline.py``), so at run time a change is only a swap of
+frozen scenario objects, one ``on_policy`` call to whoever holds parameters,
+and a row in the event log.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .loader import PolicyStep
-
 if TYPE_CHECKING:
-    from .model import Model
+    from .kernel import Clock
+    from .records import Table
+    from .scenario import PolicyStep
 
 
-def policy_process(model: Model, timeline: Sequence[PolicyStep]) -> Generator[Any, Any, None]:
+def policy_process(clock: Clock, log: Table, timeline: Sequence[PolicyStep],
+                   apply: Callable[[PolicyStep], None]) -> Generator[Any, Any, None]:
     """A SimPy process applying each step at its day."""
-    env = model.env
-    log = model.events
     for step in timeline:
-        if step.day >= model.horizon:
+        if step.day >= clock.horizon:
             return
-        if step.day > env.now:
-            yield env.timeout(step.day - env.now)
-        model.apply(step.scenario)
+        if step.day > clock.now:
+            yield clock.timeout(step.day - clock.now)
+        apply(step)
         for key, value in step.changes:
-            log.append(env.now, "policy", key, json.dumps(value, default=str))
+            log.append(clock.now, "policy", key, json.dumps(value, default=str))
+
+
+def announcement_process(clock: Clock, log: Table, timeline: Sequence[PolicyStep],
+                         announce: Callable[[PolicyStep], None]) -> Generator[Any, Any, None]:
+    """A SimPy process telling everyone of each announced policy on the day
+    it is announced (before it takes effect), and logging it."""
+    for step in sorted((s for s in timeline if s.announced is not None), key=lambda s: (s.announced, s.index)):
+        when = step.announced
+        if when >= clock.horizon:
+            return
+        if when > clock.now:
+            yield clock.timeout(when - clock.now)
+        announce(step)
+        for key, value in step.changes:
+            log.append(clock.now, "announcement", key, json.dumps(value, default=str))

@@ -88,11 +88,13 @@ class Streams:
     def __init__(self, rep: np.random.SeedSequence):
         self.rep = rep
 
-    def generator(self, name: str) -> np.random.Generator:
-        return generator(self.rep, name)
-
     def stream(self, name: str, dist: DistSpec) -> Stream:
         return Stream(dist, generator(self.rep, name))
 
     def uniforms(self, name: str) -> Uniforms:
         return Uniforms(generator(self.rep, name))
+
+    def vector(self, name: str, n: int) -> np.ndarray:
+        """The first ``n`` U(0,1) draws of stream ``name`` (a prefix of any longer
+        vector of the same stream: item ``i`` never depends on ``n``)."""
+        return generator(self.rep, name).random(n)

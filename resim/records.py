@@ -8,8 +8,10 @@ replication's records cross a process boundary as a handful of lists.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -21,10 +23,6 @@ class Table:
     def __init__(self, columns: list[str] | tuple[str, ...]):
         self.columns = tuple(columns)
         self.data: dict[str, list[Any]] = {c: [] for c in self.columns}
-
-    def col(self, name: str) -> list[Any]:
-        """The list behind a column, for actors that append on a hot path."""
-        return self.data[name]
 
     def append(self, *values: Any) -> None:
         for c, v in zip(self.columns, values, strict=True):
@@ -42,3 +40,24 @@ class Table:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.columns = state["columns"]
         self.data = state["data"]
+
+
+@dataclass
+class Records:
+    """Everything one replication produced (plain lists; cheap to pickle)."""
+
+    replication: int
+    timeseries: Table
+    firms: Table
+    stocks: Table
+    costs: Table
+    licences: Table
+    flows: Table
+    events: Table
+    stages: Table
+    ledger: dict[str, np.ndarray]
+    elements: list[str]
+    sim_events: int
+    runtime_s: float
+    automakers: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None

@@ -33,8 +33,8 @@ from .errors import ScenarioError
 from .execution import cap_workers, died_output, kpi_rows, simulate_replication
 from .executors import DaskConnection, execute
 from .kpis import METRICS, summarise_kpis
-from .loader import Loaded
 from .runfolder import RunFolder, WriteError
+from .scenario import Loaded
 from .store import SweepStore, design_hash, write_parquet, write_text
 
 RESULT_COLUMNS = ["point", "replication", "automaker", *METRICS, "error", "seed"]
@@ -53,12 +53,12 @@ class SweepResults:
     runtime_s: float
 
     def plot_heatmap(self, x: str, y: str, metric: str = "vehicles_lost", automaker: str = "all"):  # noqa: ANN201
-        from .plots import sweep_heatmap
+        from .output.figures.sweep import sweep_heatmap
 
         return sweep_heatmap(self.summary, x, y, metric, automaker)
 
     def plot_lines(self, x: str, metric: str = "vehicles_lost", automaker: str = "all", by: str | None = None):  # noqa: ANN201
-        from .plots import sweep_lines
+        from .output.figures.sweep import sweep_lines
 
         return sweep_lines(self.summary, x, metric, automaker, by)
 
@@ -238,7 +238,7 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
                        "failures": failures, "runtime_s": round(runtime, 3)})
     write_text(store.root / "sweep.json", json.dumps(design_doc, indent=2, default=str) + "\n")
     if report and len(summary) and all(pd.api.types.is_numeric_dtype(points[k]) for k in keys):
-        from .report import write_sweep_report
+        from .output.report import write_sweep_report
 
         write_sweep_report(store.root, summary, keys)
     return SweepResults(store.root, keys, points, results, summary, failures, runtime)

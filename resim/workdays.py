@@ -5,6 +5,11 @@ calendar weeks. A duration of d working days starting at calendar time t ends
 where the working-time clock (which stands still on weekends and holidays) has
 advanced by d. The clock is a piecewise-linear map built once per replication;
 conversions are a list look-up, cheap enough for the review office's hot path.
+
+China moves working days around its long holidays: a weekend day before or
+after Spring Festival or National Day is worked instead ("make-up working
+days"). Those dates are ``extra_working_days``: they count although they fall
+on a Saturday or Sunday.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from datetime import date, timedelta
 class WorkCalendar:
     """Maps calendar days (float, day 0 = ``start``) to working time and back."""
 
-    def __init__(self, start: date, holidays: Iterable[date] = (), days: int = 3 * 366):
+    def __init__(self, start: date, holidays: Iterable[date] = (), days: int = 3 * 366,
+                 extra_working_days: Iterable[date] = ()):
         self.start = start
         self.holidays = frozenset(holidays)
+        self.extra = frozenset(extra_working_days)
         self._work: list[bool] = []
         self._cum: list[int] = [0]
         self._wd: list[int] = []
@@ -27,16 +34,11 @@ class WorkCalendar:
     def _extend(self, days: int) -> None:
         for k in range(len(self._work), days):
             d = self.start + timedelta(days=k)
-            ok = d.weekday() < 5 and d not in self.holidays
+            ok = (d.weekday() < 5 and d not in self.holidays) or d in self.extra
             self._work.append(ok)
             self._cum.append(self._cum[-1] + ok)
             if ok:
                 self._wd.append(k)
-
-    def is_working(self, day: int) -> bool:
-        if day >= len(self._work):
-            self._extend(day + 366)
-        return self._work[day]
 
     def to_work(self, t: float) -> float:
         """Working days elapsed from day 0 to calendar time ``t``."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .scenario import Scenario
+from .scenario import ScenarioBase as Scenario
 from .theory import mmc_wait
 
 #: Calendar days per working day when reviews count working days only.

@@ -49,7 +49,7 @@ SMALL_CHAIN: dict[str, Any] = {
 
 def small_chain(**changes: Any) -> dict[str, Any]:
     """A copy of SMALL_CHAIN with dotted-key changes applied."""
-    from resim.loader import set_key
+    from resim.scenario import set_key
 
     d = copy.deepcopy(SMALL_CHAIN)
     for k, v in changes.items():

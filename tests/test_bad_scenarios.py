@@ -9,6 +9,7 @@ and ``run`` must not create DIR. Most checks call ``resim.cli.main`` in-process
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -118,12 +119,17 @@ def _special(tmp_path: Path, kind: str) -> tuple[Path, str]:
         p = tmp_path / "deep.toml"
         p.write_text("[scenario]\nname = " + "[" * 5000 + "]" * 5000 + "\n")
         return p, "arrays or tables nested too deeply"
-    if kind == "endless":  # Linux, where CI runs, always has /dev/zero
-        return Path("/dev/zero"), "is more than 5 MB; scenario files are at most 5 MB"
+    if kind == "endless":  # Linux, where CI runs, always has /dev/zero: a device is never read
+        return Path("/dev/zero"), "is not a regular file (a pipe, socket or device)"
+    if kind == "fifo":  # opening a FIFO for reading would wait for a writer forever
+        p = tmp_path / "pipe.toml"
+        os.mkfifo(p)
+        return p, "is not a regular file (a pipe, socket or device)"
     raise AssertionError(kind)
 
 
-SPECIAL = ["empty", "blank", "binary", "nul", "latin1", "directory", "missing", "huge", "deep", "endless"]
+SPECIAL = ["empty", "blank", "binary", "nul", "latin1", "directory", "missing", "huge", "deep", "endless",
+           "fifo"]
 
 
 @pytest.mark.parametrize("kind", SPECIAL)

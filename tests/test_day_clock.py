@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from resim.actors import Automaker, MagnetMaker, Mine, Separator
-from resim.loader import load
 from resim.model import Model, run_one
+from resim.scenario import load
 
 from chain_fixtures import small_chain
 
@@ -55,11 +55,11 @@ def test_a_mine_works_days_at_once_as_one_by_one_across_new_year(stock: float, u
     models = _twins(src)
     mines = [_actor(m, Mine, "mine") for m in models]
     for mine, at_once in zip(mines, (True, False), strict=True):
-        mine.stock, mine.year, mine.year_output = stock, 2025, used
+        mine._stock, mine._year, mine._year_output = stock, 2025, used
         _work(mine, first, n, at_once)
-    _close(mines[0].stock, mines[1].stock)
-    _close(mines[0].year_output, mines[1].year_output)
-    _close(models[0].ledger["produced"], models[1].ledger["produced"])
+    _close(mines[0]._stock, mines[1]._stock)
+    _close(mines[0]._year_output, mines[1]._year_output)
+    _close(models[0].ctx.ledger.produced, models[1].ctx.ledger.produced)
 
 
 @SETTINGS
@@ -68,12 +68,12 @@ def test_a_separator_works_days_at_once_as_one_by_one(mass: float, cap: float, n
     models = _twins(small_chain(**{"separators[sep].capacity_t_per_day": cap}))
     seps = [_actor(m, Separator, "sep") for m in models]
     for sep, at_once in zip(seps, (True, False), strict=True):
-        sep.conc_vec = sep.conc_vec * (mass / sep.conc_mass)
-        sep.conc_mass = mass
+        sep._conc_vec = sep._conc_vec * (mass / sep._conc_mass)
+        sep._conc_mass = mass
         _work(sep, 0, n, at_once)
-    for attr in ("conc_mass", "conc_vec", "oxide"):
+    for attr in ("_conc_mass", "_conc_vec", "_oxide"):
         _close(getattr(seps[0], attr), getattr(seps[1], attr))
-    _close(models[0].ledger["lost"], models[1].ledger["lost"])
+    _close(models[0].ctx.ledger.lost, models[1].ctx.ledger.lost)
 
 
 @SETTINGS
@@ -83,16 +83,16 @@ def test_a_magnet_maker_works_days_at_once_as_one_by_one(oxide: float, magnets: 
     models = _twins(small_chain())
     makers = [_actor(m, MagnetMaker, "cn maker") for m in models]
     for mk, at_once in zip(makers, (True, False), strict=True):
-        mk.oxide = mk.bom * oxide
-        mk.oxide[np.argmax(mk.bom)] *= 0.7  # one element scarcer than the rest
-        mk.magnets, mk.open_qty = magnets, open_qty
+        mk._oxide = mk.bom * oxide
+        mk._oxide[np.argmax(mk.bom)] *= 0.7  # one element scarcer than the rest
+        mk._magnets, mk.open_qty = magnets * mk.mix, open_qty * mk.mix
         _work(mk, 0, n, at_once)
-    _close(makers[0].oxide, makers[1].oxide)
-    _close(makers[0].magnets, makers[1].magnets)
+    _close(makers[0]._oxide, makers[1]._oxide)
+    _close(makers[0]._magnets, makers[1]._magnets)
 
 
 def _rows(maker: Automaker) -> np.ndarray:
-    return np.array(maker.rows, dtype=float)
+    return np.array(maker._rows, dtype=float)
 
 
 LEVERS = st.sampled_from(["none", "backlog", "substitution", "recycling"])
@@ -109,18 +109,17 @@ def test_an_automaker_works_days_at_once_as_one_by_one(stock: float, n: int, lev
     models = _twins(src)
     makers = [_actor(m, Automaker, "EU maker") for m in models]
     for mk in makers:
-        mk.stock_el = mk.stock_el * (stock / mk.stock)
-        mk.stock = stock
+        mk._stock = stock
     makers[0].work_days(0, n)
     cut = min(split, n)
     makers[1].work_days(0, cut)  # two runs, as when an event falls in between
     if cut < n:
         makers[1].work_days(cut, n)
     _close(_rows(makers[0]), _rows(makers[1]))
-    _close(makers[0].stock_el, makers[1].stock_el)
+    _close(makers[0].stock_vec(), makers[1].stock_vec())
     for key in ("consumed",):
-        _close(models[0].ledger[key], models[1].ledger[key])
-    assert makers[0].short_streak == makers[1].short_streak
+        _close(getattr(models[0].ctx.ledger, key), getattr(models[1].ctx.ledger, key))
+    assert makers[0]._short_streak == makers[1]._short_streak
 
 
 @SETTINGS
@@ -129,14 +128,13 @@ def test_the_steady_automaker_run_is_its_daily_rule(stock: float, n: int) -> Non
     models = _twins(small_chain())
     makers = [_actor(m, Automaker, "EU maker") for m in models]
     for mk in makers:
-        mk.stock_el = mk.stock_el * (stock / mk.stock)
-        mk.stock = stock
+        mk._stock = stock
     makers[0]._work_steady(0, n)
     makers[1]._work_daily(0, n)
     _close(_rows(makers[0]), _rows(makers[1]))
-    _close(makers[0].stock, makers[1].stock)
-    _close(models[0].ledger["consumed"], models[1].ledger["consumed"])
-    assert makers[0].short_streak == makers[1].short_streak
+    _close(makers[0]._stock, makers[1]._stock)
+    _close(models[0].ctx.ledger.consumed, models[1].ctx.ledger.consumed)
+    assert makers[0]._short_streak == makers[1]._short_streak
 
 
 def _series(rec: Any, who: str) -> Any:
@@ -190,7 +188,7 @@ def test_a_policy_shortening_the_recycling_lag_leaves_no_return_overdue() -> Non
     model = Model(load(src), 0)
     model.run()
     maker = _actor(model, Automaker, "CN buyer")
-    pending = sorted(item[:2] for item in maker.recycling)
+    pending = sorted(item[:2] for item in maker._recycling)
     assert pending == [(d + 100, d + 100.0) for d in range(10)]  # only the first ten days' returns
 
 

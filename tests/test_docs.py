@@ -12,17 +12,20 @@ import re
 import tomllib
 import typing
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from resim import scenario as S
+from resim.scenario import chain, scenario_class, schema
 
 from chain_fixtures import ROOT
 
 DOC = ROOT / "docs" / "scenario-format.md"
+#: The schema classes by name (settings and chain tables) and the whole document.
+S = SimpleNamespace(**{**vars(schema), **vars(chain)}, Scenario=scenario_class())
 
 #: Schema fields that are deliberately not user-facing. Keep this small and
 #: say why for each entry; today every field is a documented scenario key.
@@ -106,6 +109,7 @@ TABLES: dict[str, type[BaseModel]] = {
     "[[automakers]]": S.Automaker,
     "adaptive_target": S.AdaptiveTarget,
     "emergency": S.Emergency,
+    "anticipation": S.Anticipation,
     "substitution": S.Substitution,
     "recycling": S.Recycling,
     "Supplier links": S.SupplierLink,

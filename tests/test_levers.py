@@ -108,8 +108,8 @@ def test_a_strategic_stockpile_protects_the_automakers_it_names() -> None:
 
 
 def test_levers_keep_tonnes_conserved() -> None:
-    from resim.loader import load
     from resim.model import run_one
+    from resim.scenario import load
 
     src = with_second_source(small_chain(**BASE), share=0.2, air=True)
     eu = next(a for a in src["automakers"] if a["name"] == "EU maker")

@@ -16,9 +16,9 @@ import pytest
 from pydantic import ValidationError
 
 import resim
-from resim import distributions, loader, wiring
+from resim import distributions
 from resim.errors import ScenarioError, show_value
-from resim.scenario import Scenario
+from resim.scenario import Scenario, checks, keys
 from resim.units import parse_duration
 
 from chain_fixtures import ROOT, SCENARIOS
@@ -201,29 +201,29 @@ def test_set_values_are_typed_by_toml(valid: Path) -> None:
     assert scn.licensing.approval_rate == 0.4 and isinstance(scn.licensing.approval_rate, float)
     assert scn.controls.licence_mode == "none"
     assert math.isinf(scn.licensing.stages[1].reviewers)
-    assert scn.automakers[0].target_days == 30
+    assert scn.automakers[0].target_days.mean == 30  # a distribution (per firm): here the constant 30
     assert scn.scenario.start_date == date(2025, 5, 1)
     assert scn.scenario.replications == 5 and type(scn.scenario.replications) is int
     assert scn.controls.lifetime_days == 182
     assert scn.controls.renewal_lead_days == 45
     assert scn.licensing.working_days is False
-    assert scn.automakers[1].target_days == 12
+    assert scn.automakers[1].target_days.mean == 12
 
 
 def test_set_key_parsing() -> None:
-    assert loader.parse_key("licensing.stages[1].reviewers") == ["licensing", "stages", 1, "reviewers"]
-    assert loader.parse_key("automakers[EU automaker].target_days") == [
+    assert keys.parse_key("licensing.stages[1].reviewers") == ["licensing", "stages", 1, "reviewers"]
+    assert keys.parse_key("automakers[EU automaker].target_days") == [
         "automakers", ("name", "EU automaker"), "target_days"
     ]
-    assert loader.parse_key('automakers["EU automaker"].x') == ["automakers", ("name", "EU automaker"), "x"]
+    assert keys.parse_key('automakers["EU automaker"].x') == ["automakers", ("name", "EU automaker"), "x"]
     for bad in ("", "a..b", ".a", "a[", "a[]", "a.[0]"):
         with pytest.raises(ValueError):
-            loader.parse_key(bad)
-    assert loader.parse_value("0.4") == 0.4
-    assert loader.parse_value("none") == "none"
-    assert loader.parse_value("inf") == math.inf
-    assert loader.parse_value("[1, 2]") == [1, 2]
-    assert loader.parse_value("2025-05-01") == date(2025, 5, 1)
+            keys.parse_key(bad)
+    assert keys.parse_value("0.4") == 0.4
+    assert keys.parse_value("none") == "none"
+    assert keys.parse_value("inf") == math.inf
+    assert keys.parse_value("[1, 2]") == [1, 2]
+    assert keys.parse_value("2025-05-01") == date(2025, 5, 1)
 
 
 @pytest.mark.parametrize(
@@ -528,10 +528,10 @@ def test_policy_entry_errors(tmp_path: Path, entry: str, fragment: str) -> None:
 # ---------------------------------------------------------------- wiring
 
 
-def test_supply_cycle_detected_by_wiring_check() -> None:
+def test_supply_cycle_detected_by_the_graph_check() -> None:
     # The loader only lets each tier buy from the tier above (mines -> separators
     # -> magnet makers -> automakers), so a cycle cannot be written in a scenario
-    # file; wiring.check's cycle detection is tested on a model built directly.
+    # file; the graph check's cycle detection is tested on a model built directly.
     scn = Scenario.model_validate({
         "separators": [
             {"name": "A", "jurisdiction": "CN", "capacity_t_per_day": 1, "suppliers": [{"name": "B"}]},
@@ -540,7 +540,7 @@ def test_supply_cycle_detected_by_wiring_check() -> None:
         ]
     })
     with pytest.raises(ScenarioError) as info:
-        wiring.check(scn, "cyc.toml")
+        checks.check_graph(scn, "cyc.toml")
     assert str(info.value) == "cyc.toml: suppliers: supply cycle: A -> B -> C -> A"
     scn = Scenario.model_validate({
         "separators": [
@@ -548,7 +548,7 @@ def test_supply_cycle_detected_by_wiring_check() -> None:
         ]
     })
     with pytest.raises(ScenarioError, match="supply cycle: S -> S"):
-        wiring.check(scn, "cyc.toml")
+        checks.check_graph(scn, "cyc.toml")
 
 
 def test_cycle_through_tiers_is_refused_by_the_loader(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import resim
-from resim.loader import load
 from resim.model import Model, run_one
+from resim.scenario import load
 
 from chain_fixtures import SCENARIOS, small_chain
 
@@ -206,9 +206,9 @@ def test_no_link_is_left_holding_goods_with_nothing_in_progress() -> None:
     for r in range(3):
         m = Model(loaded, r)
         m.run()
-        for link in m.links:
-            if link.waiting:
-                assert link.pending_application is not None, (r, link.key, len(link.waiting))
+        for licence in m.authority.book:
+            if licence.waiting:
+                assert licence.pending is not None, (r, licence.link.key, len(licence.waiting))
 
 
 def test_a_policy_lowering_the_cap_does_not_block_a_link() -> None:

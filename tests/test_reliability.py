@@ -72,7 +72,7 @@ def test_extends_resolves_relative_to_the_file_not_the_cwd(tmp_path: Path) -> No
 
 
 def test_set_reaches_into_default_stages_and_extends_replaces_distributions(tmp_path: Path) -> None:
-    from resim.loader import load
+    from resim.scenario import load
 
     only = tmp_path / "office.toml"
     only.write_text("[scenario]\nname = 'office'\n")

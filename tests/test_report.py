@@ -1,4 +1,4 @@
-"""Figures and the self-contained HTML report of a run or a sweep."""
+"""Figures, the self-contained HTML report and the terminal tables of a run or a sweep."""
 
 from __future__ import annotations
 
@@ -12,16 +12,25 @@ import sys
 from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
+from rich.console import Console
 
 import resim
-from resim import plots
-from resim.report import report_command, write_report, write_sweep_report
+from resim.output import console, figures
+from resim.output.figures import licences as licence_figures
+from resim.output.figures.common import save_figure
+from resim.output.figures.sweep import report_figures
+from resim.output.formatting import MISSING, compact, format_number
+from resim.output.report import report_command, write_report, write_sweep_report
+from resim.output.rundata import RunData, load_run
 
 from chain_fixtures import ROOT, SCENARIOS, small_chain
 
@@ -102,7 +111,7 @@ class Cells(HTMLParser):
 
 # ---------------------------------------------------------------- run figures
 def test_save_run_plots_writes_legible_pngs(run_dir: Path) -> None:
-    paths = plots.save_run_plots(run_dir, run_dir)
+    paths = figures.save_run_plots(run_dir, run_dir)
     assert len(paths) >= 4
     assert all(p.parent == run_dir / "plots" and p.suffix == ".png" for p in paths)
     names = {p.stem for p in paths}
@@ -114,13 +123,13 @@ def test_save_run_plots_writes_legible_pngs(run_dir: Path) -> None:
 
 def test_figures_from_results_match_figures_from_files(run_dir: Path) -> None:
     res = resim.simulate(SCENARIOS / "six_month_licences.toml", replications=2)
-    from_results = [p.name for p in plots.run_figures(res)]
-    from_files = [p.name for p in plots.run_figures(run_dir)]
+    from_results = [p.name for p in figures.run_figures(res)]
+    from_files = [p.name for p in figures.run_figures(run_dir)]
     assert from_results == from_files
 
 
 def test_every_figure_has_title_labels_and_date_axis(run_dir: Path) -> None:
-    for plot in plots.run_figures(run_dir):
+    for plot in figures.run_figures(run_dir):
         fig = plot.figure
         assert isinstance(fig, Figure)
         axes = [ax for ax in fig.axes if ax.get_visible()]
@@ -139,7 +148,7 @@ def test_inventory_fan_marks_policy_changes() -> None:
     scn = small_chain(scenario__replications=2)
     scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9}}]
     res = resim.simulate(scn)
-    fig = plots.inventory_fan(res, "EU maker")
+    fig = figures.inventory_fan(res, "EU maker")
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("approval rate → 0.9" in t for t in texts)
     top = fig.axes[0]
@@ -160,22 +169,22 @@ def test_licence_pipeline_counts_applications_in_review() -> None:
         "wait_security": [0.0, 0.0], "service_security": [1.0, 0.0],
         "visits_technical": [2, 1], "visits_security": [1, 0],
     })
-    run = plots.RunData(title="t", start_date=date(2025, 1, 1), horizon_days=6.0,
+    run = RunData(title="t", start_date=date(2025, 1, 1), horizon_days=6.0,
                         replications=[0, 1], kpis=pd.DataFrame(), timeseries=pd.DataFrame(),
                         licences=lic, flows=pd.DataFrame(), summary={},
                         scenario={"licensing": {"rework": {"stage": "technical"}}})
-    days, by_kind, by_stage = plots._pipeline(run)
+    days, by_kind, by_stage = licence_figures.pipeline(run)
     assert list(days) == [0, 1, 2, 3, 4, 5]
     assert by_kind["general"].tolist() == [[0, 1, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1]]
     assert by_stage["technical"].tolist() == [0.0, 1.0, 0.5, 0.0, 0.5, 0.0]
-    assert by_stage[plots.REWORK].tolist() == [0.0, 0.0, 0.5, 1.0, 0.5, 0.5]
+    assert by_stage[licence_figures.REWORK].tolist() == [0.0, 0.0, 0.5, 1.0, 0.5, 0.5]
     assert by_stage["security"].tolist() == [0.0, 0.0, 0.0, 0.0, 0.0, 0.5]
     # the stages split the files in review, nothing lost or counted twice
     assert np.allclose(sum(by_stage.values()), by_kind["general"].mean(axis=0))
 
 
 def test_licensing_only_scenario_gets_only_licence_plots(office_dir: Path) -> None:
-    paths = plots.save_run_plots(office_dir, office_dir)
+    paths = figures.save_run_plots(office_dir, office_dir)
     assert sorted(p.stem for p in paths) == ["licence_decisions", "licence_pipeline"]
     for p in paths:
         assert_png_has_content(p.read_bytes())
@@ -191,7 +200,7 @@ def test_stale_plots_of_an_earlier_run_are_removed(tmp_path: Path, office_dir: P
     stale.write_bytes(b"old")
     mine = tmp_path / "plots" / "notes.png"
     mine.write_bytes(b"user's own file")
-    plots.save_run_plots(office_dir, tmp_path)
+    figures.save_run_plots(office_dir, tmp_path)
     assert not stale.exists() and mine.exists()
 
 
@@ -280,10 +289,61 @@ def test_text_is_escaped(tmp_path: Path) -> None:
     assert "<script>alert" not in html and "EU &lt;maker&gt;" in html
 
 
+def test_automakers_whose_names_slug_alike_each_get_their_own_figure(tmp_path: Path) -> None:
+    scn = small_chain(scenario__replications=2)
+    scn["automakers"][1]["name"] = "EU-maker"  # slugs as "EU maker" does: eu_maker
+    resim.simulate(scn).write(tmp_path)
+    fans = sorted(p.name for p in (tmp_path / "plots").glob("inventory_*.png"))
+    assert fans == ["inventory_cn_buyer.png", "inventory_eu_maker.png", "inventory_eu_maker_2.png"]
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    shown = {stem: (alt, base64.b64decode(data)) for stem, data, alt in re.findall(
+        r'<figure id="fig-([^"]+)"><img src="data:image/png;base64,([^"]+)" alt="([^"]*)"', html)}
+    run = load_run(tmp_path)
+    own = {}
+    for name, stem in (("EU maker", "inventory_eu_maker"), ("EU-maker", "inventory_eu_maker_2")):
+        alt, png = shown[stem]
+        assert alt.startswith(f"{name}:")
+        assert png == (tmp_path / "plots" / f"{stem}.png").read_bytes()
+        # the page shows the figure drawn for this automaker, not its namesake's
+        own[name] = save_figure(figures.inventory_fan(run, name), tmp_path / f"{stem}.png").read_bytes()
+        assert png == own[name]
+    assert own["EU maker"] != own["EU-maker"]
+
+
+def test_templates_escape_markup_in_names(tmp_path: Path) -> None:
+    scn = small_chain(scenario__replications=2, scenario__name='<script>alert("name")</script>')
+    scn["automakers"][0]["name"] = "<script>evil()</script>"
+    scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9},
+                      "note": "<img src=x onerror=alert(1)>"}]
+    resim.simulate(scn).write(tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert re.findall(r"<script[^>]*>", html) == ["<script>"]  # only the page's own counter
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;evil()&lt;/script&gt;" in html
+    assert "<title>&lt;script&gt;alert(&#34;name&#34;)&lt;/script&gt;: resim report</title>" in html
+    cells = Cells()
+    cells.feed(html)  # as text the names are intact, e.g. in the KPI table's attributes
+    assert ("<script>evil()</script>", "vehicles_lost") in cells.cells
+
+
+def test_templates_and_stylesheet_ship_as_package_data() -> None:
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["resim.output"]
+    files = [p.relative_to(ROOT / "resim" / "output").as_posix()
+             for p in (ROOT / "resim" / "output" / "templates").iterdir()]
+    assert {"templates/base.html.j2", "templates/run.html.j2", "templates/sweep.html.j2",
+            "templates/report.css"} <= set(files)
+    for f in files:
+        assert any(fnmatch.fnmatch(f, pat) for pat in patterns), f"{f} would not be installed"
+
+
 def test_no_pyplot_state() -> None:
-    code = ("import sys, pandas as pd; from resim import plots, report; "
+    code = ("import sys, pandas as pd; from resim.output import figures, report; "
             "s = pd.DataFrame({'k': [1, 2], 'automaker': ['all'] * 2, 'm_mean': [1.0, 2.0]}); "
-            "plots.sweep_lines(s, 'k', 'm'); assert 'matplotlib.pyplot' not in sys.modules")
+            "figures.sweep_lines(s, 'k', 'm'); assert 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
 
 
@@ -305,29 +365,29 @@ def sweep_summary(keys: dict[str, list[float]]) -> pd.DataFrame:
 
 def test_sweep_heatmap_annotates_every_cell() -> None:
     s = sweep_summary({"licensing.approval_rate": [0.2, 0.6, 1.0], "controls.lifetime_days": [90, 180]})
-    fig = plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days", "vehicles_lost")
+    fig = figures.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days", "vehicles_lost")
     ax = fig.axes[0]
     texts = [t.get_text() for t in ax.texts]
     for mean in s[s["automaker"] == "all"]["vehicles_lost_mean"]:
-        assert plots.compact(mean) in texts
+        assert compact(mean) in texts
     assert ax.get_xlabel() == "licensing.approval_rate (share)"
     assert ax.get_ylabel() == "controls.lifetime_days (days)"
     assert "vehicles" in fig.axes[1].get_ylabel()  # colour bar with units
     assert_png_has_content(_png(fig))
-    fig = plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
+    fig = figures.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
                               "stockout_probability", automaker="EU maker")
     assert "EU maker" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="automaker"):
-        plots.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
+        figures.sweep_heatmap(s, "licensing.approval_rate", "controls.lifetime_days",
                             "vehicles_lost", automaker="nobody")
     three = sweep_summary({"a_rate": [0.2, 0.6], "b_days": [90, 180], "c": [1, 2]})
     with pytest.raises(ValueError, match="several rows"):
-        plots.sweep_heatmap(three, "a_rate", "b_days", "vehicles_lost")
+        figures.sweep_heatmap(three, "a_rate", "b_days", "vehicles_lost")
 
 
 def test_sweep_lines_with_and_without_by() -> None:
     s = sweep_summary({"licensing.approval_rate": [0.2, 0.6, 1.0], "controls.lifetime_days": [90, 180]})
-    fig = plots.sweep_lines(s, "licensing.approval_rate", "vehicles_lost",
+    fig = figures.sweep_lines(s, "licensing.approval_rate", "vehicles_lost",
                             by="controls.lifetime_days")
     ax = fig.axes[0]
     assert len(ax.lines) == 2 and len(ax.collections) == 2  # a line and a CI band per value
@@ -335,12 +395,12 @@ def test_sweep_lines_with_and_without_by() -> None:
     assert "controls.lifetime_days = 90" in labels and "95% CI" in labels
     assert ax.get_ylabel() == "mean vehicles lost (vehicles)"
     one = s[s["controls.lifetime_days"] == 90]
-    fig = plots.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", automaker="EU maker")
+    fig = figures.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", automaker="EU maker")
     assert list(fig.axes[0].lines[0].get_ydata()) == [1000.0, 3000.0, 5000.0]
-    fig = plots.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", by="automaker")
+    fig = figures.sweep_lines(one, "licensing.approval_rate", "vehicles_lost", by="automaker")
     assert len(fig.axes[0].lines) == 2
     with pytest.raises(ValueError, match="several rows"):
-        plots.sweep_lines(s, "licensing.approval_rate", "vehicles_lost")
+        figures.sweep_lines(s, "licensing.approval_rate", "vehicles_lost")
 
 
 @pytest.mark.parametrize("keys", [
@@ -369,6 +429,99 @@ def test_report_command_rebuilds_a_sweep(tmp_path: Path, capsys: pytest.CaptureF
     assert report_command(str(tmp_path)) == 0
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "5 replications each" in html and len(DATA_PNG.findall(html)) >= 2
+
+
+@pytest.mark.parametrize("keys", [
+    {"licensing.approval_rate": [0.2, 0.6, 0.6]},
+    {"licensing.approval_rate": [0.2, 0.6], "controls.lifetime_days": [90, 90, 180]},
+])
+def test_sweep_report_with_repeated_design_points(tmp_path: Path, keys: dict[str, list[float]]) -> None:
+    s = sweep_summary(keys)  # a grid listing a value twice: points alike in every swept key
+    points = s.drop_duplicates("point")
+    repeats = int(points.duplicated(list(keys)).sum())
+    assert repeats >= 1
+    html = write_sweep_report(tmp_path, s, list(keys)).read_text(encoding="utf-8")
+    images = DATA_PNG.findall(html)
+    assert len(images) >= 2
+    for b64 in images:
+        assert_png_has_content(base64.b64decode(b64))
+    shown = sorted(float(v) for v in re.findall(r'data-mean="([^"]+)"', html))
+    assert shown == sorted(s["vehicles_lost_mean"].tolist())  # every point is listed
+    assert f"{len(points)} design point(s)" in html and f"{repeats} design point(s) repeat" in html
+    # each figure draws the first of the repeated points
+    first = s.drop_duplicates([*keys, "automaker"])
+    x = list(keys)[0]
+    lines = [p for p in report_figures(s, list(keys), "vehicles_lost") if "lines" in p.name
+             or len(keys) == 1 and p.name == "sweep_all"]
+    assert lines
+    ax = lines[0].figure.axes[0]
+    want = first[first["automaker"] == "all"].sort_values(x)
+    if len(keys) == 1:
+        assert list(ax.lines[0].get_ydata()) == want["vehicles_lost_mean"].tolist()
+    else:
+        drawn = sorted(float(v) for line in ax.lines for v in line.get_ydata())
+        assert drawn == sorted(want["vehicles_lost_mean"].tolist())
+
+
+# ---------------------------------------------------------------- numbers and terminal tables
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.integers(0, 3))
+def test_the_number_formatter_reads_back_to_the_number(x: float, digits: int) -> None:
+    full = format_number(x, digits)
+    value = float(full.replace(",", ""))
+    # to the decimals asked for, or four significant figures for large whole numbers
+    assert abs(value - x) <= max(0.5 * 10.0 ** -digits, 5e-4 * abs(x)) * (1 + 1e-9)
+    short = compact(x)
+    scale = {"k": 1e3, "M": 1e6}.get(short[-1], 1.0)
+    value = float(short.rstrip("kM").replace(",", "")) * scale
+    assert abs(value - x) <= max(0.005, 0.005 * abs(x)) * (1 + 1e-9)
+    if abs(x) < 999e6:
+        assert len(short.lstrip("-")) <= 7  # "999.99M": short enough for a table cell
+    for text in (full, short):
+        assert not (text.startswith("-") and float(text.strip("-kM").replace(",", "")) == 0)  # no -0
+
+
+def test_the_number_formatter_marks_missing_values() -> None:
+    for x in (None, math.nan, math.inf, -math.inf):
+        assert format_number(x) == MISSING and compact(x) == MISSING
+        assert format_number(x, missing="-") == "-"
+
+
+def _render(table: object) -> str:
+    out = io.StringIO()
+    Console(file=out, width=250, highlight=False).print(table)
+    return out.getvalue()
+
+
+MARKUP_NAMES = ("[/]", "[bold red]loud", "x [/bold]", "back\\")
+
+
+def test_rich_markup_in_names_is_shown_as_typed(run_dir: Path) -> None:
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    summary["scenario"] = "[/] scenario"
+    blocks = list(summary["kpis"].values())
+    summary["kpis"] = dict(zip(MARKUP_NAMES, blocks, strict=False))
+    text = _render(console.kpi_table(summary))
+    assert "[/] scenario" in text
+    for name in MARKUP_NAMES:
+        assert name in text
+    lic = summary["licensing"]
+    for table in ("stage_wait_days", "queue_length", "reviewer_utilisation"):
+        lic[table] = {f"[{k}]" if i else "[/]": v for i, (k, v) in enumerate(lic[table].items())}
+    text = _render(console.licensing_table(summary))
+    assert "[/]" in text and "[security]" in text
+
+    res = SimpleNamespace(keys=["[/]", "b"], summary=sweep_summary({"[/]": [0.2], "b": [1.0]}).assign(
+        **{"[/]": "[/]", **{f"{m}_{s}": 0.5 for m in ("stockout_days", "fill_rate")
+                            for s in ("mean", "ci_low", "ci_high")}, "stockout_probability_mean": 0.1}))
+    text = _render(console.sweep_table(res))
+    assert text.count("[/]") == 2  # the key's column heading and its value
+
+    df = pd.DataFrame({"automaker": ["[/]"], "metric": ["[b]vehicles_lost"], "mean_a": [1.0],
+                       "mean_b": [2.0], "diff": [1.0], "ci_low": [0.5], "ci_high": [1.5],
+                       "width_ratio": [2.0]})
+    text = _render(console.compare_table(df, "[/]a.toml", "b [/b].toml"))
+    for name in ("[/]a.toml", "b [/b].toml", "[b]vehicles_lost"):
+        assert name in text
 
 
 def _png(fig: Figure) -> bytes:

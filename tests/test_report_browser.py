@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from test_report import build_run_dir
 
-from resim.report import write_report
+from resim.output.report import write_report
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

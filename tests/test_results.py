@@ -15,7 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import resim
-from resim.kpis import automaker_kpis, describe, replication_kpis, wilson
+from resim.kpis import METRICS, automaker_kpis, describe, replication_kpis, wilson
+from resim.output import figures
+from resim.output.figures.common import save_figure
 from resim.tomlwriter import dumps
 
 from chain_fixtures import ROOT, SCENARIOS, small_chain
@@ -157,3 +159,48 @@ def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path) 
     assert list(bad.replication) == [2] and "injected fault" in bad.error.iloc[0]
     assert json.loads(bad.seed.iloc[0]) == [7, 2]
     assert set(reps[reps.error.isna()].replication) == {0, 1, 3}
+
+
+def test_results_plot_methods_draw_the_run_figures_of_the_written_files(tmp_path: Path) -> None:
+    scn = small_chain(**{"scenario.replications": 3})
+    scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9}}]
+    res = resim.simulate(scn)
+    res.write(tmp_path)
+
+    def png(fig: object, name: str) -> bytes:
+        return save_figure(fig, tmp_path / "check" / f"{name}.png").read_bytes()  # type: ignore[arg-type]
+
+    # in memory and from the files, the same figure (the files are the contract)
+    pairs = {
+        "inventory": (res.plot_inventory("EU maker"), figures.inventory_fan(tmp_path, "EU maker")),
+        "vehicles_lost": (res.plot_vehicles_lost(), figures.vehicles_lost_distribution(tmp_path)),
+        "licences": (res.plot_licences(), figures.licence_pipeline(tmp_path)),
+        "flows": (res.plot_flows(), figures.monthly_flows(tmp_path)),
+    }
+    for name, (mine, from_files) in pairs.items():
+        assert png(mine, name) == png(from_files, name + "_files"), name
+        assert any(ax.get_title() for ax in mine.axes), name
+    assert "EU maker" in pairs["inventory"][0].axes[0].get_title()
+    lost = pairs["vehicles_lost"][0].axes[0]
+    # automakers counted in vehicles, top to bottom in scenario order (CN buyer is in tonnes)
+    ticks = sorted(zip(lost.get_yticks(), (t.get_text() for t in lost.get_yticklabels()),
+                       strict=True), reverse=True)
+    assert [name for _, name in ticks] == ["EU maker", "JP maker"]
+
+
+def test_kpi_frame_is_the_summary_as_a_table() -> None:
+    res = resim.simulate(small_chain(**{"scenario.replications": 3}))
+    frame = res.kpi_frame()
+    kpis = res.summary()["kpis"]
+    assert len(frame) == len(kpis) * len(METRICS)
+    for r in frame.itertuples():
+        block = kpis[r.automaker][r.metric]
+        for col, value in (("mean", block["mean"]), ("ci_low", block["ci95"][0]),
+                           ("ci_high", block["ci95"][1]), ("p50", block["p50"])):
+            got = getattr(r, col)
+            assert (value is None and (got is None or got != got)) or got == value, (r, col)
+    # the per-replication table agrees with the summary it was summarised into
+    reps = res.replications
+    for who in ("EU maker", "all"):
+        mean = reps.loc[reps["automaker"] == who, "vehicles_lost"].mean()
+        assert math.isclose(kpis[who]["vehicles_lost"]["mean"], mean, rel_tol=1e-9, abs_tol=1e-9)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import resim
-from resim.loader import with_values
+from resim.scenario import with_values
 from resim.sweeps import make_design
 
 from chain_fixtures import SCENARIOS

@@ -1,5 +1,6 @@
 """The supply chain's actors, one module each: mines, separators, magnet makers,
-automakers and strategic stockpiles. Each runs as a SimPy process."""
+automakers and strategic stockpiles (which class simulates which scenario
+table is declared in ``resim/registry.py``)."""
 
 from .automaker import Automaker
 from .magnet_maker import MagnetMaker

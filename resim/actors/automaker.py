@@ -1,10 +1,10 @@
-"""Automakers (or aggregate buyers such as "EU industry"): each day build what
-the magnet stock allows; the rest is shortfall, lost or (with ``backlog``)
-built later at up to ``catch_up`` extra output per day. One timeseries row per
-day is the automaker's whole record; every KPI is computed from those rows
-(and the cost rows written when premium-priced goods arrive).
+"""Automakers (or supplier bases, or aggregate buyers such as "EU industry"):
+each firm builds what its magnet kits allow every day (``assembly.py``) and
+orders magnets of its grade mix with a periodic order-up-to policy. An entry
+with ``firms = N`` is N such firms (``population.py``).
 
-Mitigation levers (all optional, SPEC §1 and issue 7):
+Mitigation levers (all optional, SPEC §1), acting per firm with the entry's
+settings:
 * ``adaptive_target``: the order-up-to target grows with observed lead times
   (stockpiling when the border slows down);
 * ``emergency``: when cover falls below ``cover_days``, orders go to suppliers
@@ -17,49 +17,77 @@ Mitigation levers (all optional, SPEC §1 and issue 7):
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import math
-from typing import Any
+from collections import deque
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..shipping import Link, Shipment
-from .base import Buyer
+from ..shipping import Link, Order, Shipment
+from .assembly import Assembly
+from .population import Population
+from .trade import Buyer
 
-_EPS = 1e-12
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..registry import ActorKind
+    from ..scenario import ScenarioBase
 
 
-class Automaker(Buyer):
-    table = "automakers"
+class Automaker(Assembly, Buyer):
+    """One firm of an automaker entry (the entry itself when ``firms = 1``)."""
 
-    def __init__(self, model: Any, index: int, cfg: Any):
-        super().__init__(model, index, cfg)
-        self.stock = cfg.initial_inventory_days * cfg.demand_t
-        self.stock_el = np.zeros(len(model.elements))
-        self.backlog = 0.0  # tonnes of demand still to be built
-        self.lead_ewma: float | None = None  # observed order-to-arrival days
-        self.short_streak = 0
-        self.substitution_start: float | None = None
+    @classmethod
+    def instances(cls, ctx: Context, kind: ActorKind, cfg: Any) -> list[Automaker]:
+        """The firms of an entry, sharing one ``Population``."""
+        population = Population(ctx, cfg)
+        return [cls(ctx, kind, cfg, population, i) for i in range(population.n)]
+
+    def __init__(self, ctx: Context, kind: ActorKind, cfg: Any, population: Population | None = None,
+                 firm: int = 0):
+        super().__init__(ctx, kind, cfg)
+        self.population = population if population is not None else Population(ctx, cfg)
+        self.firm = firm
+        self.name = self.population.firm_name(firm)
+        self._traits()
+        self._mix = ctx.elements.zeros()  # set when the suppliers are connected
+        self._initial_t = float(self.population.initial_days[firm]) * self._demand
+        self._lead_ewma: float | None = None  # observed order-to-arrival days
+        self._open: deque[Order] = deque()  # orders not yet arrived, oldest first (adaptive_target.censored)
+        self._anticipate_until = -1.0  # raise the target until this day (an announced policy)
         self.reference_price = 0.0
-        # one entry per day worked: inventory (after the day), demand, consumed,
-        # shortfall and tonnes per vehicle
-        self.rows: tuple[list[float], ...] = ([], [], [], [], [])
-        # recycled magnets on their way back, a heap of (day they count for, arrival
-        # time, tie-break id, tonnes, elements)
-        self.recycling: list[tuple[int, float, int, float, np.ndarray]] = []
-        self._recycle_seq = itertools.count()
 
-    def seed_stock(self) -> None:
-        """Initial magnets, in the element mix of this buyer's suppliers."""
-        per_t = sum((link.share * link.supplier.bom for link in self.links), np.zeros_like(self.stock_el))
-        self.stock_el = self.stock * per_t
-        self.model.ledger["initial"] += self.stock_el
-        prices = [link.supplier.cfg.price_usd_per_kg for link in self.links]
+    def elaborate(self) -> None:
+        """The grade mix of what it buys (its suppliers' mixes by share), and
+        the initial magnets in that mix."""
+        super().elaborate()
+        self._mix = sum((link.share * link.supplier.grade_mix() for link in self.links),
+                        np.zeros(len(self.ctx.elements.grade_names)))
+        self.on_order = np.zeros_like(self._mix)
+        self._init_assembly(self._initial_t)
+        self.ctx.ledger.initial += self._assembly_held()
+        prices = [link.supplier.price_usd_per_kg() for link in self.links]
         ref = self.cfg.reference_price_usd_per_kg
         self.reference_price = ref if ref is not None else min(prices)
 
+    def _traits(self) -> None:
+        """This firm's values under the entry's parameters in force."""
+        pop, i = self.population, self.firm
+        pop.refresh(self.cfg)
+        self.demand_share = float(pop.share[i])
+        self._demand = self.cfg.demand_t * self.demand_share
+        self._target_days = float(pop.target_days[i])
+
+    def on_policy(self, old: ScenarioBase, new: ScenarioBase, changes: Any) -> None:
+        super().on_policy(old, new, changes)
+        self._traits()
+
+    def approval_chance(self, p: float) -> float:
+        """This firm's chance of approval when the rate in force is ``p``."""
+        return self.population.approval_chance(self.firm, p)
+
     def next_duty(self, first: int) -> int:
+        """Every ``review_days`` (all firms of a population on the same days:
+        N identical firms then behave as one buyer of their total demand)."""
         return self.next_multiple(first, "review_days")
 
     def duty(self, day: int) -> None:
@@ -68,173 +96,103 @@ class Automaker(Buyer):
         self._recycle_due(day)
         self.review()
 
-    def work_days(self, first: int, end: int) -> None:
-        """Days ``first .. end-1``: in one go while demand is constant and
-        nothing comes back (the stock falls by the demand until it runs out);
-        day by day while a lever makes each day depend on the last."""
-        cfg = self.cfg
-        if cfg.backlog or cfg.substitution is not None or cfg.recycling is not None or self.recycling:
-            self._work_daily(first, end)
-        else:
-            self._work_steady(first, end)
-
-    def _work_daily(self, first: int, end: int) -> None:
-        inv, dem, used, short, tpv = self.rows
-        for day in range(first, end):
-            self._recycle_due(day)
-            d, u, sh, t = self.consume(day)
-            inv.append(self.stock)
-            dem.append(d)
-            used.append(u)
-            short.append(sh)
-            tpv.append(t)
-
-    def _work_steady(self, first: int, end: int) -> None:
-        """``consume`` for ``n = end - first`` days of constant demand ``D``
-        and no lever: ``m`` full days while the stock lasts, then one day on
-        what is left, then nothing."""
-        n = end - first
-        cfg = self.cfg
-        demand = cfg.demand_t
-        stock = self.stock
-        inv, dem, used, short, tpv = self.rows
-        dem.extend([demand] * n)
-        tpv.extend([cfg.t_per_vehicle] * n)
-        if demand <= 0:
-            inv.extend([stock] * n)
-            used.extend([0.0] * n)
-            short.extend([0.0] * n)
-            self.short_streak = 0
-            return
-        m = min(n, int(stock / demand))
-        inv.extend([stock - k * demand for k in range(1, m + 1)])
-        used.extend([demand] * m)
-        short.extend([0.0] * m)
-        total = m * demand
-        if m < n:
-            last = stock - total
-            if last < _EPS:
-                last = 0.0
-            gap = demand - last
-            if gap <= demand * 1e-9:
-                gap = 0.0
-            total += last
-            rest = n - m - 1
-            inv.extend([stock - total] * (rest + 1))
-            used.append(last)
-            used.extend([0.0] * rest)
-            short.append(gap)
-            short.extend([demand] * rest)
-            trailing = rest + (gap > 0)
-            self.short_streak = self.short_streak + n if trailing == n else trailing
-        else:
-            self.short_streak = 0
-        if total > 0:
-            spent = self.stock_el * (total / stock)
-            self.stock_el = self.stock_el - spent
-            self.stock = stock - total
-            self.model.ledger["consumed"] += spent
-
-    def reduction(self, day: float) -> float:
-        """Share of magnet need removed by substitution on ``day``."""
-        sub = self.cfg.substitution
-        if sub is None or self.substitution_start is None:
-            return 0.0
-        return sub.max_reduction * min(1.0, (day - self.substitution_start) / sub.ramp_days)
-
-    def consume(self, day: int) -> tuple[float, float, float, float]:
-        """One day of assembly: (demand, consumed, new shortfall) in tonnes and
-        the day's tonnes of magnet per vehicle."""
-        cfg = self.cfg
-        cut = 1.0 - self.reduction(day)
-        demand = cfg.demand_t * cut
-        catch = min(self.backlog, cfg.catch_up * demand) if cfg.backlog else 0.0
-        use = min(self.stock, demand + catch)
-        if use < _EPS:
-            use = 0.0
-        served_new = min(use, demand)
-        short = demand - served_new
-        if short <= demand * 1e-9:
-            short = 0.0
-        if cfg.backlog:
-            self.backlog += short - (use - served_new)
-        if use > 0:
-            frac = use / self.stock
-            spent = self.stock_el * frac
-            self.stock_el = self.stock_el - spent
-            self.stock -= use
-            self._consumed(day, use, spent)
-        self._track_shortage(day, short > 0)
-        return demand, use, short, cfg.t_per_vehicle * cut
-
-    def _consumed(self, day: int, use: float, spent: np.ndarray) -> None:
-        model = self.model
-        rec = self.cfg.recycling
-        if rec is None or rec.fraction <= 0:
-            model.ledger["consumed"] += spent
-            return
-        back_t, back_el = use * rec.fraction, spent * rec.fraction
-        model.ledger["consumed"] += spent - back_el
-        model.recycling += back_el
-        back = day + rec.lag_days
-        # a policy may shorten the lag: returns are kept in order of when they are due
-        heapq.heappush(self.recycling, (max(day + 1, math.ceil(back)), back, next(self._recycle_seq), back_t, back_el))
-
-    def _recycle_due(self, day: int) -> None:
-        """Recycled magnets back by time ``day`` count for day ``day``, as
-        any arrival does (with no lag, the day after they were used)."""
-        q = self.recycling
-        while q and q[0][0] <= day:
-            self._recycled(*heapq.heappop(q)[3:])
-
-    def _recycled(self, tonnes: float, vec: np.ndarray) -> None:
-        self.model.recycling -= vec
-        self.stock += tonnes
-        self.stock_el = self.stock_el + vec
-
     def finish(self) -> None:
-        """Days up to the horizon; recycled magnets back before it are in stock."""
         super().finish()
-        horizon = self.model.horizon
-        for item in sorted(self.recycling):
-            if item[1] < horizon:
-                self._recycled(*item[3:])
-        self.recycling = [item for item in self.recycling if item[1] >= horizon]
-
-    def _track_shortage(self, day: int, short: bool) -> None:
-        self.short_streak = self.short_streak + 1 if short else 0
-        sub = self.cfg.substitution
-        if sub is not None and self.substitution_start is None and self.short_streak >= sub.trigger_days:
-            self.substitution_start = float(day)
+        self._finish_recycling(self.ctx.clock.horizon)
 
     # ---------------------------------------------------------------- ordering
     def demand_now(self) -> float:
-        return self.cfg.demand_t * (1.0 - self.reduction(self.model.env.now))
+        return self._demand * (1.0 - self.reduction(self.ctx.clock.now))
 
-    def cover_days(self) -> float:
+    def cover_days(self, extra_t: float = 0.0) -> float:
+        """Days of need the kits (plus ``extra_t`` on its way) cover now."""
+        self.sync()
         d = self.demand_now()
-        return self.stock / d if d > 0 else float("inf")
+        return (self._stock + extra_t) / d if d > 0 else float("inf")
 
-    def target(self) -> float:
+    def first_day_cover_may_fall_below(self, days: float, extra_t: float, first: int) -> int | None:
+        """The earliest day >= ``first`` on which the cover (kits plus
+        ``extra_t``) could be below ``days`` days of need, if nothing arrives;
+        None if it never falls. Between events the kits fall by at most the
+        demand a day (``demand x (1 + catch_up)`` with a backlog) and demand
+        does not rise (substitution only lowers it), so the crossing cannot
+        come before the day computed from that rate."""
+        self.sync()
         cfg = self.cfg
-        days = cfg.target_days
+        demand = self._demand
+        rate = demand * (1.0 + cfg.catch_up) if cfg.backlog else demand
+        if rate <= 0:
+            return None
+        # stock after day d >= stock - (d - done + 1) x rate
+        slack = self._stock + extra_t - days * demand
+        return first if slack < 0 else max(first, self.done + int(slack / rate) - 1)
+
+    def target(self) -> np.ndarray:
+        """Order up to ``target_days`` of need of each grade of the mix (more
+        while an announced policy is anticipated; with ``adaptive_target``,
+        at least the lead time estimate plus a review and a safety margin)."""
+        cfg = self.cfg
+        days = self._target_days
+        now = self.ctx.clock.now
+        if now < self._anticipate_until:
+            days += cfg.anticipation.extra_days
         ad = cfg.adaptive_target
-        if ad is not None and self.lead_ewma is not None:
-            days = max(days, min(ad.max_days, self.lead_ewma + cfg.review_days + ad.safety_days))
-        return days * self.demand_now()
+        lead = self._lead_estimate() if ad is not None else None
+        if lead is not None:
+            days = max(days, min(ad.max_days, lead + cfg.review_days + ad.safety_days))
+        return days * self.demand_now() * self._mix
 
-    def position(self) -> float:
-        return self.stock + self.on_order
+    def _lead_estimate(self) -> float | None:
+        """Lead times seen (smoothed); with ``censored``, at least the age of
+        the oldest order still open: it has taken that long already."""
+        lead = self._lead_ewma
+        if self.cfg.adaptive_target.censored:
+            q = self._open
+            while q and not q[0].open:
+                q.popleft()
+            if q:
+                age = self.ctx.clock.now - q[0].day
+                lead = age if lead is None else max(lead, age)
+        return lead
 
-    def split(self) -> tuple[list[tuple[Link, float]], bool]:
+    def _learn(self, lead: float) -> None:
+        ad = self.cfg.adaptive_target
+        alpha = ad.alpha if ad is not None else 0.3
+        self._lead_ewma = lead if self._lead_ewma is None else (1 - alpha) * self._lead_ewma + alpha * lead
+
+    def ordered(self, order: Order) -> None:
+        ad = self.cfg.adaptive_target
+        if ad is not None and ad.censored:
+            self._open.append(order)
+
+    def licence_decided(self, link: Link, review_days: float) -> None:
+        """A review of one of its applications took ``review_days``: with
+        ``adaptive_target.reviews`` that plus the link's mean transit is a
+        lead time seen, before any goods arrive."""
+        ad = self.cfg.adaptive_target
+        if ad is not None and ad.reviews:
+            self._learn(review_days + link.mean_transit)
+
+    def on_announcement(self, step: Any) -> None:
+        """Anticipating firms raise their target until the policy's day."""
+        if self.population.anticipates(self.firm):
+            self._anticipate_until = max(self._anticipate_until, step.day)
+
+    def flies_licensed(self) -> bool:
+        em = self.cfg.emergency
+        return em is not None and em.fly_licensed and self.cover_days() < em.cover_days
+
+    def position(self) -> np.ndarray:
+        return self._stock * self._mix + self._spare + self.on_order
+
+    def split(self) -> tuple[list[Link], bool]:
         em = self.cfg.emergency
         links, air = super().split()
-        if em is not None and self.cover_days() < em.cover_days:
-            home = self.model.scenario.controls.jurisdiction
-            outside = [(lk, w) for lk, w in links if lk.supplier.jurisdiction != home]
-            total = sum(w for _, w in outside)
-            if total > 0:
-                return [(lk, w / total) for lk, w in outside], em.use_air
+        if em is not None and self._cover() < em.cover_days:
+            home = self.ctx.scenario.controls.jurisdiction
+            outside = [lk for lk in links if lk.supplier.jurisdiction != home]
+            if outside:
+                return outside, em.use_air
         return links, air
 
     def receive(self, shp: Shipment) -> None:
@@ -242,21 +200,29 @@ class Automaker(Buyer):
         order = shp.order
         if order is None:
             return  # a stockpile release: no order, no price
-        lead = self.model.env.now - order.day
-        ad = self.cfg.adaptive_target
-        alpha = ad.alpha if ad is not None else 0.3
-        self.lead_ewma = lead if self.lead_ewma is None else (1 - alpha) * self.lead_ewma + alpha * lead
+        now = self.ctx.clock.now
+        self._learn(now - order.day)
         link = shp.link
-        price = link.supplier.cfg.price_usd_per_kg * (1.0 + link.premium)
+        price = link.supplier.price_usd_per_kg() * (1.0 + link.premium)
         usd = shp.mass * 1000.0 * (price - self.reference_price)
-        if order.air and link.air_cost_usd_per_kg > 0:
+        if shp.by_air and link.air_cost_usd_per_kg > 0:
             usd += shp.mass * 1000.0 * link.air_cost_usd_per_kg
         if usd:
-            self.model.costs.append(self.model.env.now, self.name, usd)
+            self.ctx.records.costs.append(now, self.entry, usd)
 
     def add_stock(self, shp: Shipment) -> None:
-        self.stock += shp.mass
-        self.stock_el = self.stock_el + shp.vec
+        self._add_grades(shp.qty)
 
-    def stock_vec(self) -> np.ndarray:
-        return self.stock_el
+    def daily_rows(self) -> tuple[list[float], ...]:
+        """The firm's record, one entry per day worked (up to now):
+        inventory after the day, demand, consumed, shortfall (tonnes) and
+        tonnes per vehicle."""
+        self.sync()
+        return self._rows
+
+    def _cover(self) -> float:
+        d = self.demand_now()
+        return self._stock / d if d > 0 else float("inf")
+
+    def _held(self) -> np.ndarray:
+        return self._assembly_held()

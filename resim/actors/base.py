@@ -1,10 +1,9 @@
-"""What every actor shares: a day clock computed on demand, an order book
-(suppliers) and a periodic order-up-to policy (buyers).
+"""What every actor shares: identity, a day clock computed on demand, its
+connections to links, and the one policy hook.
 
-Parameters come from the frozen scenario (``self.cfg``, swapped when a policy
-changes them); state (stocks, open orders) lives here. Order quantities are
-tonnes for concentrate and magnets, element vectors for oxides, so the same
-book and policy serve every tier of the chain.
+Parameters come from the frozen scenario (``self.cfg``, looked up again by
+name when a policy swaps the scenario); state (stocks, open orders) lives in
+the actor, private: every public read brings it up to date first.
 
 Time. Production and consumption happen once per whole day, but nothing is
 scheduled for them: between two events that touch an actor its days are a
@@ -13,57 +12,86 @@ known function of its state and parameters, so they are worked in one go
 with a duty (a review, a dispatch, a stockpile release) are SimPy events. The
 convention, as with a daily process: day ``t``'s work happens at time ``t``
 after every other event of that time (arrivals and policies of day ``t`` count
-for it), actors upstream first. ``DayEvent`` gets that order from SimPy's
-``(time, priority, id)`` queue with priorities after ``NORMAL``.
+for it), actors upstream first (``kernel.DayEvent``).
+
+Connections (as desmod's ``add_connections``/``elaborate``): wiring creates
+the links an actor's parameters name and connects them; ``elaborate`` refuses
+to start an actor whose connections do not match its parameters.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from simpy.core import NORMAL
-from simpy.events import Event
-
-from ..shipping import Link, Order, Shipment, is_empty
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..context import Context
+    from ..registry import ActorKind
+    from ..scenario import ScenarioBase, SupplierLink
+    from ..shipping import Link, Shipment
 
-_EPS = 1e-9
-
-
-class DayEvent(Event):
-    """A whole-day duty of the actor of position ``rank``: fires after every
-    ``NORMAL`` event of its time, and after the duties of upstream actors."""
-
-    def __init__(self, env: Any, delay: float, rank: int, callback: Callable[[Any], None]):
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
-        self._ok = True
-        env.schedule(self, NORMAL + 1 + rank, delay)
+#: How wiring finds a link's parameters in a scenario (by names, not positions).
+LinkParams = Callable[["ScenarioBase"], "SupplierLink"]
 
 
 class Actor(ABC):
     """A named participant in a jurisdiction, with its parameter table."""
 
-    table = ""  # scenario list this actor's parameters come from
-
-    def __init__(self, model: Model, index: int, cfg: Any):
-        self.model = model
-        self.index = index
+    def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
+        self.ctx = ctx
+        self.kind = kind
+        self.table = kind.table
         self.cfg = cfg
         self.name: str = cfg.name
+        self.entry: str = cfg.name  # the scenario entry (a firm of a population has its own name)
         self.jurisdiction: str = cfg.jurisdiction
-        self.rank = 0  # position in the model's upstream-first actor list (set by wiring)
+        self.rank = 0  # position in the upstream-first actor list (set by wiring)
         self.done = 0  # days 0 .. done-1 are worked
+        self.customers: list[Link] = []  # links this actor ships on
+        #: element tonnes on site after each day's work, when ``output.stocks`` asks for them
+        self.stock_rows: list[np.ndarray] | None = [] if ctx.scenario.output.stocks else None
         self._plan_id = 0  # the scheduled duty that is current (older ones are ignored)
         self._last_duty = -1  # the last day whose duties ran: never run a day twice
+
+    @classmethod
+    def instances(cls, ctx: Context, kind: ActorKind, cfg: Any) -> list[Actor]:
+        """The actors one scenario entry becomes (one, but for populations)."""
+        return [cls(ctx, kind, cfg)]
+
+    @property
+    def end_use(self) -> str:
+        """What the goods it buys are for (licensing decides by it)."""
+        return getattr(self.cfg, "end_use", "civil")
+
+    def grade_mix(self) -> np.ndarray:
+        """The magnet grades it ships, as shares over the run's grades."""
+        return self.ctx.elements.mix(self.cfg.grade_shares())
+
+    # ----------------------------------------------------------- connections
+    def wanted_suppliers(self) -> list[tuple[str, LinkParams]]:
+        """Suppliers this actor orders from, with how to find each link's
+        parameters in a scenario (none for an actor that buys nothing)."""
+        return []
+
+    def wanted_customers(self) -> list[tuple[str, LinkParams]]:
+        """Customers this actor ships to on its own initiative (a stockpile's
+        releases); customers that order from it connect themselves."""
+        return []
+
+    def connect_supplier(self, link: Link) -> None:
+        raise TypeError(f"{self.table} do not buy ({self.name})")
+
+    def connect_customer(self, link: Link) -> None:
+        self.customers.append(link)
+
+    def elaborate(self) -> None:
+        """Check the connections before the clock starts, then set up what
+        needs them (initial stock in the mix of the suppliers)."""
+        return None  # an actor that neither buys nor releases: nothing to check
 
     # ----------------------------------------------------------- the day clock
     def start(self) -> None:
@@ -75,18 +103,25 @@ class Actor(ABC):
         changed: at time ``s`` days before ``s`` are done (so at a whole time
         ``t``, day ``t`` is not, and an arrival at ``t`` counts for day ``t``);
         during the duties of day ``t``, day ``t`` is done for upstream actors."""
-        model = self.model
-        rank = model.duty_rank
-        now = model.env._now
+        clock = self.ctx.clock
+        rank = clock.duty_rank
+        now = clock.now
         upto = math.ceil(now) if rank is None else int(now) + (rank > self.rank)
         if upto > self.done:
             self.advance(upto)
 
     def advance(self, upto: int) -> None:
-        """Work days ``done .. upto-1`` (never past the horizon)."""
-        upto = min(upto, self.model.days)
+        """Work days ``done .. upto-1`` (never past the horizon); one by one
+        when the run records every actor's stock by day (``output.stocks``)."""
+        upto = min(upto, self.ctx.clock.days)
         if upto > self.done:
-            self.work_days(self.done, upto)
+            log = self.stock_rows
+            if log is None:
+                self.work_days(self.done, upto)
+            else:
+                for day in range(self.done, upto):
+                    self.work_days(day, day + 1)
+                    log.append(self._held())
             self.done = upto
 
     @abstractmethod
@@ -108,34 +143,33 @@ class Actor(ABC):
         parameters) is dropped."""
         self._plan_id += 1
         day = self.next_duty(max(first, self._last_duty + 1))
-        model = self.model
-        if day is None or day >= model.days:
+        clock = self.ctx.clock
+        if day is None or day >= clock.days:
             return
-        env = model.env
-        DayEvent(env, day - env._now, self.rank, lambda _e, d=day, p=self._plan_id: self._on_duty(d, p))
+        clock.day_duty(day, self.rank, lambda _e, d=day, p=self._plan_id: self._on_duty(d, p))
 
     def _on_duty(self, day: int, plan_id: int) -> None:
         if plan_id != self._plan_id:
             return
-        model = self.model
-        model.duty_rank = self.rank
+        clock = self.ctx.clock
+        clock.duty_rank = self.rank
         self._last_duty = day
         try:
             self.duty(day)
         finally:
-            model.duty_rank = None
+            clock.duty_rank = None
         self.plan(day + 1)
 
-    def refresh(self, scenario: Any) -> None:
+    def on_policy(self, old: ScenarioBase, new: ScenarioBase, changes: Any) -> None:
         """A policy changed the scenario: days before now ran under the old
-        parameters; pick up this actor's new ones and re-plan its duties."""
+        parameters; pick up this actor's new ones (by name) and re-plan."""
         self.sync()
-        self.cfg = getattr(scenario, self.table)[self.index]
-        self.plan(math.ceil(self.model.env._now))
+        self.cfg = new.find(self.table, self.entry)
+        self.plan(math.ceil(self.ctx.clock.now))
 
     def finish(self) -> None:
         """The run is over: work the remaining days up to the horizon."""
-        self.advance(self.model.days)
+        self.advance(self.ctx.clock.days)
 
     def period(self, key: str) -> int:
         """A whole number of days from a ``*_days`` period parameter, read
@@ -147,171 +181,35 @@ class Actor(ABC):
         p = self.period(key)
         return -(-first // p) * p
 
-    @abstractmethod
     def stock_vec(self) -> np.ndarray:
-        """Element tonnes held on site (for conservation checks)."""
-        ...
-
-
-class Supplier(Actor):
-    """Fills customer orders FIFO by order date from its finished stock,
-    home-jurisdiction customers first when ``domestic_first``."""
-
-    def __init__(self, model: Model, index: int, cfg: Any):
-        super().__init__(model, index, cfg)
-        self.book_home: deque[Order] = deque()
-        self.book: deque[Order] = deque()
-        self.open_qty: Any = 0.0
-
-    def accept(self, order: Order) -> None:
+        """Element tonnes held on site, up to date (conservation checks)."""
         self.sync()
-        home = getattr(self.cfg, "domestic_first", False) and (
-            order.link.customer.jurisdiction == self.jurisdiction
-        )
-        (self.book_home if home else self.book).append(order)
-        self.open_qty = self.open_qty + order.qty
-
-    def dispatch(self) -> None:
-        """Ship what stock allows against open orders, oldest first."""
-        for book in (self.book_home, self.book):
-            while book and (book[0].cancelled or is_empty(book[0].remaining)):
-                book.popleft()
-            for order in book:
-                if order.cancelled or is_empty(order.remaining):
-                    continue
-                take = self.available_for(order.remaining)
-                if is_empty(take):
-                    if not isinstance(take, np.ndarray):
-                        return  # no stock left for anyone
-                    continue
-                mass, vec = self.take(take)
-                order.remaining = order.remaining - take
-                self.open_qty = self.open_qty - take
-                order.link.send(order, mass, vec, take)
-            while book and (book[0].cancelled or is_empty(book[0].remaining)):
-                book.popleft()
-
-    def forget(self, order: Order) -> None:
-        """An order was cancelled: its unfilled part is no longer owed."""
-        self.sync()
-        self.open_qty = self.open_qty - order.remaining
-
-    def returned(self, shp: Shipment) -> None:
-        """A parcel refused a licence comes back to stock."""
-        self.sync()
-        self.restock(shp)
-
-    # -- subclasses say how stock is measured, taken and given back
-    @abstractmethod
-    def available_for(self, remaining: Any) -> Any:
-        ...
+        return self._held()
 
     @abstractmethod
-    def take(self, qty: Any) -> tuple[float, np.ndarray]:
-        ...
+    def _held(self) -> np.ndarray:
+        """Element tonnes held on site now (state already worked up to now)."""
 
-    @abstractmethod
-    def restock(self, shp: Shipment) -> None:
-        ...
-
-
-class Buyer(Actor):
-    """Periodic order-up-to: every ``review_days``, order up to
-    ``target_days`` of need minus the inventory position (on hand + on order,
-    where on order covers unfilled, awaiting licence and in transit), split by
-    supplier ``share``. Counting goods stuck at the border in the position is
-    what makes a licence delay bite: the buyer does not re-order them."""
-
-    def __init__(self, model: Model, index: int, cfg: Any):
-        super().__init__(model, index, cfg)
-        self.links: list[Link] = []
-        self.on_order: Any = 0.0
-
-    def refresh(self, scenario: Any) -> None:
-        """New parameters; supplier shares and transit times may have changed."""
-        super().refresh(scenario)
-        for link, s in zip(self.links, self.cfg.suppliers, strict=True):
-            link.configure(s)
-
-    @abstractmethod
-    def position(self) -> Any:
-        ...
-
-    @abstractmethod
-    def target(self) -> Any:
-        ...
-
-    def split(self) -> tuple[list[tuple[Link, float]], bool]:
-        """Where this review's order goes: qualified suppliers by share
-        (renormalised while a new source is still being qualified), and
-        whether it travels by air."""
-        now = self.model.env.now
-        live = [(link, link.share) for link in self.links if now >= link.qualified_from]
-        total = sum(w for _, w in live)
-        return ([(link, w / total) for link, w in live] if total > 0 else []), False
-
-    def review(self) -> None:
-        need = self.target() - self.position()
-        if isinstance(need, np.ndarray):
-            need = np.where(need > _EPS, need, 0.0)
-            if not need.any():
-                return
-        elif need <= _EPS:
-            return
-        model = self.model
-        now = model.env.now
-        links, air = self.split()
-        for link, weight in links:
-            qty = need * weight
-            order = Order(next(model.ids), link, now, qty)
-            order.air = air
-            self.on_order = self.on_order + qty
-            link.supplier.accept(order)
-
+    # -- what arrives or comes back (buyers and suppliers override)
     def receive(self, shp: Shipment) -> None:
-        self.sync()
-        if shp.order is not None:
-            self.on_order = self.on_order - shp.qty
-        self.add_stock(shp)
+        raise TypeError(f"{self.name} receives nothing")
 
     def cancel(self, shp: Shipment) -> None:
-        """A held parcel was finally refused: neither it nor the rest of its
-        order will come."""
-        self.sync()
-        order = shp.order
-        if order is None:
-            return  # a stockpile release: nothing was ordered
-        self.on_order = self.on_order - shp.qty
-        if not order.cancelled:
-            order.cancelled = True
-            order.link.supplier.forget(order)
-            self.on_order = self.on_order - order.remaining
-            order.remaining = order.remaining * 0.0
+        """A parcel sent to this actor was finally refused at the border."""
+        raise TypeError(f"{self.name} receives nothing")
 
-    @abstractmethod
-    def add_stock(self, shp: Shipment) -> None:
-        ...
+    def returned(self, shp: Shipment) -> None:
+        raise TypeError(f"{self.name} ships nothing")
 
+    def licence_decided(self, link: Link, review_days: float) -> None:
+        """An application for goods to this actor on ``link`` was decided after
+        ``review_days`` (buyers that learn lead times may use it)."""
+        return None
 
-class Plant(Buyer, Supplier):
-    """A processing plant (separator, magnet maker): each day it works its
-    input into output; it reviews its own orders every ``review_days`` and
-    ships to its customers every ``dispatch_days``, after that day's work."""
+    def on_announcement(self, step: Any) -> None:
+        """A policy taking effect on ``step.day`` was announced today."""
+        return None
 
-    def next_duty(self, first: int) -> int:
-        return min(self.next_multiple(first, "review_days"), self.next_multiple(first, "dispatch_days"))
-
-    def duty(self, day: int) -> None:
-        self.advance(day + 1)
-        if day % self.period("review_days") == 0:
-            self.review()
-        if day % self.period("dispatch_days") == 0:
-            self.dispatch()
-
-    def work_days(self, first: int, end: int) -> None:
-        self.work(end - first)
-
-    @abstractmethod
-    def work(self, days: int) -> None:
-        """``days`` days of processing with nothing arriving or leaving: the
-        daily limits add up, so they are worked as one."""
+    def flies_licensed(self) -> bool:
+        """Whether a licensed parcel to this actor should fly (an emergency)."""
+        return False

@@ -6,92 +6,82 @@ stockpile sits in the controlling jurisdiction)."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..shipping import Link, Shipment
-from .base import Actor
+from ..scenario import ScenarioBase, SupplierLink
+from ..shipping import Shipment
+from .base import Actor, LinkParams
+
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..registry import ActorKind
 
 
 class Stockpile(Actor):
-    table = "stockpiles"
+    def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
+        super().__init__(ctx, kind, cfg)
+        self.bom = ctx.elements.grade(cfg.grade)
+        self._unit = ctx.elements.mix({cfg.grade: 1.0})  # one tonne of its grade, per grade
+        self._magnets = cfg.initial_t
+        ctx.ledger.initial += self._magnets * self.bom
 
-    def __init__(self, model: Any, index: int, cfg: Any):
-        super().__init__(model, index, cfg)
-        self.bom = model.vec(model.scenario.grades[cfg.grade].content)
-        self.magnets = cfg.initial_t
-        model.ledger["initial"] += self.magnets * self.bom
-        self.links: list[Link] = []  # one per automaker it may release to
+    def wanted_customers(self) -> list[tuple[str, LinkParams]]:
+        """One release link per automaker named in ``release_to``; its
+        transit is the stockpile's."""
+        me = self.name
+
+        def params(scn: ScenarioBase) -> SupplierLink:
+            return SupplierLink(name=me, transit=scn.find("stockpiles", me).transit)
+
+        return [(name, params) for name in self.cfg.release_to]
+
+    def elaborate(self) -> None:
+        names = list(dict.fromkeys(link.customer.entry for link in self.customers))
+        if names != list(self.cfg.release_to):
+            raise RuntimeError(f"{self.name}: releases to {self.cfg.release_to} but connected to {names}")
 
     def work_days(self, first: int, end: int) -> None:
         """A stockpile neither produces nor consumes."""
 
     def next_duty(self, first: int) -> int | None:
-        """The first day a named automaker's cover may be below the threshold.
-
-        Between events an automaker's stock falls by at most ``demand`` a day
-        (``demand x (1 + catch_up)`` with a backlog) and its demand does not
-        rise (substitution only lowers it), so the crossing cannot come before
-        the day computed from that rate. Arrivals only put it off: waking up
-        early costs one check and a new plan. What could bring it forward - a
-        policy, a release refused and returned - re-plans.
-        """
-        if self.magnets <= 1e-12:
+        """The first day a named automaker's cover may be below the threshold
+        (``Automaker.first_day_cover_may_fall_below``). Arrivals only put it
+        off: waking up early costs one check and a new plan. What could bring
+        it forward - a policy, a release refused and returned - re-plans."""
+        if self._magnets <= 1e-12:
             return None  # nothing to release until something comes back
         threshold = self.cfg.release_below_days
-        best: int | None = None
-        for link in self.links:
-            buyer = link.customer
-            buyer.sync()
-            cfg = buyer.cfg
-            demand = cfg.demand_t
-            rate = demand * (1.0 + cfg.catch_up) if cfg.backlog else demand
-            if rate <= 0:
-                continue
-            # stock after day d >= stock - (d - done + 1) x rate
-            slack = buyer.stock + link.in_flight - threshold * demand
-            day = first if slack < 0 else max(first, buyer.done + int(slack / rate) - 1)
-            best = day if best is None else min(best, day)
-        return best
+        days = [link.customer.first_day_cover_may_fall_below(threshold, link.in_flight, first)
+                for link in self.customers]
+        days = [d for d in days if d is not None]
+        return min(days) if days else None
 
     def duty(self, day: int) -> None:
         self.release()
 
     def release(self) -> None:
         """Top up every named automaker whose cover (on hand plus what this
-        stockpile already sent) is below ``release_below_days``."""
+        stockpile already sent) is below ``release_below_days``; a firm of a
+        population gets its share of ``release_t_per_day``."""
         cfg = self.cfg
-        for link in self.links:
-            if self.magnets <= 1e-12:
+        for link in self.customers:
+            if self._magnets <= 1e-12:
                 return
-            buyer = link.customer
-            buyer.sync()
-            d = buyer.demand_now()
-            if d <= 0 or (buyer.stock + link.in_flight) / d >= cfg.release_below_days:
+            if link.customer.cover_days(link.in_flight) >= cfg.release_below_days:
                 continue
-            qty = min(cfg.release_t_per_day, self.magnets)
-            self.magnets -= qty
+            qty = min(cfg.release_t_per_day * link.customer.demand_share, self._magnets)
+            self._magnets -= qty
             link.in_flight += qty
-            link.send(None, qty, qty * self.bom, qty)
-
-    def refresh(self, scenario: Any) -> None:
-        super().refresh(scenario)
-        for link in self.links:
-            link.transit.set_dist(self.cfg.transit)
+            link.send(None, qty, qty * self.bom, qty * self._unit)
 
     def returned(self, shp: Shipment) -> None:
         """A refused release comes back: the automaker's cover is lower than
         planned for, and there may be magnets again."""
-        self.restock(shp)
-        self.plan(math.ceil(self.model.env._now))
-
-    def restock(self, shp: Shipment) -> None:
-        self.magnets += shp.mass
+        self._magnets += shp.mass
         shp.link.in_flight -= shp.mass
+        self.plan(math.ceil(self.ctx.clock.now))
 
-    def forget(self, order: Any) -> None:
-        """Releases are not orders: nothing to forget."""
-
-    def stock_vec(self) -> np.ndarray:
-        return self.magnets * self.bom
+    def _held(self) -> np.ndarray:
+        return self._magnets * self.bom

@@ -25,8 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..comparison import compare
-    from ..console import compare_table, make_console
     from ..execution import default_workers
+    from ..output.console import compare_table, make_console
 
     if args.b is None and not args.b_set:
         raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")

@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..report import report_command
+    from ..output.report import report_command
     from ..runfolder import RunFolder, check_complete
 
     doc = check_complete(args.directory)

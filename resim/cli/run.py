@@ -31,8 +31,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..api import load_scenario, run
     from ..budget import check_memory, check_run, parse_memory, saturation_warnings
-    from ..console import ProgressBar, kpi_table, licensing_lines, licensing_table, make_console
     from ..execution import cap_workers, default_workers
+    from ..output.console import (
+        ProgressBar,
+        kpi_table,
+        licensing_lines,
+        licensing_table,
+        make_console,
+    )
     from ..runfolder import RunFolder
 
     extra = []

@@ -31,10 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..budget import parse_memory
-    from ..console import ProgressBar, make_console, sweep_table
     from ..design import parse_grids, parse_range
     from ..execution import default_workers
     from ..interrupts import Interrupted
+    from ..output.console import ProgressBar, make_console, sweep_table
     from ..sweeps import sweep
 
     if args.sampler != "grid" and args.grid:

@@ -1,20 +1,21 @@
 """The licensing authority: which parcels need a licence, who applies, how
-applications are decided, and how licences cover links over time.
+applications are decided, and what a decision does.
 
 * ``per_shipment``: every controlled parcel needs its own licence ("one batch,
-  one licence", facts.md §1). The parcel waits with its goods reserved.
-* ``general``: a licence per exporter-customer link lasting ``lifetime_days``
-  (optionally capped at ``quantity_cap_t``), renewed ``renewal_lead_days``
-  before expiry. A renewal not approved by expiry leaves a gap: shipments on
-  the link wait until a licence is granted.
+  one licence", facts.md §1), filed when the goods are ready or, with
+  ``filing = "on_order"``, when the order is accepted (``shipments.py``).
+* ``general``: a licence per exporter-customer pair lasting ``lifetime_days``
+  (``general.py``); ``general_licence_exporters`` get general licences while
+  the others file per shipment (the December 2025 regime).
 * Decisions use the rates in force *when the decision is made*; a rejected
   exporter resubmits after ``resubmit_days`` up to ``max_attempts``; a final
-  rejection returns the goods and cancels the customer's order.
+  rejection returns the goods and cancels the customer's order. With
+  ``partial_approval`` a shipment licence may grant only part of the tonnes.
 * ``annual_quota_t``: tonnes licensed per calendar year; once spent, new
-  applications wait for 1 January.
+  applications wait for 1 January (``filing.py``).
 
 The review itself (stages, reviewers, rework) is ``office.py``; this module
-only files applications and acts on decisions.
+routes parcels and orders, decides applications and keeps the records.
 """
 
 from __future__ import annotations
@@ -24,16 +25,20 @@ from collections import deque
 from operator import call
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL, Event
-
+from ..kernel import NORMAL, triggered
 from ..records import Table
-from ..scenario import Scenario
-from ..shipping import Link, Shipment
+from ..shipping import Link, Order, Shipment
 from ..workdays import WorkCalendar
+from . import controls
+from .filing import Filer
+from .general import GeneralLicensing
+from .licences import LicenceBook
 from .office import Application, ReviewOffice, SourceStreams
+from .shipments import ShipmentLicensing
 
 if TYPE_CHECKING:
-    from ..model import Model
+    from ..context import Context
+    from ..scenario import ScenarioBase
 
 _drain = deque(maxlen=0).extend
 
@@ -52,68 +57,81 @@ def licence_columns(stages: list[str]) -> tuple[str, ...]:
     )
 
 
-class Authority:
-    """Files applications, decides them and keeps each link's licence."""
+def _calendar(scn: Any) -> WorkCalendar:
+    lic = scn.licensing
+    return WorkCalendar(scn.scenario.start_date, lic.holidays, int(scn.scenario.horizon) + 400,
+                        lic.extra_working_days)
 
-    def __init__(self, model: Model, keep_background: bool):
-        self.model = model
-        self.env = model.env
-        scn = model.scenario
-        self.params = scn
-        lic = scn.licensing
-        cal = WorkCalendar(scn.scenario.start_date, lic.holidays, int(scn.scenario.horizon) + 400)
-        self.office = ReviewOffice(self.env, lic, cal, self._reviewed)
+
+class Authority:
+    """Routes controlled parcels and orders to the licences they need,
+    decides applications and records them.
+
+    Parameters are read from the scenario in force (``ctx.scenario``) when
+    they are used; what is cached from them (the office's stages, the
+    sources' distributions, approval rates) is renewed by ``on_policy``.
+    """
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.env = ctx.clock.env
+        scn = ctx.scenario
+        lic = scn.licensing  # type: ignore[attr-defined]
+        self.office = ReviewOffice(self.env, lic, _calendar(scn), self._reviewed)
         self.stage_names = list(self.office.names)
-        self.background = SourceStreams(model.streams, "licensing/background", lic)
-        self._bg_gap = model.streams.uniforms("licensing/background/arrivals").draw
+        self.filer = Filer(ctx, self.office)
+        self.book = LicenceBook()
+        self.general = GeneralLicensing(ctx, self.filer, self.book)
+        self.shipments = ShipmentLicensing(ctx, self.filer, self._file_anew)
+        self.held = self.shipments.held  # per-shipment parcels awaiting their own licence
+        self.background = SourceStreams(ctx.streams, "licensing/background", lic)
+        self._bg_gap = ctx.streams.uniforms("licensing/background/arrivals").draw
         self._bg_running = False
-        self._bg_event = Event(self.env)  # rescheduled for each background arrival
-        self._bg_event._ok = True
+        self._bg_event = triggered(self.env)  # rescheduled for each background arrival
         self._bg_callbacks = [self._background_arrival]
-        self.sources: dict[str, SourceStreams] = {}
-        self.keep_background = keep_background
+        self.keep_background = scn.keeps_background_records
         # Records are columnar (SPEC §5): a row is appended value by value, so
         # no per-application tuple stays alive for the garbage collector to
         # walk (full collections over ~1e5 live tuples cost ~15% of a run).
         self._table = Table(licence_columns(self.stage_names))
         self._append = [self._table.data[c].append for c in self._table.columns]
         self._approval: dict[tuple[str, str], float] = {}
-        self.held: dict[int, Shipment] = {}  # per-shipment parcels awaiting a licence
-        self.next_id = 0
-        self.quota_used: dict[int, float] = {}
-        self.quota_waiting: list[Application] = []
+
+    @property
+    def params(self) -> Any:
+        """The scenario in force."""
+        return self.ctx.scenario
 
     # ------------------------------------------------------------ setup
+    def connect(self, link: Link) -> None:
+        """Wiring connects a link: its exporter-customer pair may need licences."""
+        self.book.add(link)
+
     def start(self) -> None:
         self._maybe_start_background()
 
-    def apply(self, scn: Scenario) -> None:
-        """A policy changed the scenario (reviewers, rates, mode, ...)."""
-        old_mode = self.params.controls.licence_mode
-        old_cap = self.params.controls.quantity_cap_t
-        old_bg = self.params.licensing.background
-        self.params = scn
+    def on_policy(self, old: ScenarioBase, new: ScenarioBase, changes: Any) -> None:
+        """A policy changed the scenario (reviewers, rates, modes, ...)."""
+        ctl, old_ctl = new.controls, old.controls  # type: ignore[attr-defined]
+        lic, old_lic = new.licensing, old.licensing  # type: ignore[attr-defined]
         self._approval.clear()
-        self.office.apply(scn.licensing)
-        self.background.refresh(scn.licensing)
-        for src in self.sources.values():
-            src.refresh(scn.licensing)
-        if scn.controls.licence_mode != old_mode and scn.controls.licence_mode == "per_shipment":
-            for link in self.model.links:  # each waiting parcel now needs its own licence
-                while link.waiting:
-                    self._file_shipment(link.waiting.popleft())
+        if lic.extra_working_days != old_lic.extra_working_days:
+            self.office.calendar = _calendar(new)  # services already running keep their end
+        self.office.apply(lic)
+        self.background.refresh(lic)
+        for src in self.filer.sources.values():
+            src.refresh(lic)
+        for gl in self.book:  # an exporter's licences became per shipment: each waiting parcel needs one
+            exporter = gl.link.supplier.name
+            new_kind = controls.licence_kind(ctl, exporter)
+            if gl.waiting and new_kind == "per_shipment" and controls.licence_kind(old_ctl, exporter) != new_kind:
+                while gl.waiting:
+                    self.shipments.file_parcel(gl.waiting.popleft())
         self._release_decontrolled()
-        if scn.controls.quantity_cap_t != old_cap:
-            for link in self.model.links:
-                self._fit_to_cap(link)
-        self._maybe_start_background(restart=scn.licensing.background != old_bg)
-
-    def _source(self, link: Link) -> SourceStreams:
-        src = self.sources.get(link.key)
-        if src is None:
-            src = SourceStreams(self.model.streams, f"licensing/link/{link.key}", self.params.licensing)
-            self.sources[link.key] = src
-        return src
+        if ctl.quantity_cap_t != old_ctl.quantity_cap_t:
+            for gl in self.book:
+                self.general.fit_to_cap(gl)
+        self._maybe_start_background(restart=lic.background != old_lic.background)
 
     # ------------------------------------------------------------ background load
     def _maybe_start_background(self, restart: bool = False) -> None:
@@ -121,8 +139,7 @@ class Authority:
         the next arrival at the rate now in force (exact: arrivals are
         memoryless), discarding the one drawn at the old rate."""
         if restart and self._bg_running:
-            self._bg_event = Event(self.env)  # the old one, still queued, is ignored when it fires
-            self._bg_event._ok = True
+            self._bg_event = triggered(self.env)  # the old one, still queued, is ignored when it fires
             self._bg_running = False
         if not self._bg_running and self.params.licensing.background.applications_per_day > 0:
             self._bg_running = True
@@ -141,213 +158,95 @@ class Authority:
         if event is not self._bg_event:
             return  # drawn at a rate a policy has since changed
         bg = self.params.licensing.background
-        self.next_id += 1
-        self.office.submit(Application(self.next_id, "background", self.background, self.office.n,
+        self.office.submit(Application(self.filer.next_aid(), "background", self.background, self.office.n,
                                        "", "", bg.destination, bg.end_use))
         self._schedule_background()
 
-    # ------------------------------------------------------------ shipments
+    # ------------------------------------------------------------ parcels and orders
     def needs_licence(self, shp: Shipment) -> bool:
-        ctl = self.params.controls
-        link = shp.link
-        if ctl.licence_mode == "none" or not link.crosses_border:
-            return False
-        if link.supplier.jurisdiction != ctl.jurisdiction or link.customer.jurisdiction == ctl.jurisdiction:
-            return False
-        return link.controlled_fraction(shp.vec, shp.mass) > ctl.de_minimis
+        return controls.needs_licence(self.params.controls, self.ctx.elements.controlled_mask, shp)
 
     def request(self, shp: Shipment) -> None:
         """A parcel is ready on its link: ship it, or hold it for a licence."""
         if not self.needs_licence(shp):
             shp.link.depart(shp)
             return
-        if self.params.controls.licence_mode == "per_shipment":
-            self._file_shipment(shp)
+        kind = controls.licence_kind(self.params.controls, shp.link.supplier.name)
+        if kind == "per_shipment" or self.shipments.has_order_licence(shp):
+            self.shipments.request(shp)  # its own licence, or its order's (which it uses up first)
         else:
-            for part in self._cap_sized(shp):
-                self._request_general(part)
+            self.general.request(shp)
 
-    def _cap_sized(self, shp: Shipment) -> list[Shipment]:
-        """The parcel, or equal parts of it no larger than the licence cap in
-        force (no general licence could ever cover it whole)."""
-        cap = self.params.controls.quantity_cap_t
-        if cap is None or shp.mass <= cap:
-            return [shp]
-        return shp.link.split(shp, math.ceil(shp.mass / cap))
-
-    def _fit_to_cap(self, link: Link) -> None:
-        """Re-cut waiting parcels when a policy has lowered the cap."""
-        parts = [part for shp in link.waiting for part in self._cap_sized(shp)]
-        link.waiting.clear()
-        link.waiting.extend(parts)
-
-    def _request_general(self, shp: Shipment) -> None:
-        link = shp.link
-        if not link.waiting and self._covered(link, shp.mass):
-            self._ship_under_licence(shp)
+    def _file_anew(self, shp: Shipment) -> None:
+        """A parcel its order's licence cannot cover after a policy changed
+        how its exporter files: a general licence or its own application."""
+        if controls.licence_kind(self.params.controls, shp.link.supplier.name) == "general":
+            self.general.request(shp)
         else:
-            link.waiting.append(shp)
-            if link.pending_application is None:
-                self._file_general(link, renewal=False)
+            self.shipments.file_parcel(shp)
 
-    def _covered(self, link: Link, tonnes: float) -> bool:
-        return self.env.now < link.licence_expiry and link.cap_left >= tonnes
-
-    def _ship_under_licence(self, shp: Shipment) -> None:
-        shp.link.cap_left -= shp.mass
-        self._use_quota(shp.mass)
-        shp.link.depart(shp)
+    def order_accepted(self, order: Order) -> None:
+        """A supplier accepted ``order``: an exporter that files on order
+        applies now for the goods that will need a licence."""
+        scn = self.params
+        if scn.licensing.filing != "on_order":
+            return
+        ctl = scn.controls
+        tonnes = controls.licensed_tonnes(ctl, self.ctx.elements.controlled_mask, order.link, order.qty)
+        if tonnes <= 0.0:
+            return
+        if controls.licence_kind(ctl, order.link.supplier.name) == "general":
+            self.general.order_accepted(order.link)
+        else:
+            self.shipments.order_accepted(order, tonnes)
 
     def _release_decontrolled(self) -> None:
         """Parcels that no longer need a licence (controls lifted, elements
         de-listed, a higher de minimis) leave now; their pending applications
         run on unheeded."""
-        for sid, shp in list(self.held.items()):
-            if not self.needs_licence(shp):
-                del self.held[sid]
-                shp.link.depart(shp)
-        for link in self.model.links:
-            if link.waiting and not any(self.needs_licence(s) for s in link.waiting):
-                while link.waiting:
-                    shp = link.waiting.popleft()
-                    link.depart(shp)
-
-    # ------------------------------------------------------------ filing
-    def _new(self, kind: str, link: Link, subject: Any, tonnes: float, attempt: int,
-             aid: int | None = None, renewal: bool = False) -> Application:
-        if aid is None:
-            self.next_id += 1
-            aid = self.next_id
-        cust = link.customer
-        return Application(aid, kind, self._source(link), self.office.n, exporter=link.supplier.name,
-                           customer=cust.name, destination=cust.jurisdiction,
-                           end_use=getattr(cust.cfg, "end_use", "civil"), attempt=attempt,
-                           tonnes=tonnes, subject=subject, renewal=renewal)
-
-    def _file_shipment(self, shp: Shipment, attempt: int = 1, aid: int | None = None) -> None:
-        self.held[shp.id] = shp
-        self._file(self._new("shipment", shp.link, shp, shp.mass, attempt, aid))
-
-    def _file_general(self, link: Link, renewal: bool, attempt: int = 1, aid: int | None = None) -> None:
-        cap = self.params.controls.quantity_cap_t
-        app = self._new("general", link, link, cap if cap is not None else math.nan, attempt, aid, renewal)
-        link.pending_application = app
-        self._file(app)
-
-    def _file(self, app: Application) -> None:
-        app.submitted = self.env.now  # a file held by the quota waits from today
-        quota = self.params.controls.annual_quota_t
-        if quota is not None and self.quota_used.get(self.model.year_of(self.env.now), 0.0) >= quota:
-            if not self.quota_waiting:
-                wait = self.model.next_new_year(self.env.now) - self.env.now
-                self.env.timeout(wait).callbacks.append(self._new_year)
-            self.quota_waiting.append(app)
-            return
-        self.office.submit(app)
-
-    def _new_year(self, _event: Any) -> None:
-        waiting, self.quota_waiting = self.quota_waiting, []
-        for app in waiting:
-            self.office.submit(app)
-
-    def _use_quota(self, tonnes: float) -> None:
-        if self.params.controls.annual_quota_t is not None:
-            year = self.model.year_of(self.env.now)
-            self.quota_used[year] = self.quota_used.get(year, 0.0) + tonnes
+        self.shipments.release(self.needs_licence)
+        for gl in self.book:
+            if gl.waiting and not any(self.needs_licence(s) for s in gl.waiting):
+                while gl.waiting:
+                    gl.link.depart(gl.waiting.popleft())
 
     # ------------------------------------------------------------ decisions
     def approval_probability(self, app: Application) -> float:
+        """The one place a decision's probability is computed: the rate in
+        force for its destination and end use, through its customer's
+        propensity (a firm of a population has its own chance)."""
         key = (app.destination, app.end_use)
         p = self._approval.get(key)
-        if p is None:  # rates in force now (the cache is emptied by ``apply``)
+        if p is None:  # rates in force now (the cache is emptied by ``on_policy``)
             lic = self.params.licensing
             p = lic.approval_rate
             p *= lic.approval_by_destination.get(app.destination, 1.0)
             p *= lic.approval_by_end_use.get(app.end_use, 1.0)  # type: ignore[call-overload]
             p = self._approval[key] = min(1.0, p)
-        return p
+        # a firm's own chance at this rate (its approval propensity)
+        return p if app.chance is None else app.chance(p)
 
     def _reviewed(self, app: Application) -> None:
         now = self.env.now
         approved = app.source.decision() < self.approval_probability(app)
         ctl = self.params.controls
         expiry = math.nan
+        fraction = 1.0
         if approved:
             if app.kind == "shipment":
                 expiry = now + ctl.shipment_validity_days
+                partial = self.params.licensing.partial_approval
+                if partial is not None:
+                    fraction = app.source.approved_fraction(partial)
             elif app.kind == "general":
                 expiry = now + ctl.lifetime_days
         self._record(app, now, "approved" if approved else "rejected", expiry)
+        if app.link is not None:  # the buyer learns how long reviews take
+            app.link.customer.licence_decided(app.link, now - app.submitted)
         if app.kind == "shipment":
-            self._shipment_decided(app, approved)
+            self.shipments.decided(app, approved, fraction, expiry)
         elif app.kind == "general":
-            self._general_decided(app, approved, expiry)
-
-    def _retry(self, app: Application) -> bool:
-        """Schedule a resubmission if attempts remain."""
-        if app.attempt >= self.params.licensing.max_attempts:
-            return False
-        delay = app.source.resubmit()
-        self.env.timeout(delay).callbacks.append(lambda _e, a=app: self._resubmit(a))
-        return True
-
-    def _resubmit(self, app: Application) -> None:
-        if app.kind == "shipment":
-            shp = app.subject
-            if shp.id in self.held:  # still waiting (not released by a policy)
-                self._file_shipment(shp, app.attempt + 1, app.id)
-        else:
-            link = app.subject
-            if link.pending_application is app:
-                self._file_general(link, app.renewal, app.attempt + 1, app.id)
-
-    def _shipment_decided(self, app: Application, approved: bool) -> None:
-        shp: Shipment = app.subject
-        if shp.id not in self.held:
-            return  # released meanwhile (controls lifted)
-        if approved:
-            del self.held[shp.id]
-            self._use_quota(shp.mass)
-            shp.link.depart(shp)
-        elif not self._retry(app):
-            del self.held[shp.id]
-            shp.link.give_back(shp)
-
-    def _general_decided(self, app: Application, approved: bool, expiry: float) -> None:
-        link: Link = app.subject
-        if link.pending_application is not app:
-            return
-        if approved:
-            link.pending_application = None
-            link.licence_expiry = expiry
-            cap = self.params.controls.quantity_cap_t
-            link.cap_left = cap if cap is not None else math.inf
-            lead = self.params.controls.renewal_lead_days
-            at = max(0.0, expiry - lead - self.env.now)
-            self.env.timeout(at).callbacks.append(lambda _e, k=link, x=expiry: self._renew(k, x))
-            self._fit_to_cap(link)
-            while link.waiting and self._covered(link, link.waiting[0].mass):
-                self._ship_under_licence(link.waiting.popleft())
-            if link.waiting:  # the cap ran out: apply again
-                self._file_general(link, renewal=False)
-        elif not self._retry(app):
-            # Finally refused. Parcels still waiting are ones the current
-            # licence (if any) cannot cover - it has expired or its cap is
-            # spent - so they go back and their orders are cancelled.
-            link.pending_application = None
-            while link.waiting:
-                shp = link.waiting.popleft()
-                link.give_back(shp)
-
-    def _renew(self, link: Link, expiry: float) -> None:
-        """File the renewal of the licence expiring at ``expiry`` unless a newer
-        licence or an application already covers the link."""
-        if (
-            link.licence_expiry == expiry
-            and link.pending_application is None
-            and self.params.controls.licence_mode == "general"
-        ):
-            self._file_general(link, renewal=True)
+            self.general.decided(app, approved, expiry)
 
     # ------------------------------------------------------------ records
     def _record(self, app: Application, decided: float, outcome: str, expiry: float) -> None:
@@ -363,7 +262,7 @@ class Authority:
     def licence_table(self, horizon: float) -> Table:
         """Every decided application, plus those still pending at the horizon."""
         queued = {a.id for q in self.office.queues for a in q}
-        for app in list(self.office.live.values()) + self.quota_waiting:
+        for app in list(self.office.live.values()) + self.filer.quota_waiting:
             if app.id in queued:
                 s = next(i for i, q in enumerate(self.office.queues) if any(a is app for a in q))
                 app.wait[s] += horizon - app.arrived

@@ -10,10 +10,9 @@ stage's queue. After the last stage the application is decided (see
 Speed by design (SPEC §5): no process and no ``Resource`` per application.
 Each service or fix is one scheduled SimPy event with a callback, queues are
 deques and reviewer pools are counters - the pattern that ran 4.5x faster
-than idiomatic SimPy on this machine. Each application owns one
-``simpy.Event`` that is rescheduled for each of its services (as
-``Environment.run`` does with its own ``until`` event: ``_ok`` and ``_value``
-set, then ``env.schedule`` with a delay); its value is the application and
+than idiomatic SimPy on this machine. Each application owns one triggered
+event (``kernel.triggered``) that is rescheduled for each of its services
+with ``env.schedule`` and a delay; its value is the application and
 its callbacks list is a shared one-element list holding the bound method
 ``_done`` (or ``_fixed``), so a visit allocates neither a ``Timeout`` nor a
 closure. (An application has at most one pending event: it is queued, in
@@ -35,16 +34,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL, Event
-
+from ..kernel import NORMAL, triggered, value_of
 from ..records import Table
-from ..scenario import Licensing
 from ..workdays import WorkCalendar
 
 if TYPE_CHECKING:
-    from ..randomness import Streams
-
-KINDS = ("shipment", "general", "background")
+    from ..distributions import DistSpec
+    from ..randomness import Stream, Streams
+    from ..scenario.schema import Licensing
 
 
 class Application:
@@ -53,13 +50,14 @@ class Application:
     __slots__ = (
         "id", "kind", "exporter", "customer", "destination", "end_use", "attempt",
         "tonnes", "submitted", "arrived", "wait", "service", "visits", "source",
-        "subject", "renewal", "stage", "until", "event",
+        "subject", "renewal", "stage", "until", "event", "chance", "link",
     )
 
     def __init__(self, aid: int, kind: str, source: SourceStreams, n_stages: int,
                  exporter: str = "", customer: str = "", destination: str = "other",
                  end_use: str = "civil", attempt: int = 1, tonnes: float = math.nan,
-                 subject: Any = None, renewal: bool = False):
+                 subject: Any = None, renewal: bool = False,
+                 chance: Callable[[float], float] | None = None, link: Any = None):
         self.id = aid
         self.kind = kind
         self.exporter = exporter
@@ -71,6 +69,8 @@ class Application:
         self.source = source
         self.subject = subject  # the shipment or link this application is for
         self.renewal = renewal
+        self.chance = chance  # the customer's own chance at a given rate (firm propensity), if any
+        self.link = link  # the exporter-customer link it is for (none for background files)
         self.submitted = -1.0  # set when filed (quota-held files keep their filing day)
         self.arrived = 0.0
         self.wait = [0.0] * n_stages
@@ -86,11 +86,14 @@ class SourceStreams:
     (common random numbers)."""
 
     def __init__(self, streams: Streams, prefix: str, lic: Licensing):
+        self._streams = streams
+        self._prefix = prefix
         self._durations = [streams.stream(f"{prefix}/{s.name}/duration", s.duration) for s in lic.stages]
         self.rework = streams.uniforms(f"{prefix}/rework").draw
         self._fix = streams.stream(f"{prefix}/rework/fix", lic.rework.fix_days)
         self.decision = streams.uniforms(f"{prefix}/decision").draw
         self._resubmit = streams.stream(f"{prefix}/resubmit", lic.resubmit_days)
+        self._partial: Stream | None = None  # made on first use: scenarios without partial approvals never draw
         self._bind()
 
     def _bind(self) -> None:
@@ -103,7 +106,16 @@ class SourceStreams:
             stream.set_dist(stage.duration)
         self._fix.set_dist(lic.rework.fix_days)
         self._resubmit.set_dist(lic.resubmit_days)
+        if self._partial is not None and lic.partial_approval is not None:
+            self._partial.set_dist(lic.partial_approval)
         self._bind()
+
+    def approved_fraction(self, dist: DistSpec) -> float:
+        """The share of the tonnes asked that an approval grants, drawn from
+        ``dist`` (the ``partial_approval`` in force)."""
+        if self._partial is None:
+            self._partial = self._streams.stream(f"{self._prefix}/partial", dist)
+        return self._partial.draw()
 
 
 class ReviewOffice:
@@ -171,9 +183,7 @@ class ReviewOffice:
         now = env.now
         if app.submitted < 0.0:
             app.submitted = now
-        ev = app.event = Event(env)
-        ev._ok = True
-        ev._value = app
+        app.event = triggered(env, app)
         self.live[app.id] = app
         self._arrive(app, 0, now)
 
@@ -205,7 +215,7 @@ class ReviewOffice:
 
     def _done(self, event: Any) -> None:
         """A reviewer finished an application at its stage ``app.stage``."""
-        app: Application = event._value
+        app: Application = value_of(event)
         s = app.stage
         now = self.env.now
         busy = self.busy[s] - 1
@@ -228,7 +238,7 @@ class ReviewOffice:
 
     def _fixed(self, event: Any) -> None:
         """The exporter has fixed the file: back into its stage's queue."""
-        app: Application = event._value
+        app: Application = value_of(event)
         self._arrive(app, app.stage, self.env.now)
 
     def close(self, horizon: float) -> None:

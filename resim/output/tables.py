@@ -1,8 +1,15 @@
-"""Results of a run: tidy DataFrames, the summary, and the result files.
+"""The results layer: a run's tables, its summary, and its data files.
 
-``Results`` assembles what the replications sent back into the tables of
-SPEC §4 and writes them. Files are written to temporary names and renamed
-into place, so an interrupted run never leaves a file that looks complete.
+``RunTables`` assembles what the replications sent back into the tidy tables
+of SPEC §4 (replications, timeseries, licences, stages, flows, events),
+summarises them into summary.json and writes the data files. Files are
+written to temporary names and renamed into place, so an interrupted run
+never leaves a file that looks complete.
+
+Nothing here draws or renders: the figures, the HTML report and the terminal
+tables build on these tables (``resim.output.results.Results`` adds them), and
+no module of this layer imports them, so the data can be produced and written
+without matplotlib, Jinja2 or rich.
 """
 
 from __future__ import annotations
@@ -19,14 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .execution import ReplicationOutput, kpi_rows
-from .kpis import METRICS, licensing_summary, summarise_kpis
-from .licensing import licence_columns
-from .loader import Loaded
-from .model import TIMESERIES_COLUMNS
-from .store import write_parquet, write_text
-from .tomlwriter import dumps as toml_dumps
-from .units import day_to_date
+from ..execution import ReplicationOutput, kpi_rows
+from ..kpis import FIRM_COLUMNS, METRICS, licensing_summary, summarise_kpis
+from ..licensing import licence_columns
+from ..model import STOCK_COLUMNS, TIMESERIES_COLUMNS
+from ..scenario import Loaded
+from ..store import write_parquet, write_text
+from ..tomlwriter import dumps as toml_dumps
+from ..units import day_to_date
 
 RESULT_FILES = (
     "summary.json",
@@ -37,9 +44,13 @@ RESULT_FILES = (
     "scenario.resolved.toml",
     "manifest.json",
 )
+STAGE_COLUMNS = ("stage", "horizon_days", "arrivals", "queue_area", "busy_area", "reviewer_area",
+                 "reviewers", "in_queue_at_end", "in_service_at_end")
+FLOW_COLUMNS = ["replication", "month", "origin", "destination", "product", "tonnes"]
 
 
 def versions() -> dict[str, str]:
+    """Versions of Python and the libraries that shape the numbers (for summary and manifest)."""
     out = {"python": platform.python_version()}
     for pkg in ("resim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic"):
         try:
@@ -55,10 +66,11 @@ def _frame(rep: int, data: dict[str, list[Any]] | None, columns: Sequence[str]) 
     return df
 
 
-class Results:
-    """All replications of one scenario run (SPEC §3 ``resim.simulate``)."""
+class RunTables:
+    """All replications of one scenario run, as tables, a summary and data files."""
 
-    def __init__(self, loaded: Loaded, outputs: Sequence[ReplicationOutput], runtime_s: float, workers: int):
+    def __init__(self, loaded: Loaded, outputs: Sequence[ReplicationOutput], runtime_s: float,
+                 workers: int) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
         self.outputs = list(outputs)
@@ -71,12 +83,11 @@ class Results:
         self.timeseries = self._timeseries(ok)
         stage_names = self.scenario.stage_names()
         self.licences = self._concat(ok, "licences", licence_columns(stage_names))
-        self.stages = self._concat(
-            ok, "stages",
-            ("stage", "horizon_days", "arrivals", "queue_area", "busy_area", "reviewer_area",
-             "reviewers", "in_queue_at_end", "in_service_at_end"),
-        )
+        self.stages = self._concat(ok, "stages", STAGE_COLUMNS)
         self.flows = self._flows(ok)
+        output = self.scenario.output
+        self.firms = self._concat(ok, "firms", FIRM_COLUMNS) if output.firm_records else None
+        self.stocks = self._concat(ok, "stocks", STOCK_COLUMNS) if output.stocks else None
         first = ok[0] if ok else None
         self.events = pd.DataFrame(first.events) if first and first.events else pd.DataFrame(
             columns=["day", "kind", "key", "value"])
@@ -87,13 +98,16 @@ class Results:
     def _timeseries(self, ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
         df = pd.concat([_frame(o.replication, o.timeseries, TIMESERIES_COLUMNS) for o in ok],
                        ignore_index=True) if ok else _frame(0, None, TIMESERIES_COLUMNS).iloc[0:0]
-        per = df["t_per_vehicle"].astype(float)
         day = df["day"].to_numpy(dtype="int64")
         df.insert(2, "date", (np.datetime64(self.start_date, "D") + day.astype("timedelta64[D]")))
-        df["produced_vehicles"] = df["consumed_t"] / per
-        df["shortfall_vehicles"] = df["shortfall_t"] / per
+        df["share_stopped"] = df["firms_stopped"] / df["firms"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df["demand_share_stopped"] = np.where(df["demand_t"] > 0, df["demand_stopped_t"] / df["demand_t"],
+                                                  df["share_stopped"])
+        df["firms_stopped"] = df["firms_stopped"].astype("int64")
         cols = ["replication", "day", "date", "automaker", "inventory_t", "produced_vehicles",
-                "shortfall_vehicles", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle"]
+                "shortfall_vehicles", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle",
+                "firms_stopped", "share_stopped", "demand_share_stopped"]
         return df[cols]
 
     @staticmethod
@@ -103,16 +117,16 @@ class Results:
             return _frame(0, None, columns).iloc[0:0]
         return pd.concat(frames, ignore_index=True)
 
-    def _flows(self, ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
+    @staticmethod
+    def _flows(ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
         frames = []
         for o in ok:
             f = o.flows.copy()  # type: ignore[union-attr]
             f.insert(0, "replication", o.replication)
             frames.append(f)
-        cols = ["replication", "month", "origin", "destination", "product", "tonnes"]
         if not frames:
-            return pd.DataFrame(columns=cols)
-        out = pd.concat(frames, ignore_index=True)[cols]
+            return pd.DataFrame(columns=FLOW_COLUMNS)
+        out = pd.concat(frames, ignore_index=True)[FLOW_COLUMNS]
         out["tonnes"] = out["tonnes"].astype(float)
         return out
 
@@ -147,9 +161,24 @@ class Results:
             "versions": versions(),
         })
 
+    def kpi_frame(self) -> pd.DataFrame:
+        """The KPI block as a tidy DataFrame (automaker, metric, mean, lo, hi, p5, p50, p95)."""
+        rows = []
+        for name, block in self.summary()["kpis"].items():
+            for metric in METRICS:
+                d = block[metric]
+                rows.append({"automaker": name, "metric": metric, "mean": d["mean"],
+                             "ci_low": d["ci95"][0], "ci_high": d["ci95"][1],
+                             "p5": d["p5"], "p50": d["p50"], "p95": d["p95"]})
+        return pd.DataFrame(rows)
+
     # ---------------------------------------------------------------- files
     def write(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
-        """Write every SPEC §4 file into ``out`` (each atomically)."""
+        """Write the data files of SPEC §4 into ``out`` (each atomically); return ``out``.
+
+        These are the files every later step reads (``resim report`` among
+        them); the report and figures are added by ``Results.write``.
+        """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
@@ -157,12 +186,20 @@ class Results:
         write_parquet(out / "timeseries.parquet", self.timeseries)
         write_parquet(out / "licences.parquet", self.licences)
         write_parquet(out / "flows.parquet", self.flows)
-        resolved = self.scenario.model_dump(by_alias=True, exclude_none=True)
-        resolved.pop("extends", None)
+        for name, table in (("firms", self.firms), ("stocks", self.stocks)):
+            if table is not None:
+                write_parquet(out / f"{name}.parquet", table)
+            else:
+                (out / f"{name}.parquet").unlink(missing_ok=True)  # not a leftover of an earlier run
+        resolved = self.scenario.file_form()
         header = f"# {self.scenario.scenario.name}: resolved by resim from {self.loaded.source}\n"
         write_text(out / "scenario.resolved.toml", header + toml_dumps(resolved))
         write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
-        manifest = {
+        write_text(out / "manifest.json", json.dumps(self._manifest(argv), indent=2) + "\n")
+        return out
+
+    def _manifest(self, argv: Sequence[str]) -> dict[str, Any]:
+        return {
             "scenario": self.scenario.scenario.name,
             "source": self.loaded.source,
             "command": list(argv),
@@ -177,47 +214,6 @@ class Results:
             "platform": platform.platform(),
             "files": sorted([*RESULT_FILES, "report.html", "plots/"]),
         }
-        write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-        from .report import write_report
-
-        write_report(out)
-        return out
-
-    # ---------------------------------------------------------------- plots
-    def plot_inventory(self, automaker: str):  # noqa: ANN201 - a matplotlib Figure
-        """Inventory fan chart (median, 5-95% band) of one automaker."""
-        from .plots import inventory_fan
-
-        return inventory_fan(self, automaker)
-
-    def plot_vehicles_lost(self):  # noqa: ANN201
-        """Distribution of vehicles lost per automaker, with mean and CI."""
-        from .plots import vehicles_lost_distribution
-
-        return vehicles_lost_distribution(self)
-
-    def plot_licences(self):  # noqa: ANN201
-        """Applications in review over time, by kind and stage."""
-        from .plots import licence_pipeline
-
-        return licence_pipeline(self)
-
-    def plot_flows(self):  # noqa: ANN201
-        """Monthly tonnes shipped by destination and product."""
-        from .plots import monthly_flows
-
-        return monthly_flows(self)
-
-    def kpi_frame(self) -> pd.DataFrame:
-        """The KPI block as a tidy DataFrame (automaker, metric, mean, lo, hi, p5, p50, p95)."""
-        rows = []
-        for name, block in self.summary()["kpis"].items():
-            for metric in METRICS:
-                d = block[metric]
-                rows.append({"automaker": name, "metric": metric, "mean": d["mean"],
-                             "ci_low": d["ci95"][0], "ci_high": d["ci95"][1],
-                             "p5": d["p5"], "p50": d["p50"], "p95": d["p95"]})
-        return pd.DataFrame(rows)
 
 
 def _json_default(x: Any) -> Any:
@@ -241,4 +237,4 @@ def json_clean(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["RESULT_FILES", "Results", "json_clean"]
+__all__ = ["RESULT_FILES", "RunTables", "json_clean", "versions"]

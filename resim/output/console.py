@@ -1,7 +1,13 @@
-"""Terminal output: the KPI table and progress bars (rich).
+"""Terminal output: the KPI tables and progress bars (rich).
 
 On a terminal: a boxed table and a progress bar. Piped: the same table as
 plain text and no progress bar, so logs and ``| less`` stay clean.
+
+Rich reads square brackets in strings as markup, so every string that comes
+from the user (scenario, automaker and stage names, swept keys and values,
+file names) goes through :func:`rich.markup.escape`: a name such as ``[/]``
+is shown as typed instead of ending the command with a markup error. Numbers
+are written by the output package's one formatter.
 """
 
 from __future__ import annotations
@@ -11,23 +17,21 @@ from datetime import date, timedelta
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from .formatting import format_number
 
 
 def make_console(stream: Any = None) -> Console:
+    """A console on ``stream`` (stdout): the terminal's width, or 120 columns when piped."""
     stream = stream or sys.stdout
     return Console(file=stream, highlight=False, soft_wrap=False, width=None if stream.isatty() else 120)
 
 
 def _num(x: float | None, digits: int = 0) -> str:
-    """Compact numbers for a narrow table: 1.66M, 285k, 95.0."""
-    if x is None:
-        return "-"
-    if abs(x) >= 1e6:
-        return f"{x / 1e6:.2f}M"
-    if abs(x) >= 1e4:
-        return f"{x / 1e3:.0f}k"
-    return f"{x:,.{digits}f}"
+    """Compact numbers for a narrow table: 1.66M, 285k, 95.0; '-' when missing (NaN too)."""
+    return format_number(x, digits, short_from=1e4, missing="-")
 
 
 def _mean_ci(d: dict[str, Any], digits: int = 0, scale: float = 1.0) -> str:
@@ -45,9 +49,11 @@ def _day(start: date, d: float | None) -> str:
 
 
 def kpi_table(summary: dict[str, Any]) -> Table:
+    """Per automaker: vehicles lost, stockout days, first stockout, P(stockout), fill rate."""
     start = date.fromisoformat(summary["start_date"])
     n = summary["replications"]
-    t = Table(title=f"{summary['scenario']}: {n} replications, mean [95% CI]", title_justify="left")
+    t = Table(title=f"{escape(str(summary['scenario']))}: {n} replications, mean [95% CI]",
+              title_justify="left")
     t.add_column("automaker")
     t.add_column("vehicles lost", justify="right")
     t.add_column("stockout days", justify="right")
@@ -64,8 +70,8 @@ def kpi_table(summary: dict[str, Any]) -> Table:
             lo, hi = _day(start, first["ci95"][0]), _day(start, first["ci95"][1])
             fs = _day(start, first["mean"]) if lo == hi else f"{_day(start, first['mean'])} [{lo[5:]}, {hi[5:]}]"
         p = k["stockout_probability"]
-        ps = f"{p['mean']:.2f} [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]" if p["mean"] is not None else "-"
-        t.add_row(name, _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"]), fs, ps,
+        ps = _mean_ci(p, 2)
+        t.add_row(escape(str(name)), _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"]), fs, ps,
                   _mean_ci(k["fill_rate"], 1, 100.0))
     return t
 
@@ -73,19 +79,20 @@ def kpi_table(summary: dict[str, Any]) -> Table:
 def licensing_table(summary: dict[str, Any]) -> Table:
     """Per review stage: wait per visit, time-average queue, utilisation."""
     lic = summary["licensing"]
-    t = Table(title=f"{summary['scenario']}: review office, {summary['replications']} replications",
-              title_justify="left")
+    t = Table(title=f"{escape(str(summary['scenario']))}: review office, "
+                    f"{summary['replications']} replications", title_justify="left")
     for c in ("stage", "wait per visit, days (mean; p95)", "queue length [95% CI]", "reviewer utilisation [95% CI]"):
         t.add_column(c, justify="left" if c == "stage" else "right")
     for stage, w in lic.get("stage_wait_days", {}).items():
         q = lic["queue_length"][stage]
         u = lic["reviewer_utilisation"].get(stage)
-        wait = "-" if w["mean"] is None else f"{w['mean']:.3f}; {w['p95']:.2f}"
-        t.add_row(stage, wait, _mean_ci(q, 2), "inf reviewers" if u is None else _mean_ci(u, 3))
+        wait = "-" if w["mean"] is None else f"{_num(w['mean'], 3)}; {_num(w['p95'], 2)}"
+        t.add_row(escape(str(stage)), wait, _mean_ci(q, 2), "inf reviewers" if u is None else _mean_ci(u, 3))
     return t
 
 
 def licensing_lines(summary: dict[str, Any]) -> list[str]:
+    """One line on the licences of a run: applications, share approved, time to decision."""
     lic = summary["licensing"]
     apps = lic["applications"]
     if not apps["mean"]:
@@ -107,7 +114,7 @@ class ProgressBar:
     is known, then ``advance(k)`` as it completes.
     """
 
-    def __init__(self, console: Console, label: str, enabled: bool = True):
+    def __init__(self, console: Console, label: str, enabled: bool = True) -> None:
         self._prog: Any = None
         self._task: Any = None
         if enabled and console.is_terminal:
@@ -119,7 +126,7 @@ class ProgressBar:
                 TimeRemainingColumn,
             )
 
-            self._prog = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            self._prog = Progress(TextColumn(escape(label)), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                                   console=console, transient=True)
 
     def __enter__(self) -> ProgressBar:
@@ -132,10 +139,12 @@ class ProgressBar:
             self._prog.stop()
 
     def total(self, n: int, done: int = 0) -> None:
+        """The amount of work (``done`` of it already finished, as on ``--resume``)."""
         if self._prog is not None:
             self._task = self._prog.add_task("work", total=n, completed=done)
 
     def advance(self, k: int = 1, *_: Any) -> None:
+        """``k`` more units done (extra arguments, as executors pass them, are ignored)."""
         if self._prog is not None and self._task is not None:
             self._prog.advance(self._task, k)
 
@@ -145,16 +154,16 @@ def sweep_table(res: Any, max_rows: int = 40) -> Table:
     s = res.summary
     t = Table(title="sweep: every automaker together ('all'), mean [95% CI]", title_justify="left")
     for k in res.keys:
-        t.add_column(k, justify="right")
+        t.add_column(escape(str(k)), justify="right")
     for c in ("vehicles lost", "stockout days", "P(stockout)", "fill rate %"):
         t.add_column(c, justify="right")
     rows = s[s["automaker"] == "all"] if len(s) else s
     for d in rows.head(max_rows).to_dict("records"):
-        vals = [f"{d[k]:g}" if isinstance(d[k], float) else str(d[k]) for k in res.keys]
+        vals = [escape(f"{d[k]:g}" if isinstance(d[k], float) else str(d[k])) for k in res.keys]
         t.add_row(*vals,
                   _mean_ci({"mean": d["vehicles_lost_mean"], "ci95": [d["vehicles_lost_ci_low"], d["vehicles_lost_ci_high"]]}),
                   _mean_ci({"mean": d["stockout_days_mean"], "ci95": [d["stockout_days_ci_low"], d["stockout_days_ci_high"]]}),
-                  f"{d['stockout_probability_mean']:.2f}",
+                  _num(d["stockout_probability_mean"], 2),
                   _mean_ci({"mean": d["fill_rate_mean"], "ci95": [d["fill_rate_ci_low"], d["fill_rate_ci_high"]]}, 1, 100.0))
     if len(rows) > max_rows:
         t.caption = f"first {max_rows} of {len(rows)} points; all in summary.parquet"
@@ -162,7 +171,9 @@ def sweep_table(res: Any, max_rows: int = 40) -> Table:
 
 
 def compare_table(df: Any, a: str, b: str) -> Table:
-    t = Table(title=f"B - A with common random numbers; A = {a}; B = {b}", title_justify="left")
+    """Per automaker and metric: both means and the paired difference B - A with its CI."""
+    t = Table(title=f"B - A with common random numbers; A = {escape(a)}; B = {escape(b)}",
+              title_justify="left")
     for c, j in (("automaker", "left"), ("metric", "left"), ("A mean", "right"), ("B mean", "right"),
                  ("B - A [95% CI]", "right"), ("CI width: independent / paired", "right")):
         t.add_column(c, justify=j)  # type: ignore[arg-type]
@@ -171,6 +182,6 @@ def compare_table(df: Any, a: str, b: str) -> Table:
         ci = _mean_ci({"mean": None if r.diff != r.diff else r.diff,
                        "ci95": [None if r.ci_low != r.ci_low else r.ci_low, None if r.ci_high != r.ci_high else r.ci_high]}, digits)
         ratio = "-" if r.width_ratio != r.width_ratio else ("inf" if r.width_ratio == float("inf") else f"{r.width_ratio:.1f}x")
-        t.add_row(r.automaker, r.metric, _num(None if r.mean_a != r.mean_a else r.mean_a, digits),
-                  _num(None if r.mean_b != r.mean_b else r.mean_b, digits), ci, ratio)
+        t.add_row(escape(str(r.automaker)), escape(str(r.metric)), _num(r.mean_a, digits),
+                  _num(r.mean_b, digits), ci, ratio)
     return t

@@ -1,0 +1,207 @@
+"""Assembly: an automaker's days, built from a stock of magnet *kits*.
+
+A vehicle needs the grades of the automaker's mix in fixed shares (grades
+are not substitutes: a bill of materials), so the stock that can be built
+from is ``kits = min over grades of stock_g / mix_g`` tonnes; what is left of
+the plentiful grades is *spare* until the scarce one arrives. Each day builds
+what the kits allow; the rest is shortfall, lost or (with ``backlog``) built
+later at up to ``catch_up`` extra output per day. One row per day is the
+whole record; every KPI is computed from those rows.
+
+Days between events are worked in one go while demand is constant and
+nothing comes back (the kits fall by the demand until they run out), day by
+day while a lever makes each day depend on the last (backlog, substitution,
+recycling).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+_EPS = 1e-12
+
+
+class Assembly:
+    """The daily build of one automaker firm (mixed into ``Automaker``).
+
+    Expects ``cfg`` (the entry's parameters), ``ctx``, ``_demand`` (this
+    firm's tonnes a day) and ``_mix`` (shares over the run's grades)."""
+
+    cfg: Any
+    ctx: Any
+    _demand: float
+    _mix: np.ndarray
+
+    def _init_assembly(self, stock_t: float) -> None:
+        self._stock = stock_t  # tonnes of kits (magnets usable in the mix's shares)
+        self._spare = np.zeros_like(self._mix)  # tonnes per grade beyond the kits
+        self._kit_el = self.ctx.elements.content(self._mix)  # element tonnes per tonne of kit
+        self._backlog = 0.0  # tonnes of demand still to be built
+        self._short_streak = 0
+        self._substitution_start: float | None = None
+        # one entry per day worked: inventory (after the day), demand, consumed,
+        # shortfall and tonnes per vehicle
+        self._rows: tuple[list[float], ...] = ([], [], [], [], [])
+        # recycled magnets on their way back, a heap of (day they count for, arrival
+        # time, tie-break id, tonnes, elements)
+        self._recycling: list[tuple[int, float, int, float, np.ndarray]] = []
+        self._recycle_seq = itertools.count()
+
+    # ------------------------------------------------------------ stock
+    def _add_grades(self, grades: np.ndarray) -> None:
+        """Magnets arrive per grade: re-form kits from kits, spare and them."""
+        mix = self._mix
+        if mix.size == 1:  # one grade: every tonne is a kit
+            self._stock += float(grades[0])
+            return
+        total = self._stock * mix + self._spare + grades
+        used = mix > 0
+        kits = float(np.min(total[used] / mix[used])) if used.any() else 0.0
+        self._stock = kits
+        self._spare = np.where(used, np.maximum(total - kits * mix, 0.0), total)
+
+    def _spare_t(self) -> float:
+        return float(self._spare.sum()) if self._spare.size > 1 else 0.0
+
+    def _assembly_held(self) -> np.ndarray:
+        return self._stock * self._kit_el + self.ctx.elements.content(self._spare)
+
+    # ------------------------------------------------------------ days
+    def work_days(self, first: int, end: int) -> None:
+        cfg = self.cfg
+        if cfg.backlog or cfg.substitution is not None or cfg.recycling is not None or self._recycling:
+            self._work_daily(first, end)
+        else:
+            self._work_steady(first, end)
+
+    def _work_daily(self, first: int, end: int) -> None:
+        inv, dem, used, short, tpv = self._rows
+        spare = self._spare_t()
+        for day in range(first, end):
+            self._recycle_due(day)
+            d, u, sh, t = self.consume(day)
+            inv.append(self._stock + spare if spare else self._stock)
+            dem.append(d)
+            used.append(u)
+            short.append(sh)
+            tpv.append(t)
+
+    def _work_steady(self, first: int, end: int) -> None:
+        """``consume`` for ``n = end - first`` days of constant demand ``D``
+        and no lever: ``m`` full days while the kits last, then one day on
+        what is left, then nothing."""
+        n = end - first
+        cfg = self.cfg
+        demand = self._demand
+        stock = self._stock
+        spare = self._spare_t()
+        inv, dem, used, short, tpv = self._rows
+        dem.extend([demand] * n)
+        tpv.extend([cfg.t_per_vehicle] * n)
+        if demand <= 0:
+            inv.extend([stock + spare] * n)
+            used.extend([0.0] * n)
+            short.extend([0.0] * n)
+            self._short_streak = 0
+            return
+        m = min(n, int(stock / demand))
+        if spare:
+            inv.extend([stock - k * demand + spare for k in range(1, m + 1)])
+        else:
+            inv.extend([stock - k * demand for k in range(1, m + 1)])
+        used.extend([demand] * m)
+        short.extend([0.0] * m)
+        total = m * demand
+        if m < n:
+            last = stock - total
+            if last < _EPS:
+                last = 0.0
+            gap = demand - last
+            if gap <= demand * 1e-9:
+                gap = 0.0
+            total += last
+            rest = n - m - 1
+            inv.extend([stock - total + spare if spare else stock - total] * (rest + 1))
+            used.append(last)
+            used.extend([0.0] * rest)
+            short.append(gap)
+            short.extend([demand] * rest)
+            trailing = rest + (gap > 0)
+            self._short_streak = self._short_streak + n if trailing == n else trailing
+        else:
+            self._short_streak = 0
+        if total > 0:
+            self._stock = stock - total
+            self.ctx.ledger.consumed += total * self._kit_el
+
+    def reduction(self, day: float) -> float:
+        """Share of magnet need removed by substitution on ``day``."""
+        sub = self.cfg.substitution
+        if sub is None or self._substitution_start is None:
+            return 0.0
+        return sub.max_reduction * min(1.0, (day - self._substitution_start) / sub.ramp_days)
+
+    def consume(self, day: int) -> tuple[float, float, float, float]:
+        """One day of assembly: (demand, consumed, new shortfall) in tonnes and
+        the day's tonnes of magnet per vehicle."""
+        cfg = self.cfg
+        cut = 1.0 - self.reduction(day)
+        demand = self._demand * cut
+        catch = min(self._backlog, cfg.catch_up * demand) if cfg.backlog else 0.0
+        use = min(self._stock, demand + catch)
+        if use < _EPS:
+            use = 0.0
+        served_new = min(use, demand)
+        short = demand - served_new
+        if short <= demand * 1e-9:
+            short = 0.0
+        if cfg.backlog:
+            self._backlog += short - (use - served_new)
+        if use > 0:
+            self._stock -= use
+            self._consumed(day, use, use * self._kit_el)
+        self._track_shortage(day, short > 0)
+        return demand, use, short, cfg.t_per_vehicle * cut
+
+    def _consumed(self, day: int, use: float, spent: np.ndarray) -> None:
+        ledger = self.ctx.ledger
+        rec = self.cfg.recycling
+        if rec is None or rec.fraction <= 0:
+            ledger.consumed += spent
+            return
+        back_t, back_el = use * rec.fraction, spent * rec.fraction
+        ledger.consumed += spent - back_el
+        ledger.recycling += back_el
+        back = day + rec.lag_days
+        # a policy may shorten the lag: returns are kept in order of when they are due
+        heapq.heappush(self._recycling, (max(day + 1, math.ceil(back)), back, next(self._recycle_seq), back_t, back_el))
+
+    def _recycle_due(self, day: int) -> None:
+        """Recycled magnets back by time ``day`` count for day ``day``, as
+        any arrival does (with no lag, the day after they were used)."""
+        q = self._recycling
+        while q and q[0][0] <= day:
+            self._recycled(*heapq.heappop(q)[3:])
+
+    def _recycled(self, tonnes: float, vec: np.ndarray) -> None:
+        """Recycled kits come back as kits (in the mix they were built from)."""
+        self.ctx.ledger.recycling -= vec
+        self._stock += tonnes
+
+    def _finish_recycling(self, horizon: float) -> None:
+        """Recycled magnets back before the horizon are in stock."""
+        for item in sorted(self._recycling):
+            if item[1] < horizon:
+                self._recycled(*item[3:])
+        self._recycling = [item for item in self._recycling if item[1] >= horizon]
+
+    def _track_shortage(self, day: int, short: bool) -> None:
+        self._short_streak = self._short_streak + 1 if short else 0
+        sub = self.cfg.substitution
+        if sub is not None and self._substitution_start is None and self._short_streak >= sub.trigger_days:
+            self._substitution_start = float(day)

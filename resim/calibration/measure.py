@@ -1,0 +1,116 @@
+"""The model's number for a series and period, from one replication's output.
+
+The definitions are the grammar's (``series.py``); this module only reads the
+record tables a replication sends back (``flows``, ``licences``,
+``timeseries``), so the same numbers serve the fit, the posterior-predictive
+fan charts and any later check against new observations.
+
+``share_stopped`` is the share of an entry's firms short that day, from the
+timeseries' ``firms_stopped`` and ``firms`` columns (a one-firm entry: 1 on
+the days it is short).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from .observed import Period
+from .series import ALL, Horizon, Series, Target
+
+
+class ReplicationOutput(Protocol):
+    """What measuring reads of ``resim.execution.ReplicationOutput`` (named
+    here so that measuring needs no simulation code)."""
+
+    replication: int
+    error: str | None
+    flows: Any
+    licences: dict[str, list[Any]] | None
+    timeseries: dict[str, Any] | None
+
+
+class Measured:
+    """One replication's records, indexed once for many look-ups."""
+
+    def __init__(self, out: ReplicationOutput, horizon: Horizon):
+        if out.error:
+            raise RuntimeError(f"replication {out.replication} failed: {out.error}")
+        self.horizon = horizon
+        self._flows: dict[tuple[str, str, str, str], float] = {}
+        flows = out.flows
+        if flows is not None and len(flows):
+            for m, o, d, p, t in zip(flows["month"], flows["origin"], flows["destination"],
+                                     flows["product"], flows["tonnes"], strict=True):
+                key = (str(p), str(o), str(d), str(m))
+                self._flows[key] = self._flows.get(key, 0.0) + float(t)
+        lic = out.licences or {}
+        outcome = np.asarray(lic.get("outcome", []), dtype=object)
+        decided = outcome != "pending"
+        self._decided_day = np.asarray(lic.get("decided_day", []), dtype=float)[decided]
+        self._approved = (outcome == "approved")[decided]
+        self._destination = np.asarray(lic.get("destination", []), dtype=object)[decided]
+        self._ts: dict[str, Any] = out.timeseries or {}
+        self._entry_days: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------ series
+    def exports(self, product: str, origin: str, dest: str, month: str) -> float:
+        return sum(t for (p, o, d, m), t in self._flows.items()
+                   if p == product and o == origin and m == month and (d == dest or (dest == ALL and d != o)))
+
+    def approved_share(self, dest: str, end_day: int) -> float:
+        """Share approved among decisions made before the end of ``end_day``;
+        NaN when none was made (the particle cannot match the row)."""
+        mask = self._decided_day < end_day + 1
+        if dest != ALL:
+            mask &= self._destination == dest
+        n = int(mask.sum())
+        return float(self._approved[mask].sum()) / n if n else math.nan
+
+    def stopped(self, entry: str) -> np.ndarray:
+        """The entry's daily share of firms short, indexed by day."""
+        if entry not in self._entry_days:
+            names = np.asarray(self._ts.get("automaker", []), dtype=object)
+            rows = names == entry
+            day = np.asarray(self._ts.get("day", []), dtype=np.int64)[rows]
+            stopped = np.asarray(self._ts["firms_stopped"], dtype=float)[rows]
+            share = stopped / np.asarray(self._ts["firms"], dtype=float)[rows]
+            daily = np.zeros(self.horizon.days)
+            keep = day < self.horizon.days
+            daily[day[keep]] = share[keep]
+            self._entry_days[entry] = daily
+        return self._entry_days[entry]
+
+    def share_stopped(self, entry: str, first_day: int, last_day: int) -> float:
+        return float(self.stopped(entry)[first_day:last_day + 1].mean())
+
+    def stockout_day(self, entry: str) -> float:
+        """First day with a firm short; the horizon when none (censored)."""
+        hit = np.flatnonzero(self.stopped(entry) > 0)
+        return float(hit[0]) if hit.size else float(self.horizon.days)
+
+    # ------------------------------------------------------------ dispatch
+    def value(self, series: Series, period: Period) -> float:
+        """The model's number for ``series`` over ``period``."""
+        h = self.horizon
+        if series.kind == "exports":
+            product, origin, dest = series.args
+            return self.exports(product, origin, dest, period.first.isoformat()[:7])
+        if series.kind == "approved_share":
+            return self.approved_share(series.args[0], h.day(period.last))
+        if series.kind == "share_stopped":
+            return self.share_stopped(series.args[0], h.day(period.first), h.day(period.last))
+        if series.kind == "stockout_day":
+            return self.stockout_day(series.args[0])
+        raise ValueError(f"unknown series kind {series.kind!r}")
+
+
+def statistics(outputs: Sequence[ReplicationOutput], targets: Sequence[Target],
+               horizon: Horizon) -> dict[str, float]:
+    """Each target's model number, averaged over the replications given
+    (NaN stays NaN: a row some replication cannot produce is not matched)."""
+    views = [Measured(o, horizon) for o in outputs]
+    return {t.label: float(np.mean([v.value(t.series, t.period) for v in views])) for t in targets}

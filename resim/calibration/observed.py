@@ -1,0 +1,171 @@
+"""Observed data: the tidy CSV a calibration is fitted to.
+
+Columns ``series,period,value`` and an optional ``sd``; any other column
+(``unit``, ``kind``, ``source`` in ``observed_2025.csv``) documents the row
+and is ignored. ``period`` is a month (``2025-08``) or a date
+(``2025-08-15``). Every problem is reported as one line naming the file, the
+row (the line number a spreadsheet shows, header = 1) and the value, before
+any simulation starts: a calibration that runs for an hour and then trips on
+row 12 wastes the hour.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ..errors import ScenarioError
+
+REQUIRED = ("series", "period", "value")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MAX_BYTES = 5_000_000
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month or a single day, as calendar dates (``last`` included)."""
+
+    text: str
+    first: date
+    last: date
+
+    @property
+    def is_month(self) -> bool:
+        return self.first != self.last
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """``2025-08`` (the whole month) or ``2025-08-15`` (that day).
+
+        Raises ``ValueError`` with the message the caller puts in its error.
+        """
+        text = text.strip()
+        m = _MONTH.match(text)
+        if m:
+            year, month = int(m.group(1)), int(m.group(2))
+            if not 1 <= month <= 12:
+                raise ValueError("must be a month like 2025-08 or a date like 2025-08-15")
+            last = calendar.monthrange(year, month)[1]
+            return cls(text, date(year, month, 1), date(year, month, last))
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValueError("must be a month like 2025-08 or a date like 2025-08-15") from None
+        return cls(day.isoformat(), day, day)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One row of the observed file."""
+
+    row: int
+    series: str
+    period: Period
+    value: float
+    sd: float | None
+
+    @property
+    def label(self) -> str:
+        """A unique name for the row: the summary statistic's key."""
+        return f"{self.series}@{self.period.text}"
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _read_text(path: Path, label: str) -> str:
+    try:
+        if path.is_dir():
+            raise ScenarioError(label, "", "is a directory, not a CSV file")
+        with path.open("rb") as f:
+            data = f.read(_MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise ScenarioError(label, "", "no such file") from None
+    except PermissionError:
+        raise ScenarioError(label, "", "permission denied") from None
+    except OSError as e:
+        raise ScenarioError(label, "", f"cannot read: {e.strerror or e}") from None
+    if len(data) > _MAX_BYTES:
+        raise ScenarioError(label, "", "is more than 5 MB; observed files are small tables")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ScenarioError(label, "", "is not a UTF-8 text file") from None
+    if "\x00" in text:
+        raise ScenarioError(label, "", "is not a text file (contains NUL bytes)")
+    return text
+
+
+def read_observed(path: str | Path) -> list[Observation]:
+    """Read and check an observed-data CSV; raise ``ScenarioError`` on the
+    first bad row. Returns the rows in file order."""
+    label = str(path)
+    text = _read_text(Path(path), label)
+    reader = csv.reader(text.splitlines())
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ScenarioError(label, "", "is empty; it needs a header series,period,value[,sd]") from None
+    except csv.Error as e:
+        raise ScenarioError(label, "row 1", f"cannot read the header: {e}") from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ScenarioError(label, "row 1", f"header needs the columns {', '.join(REQUIRED)} (missing {', '.join(missing)})",
+                            ",".join(header))
+    dupes = sorted({h for h in header if header.count(h) > 1 and h in (*REQUIRED, "sd")})
+    if dupes:
+        raise ScenarioError(label, "row 1", f"column {dupes[0]} appears twice", ",".join(header))
+    col = {name: header.index(name) for name in (*REQUIRED, "sd") if name in header}
+    rows: list[Observation] = []
+    seen: dict[str, int] = {}
+    try:
+        for fields in reader:
+            line = reader.line_num
+            if not any(f.strip() for f in fields):
+                continue  # a blank line
+            rows.append(_row(label, line, fields, col, seen))
+    except csv.Error as e:
+        raise ScenarioError(label, f"row {reader.line_num}", f"cannot read the row: {e}") from None
+    if not rows:
+        raise ScenarioError(label, "", "has a header but no rows")
+    return rows
+
+
+def _row(label: str, line: int, fields: list[str], col: dict[str, int], seen: dict[str, int]) -> Observation:
+    where = f"row {line}"
+    if len(fields) <= max(col.values()):
+        raise ScenarioError(label, where, f"has {len(fields)} fields; the header has more", ",".join(fields))
+
+    def get(name: str) -> str:
+        return fields[col[name]].strip()
+
+    series = get("series")
+    if not series:
+        raise ScenarioError(label, f"{where}: series", "must not be empty")
+    try:
+        period = Period.parse(get("period"))
+    except ValueError as e:
+        raise ScenarioError(label, f"{where}: period", str(e), get("period")) from None
+    value = _number(get("value"))
+    if not math.isfinite(value):
+        raise ScenarioError(label, f"{where}: value", "must be a finite number", get("value"))
+    sd: float | None = None
+    if "sd" in col and get("sd"):
+        sd = _number(get("sd"))
+        if not (math.isfinite(sd) and sd > 0):
+            raise ScenarioError(label, f"{where}: sd", "must be a positive number or empty", get("sd"))
+    obs = Observation(line, series, period, value, sd)
+    if obs.label in seen:
+        raise ScenarioError(label, f"{where}: period", f"{series} already has a value for this period (row {seen[obs.label]})",
+                            period.text)
+    seen[obs.label] = line
+    return obs

@@ -1,0 +1,141 @@
+"""``--posterior DIR``: parameter uncertainty carried into runs, sweeps and comparisons.
+
+A calibration's particles (``posterior.parquet``, with their weights) are a
+sample of what the parameters may be. With ``--posterior``, replication *r*
+of a run with root seed *s* draws one particle, by weight, from its own named
+stream (``calibration/posterior`` of replication *r*'s seed sequence), and
+runs with those values. The draw depends on (s, r) alone, never on the
+scenario, so replication *r* of scenario A and of scenario B get the same
+parameter set and common random numbers still pair them; and no other
+stream moves, because streams are named, not numbered.
+
+The spread of outcomes over replications then holds both the simulation's
+noise and the parameters' uncertainty: the p5-p95 band of a KPI is the
+range to plan with, while the 95% CI of its mean only says how well the
+replications pin the mean down.
+
+No pyabc and no simulation code here: a run needs neither to read a posterior.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ScenarioError
+from ..randomness import generator, replication_seed
+from ..scenario import Loaded
+from .priors import Prior, apply_values
+
+POSTERIOR_FILE = "posterior.parquet"
+SUMMARY_FILE = "calibration.json"
+STREAM = "calibration/posterior"
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Weighted particles of a calibration, in scenario values."""
+
+    source: str
+    priors: tuple[Prior, ...]
+    values: np.ndarray  # (particles, parameters), in the priors' order
+    weights: np.ndarray  # sums to 1
+
+    @property
+    def keys(self) -> list[str]:
+        return [p.key for p in self.priors]
+
+    def particle(self, i: int) -> dict[str, float]:
+        return {p.key: float(v) for p, v in zip(self.priors, self.values[i], strict=True)}
+
+    def quantile(self, key: str, q: float) -> float:
+        j = self.keys.index(key)
+        return weighted_quantile(self.values[:, j], self.weights, q)
+
+    def medians(self) -> dict[str, float]:
+        """Each parameter's weighted median (rounded for whole-number keys)."""
+        out = {}
+        for p in self.priors:
+            x = self.quantile(p.key, 0.5)
+            out[p.key] = float(round(x)) if p.integer else x
+        return out
+
+
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """The smallest value whose weighted CDF reaches ``q`` (inverted CDF, as
+    ``numpy.quantile(..., weights=w, method="inverted_cdf")`` in NumPy >= 2)."""
+    order = np.argsort(x, kind="stable")
+    cum = np.cumsum(np.asarray(w, dtype=float)[order])
+    i = min(int(np.searchsorted(cum, q * cum[-1] - 1e-12 * cum[-1])), len(x) - 1)
+    return float(np.asarray(x, dtype=float)[order][i])
+
+
+def read_posterior(directory: str | Path) -> Posterior:
+    """Read a calibration's output directory; ``ScenarioError`` (``--posterior``) if unusable."""
+    d = Path(directory)
+    label = "--posterior"
+    if not d.is_dir():
+        raise ScenarioError(label, "", "is not a directory", str(directory))
+    try:
+        meta = json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8"))
+        priors = tuple(Prior.from_dict(p, f"p{i}") for i, p in enumerate(meta["priors"]))
+        frame = pd.read_parquet(d / POSTERIOR_FILE)
+    except FileNotFoundError as e:
+        raise ScenarioError(label, "", f"{Path(e.filename or '').name or 'a file'} is missing: "
+                            "not the --out of resim calibrate", str(directory)) from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ScenarioError(label, "", f"cannot read the calibration in it ({type(e).__name__}: {e})",
+                            str(directory)) from None
+    missing = [c for c in [*(p.key for p in priors), "weight"] if c not in frame.columns]
+    if missing:
+        raise ScenarioError(label, "", f"{POSTERIOR_FILE} lacks the column {missing[0]}", str(directory))
+    values = frame[[p.key for p in priors]].to_numpy(dtype=float)
+    weights = frame["weight"].to_numpy(dtype=float)
+    if not len(frame) or not np.all(np.isfinite(values)) or not np.all(weights >= 0) or weights.sum() <= 0:
+        raise ScenarioError(label, "", f"{POSTERIOR_FILE} holds no usable particles", str(directory))
+    return Posterior(str(directory), priors, values, weights / weights.sum())
+
+
+def draw_index(posterior: Posterior, seed: int, replication: int) -> int:
+    """The particle replication ``replication`` of a run with root seed ``seed`` uses."""
+    rng = generator(replication_seed(seed, replication), STREAM)
+    return int(rng.choice(len(posterior.weights), p=posterior.weights))
+
+
+def draw_values(posterior: Posterior, seed: int, replication: int) -> dict[str, float]:
+    """``{fit key: value}`` for one replication (``[*]`` keys as fitted)."""
+    return posterior.particle(draw_index(posterior, seed, replication))
+
+
+def with_posterior_values(loaded: Loaded, values: Mapping[str, float]) -> Loaded:
+    """``loaded`` with a particle's values set (policies re-applied on top),
+    keeping its source for messages; ``[*]`` keys expand against this scenario."""
+    new = apply_values(loaded.scenario, values, f"{loaded.source} with --posterior")
+    return replace(new, raw=loaded.raw, source=loaded.source)
+
+
+def replication_scenario(loaded: Loaded, posterior: Posterior, replication: int) -> Loaded:
+    """The scenario replication ``replication`` runs under ``--posterior``."""
+    return with_posterior_values(loaded, draw_values(posterior, loaded.scenario.scenario.seed, replication))
+
+
+def check_posterior(loaded: Loaded, posterior: Posterior) -> None:
+    """Refuse, before any run, a posterior whose keys this scenario lacks or
+    whose values it refuses (checked at each parameter's extremes)."""
+    lo = {k: float(v) for k, v in zip(posterior.keys, posterior.values.min(axis=0), strict=True)}
+    hi = {k: float(v) for k, v in zip(posterior.keys, posterior.values.max(axis=0), strict=True)}
+    for values in (lo, hi):
+        apply_values(loaded.scenario, values, f"--posterior {posterior.source}")
+
+
+def drawn_values(posterior: Posterior, seed: int, replications: Sequence[int]) -> pd.DataFrame:
+    """One row per replication with the values it drew: the columns
+    ``replications.parquet`` gains under ``--posterior``."""
+    rows = [{"replication": r, **draw_values(posterior, seed, r)} for r in replications]
+    return pd.DataFrame(rows, columns=["replication", *posterior.keys])
+

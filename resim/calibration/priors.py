@@ -1,0 +1,209 @@
+"""Fitted parameters: ``--fit KEY=LO:HI[:log]`` and the keys they set.
+
+``KEY`` is any dotted scenario key ``--set`` takes
+(``licensing.approval_rate``, ``automakers[EU automaker].target_days``);
+``[*]`` ties one parameter across every entry of a table
+(``automakers[*].target_days`` sets each automaker's to the same value). A
+prior is uniform on ``[LO, HI]``, or log-uniform with ``:log`` (for scale
+parameters spanning orders of magnitude, where a uniform prior would put
+nine tenths of its mass in the top decade). A key whose value is a whole
+number (reviewers, attempts) is rounded.
+
+Both bounds are applied to the scenario before anything runs, so a key that
+does not exist, is not a number, or whose bound the scenario refuses, is a
+one-line error naming the flag. No pyabc here: ``--posterior`` uses this
+module in runs that need no calibration library.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..errors import ScenarioError
+from ..scenario import Loaded, build_timeline, parse_key, with_values
+from ..scenario import ScenarioBase as Scenario
+from ..scenario.checks import check_references
+
+TIE = "[*]"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_FIT = re.compile(rf"^(?P<key>.+?)=(?P<lo>{_NUMBER}):(?P<hi>{_NUMBER})(?::(?P<scale>log|uniform))?$")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One fitted parameter: its key, prior range and scale.
+
+    pyabc works on ``name`` (``p0``, ``p1``...: safe in its database) in the
+    internal scale: the logarithm for a log-uniform prior, so the
+    perturbation kernel moves in the same scale as the prior.
+    """
+
+    key: str
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+    name: str = "p0"
+
+    @property
+    def internal_bounds(self) -> tuple[float, float]:
+        return (math.log(self.low), math.log(self.high)) if self.log else (self.low, self.high)
+
+    def natural(self, internal: float) -> float:
+        """The scenario value of an internal value."""
+        x = math.exp(internal) if self.log else float(internal)
+        x = min(max(x, self.low), self.high)  # exp(log(x)) may round past a bound
+        return float(round(x)) if self.integer else x
+
+    def spec(self) -> str:
+        return f"{self.key}={self.low:g}:{self.high:g}{':log' if self.log else ''}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "low": self.low, "high": self.high,
+                "scale": "log" if self.log else "uniform", "integer": self.integer}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], name: str) -> Prior:
+        return cls(str(d["key"]), float(d["low"]), float(d["high"]), d.get("scale") == "log",
+                   bool(d.get("integer", False)), name)
+
+
+def parse_fit(text: str) -> tuple[str, float, float, bool]:
+    """``KEY=LO:HI[:log]`` -> (key, low, high, log); ``ScenarioError`` if malformed."""
+    m = _FIT.match(text.strip())
+    if not m or not m.group("key").strip():
+        raise ScenarioError("--fit", "", "must look like KEY=LO:HI or KEY=LO:HI:log", text)
+    key = m.group("key").strip()
+    lo, hi = float(m.group("lo")), float(m.group("hi"))
+    log = m.group("scale") == "log"
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise ScenarioError("--fit", key, "needs LO < HI, both finite", text)
+    if log and lo <= 0:
+        raise ScenarioError("--fit", key, "a log-uniform prior needs LO > 0", text)
+    return key, lo, hi, log
+
+
+def _walk(node: Any, tok: Any) -> Any:
+    if isinstance(tok, tuple):
+        return next(x for x in node if getattr(x, "name", None) == tok[1])
+    if isinstance(tok, int):
+        return node[tok]
+    if isinstance(node, Mapping):
+        return node[tok]
+    if isinstance(node, BaseModel) and tok not in type(node).model_fields:
+        field = next(n for n, f in type(node).model_fields.items() if f.alias == tok)  # "mean" -> mu
+        return getattr(node, field)
+    return getattr(node, tok)
+
+
+def read_value(scn: Scenario, key: str) -> Any:
+    """A key's value in a validated scenario (aliases such as ``mean`` allowed)."""
+    node: Any = scn
+    for tok in parse_key(key):
+        node = _walk(node, tok)
+    return node
+
+
+def expand_key(scn: Scenario, key: str, source: str = "--fit") -> list[str]:
+    """The concrete keys a ``[*]`` key stands for, by entry index
+    (``automakers[*].x`` -> ``automakers[0].x``, ``automakers[1].x``...)."""
+    if TIE not in key:
+        return [key]
+    head, _, rest = key.partition(TIE)
+    try:
+        table = read_value(scn, head) if head else None
+    except (ValueError, KeyError, IndexError, AttributeError, StopIteration):
+        table = None
+    if not isinstance(table, list):
+        raise ScenarioError(source, key, f"{head or 'the scenario'} is not a table of entries [*] can tie")
+    if not table:
+        raise ScenarioError(source, key, f"{head} has no entries")
+    return [k for i in range(len(table)) for k in expand_key(scn, f"{head}[{i}]{rest}", source)]
+
+
+def canonical(scn: Scenario, key: str) -> str:
+    """``key`` with entry names resolved to indices, to see two spellings of one key."""
+    out, node = "", scn
+    for tok in parse_key(key):
+        if isinstance(tok, tuple) and isinstance(node, list):
+            names = [getattr(x, "name", None) for x in node]
+            tok = names.index(tok[1]) if tok[1] in names else tok
+        out += f"[{tok}]" if isinstance(tok, int) else f"[{tok[1]}]" if isinstance(tok, tuple) else f".{tok}"
+        try:
+            node = _walk(node, tok)
+        except (KeyError, IndexError, AttributeError, StopIteration, TypeError):
+            node = None
+    return out
+
+
+def overrides(scn: Scenario, values: Mapping[str, float], source: str = "--fit") -> dict[str, float]:
+    """``{fit key: value}`` -> ``{concrete key: value}`` for ``with_values``."""
+    return {k: v for key, v in values.items() for k in expand_key(scn, key, source)}
+
+
+def _whole(scn: Scenario, key: str, near: float) -> bool:
+    """Whether the schema refuses a fraction for ``key`` (reviewer counts are
+    floats that must be whole, so the Python type does not tell)."""
+    try:
+        with_values(scn, {key: math.floor(near) + 0.5})
+    except ScenarioError as e:
+        return "whole number" in e.message
+    return False
+
+
+def _kind(scn: Scenario, key: str, text: str, near: float) -> bool:
+    """Whether ``key`` holds a whole number; errors for values no number can replace."""
+    try:
+        value = read_value(scn, key)
+    except (ValueError, KeyError, IndexError, AttributeError, StopIteration, TypeError):
+        return False  # a key the file leaves unset: with_values says if it exists
+    if isinstance(value, bool):
+        raise ScenarioError("--fit", key, "is true/false, not a number", text)
+    if isinstance(value, int) or (isinstance(value, float) and _whole(scn, key, near)):
+        return True
+    if isinstance(value, BaseModel) and getattr(value, "dist", None) not in (None, "constant"):
+        numbers = [f.alias or n for n, f in type(value).model_fields.items() if n != "dist"]
+        raise ScenarioError("--fit", key, f"is a {value.dist} distribution; fit one of its numbers "
+                            f"(e.g. {key}.{numbers[0] if numbers else 'low'})", text)
+    if isinstance(value, str | list | dict) or (isinstance(value, BaseModel) and not hasattr(value, "dist")):
+        raise ScenarioError("--fit", key, "is not a number", text)
+    return False
+
+
+def apply_values(scn: Scenario, values: Mapping[str, float], source: str,
+                 fixed: Mapping[str, Any] | None = None) -> Loaded:
+    """The scenario with fitted ``values`` (and plain ``fixed`` keys, e.g. the
+    seed) set and its policy timeline rebuilt on top, validated as a run
+    would; ``ScenarioError`` from ``source`` if the scenario refuses them."""
+    new = with_values(scn, {**overrides(scn, values, source), **(fixed or {})}, source=source)
+    check_references(new, source)
+    return Loaded(new, build_timeline(new, source), {}, source)
+
+
+def check_priors(scn: Scenario, specs: Sequence[str]) -> list[Prior]:
+    """Parse and check every ``--fit`` against the scenario."""
+    if not specs:
+        raise ScenarioError("--fit", "", "give at least one parameter to fit, e.g. --fit licensing.approval_rate=0.2:0.9")
+    priors: list[Prior] = []
+    owner: dict[str, str] = {}
+    for i, text in enumerate(specs):
+        key, lo, hi, log = parse_fit(text)
+        concrete = expand_key(scn, key)
+        for k in concrete:
+            where = canonical(scn, k)
+            if where in owner:
+                raise ScenarioError("--fit", key, f"sets {k}, which --fit {owner[where]} also sets", text)
+            owner[where] = key
+        integer = any(_kind(scn, k, text, lo) for k in concrete)
+        if integer and math.floor(hi) < math.ceil(lo):
+            raise ScenarioError("--fit", key, "holds a whole number; LO:HI contains none", text)
+        for bound in (lo, hi):
+            apply_values(scn, {key: float(round(bound)) if integer else bound}, "--fit")
+        priors.append(Prior(key, lo, hi, log, integer, f"p{i}"))
+    return priors

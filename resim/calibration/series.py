@@ -1,0 +1,244 @@
+"""The series grammar: which model output an observed row is compared with.
+
+=====================================================  ==========================================
+series                                                 the model's number for a period
+=====================================================  ==========================================
+``exports.<product>.<origin>.<destination|all>``       tonnes of ``product`` (concentrate, oxide,
+                                                       magnet) leaving jurisdiction ``origin`` for
+                                                       ``destination`` (``all``: every other
+                                                       jurisdiction) that month, by departure
+                                                       month (``flows``); a month only
+``approved_share.<destination|all>``                   share approved of the applications decided
+                                                       from day 0 to the end of the period (the
+                                                       decided applications ``licences`` holds)
+``share_stopped.<automaker entry>``                    share of the entry's firms short that day;
+                                                       for a month, its daily mean
+``stockout_day.<automaker entry>``                     first day (from ``start_date``) the entry
+                                                       is short; none in the horizon counts as
+                                                       the horizon. ``value`` is that day number,
+                                                       ``period`` its date or month
+=====================================================  ==========================================
+
+Everything that can be known without simulating is checked here, at once,
+against the scenario: an unknown series, an entry or jurisdiction the
+scenario does not have, a link it cannot ship on, a period outside the
+simulated days (months only partly inside, too: their totals would be cut
+short). Each is one line naming the file, the row and the value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .. import registry
+from ..errors import ScenarioError
+from ..scenario import ScenarioBase as Scenario
+from .observed import Observation, Period
+
+GRAMMAR = {
+    "exports": "exports.<product>.<origin>.<destination|all>",
+    "approved_share": "approved_share.<destination|all>",
+    "share_stopped": "share_stopped.<automaker entry>",
+    "stockout_day": "stockout_day.<automaker entry>",
+}
+PRODUCTS = ("concentrate", "oxide", "magnet")
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Series:
+    """A parsed series name: its kind and arguments."""
+
+    name: str
+    kind: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """An observed row the model can produce: its series, period and value."""
+
+    series: Series
+    period: Period
+    value: float
+    sd: float | None
+    row: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.series.name}@{self.period.text}"
+
+
+def parse_series(name: str) -> Series:
+    """Split a series name by the grammar; ``ValueError`` says what is wrong."""
+    kind, _, rest = name.partition(".")
+    if kind not in GRAMMAR:
+        raise ValueError(f"unknown series; the grammar is {', '.join(GRAMMAR.values())}")
+    if not rest:
+        raise ValueError(f"needs its arguments: {GRAMMAR[kind]}")
+    if kind == "exports":
+        args = tuple(rest.split("."))
+        if len(args) != 3 or not all(args):
+            raise ValueError(f"must look like {GRAMMAR[kind]}")
+        if args[0] not in PRODUCTS:
+            raise ValueError(f"product must be one of {', '.join(PRODUCTS)}")
+        if args[1] == args[2]:
+            raise ValueError("exports cross a border: origin and destination must differ")
+        return Series(name, kind, args)
+    return Series(name, kind, (rest,))  # an entry name may hold dots
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The simulated calendar: day 0 is ``start``; days ``0 .. days-1`` are worked."""
+
+    start: date
+    days: int
+
+    @classmethod
+    def of(cls, scn: Scenario) -> Horizon:
+        return cls(scn.scenario.start_date, math.ceil(scn.scenario.horizon))
+
+    @property
+    def last(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+    def day(self, when: date) -> int:
+        return (when - self.start).days
+
+    def months(self) -> list[Period]:
+        """Every calendar month wholly inside the horizon."""
+        out = []
+        y, m = self.start.year, self.start.month
+        while True:
+            p = Period.parse(f"{y:04d}-{m:02d}")
+            if p.first > self.last:
+                return out
+            if p.first >= self.start and p.last <= self.last:
+                out.append(p)
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
+def _links(scn: Scenario) -> set[tuple[str, str, str]]:
+    """(product, origin, destination) of every link the scenario can ship on:
+    what buyers order and what actors release unasked (the registry says
+    which product each kind ships)."""
+    by_name = {a.name: a for a in scn.actors}
+    out = set()
+    for kind, _, cfg in scn.entries():
+        for s in getattr(cfg, "suppliers", ()):
+            supplier = by_name[s.name]
+            product = registry.kind(next(k.table for k, _, c in scn.entries() if c is supplier)).product
+            out.add((product, supplier.jurisdiction, cfg.jurisdiction))
+        for field, _ in kind.refers:
+            for name in getattr(cfg, field):
+                out.add((kind.product, cfg.jurisdiction, by_name[name].jurisdiction))
+    return out
+
+
+def _licence_destinations(steps: Sequence[Scenario]) -> set[str]:
+    """Destinations whose applications the licence records can hold, in any
+    policy step: controlled links out of the controlling jurisdiction, and the
+    background load when its records are kept."""
+    out: set[str] = set()
+    for scn in steps:
+        ctl = scn.controls.jurisdiction
+        if scn.controls.licence_mode != "none":
+            out |= {dest for _, origin, dest in _links(scn) if origin == ctl and dest != ctl}
+        keep = scn.output.licence_records
+        keep_bg = keep == "all" or (keep == "auto" and not scn.has_supply_chain)
+        if keep_bg and scn.licensing.background.applications_per_day > 0:
+            out.add(scn.licensing.background.destination)
+    return out
+
+
+def _fail(source: str, obs: Observation, key: str, message: str, value: object) -> ScenarioError:
+    return ScenarioError(source, f"row {obs.row}: {key}", message, value)
+
+
+def _check_period(source: str, obs: Observation, series: Series, horizon: Horizon) -> None:
+    p = obs.period
+    span = f"the simulated days ({horizon.start} to {horizon.last})"
+    if series.kind == "exports" and not p.is_month:
+        raise _fail(source, obs, "period", "exports are monthly totals: give a month like 2025-08", p.text)
+    if p.last < horizon.start or p.first > horizon.last:
+        raise _fail(source, obs, "period", f"is outside {span}", p.text)
+    if p.first < horizon.start or p.last > horizon.last:
+        raise _fail(source, obs, "period", f"is only partly inside {span}; its total would be cut short", p.text)
+
+
+def _check_value(source: str, obs: Observation, series: Series, horizon: Horizon) -> None:
+    v = obs.value
+    if series.kind in ("approved_share", "share_stopped") and not 0.0 <= v <= 1.0:
+        raise _fail(source, obs, "value", "a share must be between 0 and 1", v)
+    if series.kind == "exports" and v < 0:
+        raise _fail(source, obs, "value", "tonnes must be >= 0", v)
+    if series.kind == "stockout_day":
+        lo, hi = horizon.day(obs.period.first), horizon.day(obs.period.last) + 1
+        if not lo <= v < hi:
+            raise _fail(source, obs, "value",
+                        f"is the first stockout's day number from {horizon.start}; the period "
+                        f"{obs.period.text} means days {lo} to {hi - 1}", v)
+
+
+def _check_producible(source: str, obs: Observation, series: Series, scn: Scenario,
+                      steps: Sequence[Scenario]) -> None:
+    automakers = [a.name for a in scn.automakers]
+    if series.kind in ("share_stopped", "stockout_day"):
+        if series.args[0] not in automakers:
+            names = ", ".join(automakers) or "none"
+            raise _fail(source, obs, "series", f"no automaker entry of that name (entries: {names})", obs.series)
+        return
+    if series.kind == "approved_share":
+        dests = _licence_destinations(steps)
+        if not dests:
+            raise _fail(source, obs, "series", "the scenario files no licence applications it records "
+                        "(licence_mode none, no recorded background load)", obs.series)
+        if series.args[0] != ALL and series.args[0] not in dests:
+            raise _fail(source, obs, "series", f"no recorded applications go to that destination "
+                        f"(destinations: {', '.join(sorted(dests))})", obs.series)
+        return
+    product, origin, dest = series.args
+    links = {(o, d) for p, o, d in _links(scn) if p == product and o != d}
+    if not any(o == origin and (dest == ALL or d == dest) for o, d in links):
+        have = ", ".join(sorted(f"{o}->{d}" for o, d in links)) or "none"
+        raise _fail(source, obs, "series", f"the scenario ships no {product} across that border "
+                    f"({product} links abroad: {have})", obs.series)
+
+
+def compile_targets(observations: Iterable[Observation], scn: Scenario, source: str,
+                    steps: Sequence[Scenario] = ()) -> list[Target]:
+    """Check every observed row against the scenario (``steps``: the scenario
+    in force after each policy change) and return the targets, in file order."""
+    horizon = Horizon.of(scn)
+    every = [scn, *steps]
+    out = []
+    for obs in observations:
+        try:
+            series = parse_series(obs.series)
+        except ValueError as e:
+            raise _fail(source, obs, "series", str(e), obs.series) from None
+        _check_producible(source, obs, series, scn, every)
+        _check_period(source, obs, series, horizon)
+        _check_value(source, obs, series, horizon)
+        out.append(Target(series, obs.period, obs.value, obs.sd, obs.row))
+    return out
+
+
+def days_needed(targets: Sequence[Target], scn: Scenario) -> float:
+    """The shortest horizon that produces every target exactly: the day after
+    the last period, or the whole horizon when a stockout day is observed (a
+    run cut short would count a later stockout as none)."""
+    horizon = Horizon.of(scn)
+    if any(t.series.kind == "stockout_day" for t in targets):
+        return float(scn.scenario.horizon)
+    last = max(horizon.day(t.period.last) for t in targets)
+    return float(min(scn.scenario.horizon, last + 1))
+
+
+def series_of(targets: Sequence[Target]) -> list[Series]:
+    """The distinct series of the targets, in order of first appearance."""
+    return list({t.series.name: t.series for t in targets}.values())

@@ -1,0 +1,90 @@
+"""A calibration from checked inputs to its files: fit, posterior-predictive
+check, outputs and report, with progress on the terminal.
+
+``command.run`` checks everything a user can get wrong and calls
+``calibrate``; nothing here raises ``ScenarioError``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..execution import default_workers
+from ..scenario import Loaded
+from ..store import write_text
+from .abc_smc import fit
+from .directory import REQUEST_FILE
+from .outputs import parameter_lines, posterior_of, write_outputs
+from .particle import ParticleModel
+from .predictive import predictive
+from .priors import Prior
+from .report import write_report
+from .series import Target
+
+
+@contextlib.contextmanager
+def dask_address(dask: str | None, workers: int) -> Iterator[str | None]:
+    """``--dask local`` starts one LocalCluster for the whole calibration
+    (not one per batch); an address is used as given."""
+    if dask != "local":
+        yield dask
+        return
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def calibrate(args: argparse.Namespace, loaded: Loaded, targets: list[Target], priors: list[Prior],
+              seed: int, out: Path, request: dict[str, Any]) -> int:
+    """Fit, check and write; returns 0."""
+    say = (lambda _: None) if args.quiet else (lambda text: print(text, flush=True))
+    workers = args.workers or default_workers()
+    reps = args.particle_replications
+    model = ParticleModel(loaded.scenario, loaded.source, tuple(priors), tuple(targets), reps)
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.resume:
+        write_text(out / REQUEST_FILE, json.dumps(request, indent=2) + "\n")
+    say(f"calibrating {', '.join(p.key for p in priors)} of {loaded.source} against {len(targets)} observed rows "
+        f"({args.observed}); {args.population} particles, budget {args.budget} simulations, "
+        f"fitted horizon {model.horizon_days:g} days")
+    with dask_address(args.dask, workers) as dask:
+        result = fit(model, out, seed=seed, population=args.population,
+                     budget=args.budget - args.predictive * reps, workers=workers, dask=dask,
+                     resume=args.resume, progress=say)
+        post = posterior_of(result, model, str(out))
+        pred = None
+        if args.predictive:
+            say(f"posterior-predictive check: {args.predictive} draws over the whole horizon")
+            pred = predictive(model, post, args.predictive, seed, workers, dask)
+    settings = {
+        "scenario": loaded.scenario.scenario.name,
+        "source": loaded.source,
+        "observed_file": str(args.observed),
+        "fit": [p.spec() for p in priors],
+        "seed": seed,
+        "population": args.population,
+        "replications_per_particle": reps,
+        "budget": args.budget,
+    }
+    summary = write_outputs(out, result, model, post, pred, settings,
+                            run={"workers": workers, "dask": args.dask})
+    write_report(out, summary, model, post, pred)
+    say(f"stopped: {result.stopped}")
+    say(f"posterior after {len(result.generations)} generations ({result.simulations} simulations kept, "
+        f"{result.evaluated} run; effective sample size {summary['effective_sample_size']:.0f}):")
+    for line in parameter_lines(summary, [p.key for p in priors]):
+        say(line)
+    if pred is not None:
+        inside = sum(1 for r in summary["observed"] if r.get("inside_90"))
+        say(f"{inside} of {len(targets)} observed rows inside their 90% posterior-predictive band")
+    say(f"results in {out}/ (posterior.parquet, calibration.json, scenario.calibrated.toml, report.html)")
+    sys.stdout.flush()
+    return 0

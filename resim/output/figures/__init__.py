@@ -1,0 +1,92 @@
+"""Figures of a run or a sweep (matplotlib, Agg, no pyplot), one module per subject.
+
+``common`` (figure factory, colours, axis helpers, saving), ``inventory``,
+``kpis``, ``licences``, ``flows``, ``sweep``. This module lists the figures
+of a run, in report order, with their captions. Each figure has a title, axis
+labels with units, dates on time axes and a legend where there are several
+series. Run figures accept a ``Results`` object, a finished run directory
+(the files of SPEC §4) or a ``RunData``; sweep figures take a sweep summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..rundata import RunSource, load_run
+from .common import Plot, save_figure, save_plots, slug, unique_stems
+from .flows import monthly_flows
+from .inventory import inventory_fan
+from .kpis import vehicles_lost_distribution
+from .licences import licence_decisions, licence_pipeline
+from .sweep import sweep_heatmap, sweep_lines
+
+#: The run figures' files, so that a run's stale figures can be told from a user's own files.
+RUN_PLOT_FILES = ("inventory_*.png", "vehicles_lost.png", "licence_pipeline.png",
+                  "licence_decisions.png", "flows.png")
+
+
+def run_figures(source: RunSource) -> list[Plot]:
+    """Every figure of a run, with captions: inventory fans per automaker,
+    vehicles lost, licence pipeline and decisions, monthly flows. A scenario
+    without automakers (the review office alone) gets the licence figures.
+    Each automaker's fan has a file name of its own, even when two names
+    slug alike (the second gets ``_2``)."""
+    run = load_run(source)
+    out: list[Plot] = []
+    fans = run.automakers if len(run.timeseries) else []
+    for name, stem in zip(fans, unique_stems(f"inventory_{slug(n)}" for n in fans), strict=True):
+        out.append(Plot(
+            stem,
+            f"{name}: magnets on hand (t) day by day. The line is the median over replications, "
+            "the band holds 90% of them; grey days are days when at least half the replications "
+            "cannot build every vehicle. The lower panel gives the share of replications short "
+            "on each day. Dashed lines mark policy changes.",
+            inventory_fan(run, name)))
+    if len(run.kpis) and run.automakers:
+        out.append(Plot(
+            "vehicles_lost",
+            "Vehicles lost per replication for each automaker: the box holds the middle half of "
+            "the replications, dots are single replications, the black diamond and bar are the "
+            "mean and its 95% confidence interval.",
+            vehicles_lost_distribution(run)))
+    if len(run.licences):
+        out.append(Plot(
+            "licence_pipeline",
+            "Licence applications in review (filed, not yet decided) on each day: median and "
+            "5–95% band over replications by kind (top); mean number in each review stage, an "
+            "approximate split rebuilt from recorded waits and services (bottom).",
+            licence_pipeline(run)))
+        out.append(Plot(
+            "licence_decisions",
+            "Licence decisions per month by outcome (mean number per replication, by month of "
+            "decision); applications still pending at the horizon are not counted.",
+            licence_decisions(run)))
+    if len(run.flows):
+        out.append(Plot(
+            "flows",
+            "Tonnes shipped per month by destination jurisdiction, one panel per product "
+            "(mean over replications, by month of departure).",
+            monthly_flows(run)))
+    return out
+
+
+def save_run_figures(plots: list[Plot], out_dir: str | Path) -> list[tuple[Path, Plot]]:
+    """Write run figures into ``out_dir/plots/``, removing an earlier run's figures
+    that these do not replace (say, of an automaker that is gone)."""
+    return save_plots(plots, Path(out_dir), own=RUN_PLOT_FILES)
+
+
+def save_run_plots(source: RunSource, out_dir: str | Path) -> list[Path]:
+    """Write every run figure as ``out_dir/plots/<name>.png``; return the paths.
+
+    Plots of an earlier run in the same directory that this run does not
+    produce are removed, so ``plots/`` always matches the files next to it.
+    """
+    return [p for p, _ in save_run_figures(run_figures(source), out_dir)]
+
+
+__all__ = [
+    "RUN_PLOT_FILES", "Plot", "inventory_fan", "licence_decisions", "licence_pipeline",
+    "monthly_flows", "run_figures", "save_figure", "save_run_figures", "save_run_plots",
+    "sweep_heatmap", "sweep_lines", "vehicles_lost_distribution",
+]

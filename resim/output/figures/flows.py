@@ -1,0 +1,70 @@
+"""Monthly tonnes shipped by destination jurisdiction, one panel per product."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from ..formatting import compact
+from ..rundata import RunSource, load_run
+from .common import (
+    PALETTE,
+    date_axis,
+    empty_figure,
+    headroom,
+    legend_right,
+    mark_events,
+    new_figure,
+)
+
+PRODUCTS = ("concentrate", "oxide", "magnet")
+
+
+def monthly_flows(source: RunSource) -> Figure:
+    """Tonnes shipped per month (by departure) by destination, one panel per product.
+
+    Stacked bars of the mean over replications (a month with no shipment in
+    a replication counts as 0 t); colours are destination jurisdictions, the
+    same in every panel.
+    """
+    run = load_run(source)
+    fl = run.flows
+    if not len(fl) or not run.replications:
+        return empty_figure("Monthly shipments", "no shipments recorded")
+    fl = fl[fl["replication"].isin(run.replications)]
+    tot = fl.groupby(["product", "month", "destination"])["tonnes"].sum() / len(run.replications)
+    products = [p for p in PRODUCTS if p in tot.index.get_level_values(0)]
+    products += sorted(set(tot.index.get_level_values(0)) - set(products))
+    dests = sorted(set(fl["destination"].astype(str)))
+    colour = {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(dests)}
+    months = pd.period_range(min(fl["month"]), max(fl["month"]), freq="M")
+    x = months.to_timestamp().to_numpy().astype("datetime64[D]") + np.timedelta64(15, "D")
+    fig = new_figure(9.5, 1.2 + 2.3 * len(products))
+    axes = np.atleast_1d(fig.subplots(len(products), 1, sharex=True, squeeze=False)[:, 0])
+    for ax, product in zip(axes, products, strict=True):
+        table = tot.loc[product].unstack("destination", fill_value=0.0)
+        table.index = pd.PeriodIndex(table.index, freq="M")
+        table = table.reindex(months, fill_value=0.0)
+        bottom = np.zeros(len(months))
+        for d in dests:
+            if d not in table.columns or not table[d].any():
+                continue
+            ax.bar(x, table[d].to_numpy(), bottom=bottom, width=24, color=colour[d],
+                   label=f"to {d}")
+            bottom += table[d].to_numpy()
+        ax.set_ylabel(f"{product}\n(t per month)")
+        headroom(ax, 0.12)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: compact(v) if v else "0"))
+        legend_right(ax, title="destination", title_fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+        mark_events(ax, run, label=ax is axes[0])
+    axes[0].set_title(f"Monthly shipments by destination and product, mean over "
+                      f"{len(run.replications)} replications")
+    axes[-1].set_xlabel("month of departure")
+    date_axis(axes[-1])
+    return fig
+
+
+__all__ = ["PRODUCTS", "monthly_flows"]

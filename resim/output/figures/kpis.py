@@ -1,0 +1,66 @@
+"""How the replications spread: each automaker's vehicles lost, replication by replication."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..formatting import METRIC_LABELS
+from ..rundata import RunSource, load_run
+from .common import HORIZONTAL, PALETTE, THOUSANDS, empty_figure, new_figure
+
+
+def vehicles_lost_distribution(source: RunSource) -> Figure:
+    """Distribution over replications of each automaker's vehicles lost.
+
+    One horizontal box (quartiles, dotted whiskers to 1.5 IQR) per automaker with
+    every replication as a dot, and the mean with its 95% confidence interval
+    (from summary.json) as a black diamond and bar. Automakers described by
+    tonnes rather than vehicles (``demand_t_per_day``) have no vehicle count;
+    if none has one, the figure shows the magnet shortfall in tonnes instead.
+    """
+    run = load_run(source)
+    df = run.kpis
+    if len(df) and "error" in df.columns:
+        df = df[df["error"].isna()]
+    names = [n for n in run.automakers if len(df) and (df["automaker"] == n).any()]
+    if not names:
+        return empty_figure("Vehicles lost", "no automakers in this scenario")
+    metric = "vehicles_lost"
+    if not df[df["automaker"].isin(names)][metric].notna().any():
+        metric = "shortfall_t"
+    names = [n for n in names if df.loc[df["automaker"] == n, metric].notna().any()]
+    label, unit = METRIC_LABELS[metric]
+    data = [df.loc[df["automaker"] == n, metric].dropna().to_numpy(dtype=float) for n in names]
+    fig = new_figure(9.0, 1.6 + 0.9 * len(names))
+    ax = fig.add_subplot()
+    pos = np.arange(len(names))[::-1]
+    ax.boxplot(data, positions=pos, widths=0.5, showfliers=False, **HORIZONTAL,
+               patch_artist=True, boxprops={"facecolor": "#dbe7f3", "edgecolor": PALETTE[0]},
+               whiskerprops={"color": PALETTE[0], "linestyle": ":"},
+               capprops={"color": PALETTE[0]}, medianprops={"color": PALETTE[0], "linewidth": 2})
+    rng = np.random.default_rng(0)  # jitter only; fixed so the figure is reproducible
+    for i, (p, x) in enumerate(zip(pos, data, strict=True)):
+        ax.scatter(x, p + rng.uniform(-0.18, 0.18, x.size), s=12, alpha=0.55,
+                   color=PALETTE[i % len(PALETTE)], zorder=3,
+                   label="one replication" if i == 0 else None)
+        block = run.summary.get("kpis", {}).get(names[i], {}).get(metric, {})
+        mean, ci = block.get("mean"), block.get("ci95") or [None, None]
+        if mean is not None:
+            lo = mean - ci[0] if ci[0] is not None else 0.0
+            hi = ci[1] - mean if ci[1] is not None else 0.0
+            ax.errorbar([mean], [p], xerr=[[lo], [hi]], fmt="D", color="black", markersize=6,
+                        elinewidth=2.2, capsize=5, capthick=2.2, zorder=4, label="mean and 95% CI" if i == 0 else None)
+    ax.set_yticks(pos, names)
+    ax.set_ylabel("automaker")
+    ax.xaxis.set_major_formatter(THOUSANDS)
+    ax.set_xlabel(f"{label} per replication ({unit})")
+    ax.set_xlim(left=min(0.0, min((float(x.min()) for x in data if x.size), default=0.0)))
+    ax.set_title(f"{label.capitalize()} over {len(run.replications)} replications "
+                 f"({run.horizon_days:g} days from {run.start_date})")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    return fig
+
+
+__all__ = ["vehicles_lost_distribution"]

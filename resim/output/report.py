@@ -1,0 +1,261 @@
+"""Self-contained HTML reports of a finished run or sweep, rendered from Jinja2 templates.
+
+``write_report(DIR)`` reads only the files of a finished run directory
+(summary.json, the parquet tables, scenario.resolved.toml, manifest.json), so
+``resim report DIR`` rebuilds the report without running anything again.
+This module gathers what a page shows (numbers formatted, figures drawn and
+saved) into a template context; ``templates/`` holds the markup: ``run`` and
+``sweep`` pages extending one ``base`` page, with ``report.css`` inlined at
+render time so the report stays one file. Autoescaping is on: every scenario
+name, automaker or note reaches the page as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from ..store import write_text
+from . import report_text as words
+from .figures import run_figures, save_run_figures
+from .figures.common import Plot, save_plots
+from .figures.sweep import (
+    design_points,
+    labelled_keys,
+    repeated_points,
+    report_figures,
+    sorted_values,
+    tick,
+    with_mean,
+)
+from .formatting import format_number, metric_label
+from .rundata import load_run
+
+REPORT = "report.html"
+SWEEP_DESIGN = "sweep.json"  # written by resim.sweeps, with summary.parquet
+SWEEP_SUMMARY = "summary.parquet"
+
+
+# ---------------------------------------------------------------- rendering
+@functools.cache
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("resim.output", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render(template: str, **context: Any) -> str:
+    """A page from ``templates/<template>`` with report.css inlined (the page is one file)."""
+    env = _environment()
+    css, _, _ = env.loader.get_source(env, "report.css")  # type: ignore[union-attr]
+    return env.get_template(template).render(css=css, **context)
+
+
+def _figure_items(saved: Sequence[tuple[Path, Plot]]) -> list[dict[str, str]]:
+    """The saved figures as the page embeds them: PNG data, alt text, caption, file name."""
+    return [{"stem": path.stem, "file": path.name, "caption": plot.caption,
+             "alt": plot.caption.split(". ")[0],
+             "data": base64.b64encode(path.read_bytes()).decode("ascii")}
+            for path, plot in saved]
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+# ---------------------------------------------------------------- run report
+KPI_COLUMNS = (
+    ("vehicles_lost", "vehicles lost"),
+    ("shortfall_t", "magnet shortfall (t)"),
+    ("stockout_days", "stockout days"),
+    ("first_stockout_day", "first stockout (runs with one)"),
+    ("longest_stoppage_days", "longest stoppage (days)"),
+    ("fill_rate", "fill rate (% of demand)"),
+    ("stockout_probability", "P(stockout)"),
+)
+
+
+def kpi_value(metric: str, x: Any) -> str:
+    """A KPI as the table shows it: fill rate in %, probabilities to 2 places, counts whole."""
+    if x is None:
+        return "–"
+    if metric == "fill_rate":
+        return format_number(100 * float(x), 1)
+    if metric == "stockout_probability":
+        return format_number(x, 2)
+    if metric == "first_stockout_day":
+        return format_number(x, 0)
+    if metric in ("stockout_days", "longest_stoppage_days") or abs(float(x)) < 1000:
+        return format_number(x, 1)
+    return format_number(x, 0)
+
+
+def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date) -> dict[str, Any]:
+    """One KPI cell: the exact mean (for machines), the shown mean and its interval."""
+    if not block or block.get("mean") is None:
+        return {"metric": metric, "mean": None}
+    mean = block["mean"]
+    lo, hi = (block.get("ci95") or [None, None])[:2]
+    cell = {"metric": metric, "mean": repr(float(mean)), "main": kpi_value(metric, mean),
+            "day": None, "ci": f"[{kpi_value(metric, lo)}, {kpi_value(metric, hi)}]"}
+    if metric == "first_stockout_day":
+        cell["day"], cell["main"] = cell["main"], words.date_of(start, mean)
+        cell["ci"] = f"{cell['ci']}, n={block.get('n', '?')}"
+    return cell
+
+
+def _kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
+    return [{"name": name, "total": name == "all",
+             "label": "all automakers" if name == "all" else name,
+             "cells": [_kpi_cell(m, block.get(m), start) for m, _ in KPI_COLUMNS]}
+            for name, block in summary.get("kpis", {}).items()]
+
+
+def write_report(out_dir: Path, title: str | None = None) -> Path:
+    """Build ``out_dir/report.html`` (and ``out_dir/plots/*.png``) from a finished run directory.
+
+    Reads summary.json, the parquet tables, scenario.resolved.toml and
+    manifest.json; runs nothing. Raises ``FileNotFoundError`` when there is
+    no summary.json. Returns the report's path.
+    """
+    out_dir = Path(out_dir)
+    run = load_run(out_dir)
+    summary, sc = run.summary, run.scenario
+    start = run.start_date
+    title = title or f"{run.title}: resim report"
+    n_ok = len(run.replications)
+    failed = summary.get("failed_replications", [])
+    saved = save_run_figures(run_figures(run), out_dir)
+    lic = summary.get("licensing", {})
+    policy = words.policy_rows(sc, summary, start)
+    page = render(
+        "run.html.j2", title=title,
+        description=sc.get("scenario", {}).get("description") or "",
+        horizon=words.days_text(run.horizon_days), start=start,
+        end=start + timedelta(days=run.horizon_days), n_ok=n_ok, seed=str(summary.get("seed")),
+        failed=failed,
+        failed_text="; ".join(f"#{f['replication']}: {f['error']}" for f in failed[:5]),
+        kpi_labels=[label for _, label in KPI_COLUMNS], kpi_rows=_kpi_rows(summary, start),
+        facts=[("Start date", str(start)),
+               ("Horizon", f"{words.days_text(run.horizon_days)} (to "
+                           f"{start + timedelta(days=run.horizon_days)})"),
+               ("Replications", f"{summary.get('replications')} (seed {summary.get('seed')})"),
+               *words.controls_facts(sc), *words.licensing_facts(sc)],
+        automakers=words.automaker_rows(sc), upstream=words.upstream_rows(sc),
+        policy=policy and {"head": policy[0], "rows": policy[1]},
+        licensing=lic and {"rows": words.licensing_rows(summary),
+                           "scope": words.licence_record_scope(sc),
+                           "stages": words.stage_rows(sc, lic)},
+        figures=_figure_items(saved),
+        run_rows=words.run_rows(summary, _load_json(out_dir / "manifest.json")),
+    )
+    path = out_dir / REPORT
+    write_text(path, page)
+    return path
+
+
+# ---------------------------------------------------------------- sweep report
+def sweep_value(metric: str, x: Any) -> str:
+    """A sweep mean or bound: shares to 3 places, large counts whole, else one decimal."""
+    if x is None or not math.isfinite(float(x)):
+        return "–"
+    if metric in ("fill_rate", "stockout_probability"):
+        return format_number(x, 3)
+    return format_number(x, 0) if abs(float(x)) >= 1000 else format_number(x, 1)
+
+
+def _sweep_rows(summary: pd.DataFrame, cols: list[str], metric: str) -> list[dict[str, Any]]:
+    rows = []
+    for _, r in summary.sort_values(cols).iterrows():
+        mean = r.get(f"{metric}_mean")
+        value = None
+        if mean is not None and math.isfinite(float(mean)):
+            value = {"mean": repr(float(mean)), "text": sweep_value(metric, mean),
+                     "lo": sweep_value(metric, r.get(f"{metric}_ci_low")),
+                     "hi": sweep_value(metric, r.get(f"{metric}_ci_high"))}
+        rows.append({"cells": [str(r[c]) for c in cols], "value": value})
+    return rows
+
+
+def write_sweep_report(out_dir: Path, summary: pd.DataFrame, keys: list[str],
+                       metric: str = "vehicles_lost", title: str | None = None) -> Path:
+    """Build ``out_dir/report.html`` for a sweep from its per-point summary.
+
+    ``summary`` has one row per design point x automaker, a column per swept
+    key in ``keys``, ``automaker`` and ``{metric}_mean``, ``{metric}_ci_low``,
+    ``{metric}_ci_high`` (other metrics' columns are welcome and ignored).
+    With one key the figures are lines with confidence bands; with two, a
+    heatmap per automaker plus lines; with more, heatmaps of the first two
+    keys for each combination of the others (at most 12). Design points that
+    repeat an earlier point's values are drawn once and listed with their
+    point number. If ``out_dir`` holds the sweep's ``sweep.json``, its
+    scenario name, replications and failures are shown too.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not keys:
+        raise ValueError("a sweep report needs at least one swept key")
+    missing = [k for k in keys if k not in summary.columns]
+    if missing:
+        raise ValueError(f"summary has no column for swept key(s) {missing}")
+    doc = _load_json(out_dir / SWEEP_DESIGN)
+    name = doc.get("scenario", {}).get("scenario", {}).get("name")
+    title = title or (f"{name}: resim sweep" if name else "resim sweep")
+    table = labelled_keys(summary.reset_index(drop=True), keys)
+    saved = save_plots(report_figures(table, keys, metric), out_dir)
+    points = design_points(table, keys)
+    repeated = repeated_points(table, keys)
+    cols = [*keys, "automaker"] if "automaker" in table.columns else list(keys)
+    if repeated and "point" in table.columns:
+        cols.append("point")
+    page = render(
+        "sweep.html.j2", title=title, n_points=len(points),
+        replications=doc.get("replications"), sampler=doc.get("sampler"),
+        metric=metric_label(metric), failures=len(doc.get("failures") or []), repeated=repeated,
+        design=[(k, ", ".join(tick(v) for v in sorted_values(points[k]))) for k in keys],
+        figures=_figure_items(saved),
+        head=[*cols, f"mean {metric_label(metric)} [95% CI]"],
+        rows=_sweep_rows(with_mean(table, metric), cols, metric),
+    )
+    path = out_dir / REPORT
+    write_text(path, page)
+    return path
+
+
+# ---------------------------------------------------------------- command
+def report_command(directory: str) -> int:
+    """``resim report DIR``: rebuild DIR/report.html of a finished run or sweep.
+
+    Prints the report's path and returns 0; returns 2 with a one-line message
+    on stderr when DIR is neither a finished run (summary.json) nor a
+    finished sweep (sweep.json and summary.parquet).
+    """
+    out = Path(directory)
+    if (out / "summary.json").is_file():
+        path = write_report(out)
+    elif (out / SWEEP_DESIGN).is_file() and (out / SWEEP_SUMMARY).is_file():
+        keys = _load_json(out / SWEEP_DESIGN).get("keys") or []
+        path = write_sweep_report(out, pd.read_parquet(out / SWEEP_SUMMARY), list(keys))
+    else:
+        what = ("does not exist" if not out.exists()
+                else "is not a finished run or sweep directory (no summary.json)")
+        print(f"resim report: {directory} {what}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+__all__ = ["REPORT", "kpi_value", "render", "report_command", "sweep_value", "write_report",
+           "write_sweep_report"]

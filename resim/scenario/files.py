@@ -1,0 +1,116 @@
+"""Scenario files: reading TOML safely and resolving ``extends``.
+
+Every way a file can be unreadable (missing, a directory, a FIFO or device,
+too big, binary, bad TOML, absurdly nested) is a one-line ``ScenarioError``
+before anything else happens.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScenarioError
+
+_MAX_BYTES = 5_000_000
+#: Scenario tables nest a handful of levels; far deeper is a mistake, and would
+#: overflow the recursion of the TOML parser and the validators.
+_MAX_DEPTH = 32
+
+
+def _too_deep(node: Any, limit: int = _MAX_DEPTH) -> bool:
+    stack = [(node, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def read_toml(path: Path, label: str) -> dict[str, Any]:
+    """Read one TOML file, with every failure as a ScenarioError."""
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise ScenarioError(label, "", "is a directory, not a scenario file")
+        if not stat.S_ISREG(mode):
+            # A FIFO would block the open (or read) forever; a device is never a scenario.
+            raise ScenarioError(label, "", "is not a regular file (a pipe, socket or device)")
+        # O_NONBLOCK: if the path became a FIFO since the check, open does not hang.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ScenarioError(label, "", "is not a regular file (a pipe, socket or device)")
+            data = f.read(_MAX_BYTES + 1)  # bounded: a huge file must not fill the memory
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ScenarioError(label, "", "no such file") from None
+    except PermissionError:
+        raise ScenarioError(label, "", "permission denied") from None
+    except OSError as e:
+        raise ScenarioError(label, "", f"cannot read: {e.strerror or e}") from None
+    if len(data) > _MAX_BYTES:
+        what = f"is {size} bytes" if size > _MAX_BYTES else "is more than 5 MB"
+        raise ScenarioError(label, "", f"{what}; scenario files are at most 5 MB")
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is harmless
+    except UnicodeDecodeError:
+        raise ScenarioError(label, "", "is not a UTF-8 text file (binary?)") from None
+    if "\x00" in text:
+        raise ScenarioError(label, "", "is not a text file (contains NUL bytes)")
+    if not text.strip():
+        raise ScenarioError(label, "", "is empty; a scenario needs at least a [scenario] or [licensing] table")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(label, "", f"TOML syntax error: {e}") from None
+    except RecursionError:
+        raise ScenarioError(label, "", f"arrays or tables nested too deeply (at most {_MAX_DEPTH} levels)") from None
+    if not doc:
+        raise ScenarioError(label, "", "has no keys (only comments); a scenario needs at least a [scenario] or [licensing] table")
+    if _too_deep(doc):
+        raise ScenarioError(label, "", f"arrays or tables nested too deeply (at most {_MAX_DEPTH} levels)")
+    return doc
+
+
+#: Tables whose keys are the user's own (not schema fields): a child replaces them whole.
+_REPLACED_TABLES = {("sweep", "grid")}
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Tables merge key by key; arrays, values, distributions and a sweep grid
+    replace (a child switching a uniform to an exponential must not keep
+    low/high; a child's grid must not inherit the parent's keys)."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if (isinstance(v, Mapping) and isinstance(out.get(k), dict) and "dist" not in v
+                and (*path, k) not in _REPLACED_TABLES):
+            out[k] = _merge(out[k], v, (*path, k))
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def read_with_extends(path: Path, label: str, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    raw = read_toml(path, label)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError(label, "extends", "must be the path of another scenario file", parent)
+    target = (path.parent / parent).resolve()
+    if target in seen or target == path.resolve():
+        raise ScenarioError(label, "extends", "makes a cycle of extends", parent)
+    if not target.is_file():
+        raise ScenarioError(label, "extends", "no such file (resolved relative to this file)", parent)
+    base = read_with_extends(target, str(Path(label).parent / parent), (*seen, path.resolve()))
+    return _merge(base, raw)

@@ -1,0 +1,139 @@
+"""Dotted keys: how ``--set``, policies, sweeps and calibrations name a value.
+
+``licensing.stages[1].reviewers``, ``automakers[EU maker].target_days``: one
+grammar for every place a user points at a scenario value, parsed here once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_TOKEN = re.compile(r"\s*(?:\.?([A-Za-z_][A-Za-z0-9_]*)|\[\s*(-?\d+)\s*\]|\[\s*\"?([^\]\"]+)\"?\s*\])")
+
+
+def parse_key(key: str) -> list[str | int | tuple[str, str]]:
+    """Split ``licensing.stages[1].reviewers`` (or ``automakers[EU maker].target_days``).
+
+    Returns field names (str), list indices (int) and name look-ups (("name", x)).
+    """
+    out: list[str | int | tuple[str, str]] = []
+    pos = 0
+    key = key.strip()
+    if not key:
+        raise ValueError("empty key")
+    while pos < len(key):
+        m = _TOKEN.match(key, pos)
+        if not m or m.end() == pos or (pos == 0 and key[0] == "."):
+            raise ValueError(f"cannot read key {key!r} at {key[pos:]!r}")
+        if m.group(1) is not None:
+            out.append(m.group(1))
+        elif m.group(2) is not None:
+            out.append(int(m.group(2)))
+        else:
+            out.append(("name", m.group(3).strip()))
+        pos = m.end()
+    return out
+
+
+def short(part: Any, limit: int = 40) -> str:
+    text = str(part)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def format_loc(loc: Iterable[Any]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, str):
+            part = short(part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif isinstance(part, tuple):
+            text += f'["{part[1]}"]'
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
+            text += ("." if text else "") + str(part)
+        else:
+            text += f'["{part}"]'
+    return text
+
+
+def set_key(raw: dict[str, Any], key: str, value: Any) -> list[str | int]:
+    """Set a dotted key in a raw scenario dict, creating tables on the way.
+
+    Returns the concrete location (names resolved to indices) for error messages.
+    """
+    tokens = parse_key(key)
+    node: Any = raw
+    loc: list[str | int] = []
+    for i, tok in enumerate(tokens):
+        last = i == len(tokens) - 1
+        if isinstance(tok, tuple):
+            if not isinstance(node, list):
+                raise KeyError(f"{format_loc(loc)} is not a list")
+            idx = next(
+                (j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == tok[1]),
+                None,
+            )
+            if idx is None:
+                names = [str(it.get("name")) for it in node if isinstance(it, dict)]
+                hint = did_you_mean(tok[1], names)
+                raise KeyError(f"{format_loc(loc)} has no entry named \"{tok[1]}\"{hint}")
+            tok = idx
+        if isinstance(tok, int):
+            if not isinstance(node, list):
+                raise KeyError(f"{format_loc(loc) or 'value'} is not a list")
+            if not -len(node) <= tok < len(node):
+                raise KeyError(f"{format_loc(loc)} has {len(node)} entries, no [{tok}]")
+            tok = tok % len(node)
+            loc.append(tok)
+            if last:
+                node[tok] = value
+            else:
+                node = node[tok]
+            continue
+        if not isinstance(node, dict):
+            raise KeyError(f"{format_loc(loc)} is not a table")
+        loc.append(tok)
+        if last:
+            node[tok] = value
+        else:
+            if not isinstance(node.get(tok), dict | list):
+                node[tok] = {}
+            node = node[tok]
+    return loc
+
+
+def get_key(obj: Any, key: str) -> Any:
+    """Read a dotted key from a (validated) scenario, for reports and sweeps."""
+    node = obj
+    for tok in parse_key(key):
+        if isinstance(tok, tuple):
+            node = next(x for x in node if getattr(x, "name", None) == tok[1])
+        elif isinstance(tok, int):
+            node = node[tok]
+        elif isinstance(node, Mapping):
+            node = node[tok]
+        else:
+            node = getattr(node, tok)
+    return node
+
+
+def reason(e: Exception) -> str:
+    """The message of a KeyError/ValueError without the quotes ``str(KeyError)`` adds."""
+    return str(e.args[0]) if e.args else type(e).__name__
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: any TOML value, else a bare string (``none``, ``6mo``)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return text
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""

@@ -1,0 +1,114 @@
+"""The policy timeline: each ``[[policy]]`` entry applied, in date order, to
+the scenario in force before it, and validated like the file itself.
+
+At run time a policy is then only a swap of frozen scenario objects (see
+``resim/policy.py``). What a policy may not change is what a run is built
+from: the actor network (each table's ``structural`` fields), the review
+stages, the holiday calendar and the start date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import ScenarioError
+from ..units import date_to_day
+from .checks import check_references
+from .document import ScenarioBase, scenario_class
+from .keys import format_loc, parse_key, reason, set_key
+from .messages import raise_validation
+
+_POLICY_FORBIDDEN = ("scenario", "policy", "sweep", "output", "extends", "grades")
+_STRUCTURE_MESSAGE = ("a policy may change values but not actors, suppliers, jurisdictions, grades, "
+                      "compositions, stockpile release lists, holidays or stages")
+
+
+@dataclass(frozen=True)
+class PolicyStep:
+    """The scenario in force from ``day`` on, after one ``[[policy]]`` entry."""
+
+    day: float
+    index: int
+    changes: tuple[tuple[str, Any], ...]
+    scenario: ScenarioBase
+    announced: float | None = None  # the day it was announced, if it was
+
+
+def _structure(scn: ScenarioBase, skip: tuple[str, ...] = ()) -> tuple[Any, ...]:
+    return (
+        tuple((k.table, cfg.structure(skip)) for k, _, cfg in scn.entries()),
+        tuple(scn.stage_names()),
+        tuple(scn.licensing.holidays),  # type: ignore[attr-defined]
+        scn.scenario.start_date,  # type: ignore[attr-defined]
+    )
+
+
+def with_values(scn: ScenarioBase, changes: Mapping[str, Any], source: str = "--set") -> ScenarioBase:
+    """A new scenario with dotted keys changed (policies, sweeps), validated."""
+    raw = scn.model_dump(by_alias=True, exclude_none=True)
+    set_locs: dict[str, str] = {}
+    for key, value in changes.items():
+        try:
+            loc = set_key(raw, key, value)
+        except (KeyError, ValueError) as e:
+            raise ScenarioError(source, key, reason(e)) from None
+        set_locs[format_loc(loc)] = source
+    try:
+        return scenario_class().model_validate(raw)
+    except ValidationError as e:
+        raise_validation(source, e, set_locs)
+        raise  # unreachable
+
+
+def _check_keys(label: str, i: int, changes: Mapping[str, Any]) -> None:
+    for key in changes:
+        try:
+            head = parse_key(key)[0]
+        except ValueError as e:
+            raise ScenarioError(label, f'policy[{i}].set."{key}"', reason(e)) from None
+        if head in _POLICY_FORBIDDEN:
+            raise ScenarioError(label, f'policy[{i}].set."{key}"', f"a policy cannot change {head}")
+        if isinstance(changes[key], Mapping) and "." not in key and "[" not in key:
+            raise ScenarioError(
+                label, f"policy[{i}].set.{key}",
+                f'write dotted keys in quotes, e.g. set = {{ "{key}.x" = 1 }}; unquoted, they make a '
+                f"table that would replace all of [{key}]",
+            )
+
+
+def build_timeline(scn: ScenarioBase, label: str) -> tuple[PolicyStep, ...]:
+    """Validate every policy entry by applying it, cumulatively, in date order."""
+    start = scn.scenario.start_date  # type: ignore[attr-defined]
+    entries = []
+    for i, p in enumerate(scn.policy):  # type: ignore[attr-defined]
+        day = p.day if p.day is not None else date_to_day(start, p.date)
+        entries.append((max(day, 0.0), i, p))
+    entries.sort(key=lambda e: (e[0], e[1]))
+    steps = []
+    current = scn
+    # Grades are compared after the reference checks, so a policy naming an
+    # unknown grade gets the precise "no [grades.X] table" error.
+    before, before_all = _structure(scn, skip=("grade",)), _structure(scn)
+    for day, i, p in entries:
+        _check_keys(label, i, p.set)
+        try:
+            current = with_values(current, p.set, source=f"{label}: policy[{i}].set")
+        except ScenarioError as e:
+            raise ScenarioError(e.source, e.path, e.message, e.value) from None
+        if _structure(current, skip=("grade",)) != before:
+            raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
+        # The values it sets must also pass the cross-checks (grade and rework
+        # stage names, renewal lead shorter than lifetime...).
+        check_references(current, f"{label}: policy[{i}].set")
+        if _structure(current) != before_all:
+            raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
+        announced = None if p.announced is None else max(0.0, date_to_day(start, p.announced))
+        if announced is not None and announced > day:
+            raise ScenarioError(label, f"policy[{i}].announced", f"must not be after the policy's day ({day:g})",
+                                p.announced)
+        steps.append(PolicyStep(day, i, tuple(p.set.items()), current, announced))
+    return tuple(steps)

@@ -1,0 +1,76 @@
+"""Value types of scenario files: the units and ranges every table shares.
+
+One place decides what a fraction, a whole number, an element symbol or a
+reviewer count is, so every key of the same kind accepts the same spellings
+and rejects the same mistakes (with the same message).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from ..units import parse_date
+
+ISODate = Annotated[date, BeforeValidator(parse_date)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+_SYMBOL = re.compile(r"^[A-Z][a-z]?$")
+
+
+def _element_symbol(key: str) -> str:
+    if not _SYMBOL.match(key):
+        raise ValueError('element symbols look like "Nd" or "Dy"')
+    return key
+
+
+Element = Annotated[str, AfterValidator(_element_symbol)]
+Jurisdiction = Annotated[str, Field(min_length=1, max_length=32)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _reviewers(value: Any) -> float:
+    """Finite reviewer pools are integers >= 1; "inf" is an infinite-server stage."""
+    if isinstance(value, str) and value.strip().lower() in ("inf", "infinite"):
+        return math.inf
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError('must be >= 1 or "inf"')
+    if value == math.inf:
+        return math.inf
+    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
+        raise ValueError('must be a whole number >= 1 or "inf"')
+    if value < 1:
+        raise ValueError('must be >= 1 or "inf"')
+    return float(value)
+
+
+Reviewers = Annotated[float, BeforeValidator(_reviewers)]
+
+
+def _whole(value: Any) -> Any:
+    """A whole float (``3.0``, from a ``--grid LO:HI:N``) is the integer it names;
+    anything else goes on to the strict integer check (no ``true`` or ``"3"``)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+
+
+class Frozen(BaseModel):
+    """Base for every scenario table: immutable, unknown keys are errors.
+
+    Strict: TOML values are typed, so ``true`` or ``"10"`` where a number belongs
+    is an error rather than a silent 1 or 10 (ints are still accepted as floats,
+    and whole floats as ints: see ``Whole``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+
