@@ -81,8 +81,8 @@ def scenario(n: int, seed: int) -> dict[str, Any]:
 def run_resim(n: int, seed: int, profile: bool = False) -> tuple[float, int, int, float, str]:
     """Time resim on about ``n`` applications: (seconds, decided, pending at
     the horizon, mean time in review after warm-up, profile text)."""
-    from resim.loader import load
     from resim.model import run_one
+    from resim.scenario import load
 
     loaded = load(scenario(n, seed))
     prof = cProfile.Profile() if profile else None

@@ -22,7 +22,7 @@ from pathlib import Path
 import simpy
 
 from resim.execution import simulate_replication
-from resim.loader import load
+from resim.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent
 

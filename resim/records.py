@@ -8,25 +8,33 @@ replication's records cross a process boundary as a handful of lists.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+from operator import call
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+_drain = deque(maxlen=0).extend
+
 
 class Table:
     """An append-only table with fixed columns."""
 
-    __slots__ = ("columns", "data")
+    __slots__ = ("columns", "data", "_appends")
 
     def __init__(self, columns: list[str] | tuple[str, ...]):
         self.columns = tuple(columns)
         self.data: dict[str, list[Any]] = {c: [] for c in self.columns}
+        self._appends = [self.data[c].append for c in self.columns]
 
     def append(self, *values: Any) -> None:
-        for c, v in zip(self.columns, values, strict=True):
-            self.data[c].append(v)
+        """One row (a value per column, in order): one list append per column,
+        looped in C."""
+        if len(values) != len(self._appends):
+            raise ValueError(f"{len(values)} values for {len(self._appends)} columns")
+        _drain(map(call, self._appends, values))
 
     def __len__(self) -> int:
         return len(self.data[self.columns[0]]) if self.columns else 0
@@ -40,6 +48,7 @@ class Table:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.columns = state["columns"]
         self.data = state["data"]
+        self._appends = [self.data[c].append for c in self.columns]
 
 
 @dataclass

@@ -155,9 +155,11 @@ class Buyer(Actor):
                 return
         elif need <= _EPS:
             return
-        ctx = self.ctx
-        now = ctx.clock.now
         links, air = self.split()
+        if len(links) == 1:  # one supplier takes the whole need it can supply (x / x is exactly 1)
+            supplies = links[0].supplies
+            self._order(links[0], need if not isinstance(supplies, np.ndarray) else need * (supplies > 0), air)
+            return
         weights = [link.share * link.supplies for link in links]
         total = sum(weights)
         for link, weight in zip(links, weights, strict=True):
@@ -169,11 +171,16 @@ class Buyer(Actor):
                 qty = need * (weight / total)
             else:
                 continue
-            order = Order(next(ctx.ids), link, now, qty)
-            order.air = air
-            self.on_order = self.on_order + qty
-            self.ordered(order)
-            link.supplier.accept(order)
+            self._order(link, qty, air)
+
+    def _order(self, link: Link, qty: Any, air: bool) -> None:
+        if isinstance(qty, np.ndarray) and not qty.any():
+            return
+        order = Order(next(self.ctx.ids), link, self.ctx.clock.now, qty)
+        order.air = air
+        self.on_order = self.on_order + qty
+        self.ordered(order)
+        link.supplier.accept(order)
 
     def ordered(self, order: Order) -> None:
         """An order was placed (buyers that track their open orders keep it)."""

@@ -261,10 +261,10 @@ class Authority:
 
     def licence_table(self, horizon: float) -> Table:
         """Every decided application, plus those still pending at the horizon."""
-        queued = {a.id for q in self.office.queues for a in q}
+        queued = {a.id: s for s, q in enumerate(self.office.queues) for a in q}
         for app in list(self.office.live.values()) + self.filer.quota_waiting:
-            if app.id in queued:
-                s = next(i for i, q in enumerate(self.office.queues) if any(a is app for a in q))
+            s = queued.get(app.id)
+            if s is not None:  # waiting in stage s's queue at the horizon
                 app.wait[s] += horizon - app.arrived
             self._record(app, math.nan, "pending", math.nan)
         return self._table

@@ -60,6 +60,9 @@ def kpi_table(summary: dict[str, Any]) -> Table:
     t.add_column("first stockout (if any)", justify="right")
     t.add_column("P(stockout)", justify="right")
     t.add_column("fill rate %", justify="right")
+    populations = any(n > 1 for n in summary.get("firms", {}).values())
+    if populations:  # the share of an entry's firms (lines) stopped on its worst day
+        t.add_column("peak lines stopped %", justify="right")
     for name, k in summary["kpis"].items():
         first = k["first_stockout_day"]
         if first["mean"] is None:
@@ -71,8 +74,11 @@ def kpi_table(summary: dict[str, Any]) -> Table:
             fs = _day(start, first["mean"]) if lo == hi else f"{_day(start, first['mean'])} [{lo[5:]}, {hi[5:]}]"
         p = k["stockout_probability"]
         ps = _mean_ci(p, 2)
-        t.add_row(escape(str(name)), _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"]), fs, ps,
-                  _mean_ci(k["fill_rate"], 1, 100.0))
+        cells = [escape(str(name)), _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"]), fs, ps,
+                 _mean_ci(k["fill_rate"], 1, 100.0)]
+        if populations:
+            cells.append(_mean_ci(k["peak_share_stopped"], 0, 100.0))
+        t.add_row(*cells)
     return t
 
 

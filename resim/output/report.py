@@ -85,13 +85,23 @@ KPI_COLUMNS = (
     ("fill_rate", "fill rate (% of demand)"),
     ("stockout_probability", "P(stockout)"),
 )
+#: Added when an automaker entry is a population of firms.
+POPULATION_COLUMNS = (
+    ("peak_share_stopped", "peak share of lines stopped (%)"),
+    ("firms_ever_stopped", "firms ever stopped"),
+)
+
+
+def _kpi_columns(summary: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    populations = any(n > 1 for n in summary.get("firms", {}).values())
+    return KPI_COLUMNS + POPULATION_COLUMNS if populations else KPI_COLUMNS
 
 
 def kpi_value(metric: str, x: Any) -> str:
     """A KPI as the table shows it: fill rate in %, probabilities to 2 places, counts whole."""
     if x is None:
         return "–"
-    if metric == "fill_rate":
+    if metric in ("fill_rate", "peak_share_stopped"):
         return format_number(100 * float(x), 1)
     if metric == "stockout_probability":
         return format_number(x, 2)
@@ -119,7 +129,7 @@ def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date) -> dict
 def _kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
     return [{"name": name, "total": name == "all",
              "label": "all automakers" if name == "all" else name,
-             "cells": [_kpi_cell(m, block.get(m), start) for m, _ in KPI_COLUMNS]}
+             "cells": [_kpi_cell(m, block.get(m), start) for m, _ in _kpi_columns(summary)]}
             for name, block in summary.get("kpis", {}).items()]
 
 
@@ -147,7 +157,7 @@ def write_report(out_dir: Path, title: str | None = None) -> Path:
         end=start + timedelta(days=run.horizon_days), n_ok=n_ok, seed=str(summary.get("seed")),
         failed=failed,
         failed_text="; ".join(f"#{f['replication']}: {f['error']}" for f in failed[:5]),
-        kpi_labels=[label for _, label in KPI_COLUMNS], kpi_rows=_kpi_rows(summary, start),
+        kpi_labels=[label for _, label in _kpi_columns(summary)], kpi_rows=_kpi_rows(summary, start),
         facts=[("Start date", str(start)),
                ("Horizon", f"{words.days_text(run.horizon_days)} (to "
                            f"{start + timedelta(days=run.horizon_days)})"),

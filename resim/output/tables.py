@@ -152,6 +152,7 @@ class RunTables:
             "failed_replications": [{"replication": r, "error": e} for r, e in self.failures],
             "horizon_days": scn.scenario.horizon,
             "start_date": str(self.start_date),
+            "firms": {a.name: a.firms for a in scn.automakers},
             "kpis": summarise_kpis(self.replications),
             "licensing": licensing_summary(self.licences, self.stages,
                                             [o.replication for o in self.outputs if not o.error]),

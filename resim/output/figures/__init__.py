@@ -18,10 +18,11 @@ from .flows import monthly_flows
 from .inventory import inventory_fan
 from .kpis import vehicles_lost_distribution
 from .licences import licence_decisions, licence_pipeline
+from .populations import lines_stopped_fan
 from .sweep import sweep_heatmap, sweep_lines
 
 #: The run figures' files, so that a run's stale figures can be told from a user's own files.
-RUN_PLOT_FILES = ("inventory_*.png", "vehicles_lost.png", "licence_pipeline.png",
+RUN_PLOT_FILES = ("inventory_*.png", "lines_stopped_*.png", "vehicles_lost.png", "licence_pipeline.png",
                   "licence_decisions.png", "flows.png")
 
 
@@ -42,6 +43,15 @@ def run_figures(source: RunSource) -> list[Plot]:
             "cannot build every vehicle. The lower panel gives the share of replications short "
             "on each day. Dashed lines mark policy changes.",
             inventory_fan(run, name)))
+    firms = run.summary.get("firms", {})
+    crowds = [n for n in fans if firms.get(n, 1) > 1]
+    for name, stem in zip(crowds, unique_stems(f"lines_stopped_{slug(n)}" for n in crowds), strict=True):
+        out.append(Plot(
+            stem,
+            f"{name} ({firms[name]} firms): share of its firms short of magnets on each day. The line "
+            "is the median over replications, the band holds 90% of them; the dotted line is the "
+            "share of the entry's demand those firms carry. Dashed lines mark policy changes.",
+            lines_stopped_fan(run, name)))
     if len(run.kpis) and run.automakers:
         out.append(Plot(
             "vehicles_lost",
@@ -86,7 +96,7 @@ def save_run_plots(source: RunSource, out_dir: str | Path) -> list[Path]:
 
 
 __all__ = [
-    "RUN_PLOT_FILES", "Plot", "inventory_fan", "licence_decisions", "licence_pipeline",
+    "RUN_PLOT_FILES", "Plot", "inventory_fan", "licence_decisions", "licence_pipeline", "lines_stopped_fan",
     "monthly_flows", "run_figures", "save_figure", "save_run_figures", "save_run_plots",
     "sweep_heatmap", "sweep_lines", "vehicles_lost_distribution",
 ]
