@@ -9,7 +9,7 @@ budget (``resim.budget``) uses this estimate to warn about saturated stages
 and to refuse runs whose applications in flight would not fit in memory.
 
 Applications per day are the background rate plus an upper estimate of the
-supply chain's own filings (one per order per licensed link under
+supply chain's own filings (one per order per licensed link and firm under
 ``per_shipment``, one per licence lifetime under ``general``). Durations in
 working days stretch by 7/5 in calendar time. A stable stage holds
 ``a + Lq`` applications (Erlang C's queue); a saturated one ``c`` in review
@@ -68,10 +68,13 @@ def chain_applications_per_day(scn: Scenario) -> float:
     where = {a.name: a.jurisdiction for a in scn.actors}
     home = scn.controls.jurisdiction
     rate = 0.0
-    for buyer in (*scn.separators, *scn.magnet_makers, *scn.automakers):
-        for link in buyer.suppliers:
+    for buyer in scn.actors:  # every kind that buys (the registry's kinds, not a fixed list)
+        for link in getattr(buyer, "suppliers", ()):
             if where.get(link.name) == home and buyer.jurisdiction != home:
-                rate += 1.0 / buyer.review_days if mode == "per_shipment" else 1.0 / scn.controls.lifetime_days
+                firms = getattr(buyer, "firms", None) or 1  # a population files for each of its firms
+                per = 1.0 / getattr(buyer, "review_days", 1.0) if mode == "per_shipment" \
+                    else 1.0 / scn.controls.lifetime_days
+                rate += firms * per
     return rate
 
 
