@@ -23,9 +23,9 @@ from procs import chain_file, group_gone, parts, resim_cli, start, wait_for
 def test_a_second_writer_is_refused_naming_the_first_and_rows_are_not_duplicated(tmp_path: Path) -> None:
     src = chain_file(tmp_path)
     out = tmp_path / "sw"
-    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.6,0.9", "-n", "6", "--workers", "1",
+    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.6,0.9", "-n", "8", "--workers", "1",
             "--out", str(out), "--quiet"]
-    first = start(faults.command(*args, slow=0.3), tmp_path)
+    first = start(faults.command(*args, slow=1.0), tmp_path)  # 24 units of >= 1 s: busy while we try
     wait_for(lambda: len(parts(out)) >= 1)
     second = subprocess.run([sys.executable, "-m", "resim", *args, "--resume"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
@@ -36,7 +36,7 @@ def test_a_second_writer_is_refused_naming_the_first_and_rows_are_not_duplicated
     assert run.returncode == 2 and f"pid {first.pid}" in run.stderr
     assert first.wait(timeout=300) == 0, first.stderr.read()  # type: ignore[union-attr]
     rows = pd.read_parquet(out / "results.parquet")
-    assert len(rows) == 3 * 6 * 4 and not rows.duplicated(["point", "replication", "automaker"]).any()
+    assert len(rows) == 3 * 8 * 4 and not rows.duplicated(["point", "replication", "automaker"]).any()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml", "sw"]  # the lock file is gone
 
 
@@ -190,7 +190,7 @@ def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, 
     ready = lambda: started.exists() or (time.sleep(8.0) or started.touch() or True)  # noqa: E731
     p, took, err = _interrupt(tmp_path, argv, sig, ready, group)
     assert p.returncode == code and "stopping" in err and "marked partial" in err, err
-    assert took < 20, took
+    assert took < 30, took  # the queue alone held 40 s of work
     doc = check_complete(out)
     assert doc["status"] == "partial" and 0 < doc["replications"] < 200
     reps = pd.read_parquet(out / "replications.parquet")
