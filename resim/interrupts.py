@@ -47,15 +47,20 @@ def as_interrupted(exc: BaseException, finished: Any = None) -> Interrupted:
 
 @contextmanager
 def stop_on_signals(announce: bool = True) -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted` in the
-    main thread (after printing "stopping…" once); the old handlers come back
-    at the end."""
-    said = False
+    """Within the block, the first SIGINT or SIGTERM raises :class:`Interrupted`
+    in the main thread (after printing "stopping…"); later ones are ignored, so
+    a second Ctrl-C cannot cut short the clean-up (ending the workers, writing
+    what finished). The old handlers come back at the end."""
+    stopping = False
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        nonlocal said
-        if announce and not said:
-            said = True
+        nonlocal stopping
+        if stopping:
+            if announce:
+                print("resim: already stopping…", file=sys.stderr, flush=True)
+            return
+        stopping = True
+        if announce:
             print("resim: stopping… (finished work is kept)", file=sys.stderr, flush=True)
         raise Interrupted(signum)
 

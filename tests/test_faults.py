@@ -222,3 +222,17 @@ def test_a_sweep_that_runs_out_of_disk_keeps_its_parts_and_resumes(tmp_path: Pat
     assert again.returncode == 0, again.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
                                   pd.read_parquet(tmp_path / "full" / "results.parquet"))
+
+
+def test_the_first_signal_stops_and_later_ones_cannot_cut_the_clean_up_short() -> None:
+    from resim.interrupts import Interrupted, stop_on_signals
+
+    before = signal.getsignal(signal.SIGTERM)
+    with stop_on_signals(announce=False):
+        with pytest.raises(Interrupted) as stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises long before this ends
+        assert stop.value.exit_code == 143
+        os.kill(os.getpid(), signal.SIGINT)  # during clean-up: ignored
+        time.sleep(0.05)
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(" ".join(str(e).split()), file=sys.stderr)  # one line, whatever the flag held
         return 2
     except Interrupted as e:
-        print("resim: interrupted before any work finished; nothing written", file=sys.stderr)
+        print("resim: interrupted; nothing was written", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("resim: interrupted", file=sys.stderr)
