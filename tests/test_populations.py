@@ -217,3 +217,34 @@ def test_a_stockpile_of_a_grade_its_automaker_does_not_use_is_refused() -> None:
                           "release_to": ["EU maker"]}]
     with pytest.raises(ScenarioError, match='stockpiles\\[0\\].grade: "EU maker" uses no FREE'):
         load(src)
+
+
+def test_per_firm_grades_split_the_population_and_free_grade_firms_never_stop() -> None:
+    """``grade_choice = "per_firm"``: a share of firms (the Dy/Tb-free share of
+    what the entry buys) uses only the free grade; with every controlled parcel
+    refused, exactly those firms keep running."""
+    src = small_chain(**{"controls.licence_mode": "per_shipment", "licensing.approval_rate": 0.0,
+                         "licensing.max_attempts": 1, "scenario.horizon": 200, "output.firm_records": True})
+    src["grades"]["FREE"] = {"content": {"Nd": 0.29, "Pr": 0.05}}
+    maker = next(m for m in src["magnet_makers"] if m["name"] == "cn maker")
+    del maker["grade"]
+    maker["grades"] = {"FREE": 0.3, "N42SH": "rest"}
+    _entry(src).update({"firms": 400, "grade_choice": "per_firm", "initial_inventory_days": 90})
+    res = resim.simulate(src, replications=1)
+    firms = res.firms[res.firms.automaker == "EU maker"]
+    running = (firms.stockout_days == 0).mean()
+    assert abs(running - 0.3) < 3 * math.sqrt(0.3 * 0.7 / 400), running
+    ts = res.timeseries[res.timeseries.automaker == "EU maker"]
+    assert ts.share_stopped.iloc[-1] == pytest.approx(1.0 - running)
+
+
+def test_a_grade_share_may_be_the_rest() -> None:
+    src = small_chain()
+    src["grades"]["FREE"] = {"content": {"Nd": 0.29, "Pr": 0.05}}
+    maker = next(m for m in src["magnet_makers"] if m["name"] == "cn maker")
+    del maker["grade"]
+    maker["grades"] = {"FREE": 0.25, "N42SH": "rest"}
+    assert load(src).scenario.find("magnet_makers", "cn maker").mix == {"FREE": 0.25, "N42SH": 0.75}
+    maker["grades"] = {"FREE": "rest", "N42SH": "rest"}
+    with pytest.raises(ScenarioError, match='only one grade share may be "rest"'):
+        load(src)

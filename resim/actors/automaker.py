@@ -60,8 +60,9 @@ class Automaker(Assembly, Buyer):
         """The grade mix of what it buys (its suppliers' mixes by share), and
         the initial magnets in that mix."""
         super().elaborate()
-        self._mix = sum((link.share * link.supplier.grade_mix() for link in self.links),
-                        np.zeros(len(self.ctx.elements.grade_names)))
+        mix = sum((link.share * link.supplier.grade_mix() for link in self.links),
+                  np.zeros(len(self.ctx.elements.grade_names)))
+        self._mix = self.population.grade_of(self.firm, mix)
         self.on_order = np.zeros_like(self._mix)
         self._init_assembly(self._initial_t)
         self.ctx.ledger.initial += self._assembly_held()

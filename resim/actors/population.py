@@ -27,7 +27,7 @@ from scipy.special import betaincinv
 if TYPE_CHECKING:
     from ..context import Context
 
-TRAITS = ("initial_inventory_days", "target_days", "size", "approval_standing", "anticipation")
+TRAITS = ("initial_inventory_days", "target_days", "size", "approval_standing", "anticipation", "grade")
 
 
 class Population:
@@ -62,6 +62,20 @@ class Population:
 
     def standing(self, i: int) -> float:
         return float(self._u["approval_standing"][i])
+
+    def grade_of(self, i: int, mix: np.ndarray) -> np.ndarray:
+        """With ``grade_choice = "per_firm"``: firm ``i``'s one grade, drawn
+        with the shares of ``mix`` (its uniform against their cumulative sum),
+        as a one-hot mix; else ``mix`` itself."""
+        if self._cfg.grade_choice != "per_firm" or not mix.any():
+            return mix
+        cum = np.cumsum(mix) / mix.sum()
+        g = min(int(np.searchsorted(cum, self._u["grade"][i], side="right")), len(mix) - 1)
+        while mix[g] <= 0:  # a grade with no share is never chosen (float edges)
+            g -= 1
+        out = np.zeros_like(mix)
+        out[g] = 1.0
+        return out
 
     def anticipates(self, i: int) -> bool:
         """Whether firm ``i`` is among the ``share_of_firms`` that act on

@@ -179,7 +179,9 @@ def upstream_rows(sc: Mapping[str, Any]) -> Rows:
             continue  # automakers have their own table
         for a in sc.get(kind.table, []):
             sup = ", ".join(s["name"] for s in a.get("suppliers", [])) or MISSING
-            mix = a.get("grades") or ({a["grade"]: 1.0} if a.get("grade") else {})
+            mix = dict(a.get("grades") or ({a["grade"]: 1.0} if a.get("grade") else {}))
+            given = sum(float(x) for x in mix.values() if x != "rest")
+            mix = {g: max(0.0, 1.0 - given) if x == "rest" else float(x) for g, x in mix.items()}
             extra = (", grade " + ", ".join(f"{g} {100 * float(x):g}%" if len(mix) > 1 else str(g)
                                             for g, x in mix.items())) if mix else ""
             rate = next((a[k] for k in ("output_t_per_day", "capacity_t_per_day") if k in a), None)

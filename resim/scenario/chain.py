@@ -154,8 +154,9 @@ class MagnetMaker(BuyerTable):
     structural: ClassVar[tuple[str, ...]] = ("name", "jurisdiction", "suppliers", "grade", "grades")
 
     grade: Name | None = None
-    grades: dict[Name, Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]] | None = Field(
-        default=None, min_length=1, description="grades made, with their shares of output")
+    grades: dict[Name, Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | Literal["rest"]] | None = Field(
+        default=None, min_length=1,
+        description='grades made, with their shares of output; one share may be "rest" (1 minus the others)')
     capacity_t_per_day: NonNeg
     price_usd_per_kg: NonNeg = 0.0
     domestic_first: bool = False
@@ -168,14 +169,24 @@ class MagnetMaker(BuyerTable):
     def _mix(self) -> MagnetMaker:
         if (self.grade is None) == (self.grades is None):
             raise ValueError("give either grade or grades (a mix with shares)")
-        if self.grades is not None and abs(sum(self.grades.values()) - 1.0) > 1e-6:
-            raise ValueError(f"grade shares must sum to 1, they sum to {sum(self.grades.values()):g}")
+        if self.grades is not None:
+            rest = [g for g, x in self.grades.items() if x == "rest"]
+            given = sum(x for x in self.grades.values() if x != "rest")
+            if len(rest) > 1:
+                raise ValueError(f'only one grade share may be "rest", not {", ".join(rest)}')
+            if rest and given > 1.0 + 1e-9:
+                raise ValueError(f'the other grade shares sum to {given:g}, more than 1: nothing is left for "rest"')
+            if not rest and abs(given - 1.0) > 1e-6:
+                raise ValueError(f"grade shares must sum to 1, they sum to {given:g}")
         return self
 
     @property
     def mix(self) -> dict[str, float]:
-        """Grade -> share of output (one grade: all of it)."""
-        return self.grades if self.grades is not None else {self.grade: 1.0}  # type: ignore[dict-item]
+        """Grade -> share of output (one grade: all of it; "rest": what the others leave)."""
+        if self.grades is None:
+            return {self.grade: 1.0}  # type: ignore[dict-item]
+        given = sum(x for x in self.grades.values() if x != "rest")
+        return {g: (max(0.0, 1.0 - given) if x == "rest" else float(x)) for g, x in self.grades.items()}
 
 
 class AdaptiveTarget(Frozen):
@@ -251,6 +262,9 @@ class Automaker(BuyerTable):
         description="each firm's weight in the entry's demand (normalised)")
     approval_spread: Fraction = Field(
         default=0.0, description="share of the variance of approvals that lies between firms (0: none)")
+    grade_choice: Literal["mix", "per_firm"] = Field(
+        default="mix", description="mix: every firm needs the grades it buys in their shares; "
+                                   "per_firm: each firm uses one grade, drawn with those shares")
     backlog: bool = False
     catch_up: NonNeg = Field(
         default=0.2, description="with backlog, extra output per day as a share of normal"
