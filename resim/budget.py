@@ -90,15 +90,17 @@ def _steps(loaded: Loaded) -> list[tuple[str, Scenario]]:
 
 def saturation_warnings(loaded: Loaded) -> list[str]:
     """One line per review stage whose offered load reaches its capacity."""
-    lines = []
+    lines, seen = [], set()
     for when, scn in _steps(loaded):
         for st in office_load(scn).stages:
-            if st.saturated:
+            key = (st.index, round(st.offered, 6), st.reviewers)
+            if st.saturated and key not in seen:  # a policy that leaves the stage as it was says nothing new
+                seen.add(key)
                 lines.append(
                     f"resim: warning: {loaded.source}: licensing.stages[{st.index}] ({st.name}){when}: "
                     f"offered load {st.offered:,.1f} erlangs on {st.reviewers:g} reviewers (utilisation "
                     f"{st.rho:.2f} >= 1): its queue grows for the whole run")
-    return list(dict.fromkeys(lines))
+    return lines
 
 
 def check_memory(loaded: Loaded, concurrent: int, max_memory: int | None = None) -> None:
