@@ -33,6 +33,21 @@ def load_scenario(
     return load(source, overrides)
 
 
+def with_posterior(loaded: Loaded, posterior: str | Path | None) -> Loaded:
+    """``loaded`` whose replications draw their parameter values from a
+    calibration's posterior (``--posterior DIR``), after checking that this
+    scenario takes every value the posterior holds; unchanged without one."""
+    if posterior is None:
+        return loaded
+    from dataclasses import replace
+
+    from .calibration.posterior import check_posterior, read_posterior
+
+    post = read_posterior(posterior)
+    check_posterior(loaded, post)
+    return replace(loaded, posterior=post)
+
+
 def simulate(
     scenario: str | Path | Mapping[str, Any] | Loaded | ScenarioBase,
     replications: int | None = None,
@@ -43,8 +58,13 @@ def simulate(
     out: str | Path | None = None,
     overwrite: bool = False,
     max_memory: int | None = None,
+    posterior: str | Path | None = None,
 ) -> Results:
     """Run a scenario's replications and return its ``Results``.
+
+    With ``posterior`` (the folder ``resim calibrate`` wrote), each
+    replication draws its fitted parameters from the posterior, so the spread
+    of outcomes includes the parameters' uncertainty.
 
     With ``out``, the result files are also written there, as ``resim run``
     does; an interrupt (Ctrl-C) then still writes the replications that
@@ -59,7 +79,7 @@ def simulate(
         merged: Iterable[str] | Mapping[str, Any] = {**overrides, **extra}
     else:
         merged = [*overrides, *(f"{k}={v}" for k, v in extra.items())]
-    loaded = load_scenario(scenario, merged)
+    loaded = with_posterior(load_scenario(scenario, merged), posterior)
     from .execution import cap_workers
 
     n = loaded.scenario.scenario.replications

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .api import load_scenario
+from .api import load_scenario, with_posterior
 from .execution import cap_workers, kpi_rows, run_replications
 from .kpis import METRICS
 from .scenario import Loaded
@@ -81,15 +81,18 @@ def compare(
     overrides_a: Iterable[str] = (),
     overrides_b: Iterable[str] = (),
     workers: int = 1,
+    posterior: str | Path | None = None,
 ) -> pd.DataFrame:
     """Per automaker and KPI: A mean, B mean, paired B - A with 95% CI, and
     the CI width ratio (independent / paired), over the pairs where both
     sides succeeded; then one ``metric = "failed"`` row per failed pair. B
     defaults to A with ``overrides_b`` applied. B runs with A's seed (common
-    random numbers)."""
-    la = load_scenario(a, [*overrides, *overrides_a])
+    random numbers); with ``posterior`` both draw replication r's fitted
+    parameters from it, the same draw on both sides."""
+    la = with_posterior(load_scenario(a, [*overrides, *overrides_a]), posterior)
     seed = la.scenario.scenario.seed
-    lb = load_scenario(b if b is not None else a, [*overrides, *overrides_b, f"scenario.seed={seed}"])
+    lb = with_posterior(load_scenario(b if b is not None else a, [*overrides, *overrides_b,
+                                                                  f"scenario.seed={seed}"]), posterior)
     n = replications or la.scenario.scenario.replications
     workers = cap_workers(max(1, workers), n)
     ka, kb = _kpis(la, n, workers), _kpis(lb, n, workers)

@@ -77,8 +77,15 @@ def monthly_flows(flows: dict[str, list[Any]], start: date) -> pd.DataFrame:
 
 
 def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
-    """Run one replication and its KPIs; an exception becomes an error row."""
+    """Run one replication and its KPIs; an exception becomes an error row.
+    Under ``--posterior`` the replication first draws its parameter values
+    (from its own named stream: the same draw in every scenario of a
+    comparison)."""
     try:
+        if loaded.posterior is not None:
+            from .calibration.posterior import replication_scenario
+
+            loaded = replication_scenario(loaded, loaded.posterior, replication)
         rec = run_one(loaded, replication)
         ts = rec.timeseries.frame()
         return ReplicationOutput(

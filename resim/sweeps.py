@@ -20,13 +20,13 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .api import load_scenario
+from .api import load_scenario, with_posterior
 from .budget import check_memory, check_sweep
 from .design import Point, build_points, design_origin, design_size, make_design
 from .errors import ScenarioError
@@ -138,6 +138,7 @@ def sweep(
     overwrite: bool = False,
     max_memory: int | None = None,
     announce: bool = True,
+    posterior: str | Path | None = None,
 ) -> SweepResults:
     """Run a sweep; see ``resim sweep --help``. Raises ScenarioError on bad
     input (before anything is written), ``resim.interrupts.Interrupted`` on
@@ -145,13 +146,16 @@ def sweep(
 
     ``workers`` is capped at the units and 4 x the cores (``announce`` says
     so on stderr). ``report=False`` skips report.html (a few seconds of plotting), e.g. when
-    timing the executors alone."""
+    timing the executors alone. With ``posterior`` (a ``resim calibrate``
+    folder) every replication of every point draws the fitted parameters
+    from the posterior (the same draw at every point: still paired)."""
     t0 = time.perf_counter()
-    base = load_scenario(scenario, overrides)
+    base = with_posterior(load_scenario(scenario, overrides), posterior)
     n = replications or base.scenario.sweep.replications
     check_sweep(base.scenario, base.source, design_size(base, grid, sampler, samples), n)
     keys, design = make_design(base, grid, sampler, ranges, samples)
-    points = build_points(base, design, design_origin(grid, sampler))
+    points = [replace(p, posterior=base.posterior)
+              for p in build_points(base, design, design_origin(grid, sampler))]
     workers = cap_workers(max(1, workers), len(design) * n, announce)
     for p in points:
         check_memory(p, workers, max_memory)
@@ -162,6 +166,7 @@ def sweep(
         "points": design,
         "replications": n,
         "sampler": sampler,
+        "posterior": None if base.posterior is None else base.posterior.source,
     }
     # the identity is the content: another spelling of the same file resumes
     spec["design_id"] = design_hash({k: v for k, v in spec.items() if k != "source"})

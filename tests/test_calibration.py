@@ -44,6 +44,7 @@ from resim.calibration.posterior import (
 from resim.calibration.priors import Prior, check_priors, expand_key
 from resim.calibration.report import render
 from resim.calibration.series import Horizon, compile_targets, parse_series
+from resim.cli import main as resim_main
 from resim.errors import ScenarioError
 from resim.execution import simulate_replication
 from resim.scenario import get_key
@@ -92,9 +93,14 @@ def model_for(fits: list[str], obs: list[Observation]) -> ParticleModel:
 
 
 def cli(argv: list[str]) -> tuple[int, str, str]:
+    """``resim calibrate ARGV`` through resim's own command line."""
+    return resim_cli(["calibrate", *argv])
+
+
+def resim_cli(argv: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = command.main(argv)
+        code = resim_main(argv)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -332,6 +338,18 @@ def test_calibrate_recovers_the_approval_rate_of_per_shipment_licences_from_mont
     # the posterior feeds --posterior: it reads back, and each replication draws from it
     post = read_posterior(out)
     assert post.keys == ["licensing.approval_rate"] and post.medians()["licensing.approval_rate"] == pytest.approx(p["median"])
+    # --posterior: each replication of a run draws the approval rate from this posterior
+    run_out = tmp_path / "run"
+    code, stdout, err = resim_cli(["run", str(scenario), "-n", "12", "--workers", "1", "--posterior", str(out),
+                                   "--out", str(run_out)])
+    assert code == 0, err
+    assert "p5–p95" in stdout and "parameter uncertainty" in " ".join(stdout.split())
+    reps = pd.read_parquet(run_out / "replications.parquet")
+    drawn = reps.groupby("replication")["licensing.approval_rate"].first()
+    assert drawn.nunique() > 1 and set(drawn).issubset(set(posterior["licensing.approval_rate"]))
+    run_summary = json.loads((run_out / "summary.json").read_text())
+    assert run_summary["posterior"]["parameters"] == ["licensing.approval_rate"]
+    assert "p5–p95" in (run_out / "report.html").read_text()
     # a second calibration into the same directory is refused; --resume with other settings too
     code, _, err = cli(args)
     assert code == 2 and "add --resume" in err

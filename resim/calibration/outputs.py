@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store import write_parquet, write_text
+from ..tomlwriter import comment_text
 from ..tomlwriter import dumps as toml_dumps
 from .abc_smc import Fit
 from .particle import ParticleModel
@@ -114,13 +115,13 @@ def calibrated_toml(model: ParticleModel, post: Posterior, summ: dict[str, Any],
     medians = post.medians()
     scn = apply_values(model.scenario, medians, f"{out_dir}/{CALIBRATED_FILE}").scenario
     data = scn.file_form()
-    lines = [f"# {scn.scenario.name}: calibrated by resim calibrate from {model.source}",
-             f"# against {summ.get('observed_file')}: each fitted key below is its posterior median",
+    lines = [f"# {comment_text(scn.scenario.name)}: calibrated by resim calibrate from {comment_text(model.source)}",
+             f"# against {comment_text(str(summ.get('observed_file')))}: each fitted key below is its posterior median",
              "# (90% credible interval; prior range). Run it as is, or with --posterior "
-             f"{out_dir} to carry the parameters' uncertainty into the intervals."]
+             f"{comment_text(out_dir)} to carry the parameters' uncertainty into the intervals."]
     for key, s in summ["parameters"].items():
         lo, hi = s["ci90"]
-        lines.append(f"#   {key} = {medians[key]:.6g}  (90% CI {lo:.4g} to {hi:.4g}; prior {s['prior'][0]:g} "
+        lines.append(f"#   {comment_text(key)} = {medians[key]:.6g}  (90% CI {lo:.4g} to {hi:.4g}; prior {s['prior'][0]:g} "
                      f"to {s['prior'][1]:g}{', log' if s['prior_scale'] == 'log' else ''})")
     return "\n".join(lines) + "\n\n" + toml_dumps(data)
 

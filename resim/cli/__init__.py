@@ -1,4 +1,4 @@
-"""The command line (SPEC §3): run, sweep, compare, validate, report, schema.
+"""The command line (SPEC §3): run, sweep, compare, calibrate, validate, report, schema.
 
 One module per command (``add_parser`` and ``command``); this package builds
 the parser and maps outcomes to exit codes: 0 ok; 2 bad input (scenario or
@@ -20,11 +20,11 @@ from contextlib import nullcontext
 from ..errors import ScenarioError
 from ..interrupts import Interrupted, stop_on_signals
 from ..runfolder import WriteError
-from . import compare, report, run, schema, sweep, validate
+from . import calibrate, compare, report, run, schema, sweep, validate
 from .options import Parser, UsageError
 
-COMMANDS = {"run": run, "sweep": sweep, "compare": compare, "validate": validate, "report": report,
-            "schema": schema}
+COMMANDS = {"run": run, "sweep": sweep, "compare": compare, "calibrate": calibrate, "validate": validate,
+            "report": report, "schema": schema}
 
 
 def build_parser() -> Parser:

@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .options import UsageError, positive_int
+from .options import UsageError, add_posterior_flag, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cmp_.add_argument("--b-set", action="append", default=[], metavar="KEY=VALUE", help="override B only")
     cmp_.add_argument("--workers", type=positive_int, default=None)
     cmp_.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    add_posterior_flag(cmp_)
     cmp_.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -31,7 +32,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.b is None and not args.b_set:
         raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
     df = compare(args.a, args.b, args.replications, args.set, args.a_set, args.b_set,
-                 workers=args.workers or default_workers())
+                 workers=args.workers or default_workers(), posterior=args.posterior)
     failed = df[df["metric"] == "failed"] if len(df) else df
     if args.json:
         print(df.to_json(orient="records", indent=2))

@@ -55,6 +55,13 @@ def add_output_flags(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
+def add_posterior_flag(p: argparse.ArgumentParser) -> None:
+    """--posterior (run, sweep, compare)."""
+    p.add_argument("--posterior", metavar="DIR",
+                   help="a resim calibrate folder: each replication draws the fitted parameters from its "
+                        "posterior, so intervals include parameter uncertainty")
+
+
 def check_out(out: Path) -> None:
     """Refuse an output directory that cannot be made, before any work."""
     for p in (out, *out.parents):

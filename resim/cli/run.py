@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .options import add_output_flags, check_out, positive_int, seed
+from .options import add_output_flags, add_posterior_flag, check_out, positive_int, seed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,11 +25,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario value, e.g. licensing.approval_rate=0.4 (repeatable)")
     run.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    add_posterior_flag(run)
     add_output_flags(run, "results/<scenario name>")
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..api import load_scenario, run
+    from ..api import load_scenario, run, with_posterior
     from ..budget import check_memory, check_run, parse_memory, saturation_warnings
     from ..execution import cap_workers, default_workers
     from ..output.console import (
@@ -46,7 +47,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         extra.append(f"scenario.replications={args.replications}")
     if args.seed is not None:
         extra.append(f"scenario.seed={args.seed}")
-    loaded = load_scenario(args.scenario, [*args.set, *extra])
+    loaded = with_posterior(load_scenario(args.scenario, [*args.set, *extra]), args.posterior)
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, args.scenario, n)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem

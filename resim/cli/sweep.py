@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .options import UsageError, add_output_flags, check_out, positive_int, seed
+from .options import UsageError, add_output_flags, add_posterior_flag, check_out, positive_int, seed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help='Dask scheduler address (its workers run code resim sends them: trust it), or "local" '
                          "for a TLS-secured cluster on 127.0.0.1")
     sw.add_argument("--resume", action="store_true", help="finish an interrupted sweep in --out")
+    add_posterior_flag(sw)
     add_output_flags(sw, "results/<scenario>-sweep")
 
 
@@ -52,7 +53,8 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
             res = sweep(args.scenario, grid=grid, sampler=args.sampler, ranges=ranges, samples=args.samples,
                         replications=args.replications, overrides=sets, workers=workers, dask=args.dask, out=out,
                         resume=args.resume, progress=bar.advance, on_design=bar.total, overwrite=args.overwrite,
-                        max_memory=max_memory, announce=args.workers is not None and not args.quiet)
+                        max_memory=max_memory, announce=args.workers is not None and not args.quiet,
+                        posterior=args.posterior)
     except Interrupted as stop:
         print(f"resim: interrupted: the finished units are kept in {out / 'parts'}/; "
               f"finish with: resim sweep ... --out {out} --resume", file=sys.stderr)

@@ -48,12 +48,30 @@ def _day(start: date, d: float | None) -> str:
     return "-" if d is None else (start + timedelta(days=int(d))).isoformat()
 
 
+def _band(d: dict[str, Any], digits: int = 0, scale: float = 1.0) -> str:
+    """The p5-p95 band of single replications (outcomes, not the mean)."""
+    if d.get("p5") is None:
+        return ""
+    return f"\n({_num(d['p5'] * scale, digits)}–{_num(d['p95'] * scale, digits)})"
+
+
 def kpi_table(summary: dict[str, Any]) -> Table:
-    """Per automaker: vehicles lost, stockout days, first stockout, P(stockout), fill rate."""
+    """Per automaker: vehicles lost, stockout days, first stockout, P(stockout), fill rate.
+    Under ``--posterior`` each KPI also shows, below the mean and its CI, the
+    p5-p95 band of single replications, which holds the parameters'
+    uncertainty as well as the simulation's noise."""
     start = date.fromisoformat(summary["start_date"])
     n = summary["replications"]
-    t = Table(title=f"{escape(str(summary['scenario']))}: {n} replications, mean [95% CI]",
+    posterior = summary.get("posterior")
+    t = Table(title=f"{escape(str(summary['scenario']))}: {n} replications, mean [95% CI]"
+                    + ("; (p5–p95 of replications)" if posterior else ""),
               title_justify="left")
+    if posterior:
+        t.caption = (f"with --posterior {escape(str(posterior['directory']))}: each replication drew "
+                     f"{', '.join(escape(k) for k in posterior['parameters'])}. [95% CI] is where the mean "
+                     "lies (it shrinks with replications); (p5–p95) is where 90% of outcomes fall, "
+                     "parameter uncertainty included.")
+        t.caption_justify = "left"
     t.add_column("automaker")
     t.add_column("vehicles lost", justify="right")
     t.add_column("stockout days", justify="right")
@@ -74,10 +92,15 @@ def kpi_table(summary: dict[str, Any]) -> Table:
             fs = _day(start, first["mean"]) if lo == hi else f"{_day(start, first['mean'])} [{lo[5:]}, {hi[5:]}]"
         p = k["stockout_probability"]
         ps = _mean_ci(p, 2)
-        cells = [escape(str(name)), _mean_ci(k["vehicles_lost"]), _mean_ci(k["stockout_days"]), fs, ps,
-                 _mean_ci(k["fill_rate"], 1, 100.0)]
+        band = _band if posterior else (lambda *_a, **_k: "")
+        first_band = ""
+        if posterior and first["p5"] is not None:
+            first_band = f"\n({_day(start, first['p5'])[5:]}–{_day(start, first['p95'])[5:]})"
+        cells = [escape(str(name)), _mean_ci(k["vehicles_lost"]) + band(k["vehicles_lost"]),
+                 _mean_ci(k["stockout_days"]) + band(k["stockout_days"]), fs + first_band, ps,
+                 _mean_ci(k["fill_rate"], 1, 100.0) + band(k["fill_rate"], 1, 100.0)]
         if populations:
-            cells.append(_mean_ci(k["peak_share_stopped"], 0, 100.0))
+            cells.append(_mean_ci(k["peak_share_stopped"], 0, 100.0) + band(k["peak_share_stopped"], 0, 100.0))
         t.add_row(*cells)
     return t
 

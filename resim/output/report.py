@@ -112,14 +112,17 @@ def kpi_value(metric: str, x: Any) -> str:
     return format_number(x, 0)
 
 
-def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date) -> dict[str, Any]:
-    """One KPI cell: the exact mean (for machines), the shown mean and its interval."""
+def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date, band: bool = False) -> dict[str, Any]:
+    """One KPI cell: the exact mean (for machines), the shown mean and its
+    interval; with ``band`` (``--posterior``) also the p5-p95 of replications."""
     if not block or block.get("mean") is None:
         return {"metric": metric, "mean": None}
     mean = block["mean"]
     lo, hi = (block.get("ci95") or [None, None])[:2]
     cell = {"metric": metric, "mean": repr(float(mean)), "main": kpi_value(metric, mean),
-            "day": None, "ci": f"[{kpi_value(metric, lo)}, {kpi_value(metric, hi)}]"}
+            "day": None, "ci": f"[{kpi_value(metric, lo)}, {kpi_value(metric, hi)}]", "band": None}
+    if band and block.get("p5") is not None:
+        cell["band"] = f"p5–p95 {kpi_value(metric, block['p5'])}–{kpi_value(metric, block['p95'])}"
     if metric == "first_stockout_day":
         cell["day"], cell["main"] = cell["main"], words.date_of(start, mean)
         cell["ci"] = f"{cell['ci']}, n={block.get('n', '?')}"
@@ -127,9 +130,10 @@ def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date) -> dict
 
 
 def _kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
+    band = bool(summary.get("posterior"))
     return [{"name": name, "total": name == "all",
              "label": "all automakers" if name == "all" else name,
-             "cells": [_kpi_cell(m, block.get(m), start) for m, _ in _kpi_columns(summary)]}
+             "cells": [_kpi_cell(m, block.get(m), start, band) for m, _ in _kpi_columns(summary)]}
             for name, block in summary.get("kpis", {}).items()]
 
 
@@ -158,6 +162,7 @@ def write_report(out_dir: Path, title: str | None = None) -> Path:
         failed=failed,
         failed_text="; ".join(f"#{f['replication']}: {f['error']}" for f in failed[:5]),
         kpi_labels=[label for _, label in _kpi_columns(summary)], kpi_rows=_kpi_rows(summary, start),
+        posterior=summary.get("posterior"),
         facts=[("Start date", str(start)),
                ("Horizon", f"{words.days_text(run.horizon_days)} (to "
                            f"{start + timedelta(days=run.horizon_days)})"),

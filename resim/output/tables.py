@@ -32,7 +32,7 @@ from ..licensing import licence_columns
 from ..model import STOCK_COLUMNS, TIMESERIES_COLUMNS
 from ..scenario import Loaded
 from ..store import write_parquet, write_text
-from ..tomlwriter import dumps as toml_dumps
+from ..tomlwriter import resolved_toml
 from ..units import day_to_date
 
 RESULT_FILES = (
@@ -80,6 +80,12 @@ class RunTables:
         self.failures = [(o.replication, o.error) for o in self.outputs if o.error]
         ok = [o for o in self.outputs if not o.error]
         self.replications = kpi_rows(self.outputs, loaded)
+        if loaded.posterior is not None:  # the parameter values each replication drew
+            from ..calibration.posterior import drawn_values
+
+            drawn = drawn_values(loaded.posterior, self.scenario.scenario.seed,
+                                 [o.replication for o in self.outputs])
+            self.replications = self.replications.merge(drawn, on="replication", how="left")
         self.timeseries = self._timeseries(ok)
         stage_names = self.scenario.stage_names()
         self.licences = self._concat(ok, "licences", licence_columns(stage_names))
@@ -153,6 +159,9 @@ class RunTables:
             "horizon_days": scn.scenario.horizon,
             "start_date": str(self.start_date),
             "firms": {a.name: a.firms for a in scn.automakers},
+            "posterior": None if self.loaded.posterior is None else {
+                "directory": self.loaded.posterior.source, "parameters": self.loaded.posterior.keys,
+                "particles": int(len(self.loaded.posterior.weights))},
             "kpis": summarise_kpis(self.replications),
             "licensing": licensing_summary(self.licences, self.stages,
                                             [o.replication for o in self.outputs if not o.error]),
@@ -192,9 +201,8 @@ class RunTables:
                 write_parquet(out / f"{name}.parquet", table)
             else:
                 (out / f"{name}.parquet").unlink(missing_ok=True)  # not a leftover of an earlier run
-        resolved = self.scenario.file_form()
-        header = f"# {self.scenario.scenario.name}: resolved by resim from {self.loaded.source}\n"
-        write_text(out / "scenario.resolved.toml", header + toml_dumps(resolved))
+        write_text(out / "scenario.resolved.toml",
+                   resolved_toml(self.scenario.file_form(), self.loaded.source, self.scenario.scenario.name))
         write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
         write_text(out / "manifest.json", json.dumps(self._manifest(argv), indent=2) + "\n")
         return out

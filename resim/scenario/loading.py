@@ -27,12 +27,15 @@ from .timeline import PolicyStep, build_timeline, with_values
 
 @dataclass(frozen=True)
 class Loaded:
-    """A validated scenario with its policy timeline and where it came from."""
+    """A validated scenario with its policy timeline and where it came from;
+    with ``posterior`` (a calibration's particles, ``--posterior``), each
+    replication runs with the parameter values it draws from it."""
 
     scenario: ScenarioBase
     timeline: tuple[PolicyStep, ...]
     raw: dict[str, Any]
     source: str
+    posterior: Any = None
 
 
 def _split_set(text: str) -> tuple[str, str]:
