@@ -44,7 +44,8 @@ def cn_magnet_exports(res: resim.Results) -> pd.Series:
 
 def test_the_new_scenarios_are_there() -> None:
     for name in ("april_2025_controls.toml", "one_year_general_licences.toml", "october_2025_expansion.toml",
-                 "quota_cut_2010.toml", "stockpile_policy.toml", "baseline.toml"):
+                 "quota_cut_2010.toml", "stockpile_policy.toml", "baseline.toml", "eu_supplier_population.toml",
+                 "december_2025_general_licences.toml"):
         assert name in FILES
 
 
@@ -161,3 +162,29 @@ def test_stockpile_second_source_ships_only_after_it_exists() -> None:
     # Narva makes magnets from 2025-09 and is qualified after 5.5 months (2025-09-18)
     assert (narva.month >= "2025-09").all()
     assert narva.tonnes.sum() > 0
+
+
+def test_quota_2010_unmet_demand_falls_as_substitution_and_new_mining_ramp() -> None:
+    """Supply from China is 60% of the 2009 volume throughout; non-Chinese
+    mining adds 1% + 4%/yr and substitution removes 10%/yr of demand (sources
+    §4), so supply meets demand only once 0.61 + 0.04 t >= 1 - 0.1 t, i.e.
+    t >= 2.8 years: recovery (unmet demand below 5% in a calendar year) cannot
+    come before 2013, and unmet demand falls every year after the first full
+    year of shortage."""
+    res = run("quota_cut_2010.toml")
+    ts = res.timeseries.assign(year=pd.to_datetime(res.timeseries["date"]).dt.year)
+    y = ts.groupby(["replication", "year"])[["demand_t", "consumed_t"]].sum()
+    unmet = (1 - y.consumed_t / y.demand_t).groupby("year").mean()
+    assert unmet[2011] > unmet[2012] > unmet[2013] > unmet[2014]
+    recovered = [year for year in range(2011, 2016) if unmet[year] < 0.05]
+    assert recovered and 2013 <= recovered[0] <= 2015, unmet.round(3).to_dict()
+
+
+def test_december_2025_general_licences_only_for_large_exporters() -> None:
+    res = run("december_2025_general_licences.toml")
+    lic = res.licences
+    assert set(lic[lic.exporter == "JL MAG"].kind) == {"general"}
+    assert set(lic[lic.exporter == "Other Chinese magnet makers"].kind) == {"shipment"}
+    # a one-year general licence runs a year from its decision
+    granted = lic[(lic.kind == "general") & (lic.outcome == "approved")]
+    assert np.allclose(granted.licence_expiry_day - granted.decided_day, 365.25)
