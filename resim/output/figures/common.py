@@ -3,12 +3,18 @@
 Every figure is a ``matplotlib.figure.Figure`` on its own Agg canvas, so
 nothing touches pyplot's global state: figures can be made in a notebook, a
 worker process or a test without a display and without leaking open figures.
+Because pyplot is never imported, IPython's inline backend never registers
+its figure printer, and a bare Figure would show in Jupyter as the text
+``<Figure size 990x275 with 1 Axes>``. So figures are :class:`ShownFigure`,
+which renders itself as PNG (``_repr_png_``): it shows in a fresh kernel
+without ``%matplotlib inline``, and, not being one of pyplot's figures, once.
 Numbers on figures go through the output package's one formatter
 (:func:`resim.output.formatting.compact`), so they read as in the tables.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,9 +48,22 @@ STAGE_PALETTE = ("#9467bd", "#e377c2", "#17becf", "#bcbd22", "#8c564b", "#1f77b4
 THOUSANDS = FuncFormatter(lambda v, _pos: format_number(v, 3, short_from=1e6, trim=True))
 
 
+class ShownFigure(Figure):
+    """A Figure that Jupyter displays as PNG without pyplot or ``%matplotlib inline``.
+
+    IPython asks an object for ``_repr_png_`` when no printer is registered
+    for its type; with the inline backend active its Figure printer is found
+    first (this is a Figure), so either way the figure is drawn once."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=DPI)
+        return buf.getvalue()
+
+
 def new_figure(width: float = 9.0, height: float = 5.0) -> Figure:
     """A Figure with its own Agg canvas and constrained layout (no pyplot)."""
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = ShownFigure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -162,7 +181,7 @@ def save_plots(plots: Sequence[Plot], out_dir: Path, own: Sequence[str] = ()
 
 __all__ = [
     "APPROVED", "DPI", "HORIZONTAL", "METRIC_LABELS", "PALETTE", "POLICY_COLOUR", "REJECTED",
-    "STAGE_PALETTE", "THOUSANDS", "Plot", "compact", "date_axis", "empty_figure", "headroom",
+    "STAGE_PALETTE", "THOUSANDS", "Plot", "ShownFigure", "compact", "date_axis", "empty_figure", "headroom",
     "legend_right", "mark_events", "new_figure", "save_figure", "save_plots", "slug",
     "unique_stems",
 ]
