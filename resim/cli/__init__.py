@@ -55,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_parser().print_help()
             return 2
         with stop_on_signals() if in_main else nullcontext():
-            return COMMANDS[args.command].command(args, argv)
+            code = COMMANDS[args.command].command(args, argv)
+        sys.stdout.flush()  # piped output is buffered: a reader that left shows here, not at exit
+        return code
     except ScenarioError as e:
         print(e, file=sys.stderr)
         return 2
