@@ -303,7 +303,7 @@ def run_rows(summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> Rows:
         ["finished (UTC)", str(manifest.get("finished_utc", MISSING))],
         ["runtime", f"{summary.get('runtime_s', MISSING)} s on {manifest.get('workers', '?')} worker(s)"],
         ["versions", ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())],
-        ["files", "summary.json, replications/timeseries/licences/flows.parquet, "
+        ["files", "summary.json, replications/totals/timeseries/licences/flows.parquet, "
                   "scenario.resolved.toml (runs again as is), manifest.json, plots/*.png"],
     ]
 
