@@ -3,12 +3,17 @@
 Notebook users get the same objects the command line writes to disk, and
 ``simulate(..., out=DIR)`` writes them under the same folder discipline as
 ``resim run`` (one writer, staged and swapped in whole, a completion marker).
+The API behaves as the command line does: ``workers`` defaults to the cores,
+``overwrite=`` is ``--overwrite``, overrides are a ``{key: value}`` dict or
+``"KEY=VALUE"`` strings everywhere, and in a notebook a progress bar shows
+how far the replications have got.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,21 +21,49 @@ from .budget import check_memory, check_run
 from .interrupts import Interrupted
 from .runfolder import RunFolder
 from .scenario import Loaded, ScenarioBase, load
+from .tomlwriter import toml_value
+
+#: Scenario changes: ``{"licensing.approval_rate": 0.4}`` or ``["licensing.approval_rate=0.4"]``.
+Overrides = Iterable[str] | Mapping[str, Any]
+#: ``None``: a progress bar in a notebook only; ``True``: also on a terminal;
+#: ``False``: none; a callable: called with the number of replications just finished.
+Progress = bool | Callable[[int], None] | None
 
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
     from .output.results import Results  # `resim validate` stays light and fast
 
 
+def merge_overrides(*parts: Overrides) -> Overrides:
+    """Several sets of overrides as one, applied in order (a later value of a
+    key wins): a dict when every part is one, else ``"KEY=VALUE"`` strings,
+    a dict's values written as TOML so they keep their types (``0.4`` stays
+    a number, ``"6mo"`` a string). A lone string is one ``KEY=VALUE``."""
+    if all(isinstance(p, Mapping) for p in parts):
+        merged: dict[str, Any] = {}
+        for part in parts:
+            for key, value in part.items():  # type: ignore[union-attr]
+                merged.pop(key, None)  # moved to the end: applied in the order given
+                merged[key] = value
+        return merged
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, Mapping):
+            out += [f"{k}={toml_value(v)}" for k, v in part.items()]
+        else:
+            out += [part] if isinstance(part, str) else list(part)
+    return out
+
+
 def load_scenario(
     source: str | Path | Mapping[str, Any] | Loaded | ScenarioBase,
-    overrides: Iterable[str] | Mapping[str, Any] = (),
+    overrides: Overrides = (),
 ) -> Loaded:
     """Read and validate a scenario (a path, a dict, or an already loaded one).
 
     ``overrides`` are ``"KEY=VALUE"`` strings or a ``{key: value}`` mapping,
     typed and validated like ``--set``. Raises ``ScenarioError`` on bad input.
     """
-    return load(source, overrides)
+    return load(source, [overrides] if isinstance(overrides, str) else overrides)
 
 
 def with_posterior(loaded: Loaded, posterior: str | Path | None) -> Loaded:
@@ -52,9 +85,9 @@ def simulate(
     scenario: str | Path | Mapping[str, Any] | Loaded | ScenarioBase,
     replications: int | None = None,
     seed: int | None = None,
-    workers: int = 1,
-    overrides: Iterable[str] | Mapping[str, Any] = (),
-    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    overrides: Overrides = (),
+    progress: Progress = None,
     out: str | Path | None = None,
     overwrite: bool = False,
     max_memory: int | None = None,
@@ -62,40 +95,60 @@ def simulate(
 ) -> Results:
     """Run a scenario's replications and return its ``Results``.
 
+    ``workers`` defaults to the cores this process may use, as ``resim run``
+    does (the results are the same whatever the number). ``progress``: a bar
+    in a notebook by default, ``True`` for one on a terminal too, ``False``
+    for none, or a callable given the count of each batch that finishes.
+
     With ``posterior`` (the folder ``resim calibrate`` wrote), each
     replication draws its fitted parameters from the posterior, so the spread
     of outcomes includes the parameters' uncertainty.
 
     With ``out``, the result files are also written there, as ``resim run``
-    does; an interrupt (Ctrl-C) then still writes the replications that
-    finished, marked partial, and re-raises ``resim.interrupts.Interrupted``
-    with those ``Results`` as its ``finished``."""
+    does (``overwrite=True`` is ``--overwrite``); an interrupt (Ctrl-C) then
+    still writes the replications that finished, marked partial, and
+    re-raises ``resim.interrupts.Interrupted`` with those ``Results`` as its
+    ``finished``."""
     extra: dict[str, Any] = {}
     if replications is not None:
         extra["scenario.replications"] = replications
     if seed is not None:
         extra["scenario.seed"] = seed
-    if isinstance(overrides, Mapping):
-        merged: Iterable[str] | Mapping[str, Any] = {**overrides, **extra}
-    else:
-        merged = [*overrides, *(f"{k}={v}" for k, v in extra.items())]
-    loaded = with_posterior(load_scenario(scenario, merged), posterior)
-    from .execution import cap_workers
+    loaded = with_posterior(load_scenario(scenario, merge_overrides(overrides, extra)), posterior)
+    from .execution import cap_workers, default_workers
 
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, loaded.source, n)
-    workers = cap_workers(max(1, workers), n)
+    workers = cap_workers(max(1, workers or default_workers()), n, announce=workers is not None)
     check_memory(loaded, workers, max_memory)
-    if out is None:
-        results, stop = run(loaded, workers, progress)
-        if stop is not None:
-            raise stop
-        return results
-    with RunFolder(out, "run", overwrite) as folder:
-        results, stop = run(loaded, workers, progress, folder)
+    with progress_reporter(progress, "replications", n) as advance:
+        if out is None:
+            results, stop = run(loaded, workers, advance)
+        else:
+            with RunFolder(out, "run", overwrite) as folder:
+                results, stop = run(loaded, workers, advance, folder)
     if stop is not None:
         raise stop
     return results
+
+
+@contextmanager
+def progress_reporter(progress: Progress, label: str, total: int) -> Iterator[Callable[[int], None] | None]:
+    """What to call as work finishes: the caller's callable, or a rich
+    progress bar (on stderr) - in a Jupyter notebook by default, also on a
+    terminal with ``progress=True`` - or nothing."""
+    if callable(progress) or progress is False:
+        yield progress or None
+        return
+    from rich.console import Console
+
+    from .output.progress import ProgressBar
+
+    console = Console(stderr=True)
+    wanted = progress is True or console.is_jupyter
+    with ProgressBar(console, label, enabled=wanted) as bar:
+        bar.total(total)
+        yield bar.advance if bar.shown else None
 
 
 def run(

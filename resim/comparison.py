@@ -15,7 +15,7 @@ error and the seed that reproduces it), as a failed replication does in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .api import load_scenario, with_posterior
-from .execution import cap_workers, kpi_rows, run_replications
+from .api import Overrides, load_scenario, merge_overrides, with_posterior
+from .comparison_result import Comparison, scenario_label
+from .execution import cap_workers, default_workers, kpi_rows, run_replications
 from .kpis import METRICS
 from .scenario import Loaded
 
@@ -77,24 +78,24 @@ def compare(
     a: str | Path | Mapping[str, Any] | Loaded,
     b: str | Path | Mapping[str, Any] | Loaded | None = None,
     replications: int | None = None,
-    overrides: Iterable[str] = (),
-    overrides_a: Iterable[str] = (),
-    overrides_b: Iterable[str] = (),
-    workers: int = 1,
+    overrides: Overrides = (),
+    overrides_a: Overrides = (),
+    overrides_b: Overrides = (),
+    workers: int | None = None,
     posterior: str | Path | None = None,
-) -> pd.DataFrame:
+) -> Comparison:
     """Per automaker and KPI: A mean, B mean, paired B - A with 95% CI, and
     the CI width ratio (independent / paired), over the pairs where both
     sides succeeded; then one ``metric = "failed"`` row per failed pair. B
     defaults to A with ``overrides_b`` applied. B runs with A's seed (common
     random numbers); with ``posterior`` both draw replication r's fitted
     parameters from it, the same draw on both sides."""
-    la = with_posterior(load_scenario(a, [*overrides, *overrides_a]), posterior)
+    la = with_posterior(load_scenario(a, merge_overrides(overrides, overrides_a)), posterior)
     seed = la.scenario.scenario.seed
-    lb = with_posterior(load_scenario(b if b is not None else a, [*overrides, *overrides_b,
-                                                                  f"scenario.seed={seed}"]), posterior)
+    lb = with_posterior(load_scenario(b if b is not None else a, merge_overrides(
+        overrides, overrides_b, {"scenario.seed": seed})), posterior)
     n = replications or la.scenario.scenario.replications
-    workers = cap_workers(max(1, workers), n)
+    workers = cap_workers(max(1, workers or default_workers()), n, announce=workers is not None)
     ka, kb = _kpis(la, n, workers), _kpis(lb, n, workers)
     failed = _failed_pairs(ka, kb)
     bad = set(failed["replication"])
@@ -109,4 +110,7 @@ def compare(
             s = paired_stats(ga[m].to_numpy(dtype=float), gb[m].to_numpy(dtype=float))
             rows.append({"automaker": who, "metric": m, **s})
     out = pd.DataFrame(rows)
-    return pd.concat([out, failed], ignore_index=True) if len(failed) else out
+    table = Comparison(pd.concat([out, failed], ignore_index=True) if len(failed) else out)
+    table.attrs.update(a=scenario_label(a, merge_overrides(overrides, overrides_a)),
+                       b=scenario_label(b if b is not None else a, merge_overrides(overrides, overrides_b)))
+    return table

@@ -186,31 +186,33 @@ def firm_kpis(rows: np.ndarray) -> list[dict[str, float]]:
 
 def describe(values: Iterable[float], bounds: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
     """Mean, 95% t-interval of the mean (clipped to ``bounds``), and
-    p5/p50/p95 of replication values."""
+    p5/p50/p95 of replication values.
+
+    The interval is scipy's Student t (``stats.t.interval`` around the mean
+    with its standard error); identical values give a zero-width interval
+    at the mean rather than scipy's NaN for a zero scale."""
     x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     n = x.size
     if n == 0:
         return {"mean": None, "ci95": [None, None], "p5": None, "p50": None, "p95": None, "n": 0}
     mean = float(x.mean())
+    ci: list[float | None] = [None, None]
     if n > 1:
-        half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
+        sem = float(stats.sem(x))
+        low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=sem) if sem > 0 else (mean, mean)
         lo, hi = bounds
-        ci = [mean - half if lo is None else max(lo, mean - half), mean + half if hi is None else min(hi, mean + half)]
-    else:
-        ci = [None, None]
+        ci = [float(low) if lo is None else max(lo, float(low)), float(high) if hi is None else min(hi, float(high))]
     p5, p50, p95 = (float(v) for v in np.percentile(x, [5, 50, 95]))
     return {"mean": mean, "ci95": ci, "p5": p5, "p50": p50, "p95": p95, "n": int(n)}
 
 
 def wilson(successes: int, n: int) -> list[float | None]:
-    """95% Wilson score interval for a proportion (sound at 0 and 1)."""
+    """95% Wilson score interval for a proportion (sound at 0 and 1), from
+    scipy's ``binomtest(...).proportion_ci(method="wilson")``."""
     if n == 0:
         return [None, None]
-    z = 1.959963984540054
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [max(0.0, centre - half), min(1.0, centre + half)]
+    ci = stats.binomtest(int(successes), int(n)).proportion_ci(0.95, method="wilson")
+    return [max(0.0, float(ci.low)), min(1.0, float(ci.high))]
 
 
 def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:

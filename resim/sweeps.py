@@ -30,7 +30,7 @@ from .api import load_scenario, with_posterior
 from .budget import check_memory, check_sweep
 from .design import Point, build_points, design_origin, design_size, make_design
 from .errors import ScenarioError
-from .execution import cap_workers, died_output, kpi_rows, simulate_replication
+from .execution import cap_workers, default_workers, died_output, kpi_rows, simulate_replication
 from .executors import DaskConnection, execute
 from .kpis import METRICS, summarise_kpis
 from .runfolder import RunFolder, WriteError
@@ -51,6 +51,16 @@ class SweepResults:
     summary: pd.DataFrame
     failures: list[dict[str, Any]]
     runtime_s: float
+
+    def __repr__(self) -> str:
+        from .output.notebook import sweep_text
+
+        return sweep_text(self)
+
+    def _repr_html_(self) -> str:
+        from .output.notebook import sweep_html
+
+        return sweep_html(self)
 
     def plot_heatmap(self, x: str, y: str, metric: str = "vehicles_lost", automaker: str = "all"):  # noqa: ANN201
         from .output.figures.sweep import sweep_heatmap
@@ -127,7 +137,7 @@ def sweep(
     samples: int | None = None,
     replications: int | None = None,
     overrides: Iterable[str] | Mapping[str, Any] = (),
-    workers: int = 1,
+    workers: int | None = None,
     dask: str | None = None,
     out: str | Path = "results/sweep",
     resume: bool = False,
@@ -144,7 +154,7 @@ def sweep(
     input (before anything is written), ``resim.interrupts.Interrupted`` on
     Ctrl-C or SIGTERM (the finished parts are kept: finish with ``resume``).
 
-    ``workers`` is capped at the units and 4 x the cores (``announce`` says
+    ``workers`` (default: the cores) is capped at the units and 4 x the cores (``announce`` says
     so on stderr). ``report=False`` skips report.html (a few seconds of plotting), e.g. when
     timing the executors alone. With ``posterior`` (a ``resim calibrate``
     folder) every replication of every point draws the fitted parameters
@@ -156,7 +166,7 @@ def sweep(
     keys, design = make_design(base, grid, sampler, ranges, samples)
     points = [replace(p, posterior=base.posterior)
               for p in build_points(base, design, design_origin(grid, sampler))]
-    workers = cap_workers(max(1, workers), len(design) * n, announce)
+    workers = cap_workers(max(1, workers or default_workers()), len(design) * n, announce)
     for p in points:
         check_memory(p, workers, max_memory)
     spec = {

@@ -107,7 +107,7 @@ def test_a_killed_worker_is_a_failure_row_with_its_seed_and_the_run_goes_on(tmp_
     reps = pd.read_parquet(out / "replications.parquet")
     bad = reps[reps.error.notna()]
     assert list(bad.replication) == [3] and "SIGKILL" in bad.error.iloc[0]
-    assert json.loads(bad.seed.iloc[0]) == [7, 3]
+    assert (bad.seed_entropy.iloc[0], bad.replication.iloc[0]) == (7, 3)  # SeedSequence(7, spawn_key=(3,))
     assert set(reps[reps.error.isna()].replication) == {0, 1, 2, 4, 5, 6, 7}
 
 

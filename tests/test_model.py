@@ -108,10 +108,10 @@ def test_baseline_scenario_runs_short_of_nothing() -> None:
 
 def _paired_lost(overrides_a: dict, overrides_b: dict, n: int, source=None) -> np.ndarray:  # noqa: ANN001
     src = source or small_chain()
-    a = resim.simulate(src, replications=n, overrides=overrides_a).replications
-    b = resim.simulate(src, replications=n, overrides=overrides_b).replications
-    a = a[a.automaker == "all"].set_index("replication")["shortfall_t"]
-    b = b[b.automaker == "all"].set_index("replication")["shortfall_t"]
+    a = resim.simulate(src, replications=n, overrides=overrides_a).totals  # every automaker together
+    b = resim.simulate(src, replications=n, overrides=overrides_b).totals
+    a = a.set_index("replication")["shortfall_t"]
+    b = b.set_index("replication")["shortfall_t"]
     return (a - b).to_numpy()
 
 

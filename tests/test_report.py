@@ -528,3 +528,63 @@ def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------- report clarity
+def _monthly_run(horizon: float) -> RunData:
+    """One magnet flow of exactly 1 t per simulated day from 2025-04-04."""
+    start = date(2025, 4, 4)
+    days = pd.Series(pd.date_range(start, periods=int(horizon), freq="D"))
+    per_month = days.dt.to_period("M").astype(str).value_counts().sort_index()
+    flows = pd.DataFrame({"replication": 0, "month": per_month.index, "origin": "CN", "destination": "DE",
+                          "product": "magnet", "tonnes": per_month.to_numpy(dtype=float)})
+    return RunData(title="t", start_date=start, horizon_days=horizon, replications=[0], kpis=pd.DataFrame(),
+                   timeseries=pd.DataFrame(), licences=pd.DataFrame(), flows=flows, summary={})
+
+
+def test_partial_months_are_scaled_and_hatched_not_drawn_as_collapses() -> None:
+    from resim.output.figures.common import month_coverage, per_whole_month
+
+    run = _monthly_run(78)  # 2025-04-04 to 2025-06-20: 27 of 30 April days, all of May, 20 of 30 June days
+    months = pd.period_range("2025-04", "2025-06", freq="M")
+    assert month_coverage(run, months) == pytest.approx([27 / 30, 1.0, 20 / 30])
+    assert per_whole_month(np.array([27.0, 31.0, 20.0]), month_coverage(run, months)) == pytest.approx([30, 31, 30])
+    fig = figures.monthly_flows(run)
+    bars = [p for p in fig.axes[0].patches if p.get_height() > 0]
+    # a steady 1 t/day reads as a steady month-by-month flow, the partial months hatched
+    assert sorted(round(p.get_height(), 6) for p in bars) == [30.0, 30.0, 31.0]
+    assert sum(bool(p.get_hatch()) for p in bars) == 2
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert any("partial month" in label for label in labels)
+
+
+def test_a_month_with_too_few_days_is_named_not_drawn() -> None:
+    run = _monthly_run(61)  # ends 2025-06-03: three days of June
+    fig = figures.monthly_flows(run)
+    assert len([p for p in fig.axes[0].patches if p.get_height() > 0]) == 2
+    labels = " ".join(fig.axes[0].get_legend_handles_labels()[1])
+    assert "Jun 2025 (3 of 30 days)" in labels
+
+
+def test_the_licensing_table_says_which_share_is_pooled() -> None:
+    from resim.output.report_text import licensing_rows
+
+    summary = {"replications": 2, "licensing": {
+        "applications": {"mean": 5.0, "ci95": [4.0, 6.0]}, "approved_share": {"mean": 0.55, "ci95": [0.4, 0.7]},
+        "decision_days": {"mean": 40.0, "p50": 38.0, "p95": 60.0, "n": 10}, "pending_at_horizon": 0,
+        "by_kind": {"general": {"decided": 8, "approved_share": 0.75}, "renewal": {"decided": 2, "approved_share": 0.0}}}}
+    rows = dict((what, value) for what, value in licensing_rows(summary))
+    assert rows["share approved (of decided): mean of the replications' shares"].startswith("55%")
+    assert rows["share approved (of decided): pooled over every decision"] == "60% of 10 decisions"
+    assert rows["general applications decided"].endswith("(pooled)")
+
+
+def test_a_distribution_with_many_zeros_says_how_many() -> None:
+    kpis = pd.DataFrame({"replication": [0, 1, 2, 3] * 2, "automaker": ["a"] * 4 + ["b"] * 4,
+                         "vehicles_lost": [0.0, 0.0, 0.0, 50.0, 10.0, 20.0, 30.0, 40.0]})
+    summary = {"kpis": {"a": {"vehicles_lost": {"mean": 12.5, "ci95": [0.0, 52.0]}},
+                        "b": {"vehicles_lost": {"mean": 25.0, "ci95": [4.5, 45.5]}}}}
+    run = RunData(title="t", start_date=date(2025, 1, 1), horizon_days=30, replications=[0, 1, 2, 3], kpis=kpis,
+                  timeseries=pd.DataFrame(), licences=pd.DataFrame(), flows=pd.DataFrame(), summary=summary)
+    notes = [t.get_text() for t in figures.vehicles_lost_distribution(run).axes[0].texts]
+    assert notes == ["75% of replications lose none"]  # a, not b (which lost something every time)

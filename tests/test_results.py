@@ -126,7 +126,9 @@ def test_run_writes_every_result_file_with_the_contract_columns(tmp_path: Path) 
     assert set(pq.read_schema(out / "flows.parquet").names) >= {
         "replication", "month", "origin", "destination", "product", "tonnes"}
     reps = pd.read_parquet(out / "replications.parquet")
-    assert len(reps) == 4 * 4 and set(reps.automaker) == {"EU automaker", "US automaker", "Japan automaker", "all"}
+    assert len(reps) == 4 * 3 and set(reps.automaker) == {"EU automaker", "US automaker", "Japan automaker"}
+    totals = pd.read_parquet(out / "totals.parquet")
+    assert list(totals.replication) == [0, 1, 2, 3] and "automaker" not in totals.columns
     resolved = resim.load_scenario(out / "scenario.resolved.toml")
     assert resolved.scenario.controls.licence_mode == "general"
     manifest = json.loads((out / "manifest.json").read_text())
@@ -157,7 +159,7 @@ def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path) 
     reps = pd.read_parquet(tmp_path / "o" / "replications.parquet")
     bad = reps[reps.error.notna()]
     assert list(bad.replication) == [2] and "injected fault" in bad.error.iloc[0]
-    assert json.loads(bad.seed.iloc[0]) == [7, 2]
+    assert (bad.seed_entropy.iloc[0], bad.replication.iloc[0]) == (7, 2)  # SeedSequence(7, spawn_key=(2,))
     assert set(reps[reps.error.isna()].replication) == {0, 1, 3}
 
 
@@ -201,6 +203,41 @@ def test_kpi_frame_is_the_summary_as_a_table() -> None:
             assert (value is None and (got is None or got != got)) or got == value, (r, col)
     # the per-replication table agrees with the summary it was summarised into
     reps = res.replications
-    for who in ("EU maker", "all"):
-        mean = reps.loc[reps["automaker"] == who, "vehicles_lost"].mean()
+    for who, rows in (("EU maker", reps[reps["automaker"] == "EU maker"]), ("all", res.totals)):
+        mean = rows["vehicles_lost"].mean()
         assert math.isclose(kpis[who]["vehicles_lost"]["mean"], mean, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_replications_hold_real_automakers_and_totals_add_them_up() -> None:
+    scn = small_chain(**{"scenario.replications": 4, "scenario.seed": 11})
+    res = resim.simulate(scn, workers=1, progress=False)
+    reps, totals = res.replications, res.totals
+    assert set(reps.automaker) == {"EU maker", "JP maker", "CN buyer"}  # no "all" to double-count
+    assert list(totals.replication) == [0, 1, 2, 3] and "automaker" not in totals.columns
+    # every automaker together: vehicles and stockout days of 'all' follow from the entries
+    by_rep = reps.groupby("replication")
+    assert np.allclose(totals.set_index("replication").vehicles_lost, by_rep.vehicles_lost.sum(min_count=1))
+    assert (totals.set_index("replication").stockout_days >= by_rep.stockout_days.max()).all()
+    # seeds are integers that reproduce a replication: SeedSequence(seed_entropy, spawn_key=(r,))
+    assert str(reps.replication.dtype) == "int64" and str(reps.seed_entropy.dtype) == "int64"
+    assert str(reps.automaker.dtype) == "string" and (reps.seed_entropy == 11).all()
+    from resim.randomness import replication_seed
+
+    ss = replication_seed(int(totals.seed_entropy.iloc[2]), int(totals.replication.iloc[2]))
+    assert (ss.entropy, ss.spawn_key) == (11, (2,))
+    # summary.json's 'all' block is summarised from the totals
+    assert math.isclose(res.summary()["kpis"]["all"]["vehicles_lost"]["mean"], totals.vehicles_lost.mean())
+
+
+def test_t_and_wilson_intervals_are_the_textbook_ones() -> None:
+    x = np.array([3.0, 5.0, 4.0, 8.0, 6.0])
+    d = describe(x)
+    half = 2.7764451051977987 * x.std(ddof=1) / math.sqrt(x.size)  # t(0.975, 4)
+    assert d["ci95"] == pytest.approx([x.mean() - half, x.mean() + half])
+    assert describe([2.0, 2.0, 2.0])["ci95"] == [2.0, 2.0]  # no spread, no width (not NaN)
+    assert describe(x, bounds=(4.0, None))["ci95"][0] == 4.0
+    for k, n in ((0, 20), (7, 20), (20, 20), (1, 3)):
+        z, p = 1.959963984540054, k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        assert wilson(k, n) == pytest.approx([max(0.0, centre - half), min(1.0, centre + half)])

@@ -1,35 +1,42 @@
-"""The command line (SPEC §3): run, sweep, compare, calibrate, validate, report, schema.
+"""The command line (SPEC §3): run, sweep, compare, calibrate, validate, report, schema, init.
 
 One module per command (``add_parser`` and ``command``); this package builds
 the parser and maps outcomes to exit codes: 0 ok; 2 bad input (scenario or
 flags, a busy or foreign ``--out``), with one line naming the file, key and
 value; 1 an internal error, results that could not be written, or failed
 replications (``--debug`` shows tracebacks); 130 interrupted (Ctrl-C) and
-143 terminated (SIGTERM), after keeping what finished. Nothing is written
-until the input is known to be good.
+143 terminated (SIGTERM), after keeping what finished; 141 when the reader
+of the output went away (``resim compare --json | head``): quietly, as
+``cat`` does, not as an internal error. Nothing is written until the input
+is known to be good.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import traceback
 from collections.abc import Sequence
 from contextlib import nullcontext
 
+from .. import __version__
 from ..errors import ScenarioError
 from ..interrupts import Interrupted, stop_on_signals
 from ..runfolder import WriteError
-from . import calibrate, compare, report, run, schema, sweep, validate
+from . import calibrate, compare, init, report, run, schema, sweep, validate
 from .options import Parser, UsageError
 
 COMMANDS = {"run": run, "sweep": sweep, "compare": compare, "calibrate": calibrate, "validate": validate,
-            "report": report, "schema": schema}
+            "report": report, "schema": schema, "init": init}
+#: Exit code when the output's reader has gone (128 + SIGPIPE, as a shell reports it).
+BROKEN_PIPE = 141
 
 
 def build_parser() -> Parser:
     p = Parser(prog="resim", description="Simulate rare-earth supply disruptions under export licensing.")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    p.add_argument("--version", action="version", version=f"resim {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     for module in COMMANDS.values():
         module.add_parser(sub)
@@ -48,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             build_parser().print_help()
             return 2
         with stop_on_signals() if in_main else nullcontext():
-            return COMMANDS[args.command].command(args, argv)
+            code = COMMANDS[args.command].command(args, argv)
+        sys.stdout.flush()  # piped output is buffered: a reader that left shows here, not at exit
+        return code
     except ScenarioError as e:
         print(e, file=sys.stderr)
         return 2
@@ -61,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("resim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _drop_stdout()
+        return BROKEN_PIPE
     except WriteError as e:
         print(f"resim: {e}", file=sys.stderr)
         return 1
@@ -72,4 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not raise
+    (and print) a second BrokenPipeError; the Python documentation's recipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
+
+
+__all__ = ["BROKEN_PIPE", "COMMANDS", "build_parser", "main"]

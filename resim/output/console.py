@@ -1,32 +1,53 @@
-"""Terminal output: the KPI tables and progress bars (rich).
+"""Terminal output: the run's KPI and licensing tables (rich), and the
+sweep and comparison tables.
 
-On a terminal: a boxed table and a progress bar. Piped: the same table as
-plain text and no progress bar, so logs and ``| less`` stay clean.
+The run tables lay themselves out for the width they are printed at: each
+cell is the mean with its 95% confidence interval beside it when there is
+room, stacked below it when not, and at 80 columns the least needed columns
+are left out (saying which) before any cell would wrap. A terminal gets its
+own width; piped output gets ``COLUMNS`` or 120 columns and no progress bar,
+so logs and ``| less`` stay clean.
 
 Rich reads square brackets in strings as markup, so every string that comes
 from the user (scenario, automaker and stage names, swept keys and values,
 file names) goes through :func:`rich.markup.escape`: a name such as ``[/]``
 is shown as typed instead of ending the command with a markup error. Numbers
-are written by the output package's one formatter.
+are written by the output package's one formatter, in the same units
+everywhere: vehicles and days whole (large counts as 285k, 1.66M),
+probabilities to two places, shares of demand and of firms in %.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, ConsoleOptions
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from .formatting import format_number
+from .progress import ProgressBar
+
+#: Piped output's width when ``COLUMNS`` does not say.
+PIPE_WIDTH = 120
 
 
 def make_console(stream: Any = None) -> Console:
-    """A console on ``stream`` (stdout): the terminal's width, or 120 columns when piped."""
+    """A console on ``stream`` (stdout): the terminal's width, or ``COLUMNS``
+    (else 120) columns when piped."""
     stream = stream or sys.stdout
-    return Console(file=stream, highlight=False, soft_wrap=False, width=None if stream.isatty() else 120)
+    width = None
+    if not stream.isatty():
+        cols = os.environ.get("COLUMNS", "")
+        width = int(cols) if cols.isdigit() and int(cols) > 0 else PIPE_WIDTH
+    return Console(file=stream, highlight=False, soft_wrap=False, width=width)
 
 
 def _num(x: float | None, digits: int = 0) -> str:
@@ -48,76 +69,194 @@ def _day(start: date, d: float | None) -> str:
     return "-" if d is None else (start + timedelta(days=int(d))).isoformat()
 
 
-def _band(d: dict[str, Any], digits: int = 0, scale: float = 1.0) -> str:
-    """The p5-p95 band of single replications (outcomes, not the mean)."""
+# ---------------------------------------------------------------- tables that fit
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: the mean, its interval (``[lo, hi]``) and, under
+    ``--posterior``, the p5-p95 band of single replications (``(a–b)``)."""
+
+    main: str
+    ci: str = ""
+    band: str = ""
+
+    def text(self, stacked: bool) -> str:
+        first = [self.main, self.ci] if stacked else [" ".join(p for p in (self.main, self.ci) if p)]
+        return "\n".join(p for p in (*first, self.band) if p)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its heading on one line and over two (for stacked cells)."""
+
+    key: str
+    heading: str
+    short: str
+    justify: str = "right"
+
+
+@dataclass
+class FittedTable:
+    """A table laid out for the width it is printed at.
+
+    Tried in turn: mean and interval side by side; the interval stacked
+    below the mean; the same with one space between columns; then the
+    columns in ``drop`` left out one by one (the caption says which), so
+    that no cell wraps. Only if the first column's names are still too long
+    are they cut short with an ellipsis. A rich renderable: print it."""
+
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Cell]]
+    caption: str = ""
+    drop: Sequence[str] = ()
+    section_before: int | None = None  # row index of the total row (a gap above it)
+    layouts: Sequence[tuple[bool, int]] = field(default=((False, 1), (True, 1), (True, 0)))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Table]:
+        yield self.table(options.max_width, console)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.table(options.max_width, console))
+
+    def table(self, width: int, console: Console | None = None) -> Table:
+        """The first layout whose natural width is at most ``width``."""
+        console = console or Console(width=max(width, 20))
+        wide = console.options.update_width(10_000)
+        droppable = [k for k in self.drop if any(c.key == k for c in self.columns)]
+        candidates = [(stacked, gap, droppable[:n]) for n in range(len(droppable) + 1)
+                      for stacked, gap in (self.layouts if n == 0 else self.layouts[-1:])]
+        table = None
+        for stacked, gap, dropped in candidates:
+            table = self._build(stacked, gap, dropped)
+            if Measurement.get(console, wide, table).maximum <= width:
+                return table
+        assert table is not None
+        return table
+
+    def _build(self, stacked: bool, gap: int, dropped: Sequence[str]) -> Table:
+        caption = self.caption
+        if dropped:
+            names = ", ".join(c.heading for c in self.columns if c.key in dropped)
+            caption = f"{caption}\n" if caption else ""
+            caption += f"Left out at this width: {names} (all in summary.json; widen the terminal to see them)."
+        t = Table(title=self.title, title_justify="left", caption=caption or None, caption_justify="left",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, gap),
+                  show_lines=stacked)
+        shown = [c for c in self.columns if c.key not in dropped]
+        for c in shown:
+            t.add_column(c.short if stacked else c.heading, justify=c.justify,  # type: ignore[arg-type]
+                         no_wrap=True, overflow="ellipsis")
+        for i, row in enumerate(self.rows):
+            if self.section_before is not None and i == self.section_before and not stacked:
+                t.add_section()
+            t.add_row(*[row[c.key].text(stacked) if c.key in row else "-" for c in shown])
+        return t
+
+
+# ---------------------------------------------------------------- the run's tables
+def _ci(d: dict[str, Any], digits: int, scale: float = 1.0) -> Cell:
+    """A KPI block of summary.json as a cell: mean, [lo, hi], and (p5–p95)."""
+    if d.get("mean") is None:
+        return Cell("-")
+    lo, hi = (d.get("ci95") or [None, None])[:2]
+    ci = "" if lo is None else f"[{_num(lo * scale, digits)}, {_num(hi * scale, digits)}]"
+    return Cell(_num(d["mean"] * scale, digits), ci)
+
+
+def _with_band(cell: Cell, d: dict[str, Any], digits: int, scale: float = 1.0) -> Cell:
     if d.get("p5") is None:
-        return ""
-    return f"\n({_num(d['p5'] * scale, digits)}–{_num(d['p95'] * scale, digits)})"
+        return cell
+    return Cell(cell.main, cell.ci, f"({_num(d['p5'] * scale, digits)}–{_num(d['p95'] * scale, digits)})")
 
 
-def kpi_table(summary: dict[str, Any]) -> Table:
-    """Per automaker: vehicles lost, stockout days, first stockout, P(stockout), fill rate.
-    Under ``--posterior`` each KPI also shows, below the mean and its CI, the
-    p5-p95 band of single replications, which holds the parameters'
+def _first_stockout(start: date, d: dict[str, Any], band: bool) -> Cell:
+    if d.get("mean") is None:
+        return Cell("none")
+    main = _day(start, d["mean"])
+    lo, hi = (d.get("ci95") or [None, None])[:2]
+    ci = ""
+    if lo is not None:
+        a, b = _day(start, lo)[5:], _day(start, hi)[5:]
+        ci = "" if a == b == main[5:] else f"[{a}, {b}]"
+    spread = ""
+    if band and d.get("p5") is not None:
+        a, b = _day(start, d["p5"])[5:], _day(start, d["p95"])[5:]
+        spread = "" if a == b else f"({a}–{b})"
+    return Cell(main, ci, spread)
+
+
+#: The KPI columns of the run table: (key, heading, stacked heading, digits, scale).
+KPI_COLUMNS = (
+    ("vehicles_lost", "vehicles lost", "vehicles\nlost", 0, 1.0),
+    ("stockout_days", "stockout days", "stockout\ndays", 0, 1.0),
+    ("first_stockout_day", "first stockout (if any)", "first\nstockout", 0, 1.0),
+    ("stockout_probability", "P(stockout)", "\nP(stockout)", 2, 1.0),
+    ("fill_rate", "fill rate %", "fill\nrate %", 1, 100.0),
+    ("peak_share_stopped", "peak lines stopped %", "peak lines\nstopped %", 0, 100.0),
+)
+SHORTFALL = ("shortfall_t", "magnet shortfall t", "magnet\nshortfall t", 0, 1.0)
+#: Left out in this order when the table would not fit otherwise.
+KPI_DROP_ORDER = ("fill_rate", "stockout_days", "peak_share_stopped", "stockout_probability")
+
+
+def kpi_table(summary: dict[str, Any]) -> FittedTable:
+    """Per automaker: vehicles lost, stockout days, first stockout, P(stockout),
+    fill rate, and for populations the peak share of lines stopped; each the
+    mean with its 95% CI. Under ``--posterior`` each KPI also shows, below,
+    the p5-p95 band of single replications, which holds the parameters'
     uncertainty as well as the simulation's noise."""
     start = date.fromisoformat(summary["start_date"])
     n = summary["replications"]
     posterior = summary.get("posterior")
-    t = Table(title=f"{escape(str(summary['scenario']))}: {n} replications, mean [95% CI]"
-                    + ("; (p5–p95 of replications)" if posterior else ""),
-              title_justify="left")
+    populations = any(k > 1 for k in summary.get("firms", {}).values())
+    # buyers given in tonnes have no vehicle count: show the tonnes they lack instead
+    lost = "vehicles_lost" if any(k["vehicles_lost"].get("mean") is not None
+                                  for k in summary["kpis"].values()) else "shortfall_t"
+    title = f"{escape(str(summary['scenario']))}: {n} replications, mean [95% CI]"
+    caption = ""
     if posterior:
-        t.caption = (f"with --posterior {escape(str(posterior['directory']))}: each replication drew "
-                     f"{', '.join(escape(k) for k in posterior['parameters'])}. [95% CI] is where the mean "
-                     "lies (it shrinks with replications); (p5–p95) is where 90% of outcomes fall, "
-                     "parameter uncertainty included.")
-        t.caption_justify = "left"
-    t.add_column("automaker")
-    t.add_column("vehicles lost", justify="right")
-    t.add_column("stockout days", justify="right")
-    t.add_column("first stockout (if any)", justify="right")
-    t.add_column("P(stockout)", justify="right")
-    t.add_column("fill rate %", justify="right")
-    populations = any(n > 1 for n in summary.get("firms", {}).values())
-    if populations:  # the share of an entry's firms (lines) stopped on its worst day
-        t.add_column("peak lines stopped %", justify="right")
+        title += "; (p5–p95 of replications)"
+        caption = (f"with --posterior {escape(str(posterior['directory']))}: each replication drew "
+                   f"{', '.join(escape(k) for k in posterior['parameters'])}. [95% CI] is where the mean "
+                   "lies (it shrinks with replications); (p5–p95) is where 90% of outcomes fall, "
+                   "parameter uncertainty included.")
+    columns = [Column("automaker", "automaker", "automaker", "left")]
+    specs = [SHORTFALL if key == "vehicles_lost" and lost == "shortfall_t" else (key, *rest)
+             for key, *rest in KPI_COLUMNS if key != "peak_share_stopped" or populations]
+    columns += [Column(key, head, short) for key, head, short, _, _ in specs]
+    rows = []
     for name, k in summary["kpis"].items():
-        first = k["first_stockout_day"]
-        if first["mean"] is None:
-            fs = "none"
-        elif first["ci95"][0] is None:
-            fs = _day(start, first["mean"])
-        else:
-            lo, hi = _day(start, first["ci95"][0]), _day(start, first["ci95"][1])
-            fs = _day(start, first["mean"]) if lo == hi else f"{_day(start, first['mean'])} [{lo[5:]}, {hi[5:]}]"
-        p = k["stockout_probability"]
-        ps = _mean_ci(p, 2)
-        band = _band if posterior else (lambda *_a, **_k: "")
-        first_band = ""
-        if posterior and first["p5"] is not None:
-            first_band = f"\n({_day(start, first['p5'])[5:]}–{_day(start, first['p95'])[5:]})"
-        cells = [escape(str(name)), _mean_ci(k["vehicles_lost"]) + band(k["vehicles_lost"]),
-                 _mean_ci(k["stockout_days"]) + band(k["stockout_days"]), fs + first_band, ps,
-                 _mean_ci(k["fill_rate"], 1, 100.0) + band(k["fill_rate"], 1, 100.0)]
-        if populations:
-            cells.append(_mean_ci(k["peak_share_stopped"], 0, 100.0) + band(k["peak_share_stopped"], 0, 100.0))
-        t.add_row(*cells)
-    return t
+        row = {"automaker": Cell(escape(str(name)))}
+        for key, _, _, digits, scale in specs:
+            if key == "first_stockout_day":
+                row[key] = _first_stockout(start, k[key], bool(posterior))
+            elif key == "stockout_probability":
+                row[key] = _ci(k[key], digits, scale)
+            elif key in k:
+                cell = _ci(k[key], digits, scale)
+                row[key] = _with_band(cell, k[key], digits, scale) if posterior else cell
+        rows.append(row)
+    names = list(summary["kpis"])
+    total = names.index("all") if "all" in names else None
+    return FittedTable(title, columns, rows, caption, KPI_DROP_ORDER, total)
 
 
-def licensing_table(summary: dict[str, Any]) -> Table:
-    """Per review stage: wait per visit, time-average queue, utilisation."""
+def licensing_table(summary: dict[str, Any]) -> FittedTable:
+    """Per review stage: wait per visit (mean; p95), time-average queue, utilisation."""
     lic = summary["licensing"]
-    t = Table(title=f"{escape(str(summary['scenario']))}: review office, "
-                    f"{summary['replications']} replications", title_justify="left")
-    for c in ("stage", "wait per visit, days (mean; p95)", "queue length [95% CI]", "reviewer utilisation [95% CI]"):
-        t.add_column(c, justify="left" if c == "stage" else "right")
+    columns = [Column("stage", "stage", "stage", "left"),
+               Column("wait", "wait per visit, days (mean; p95)", "wait per visit,\ndays (mean; p95)"),
+               Column("queue", "queue length [95% CI]", "queue\nlength"),
+               Column("util", "reviewer utilisation [95% CI]", "reviewer\nutilisation")]
+    rows = []
     for stage, w in lic.get("stage_wait_days", {}).items():
         q = lic["queue_length"][stage]
         u = lic["reviewer_utilisation"].get(stage)
-        wait = "-" if w["mean"] is None else f"{_num(w['mean'], 3)}; {_num(w['p95'], 2)}"
-        t.add_row(escape(str(stage)), wait, _mean_ci(q, 2), "inf reviewers" if u is None else _mean_ci(u, 3))
-    return t
+        wait = Cell("-") if w["mean"] is None else Cell(f"{_num(w['mean'], 2)}; {_num(w['p95'], 2)}")
+        rows.append({"stage": Cell(escape(str(stage))), "wait": wait, "queue": _ci(q, 2),
+                     "util": Cell("inf reviewers") if u is None else _ci(u, 3)})
+    return FittedTable(f"{escape(str(summary['scenario']))}: review office, {summary['replications']} "
+                       "replications", columns, rows)
 
 
 def licensing_lines(summary: dict[str, Any]) -> list[str]:
@@ -128,54 +267,12 @@ def licensing_lines(summary: dict[str, Any]) -> list[str]:
         return []
     share = lic["approved_share"]
     dd = lic["decision_days"]
-    parts = [f"licensing: {apps['mean']:.1f} applications per replication"]
+    parts = [f"licensing: {_num(apps['mean'], 1)} applications per replication"]
     if share["mean"] is not None:
-        parts.append(f"{100 * share['mean']:.0f}% approved")
+        parts.append(f"{100 * share['mean']:.0f}% approved (mean of replications)")
     if dd["mean"] is not None:
-        parts.append(f"decision in {dd['mean']:.1f} days on average (p95 {dd['p95']:.1f})")
+        parts.append(f"decision in {_num(dd['mean'], 1)} days on average (p95 {_num(dd['p95'], 1)})")
     return [", ".join(parts)]
-
-
-class ProgressBar:
-    """A progress bar with ETA on a terminal; nothing when piped or quiet.
-
-    Use as a context manager; call ``total(n, done)`` once the amount of work
-    is known, then ``advance(k)`` as it completes.
-    """
-
-    def __init__(self, console: Console, label: str, enabled: bool = True) -> None:
-        self._prog: Any = None
-        self._task: Any = None
-        if enabled and console.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._prog = Progress(TextColumn(escape(label)), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                  console=console, transient=True)
-
-    def __enter__(self) -> ProgressBar:
-        if self._prog is not None:
-            self._prog.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._prog is not None:
-            self._prog.stop()
-
-    def total(self, n: int, done: int = 0) -> None:
-        """The amount of work (``done`` of it already finished, as on ``--resume``)."""
-        if self._prog is not None:
-            self._task = self._prog.add_task("work", total=n, completed=done)
-
-    def advance(self, k: int = 1, *_: Any) -> None:
-        """``k`` more units done (extra arguments, as executors pass them, are ignored)."""
-        if self._prog is not None and self._task is not None:
-            self._prog.advance(self._task, k)
 
 
 def sweep_table(res: Any, max_rows: int = 40) -> Table:
@@ -214,3 +311,7 @@ def compare_table(df: Any, a: str, b: str) -> Table:
         t.add_row(escape(str(r.automaker)), escape(str(r.metric)), _num(r.mean_a, digits),
                   _num(r.mean_b, digits), ci, ratio)
     return t
+
+
+__all__ = ["KPI_COLUMNS", "KPI_DROP_ORDER", "Cell", "Column", "FittedTable", "ProgressBar", "compare_table",
+           "kpi_table", "licensing_lines", "licensing_table", "make_console", "sweep_table"]

@@ -129,7 +129,13 @@ def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date, band: b
     return cell
 
 
-def _kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
+def kpi_labels(summary: Mapping[str, Any]) -> list[str]:
+    """The KPI table's column headings (population columns when an entry has firms)."""
+    return [label for _, label in _kpi_columns(summary)]
+
+
+def kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
+    """The KPI table's rows (``macros.kpi_table``), as the report and the notebook show them."""
     band = bool(summary.get("posterior"))
     return [{"name": name, "total": name == "all",
              "label": "all automakers" if name == "all" else name,
@@ -161,7 +167,7 @@ def write_report(out_dir: Path, title: str | None = None) -> Path:
         end=start + timedelta(days=run.horizon_days), n_ok=n_ok, seed=str(summary.get("seed")),
         failed=failed,
         failed_text="; ".join(f"#{f['replication']}: {f['error']}" for f in failed[:5]),
-        kpi_labels=[label for _, label in _kpi_columns(summary)], kpi_rows=_kpi_rows(summary, start),
+        kpi_labels=kpi_labels(summary), kpi_rows=kpi_rows(summary, start),
         posterior=summary.get("posterior"),
         facts=[("Start date", str(start)),
                ("Horizon", f"{words.days_text(run.horizon_days)} (to "
@@ -272,5 +278,5 @@ def report_command(directory: str) -> int:
     return 0
 
 
-__all__ = ["REPORT", "kpi_value", "render", "report_command", "sweep_value", "write_report",
+__all__ = ["REPORT", "kpi_labels", "kpi_rows", "kpi_value", "render", "report_command", "sweep_value", "write_report",
            "write_sweep_report"]

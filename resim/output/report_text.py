@@ -223,9 +223,10 @@ def licensing_rows(summary: Mapping[str, Any]) -> Rows:
     rows = [
         ["applications filed per replication",
          f"{num(apps.get('mean'), 1)} [{num(apps_ci[0], 1)}, {num(apps_ci[1], 1)}]"],
-        ["share approved (of decided)",
+        ["share approved (of decided): mean of the replications' shares",
          f"{pct(share.get('mean'))} [{pct(share_ci[0])}, {pct(share_ci[1])}]"
          if share.get("mean") is not None else MISSING],
+        ["share approved (of decided): pooled over every decision", pooled_approval(lic)],
         ["days from filing to decision",
          f"mean {num(dd.get('mean'), 1)}, median {num(dd.get('p50'), 1)}, "
          f"p95 {num(dd.get('p95'), 1)} (calendar days, {dd.get('n', 0)} decisions)"],
@@ -235,8 +236,21 @@ def licensing_rows(summary: Mapping[str, Any]) -> Rows:
     ]
     for kind, b in lic.get("by_kind", {}).items():
         rows.append([f"{kind} applications decided", f"{b.get('decided')} in all, "
-                     f"{pct(b.get('approved_share'))} approved"])
+                     f"{pct(b.get('approved_share'))} approved (pooled)"])
     return rows
+
+
+def pooled_approval(licensing: Mapping[str, Any]) -> str:
+    """The share of all decisions, over every replication, that approved: it
+    weighs each decision alike, where the mean of per-replication shares
+    weighs each replication alike (the two differ when replications with
+    more refiled rejections decide more applications)."""
+    kinds = licensing.get("by_kind", {}).values()
+    decided = sum(int(b.get("decided") or 0) for b in kinds)
+    if not decided:
+        return MISSING
+    approved = sum(int(b.get("decided") or 0) * float(b.get("approved_share") or 0.0) for b in kinds)
+    return f"{pct(approved / decided)} of {decided:,} decisions"
 
 
 def licence_record_scope(sc: Mapping[str, Any]) -> str:
@@ -289,11 +303,11 @@ def run_rows(summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> Rows:
         ["finished (UTC)", str(manifest.get("finished_utc", MISSING))],
         ["runtime", f"{summary.get('runtime_s', MISSING)} s on {manifest.get('workers', '?')} worker(s)"],
         ["versions", ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items())],
-        ["files", "summary.json, replications/timeseries/licences/flows.parquet, "
+        ["files", "summary.json, replications/totals/timeseries/licences/flows.parquet, "
                   "scenario.resolved.toml (runs again as is), manifest.json, plots/*.png"],
     ]
 
 
 __all__ = ["automaker_rows", "controls_facts", "date_of", "days_text", "dist_text",
-           "licence_record_scope", "licensing_facts", "licensing_rows", "pct", "policy_rows",
+           "licence_record_scope", "licensing_facts", "licensing_rows", "pct", "policy_rows", "pooled_approval",
            "run_rows", "stage_rows", "upstream_rows"]

@@ -2,9 +2,13 @@
 
 The data (tables, summary, data files) belong to the results layer
 (:class:`~resim.output.tables.RunTables`); this class adds what is drawn
-from them - the plot methods and the HTML report written next to the data
-files. Presentation depends on results and never the reverse: nothing in the
-results layer imports this module.
+from them - the plot methods, the HTML report written next to the data
+files, and what a notebook shows when a cell ends with the object (the KPI
+table with its intervals). Presentation depends on results and never the
+reverse: nothing in the results layer imports this module.
+
+The plot methods return figures that display themselves in Jupyter (see
+``figures.common.ShownFigure``): no ``%matplotlib inline`` and no pyplot.
 """
 
 from __future__ import annotations
@@ -14,13 +18,28 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from .figures import inventory_fan, licence_pipeline, monthly_flows, vehicles_lost_distribution
+from ..errors import ScenarioError
+from ..scenario.keys import did_you_mean
+from .figures import (
+    inventory_fan,
+    licence_decisions,
+    licence_pipeline,
+    lines_stopped_fan,
+    monthly_flows,
+    vehicles_lost_distribution,
+)
+from .notebook import results_html, results_text
 from .report import write_report
 from .tables import RunTables
 
 
 class Results(RunTables):
-    """All replications of one scenario run (SPEC §3 ``resim.simulate``)."""
+    """All replications of one scenario run (SPEC §3 ``resim.simulate``).
+
+    ``replications`` has one row per replication and automaker (real
+    automakers only), ``totals`` one per replication for every automaker
+    together; ``summary()`` is summary.json; the ``plot_*`` methods draw the
+    report's figures."""
 
     def write(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
         """Write every SPEC §4 file into ``out``: the data files, then report.html and plots/."""
@@ -28,9 +47,36 @@ class Results(RunTables):
         write_report(out)
         return out
 
+    # ---------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        return results_text(self)
+
+    def _repr_html_(self) -> str:
+        return results_html(self)
+
+    # ---------------------------------------------------------------- figures
+    @property
+    def automakers(self) -> list[str]:
+        """The scenario's automaker entries, in scenario order."""
+        return [a.name for a in self.scenario.automakers]
+
+    def _automaker(self, name: str) -> str:
+        """``name`` if the scenario has that automaker; else a ``ScenarioError``
+        naming the choices, with a "did you mean" for a near miss (wrong case)."""
+        names = self.automakers
+        if name in names:
+            return name
+        choices = ", ".join(f'"{n}"' for n in names) or "none"
+        raise ScenarioError(self.loaded.source, "automaker", "no automaker of that name", name,
+                            extra=f"{did_you_mean(name, names)}; the automakers are {choices}")
+
     def plot_inventory(self, automaker: str) -> Figure:
         """Inventory fan chart (median, 5-95% band) of one automaker."""
-        return inventory_fan(self, automaker)
+        return inventory_fan(self, self._automaker(automaker))
+
+    def plot_lines_stopped(self, automaker: str) -> Figure:
+        """Share of an automaker entry's firms (lines) stopped, day by day (median, 5-95% band)."""
+        return lines_stopped_fan(self, self._automaker(automaker))
 
     def plot_vehicles_lost(self) -> Figure:
         """Distribution of vehicles lost per automaker, with mean and CI."""
@@ -39,6 +85,10 @@ class Results(RunTables):
     def plot_licences(self) -> Figure:
         """Applications in review over time, by kind and stage."""
         return licence_pipeline(self)
+
+    def plot_decisions(self) -> Figure:
+        """Licence decisions per month by outcome."""
+        return licence_decisions(self)
 
     def plot_flows(self) -> Figure:
         """Monthly tonnes shipped by destination and product."""

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..execution import kpi_rows
-from ..kpis import FIRM_COLUMNS, METRICS, licensing_summary, summarise_kpis
+from ..kpis import ALL, FIRM_COLUMNS, METRICS, licensing_summary, summarise_kpis
 from ..licensing import licence_columns
 from ..model import STOCK_COLUMNS, TIMESERIES_COLUMNS
 from ..records import Records
@@ -39,6 +39,7 @@ from ..units import day_to_date
 RESULT_FILES = (
     "summary.json",
     "replications.parquet",
+    "totals.parquet",
     "timeseries.parquet",
     "licences.parquet",
     "flows.parquet",
@@ -48,6 +49,10 @@ RESULT_FILES = (
 STAGE_COLUMNS = ("stage", "horizon_days", "arrivals", "queue_area", "busy_area", "reviewer_area",
                  "reviewers", "in_queue_at_end", "in_service_at_end")
 FLOW_COLUMNS = ["replication", "month", "origin", "destination", "product", "tonnes"]
+#: Columns of replications.parquet (``automaker`` is missing only on a failed
+#: replication's one row) and of totals.parquet, before any drawn posterior values.
+REPLICATION_COLUMNS = ["replication", "automaker", *METRICS, "error", "seed_entropy"]
+TOTAL_COLUMNS = ["replication", *METRICS, "error", "seed_entropy"]
 
 
 def versions() -> dict[str, str]:
@@ -80,13 +85,14 @@ class RunTables:
         self.start_date: date = self.scenario.scenario.start_date
         self.failures = [(o.replication, o.error) for o in self.outputs if o.error]
         ok = [o for o in self.outputs if not o.error]
-        self.replications = kpi_rows(self.outputs, loaded)
+        self.replications, self.totals = split_kpis(kpi_rows(self.outputs, loaded), self.scenario.scenario.seed)
         if loaded.posterior is not None:  # the parameter values each replication drew
             from ..calibration.posterior import drawn_values
 
             drawn = drawn_values(loaded.posterior, self.scenario.scenario.seed,
                                  [o.replication for o in self.outputs])
             self.replications = self.replications.merge(drawn, on="replication", how="left")
+            self.totals = self.totals.merge(drawn, on="replication", how="left")
         self.timeseries = self._timeseries(ok)
         stage_names = self.scenario.stage_names()
         self.licences = self._concat(ok, "licences", licence_columns(stage_names))
@@ -163,7 +169,8 @@ class RunTables:
             "posterior": None if self.loaded.posterior is None else {
                 "directory": self.loaded.posterior.source, "parameters": self.loaded.posterior.keys,
                 "particles": int(len(self.loaded.posterior.weights))},
-            "kpis": summarise_kpis(self.replications),
+            "kpis": summarise_kpis(pd.concat([self.replications, self.totals.assign(automaker=ALL)],
+                                             ignore_index=True)),
             "licensing": licensing_summary(self.licences, self.stages,
                                             [o.replication for o in self.outputs if not o.error]),
             "events": events,
@@ -194,6 +201,7 @@ class RunTables:
         out.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
         write_parquet(out / "replications.parquet", self.replications)
+        write_parquet(out / "totals.parquet", self.totals)
         write_parquet(out / "timeseries.parquet", self.timeseries)
         write_parquet(out / "licences.parquet", self.licences)
         write_parquet(out / "flows.parquet", self.flows)
@@ -215,7 +223,7 @@ class RunTables:
             "command": list(argv),
             "seed": self.scenario.scenario.seed,
             "replications": len(self.outputs),
-            "replication_seeds": "numpy SeedSequence(seed, spawn_key=(r,)) for replication r",
+            "replication_seeds": "numpy SeedSequence(seed_entropy, spawn_key=(replication,)) for replication r",
             "workers": self.workers,
             "runtime_s": round(self.runtime_s, 3),
             "simulated_events": self.sim_events,
@@ -224,6 +232,26 @@ class RunTables:
             "platform": platform.platform(),
             "files": sorted([*RESULT_FILES, "report.html", "plots/"]),
         }
+
+
+def split_kpis(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-replication KPI rows (``execution.kpi_rows``: automakers, the
+    ``all`` aggregate, one row per failed replication) as two tidy tables:
+    ``replications`` (real automakers only, so sums over automakers count
+    each vehicle once; a failed replication keeps its one row with the error)
+    and ``totals`` (one row per replication: every automaker together).
+
+    The seed that reproduces replication r is ``SeedSequence(seed_entropy,
+    spawn_key=(r,))``: two integer columns rather than the JSON text
+    ``"[seed, r]"`` that a DataFrame can neither filter nor join on."""
+    rows = rows.assign(seed_entropy=np.int64(seed))
+    rows = rows.astype({"replication": "int64", "automaker": "string", "error": "string",
+                        **{m: "float64" for m in METRICS}})
+    failed = rows["error"].notna()
+    total = (rows["automaker"] == ALL).fillna(False)
+    reps = rows[~total][REPLICATION_COLUMNS].reset_index(drop=True)
+    totals = rows[total | failed][TOTAL_COLUMNS].reset_index(drop=True)
+    return reps, totals
 
 
 def _json_default(x: Any) -> Any:
@@ -247,4 +275,5 @@ def json_clean(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["RESULT_FILES", "RunTables", "json_clean", "versions"]
+__all__ = ["REPLICATION_COLUMNS", "RESULT_FILES", "TOTAL_COLUMNS", "RunTables", "json_clean", "split_kpis",
+           "versions"]

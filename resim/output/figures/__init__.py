@@ -57,7 +57,8 @@ def run_figures(source: RunSource) -> list[Plot]:
             "vehicles_lost",
             "Vehicles lost per replication for each automaker: the box holds the middle half of "
             "the replications, dots are single replications, the black diamond and bar are the "
-            "mean and its 95% confidence interval.",
+            "mean and its 95% confidence interval. Above a pile of dots at 0: the share of "
+            "replications that lost nothing.",
             vehicles_lost_distribution(run)))
     if len(run.licences):
         out.append(Plot(
@@ -69,13 +70,16 @@ def run_figures(source: RunSource) -> list[Plot]:
         out.append(Plot(
             "licence_decisions",
             "Licence decisions per month by outcome (mean number per replication, by month of "
-            "decision); applications still pending at the horizon are not counted.",
+            "decision); applications still pending at the horizon are not counted. Hatched bars: "
+            "months the run covers only in part, scaled to a whole month.",
             licence_decisions(run)))
     if len(run.flows):
         out.append(Plot(
             "flows",
             "Tonnes shipped per month by destination jurisdiction, one panel per product "
-            "(mean over replications, by month of departure).",
+            "(mean over replications, by month of departure). Hatched bars: the first or last "
+            "month, which the run covers only in part, scaled to a whole month (a month with "
+            "fewer than half its days simulated is not drawn; the legend names it).",
             monthly_flows(run)))
     return out
 

@@ -3,12 +3,19 @@
 Every figure is a ``matplotlib.figure.Figure`` on its own Agg canvas, so
 nothing touches pyplot's global state: figures can be made in a notebook, a
 worker process or a test without a display and without leaking open figures.
+Because pyplot is never imported, IPython's inline backend never registers
+its figure printer, and a bare Figure would show in Jupyter as the text
+``<Figure size 990x275 with 1 Axes>``. So figures are :class:`ShownFigure`,
+which renders itself as PNG (``_repr_png_``): it shows in a fresh kernel
+without ``%matplotlib inline``, and, not being one of pyplot's figures, once.
 Numbers on figures go through the output package's one formatter
 (:func:`resim.output.formatting.compact`), so they read as in the tables.
 """
 
 from __future__ import annotations
 
+import io
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +24,8 @@ from typing import Any
 
 import matplotlib
 import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -42,9 +51,22 @@ STAGE_PALETTE = ("#9467bd", "#e377c2", "#17becf", "#bcbd22", "#8c564b", "#1f77b4
 THOUSANDS = FuncFormatter(lambda v, _pos: format_number(v, 3, short_from=1e6, trim=True))
 
 
+class ShownFigure(Figure):
+    """A Figure that Jupyter displays as PNG without pyplot or ``%matplotlib inline``.
+
+    IPython asks an object for ``_repr_png_`` when no printer is registered
+    for its type; with the inline backend active its Figure printer is found
+    first (this is a Figure), so either way the figure is drawn once."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=DPI)
+        return buf.getvalue()
+
+
 def new_figure(width: float = 9.0, height: float = 5.0) -> Figure:
     """A Figure with its own Agg canvas and constrained layout (no pyplot)."""
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = ShownFigure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -83,6 +105,59 @@ def mark_events(ax: Any, run: RunData, label: bool = True) -> None:
                         xytext=(3, -3 - 11 * (i % 3)), textcoords="offset points",
                         fontsize=8, color=POLICY_COLOUR, va="top", ha="left",
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+
+
+#: Calendar months with less of their days in the run than this are not drawn.
+MIN_COVERAGE = 0.5
+PARTIAL_HATCH = "///"
+
+
+def month_coverage(run: RunData, months: pd.PeriodIndex) -> np.ndarray:
+    """The share of each calendar month's days that lie inside the run
+    (from the start date, for the horizon): 1 for a whole month, less for
+    the first and last months of a run that does not start on the 1st."""
+    start = pd.Timestamp(run.start_date)
+    end = start + pd.Timedelta(days=math.ceil(run.horizon_days))
+    first = months.to_timestamp(how="start")
+    after = (months + 1).to_timestamp(how="start")
+    days = (np.minimum(after, end) - np.maximum(first, start)).days.to_numpy()
+    return np.clip(days, 0, None) / months.days_in_month.to_numpy()
+
+
+def per_whole_month(values: np.ndarray, coverage: np.ndarray) -> np.ndarray:
+    """Monthly totals as whole-month rates: a month the run only partly covers
+    is scaled up from its simulated days (so it does not read as a collapse),
+    and one covered less than ``MIN_COVERAGE`` is 0 (not drawn: a few days
+    of weekly shipments say little about a month)."""
+    out = np.zeros(len(values))
+    keep = coverage >= MIN_COVERAGE
+    out[keep] = np.asarray(values, dtype=float)[keep] / coverage[keep]
+    return out
+
+
+def month_bars(ax: Any, x: np.ndarray, heights: np.ndarray, coverage: np.ndarray, label: str,
+               bottom: np.ndarray | None = None, **style: Any) -> None:
+    """Monthly bars, those of partly simulated months hatched and lighter
+    (drawn apart, so the legend shows the whole months' style)."""
+    partial = coverage < 1.0
+    base = np.zeros(len(x)) if bottom is None else bottom
+    ax.bar(x[~partial], heights[~partial], bottom=base[~partial], label=label, **style)
+    if partial.any():
+        ax.bar(x[partial], heights[partial], bottom=base[partial], hatch=PARTIAL_HATCH,
+               **{**style, "alpha": 0.55})
+
+
+def note_partial_months(ax: Any, months: pd.PeriodIndex, coverage: np.ndarray) -> None:
+    """Legend entries for the hatched months, and the months too short to draw."""
+    x0 = months[:1].to_timestamp().to_numpy()
+    if ((coverage < 1.0) & (coverage >= MIN_COVERAGE)).any():
+        ax.bar(x0, [0.0], width=0, color="white", edgecolor="0.35", hatch=PARTIAL_HATCH,
+               label="partial month, scaled\nto a whole month")
+    short = [f"{m.strftime('%b %Y')} ({round(c * m.days_in_month)} of {m.days_in_month} days)"
+             for m, c in zip(months, coverage, strict=True) if 0 < c < MIN_COVERAGE]
+    if short:
+        ax.bar(x0, [0.0], width=0, color="none", edgecolor="none",
+               label="not drawn, too few days:\n" + "\n".join(short))
 
 
 def legend_right(ax: Any, **kwargs: Any) -> None:
@@ -162,7 +237,7 @@ def save_plots(plots: Sequence[Plot], out_dir: Path, own: Sequence[str] = ()
 
 __all__ = [
     "APPROVED", "DPI", "HORIZONTAL", "METRIC_LABELS", "PALETTE", "POLICY_COLOUR", "REJECTED",
-    "STAGE_PALETTE", "THOUSANDS", "Plot", "compact", "date_axis", "empty_figure", "headroom",
-    "legend_right", "mark_events", "new_figure", "save_figure", "save_plots", "slug",
+    "MIN_COVERAGE", "STAGE_PALETTE", "THOUSANDS", "Plot", "ShownFigure", "compact", "date_axis", "empty_figure", "headroom",
+    "legend_right", "mark_events", "month_bars", "month_coverage", "new_figure", "note_partial_months", "per_whole_month", "save_figure", "save_plots", "slug",
     "unique_stems",
 ]

@@ -16,7 +16,11 @@ from .common import (
     headroom,
     legend_right,
     mark_events,
+    month_bars,
+    month_coverage,
     new_figure,
+    note_partial_months,
+    per_whole_month,
 )
 
 PRODUCTS = ("concentrate", "oxide", "magnet")
@@ -27,7 +31,10 @@ def monthly_flows(source: RunSource) -> Figure:
 
     Stacked bars of the mean over replications (a month with no shipment in
     a replication counts as 0 t); colours are destination jurisdictions, the
-    same in every panel.
+    same in every panel. The first and last months of a run that does not
+    start on the 1st are partly simulated: they are scaled to a whole month
+    from their simulated days and hatched, not drawn as a fall in shipments
+    (a month with less than half its days simulated is left out and named).
     """
     run = load_run(source)
     fl = run.flows
@@ -41,6 +48,7 @@ def monthly_flows(source: RunSource) -> Figure:
     colour = {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(dests)}
     months = pd.period_range(min(fl["month"]), max(fl["month"]), freq="M")
     x = months.to_timestamp().to_numpy().astype("datetime64[D]") + np.timedelta64(15, "D")
+    coverage = month_coverage(run, months)
     fig = new_figure(9.5, 1.2 + 2.3 * len(products))
     axes = np.atleast_1d(fig.subplots(len(products), 1, sharex=True, squeeze=False)[:, 0])
     for ax, product in zip(axes, products, strict=True):
@@ -51,9 +59,10 @@ def monthly_flows(source: RunSource) -> Figure:
         for d in dests:
             if d not in table.columns or not table[d].any():
                 continue
-            ax.bar(x, table[d].to_numpy(), bottom=bottom, width=24, color=colour[d],
-                   label=f"to {d}")
-            bottom += table[d].to_numpy()
+            tonnes = per_whole_month(table[d].to_numpy(), coverage)
+            month_bars(ax, x, tonnes, coverage, f"to {d}", bottom=bottom.copy(), width=24, color=colour[d])
+            bottom += tonnes
+        note_partial_months(ax, months, coverage)
         ax.set_ylabel(f"{product}\n(t per month)")
         headroom(ax, 0.12)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: compact(v) if v else "0"))

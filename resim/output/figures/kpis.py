@@ -15,7 +15,10 @@ def vehicles_lost_distribution(source: RunSource) -> Figure:
 
     One horizontal box (quartiles, dotted whiskers to 1.5 IQR) per automaker with
     every replication as a dot, and the mean with its 95% confidence interval
-    (from summary.json) as a black diamond and bar. Automakers described by
+    (from summary.json) as a black diamond and bar. Replications that lose
+    nothing pile up at 0, where a box and dots cannot show how many there
+    are, so a note above each such pile gives the share of replications
+    that lost none. Automakers described by
     tonnes rather than vehicles (``demand_t_per_day``) have no vehicle count;
     if none has one, the figure shows the magnet shortfall in tonnes instead.
     """
@@ -52,6 +55,11 @@ def vehicles_lost_distribution(source: RunSource) -> Figure:
             ax.errorbar([mean], [p], xerr=[[lo], [hi]], fmt="D", color="black", markersize=6,
                         elinewidth=2.2, capsize=5, capthick=2.2, zorder=4, label="mean and 95% CI" if i == 0 else None)
     ax.set_yticks(pos, names)
+    for p, x in zip(pos, data, strict=True):
+        note = zero_share_note(x, label)
+        if note:  # above the pile at 0, where the dots hide how many there are
+            ax.annotate(note, xy=(0.0, p + 0.25), xycoords="data", xytext=(3, 2), textcoords="offset points",
+                        fontsize=8, color="0.25", va="bottom", ha="left")
     ax.set_ylabel("automaker")
     ax.xaxis.set_major_formatter(THOUSANDS)
     ax.set_xlabel(f"{label} per replication ({unit})")
@@ -63,4 +71,13 @@ def vehicles_lost_distribution(source: RunSource) -> Figure:
     return fig
 
 
-__all__ = ["vehicles_lost_distribution"]
+def zero_share_note(x: np.ndarray, label: str) -> str:
+    """``75% of replications lose none`` (empty when every replication lost something)."""
+    zero = float(np.mean(x == 0.0)) if x.size else 0.0
+    if zero == 0.0:
+        return ""
+    what = "none" if label.startswith("vehicles") else "no magnets"
+    return f"all replications lose {what}" if zero == 1.0 else f"{100 * zero:.0f}% of replications lose {what}"
+
+
+__all__ = ["vehicles_lost_distribution", "zero_share_note"]

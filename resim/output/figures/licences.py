@@ -25,7 +25,11 @@ from .common import (
     headroom,
     legend_right,
     mark_events,
+    month_bars,
+    month_coverage,
     new_figure,
+    note_partial_months,
+    per_whole_month,
 )
 
 REWORK = "with exporter (rework)"
@@ -165,7 +169,9 @@ def licence_decisions(source: RunSource) -> Figure:
 
     Bars are the mean number of decisions per replication in the month
     (every replication counts, with 0 for a month without decisions);
-    applications still pending at the horizon are not counted.
+    applications still pending at the horizon are not counted. Months the
+    run covers only in part are scaled to a whole month and hatched (less
+    than half a month: left out and named), not drawn as a collapse.
     """
     run = load_run(source)
     lic = run.licences
@@ -183,12 +189,14 @@ def licence_decisions(source: RunSource) -> Figure:
     fig = new_figure(9.5, 4.6)
     ax = fig.add_subplot()
     x = months.to_timestamp().to_numpy().astype("datetime64[D]")
+    coverage = month_coverage(run, months)
     for outcome, colour, shift in (("approved", APPROVED, 9), ("rejected", REJECTED, 20)):
         if outcome not in counts.columns:
             continue
         per = counts[outcome].unstack("month").reindex(columns=months, fill_value=0)
-        ax.bar(x + np.timedelta64(shift, "D"), per.mean(axis=0).to_numpy(), width=11,
-               color=colour, alpha=0.85, label=outcome)
+        month_bars(ax, x + np.timedelta64(shift, "D"), per_whole_month(per.mean(axis=0).to_numpy(), coverage),
+                   coverage, outcome, width=11, color=colour, alpha=0.85)
+    note_partial_months(ax, months, coverage)
     mark_events(ax, run)
     ax.set_ylabel("decisions per replication (count)")
     ax.set_xlabel("month of decision")
