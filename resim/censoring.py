@@ -20,6 +20,7 @@ censoring only), so:
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,9 @@ def km_median(days: np.ndarray, horizon: float) -> dict[str, float | None]:
     t = np.where(event, days, horizon)
     res = stats.ecdf(stats.CensoredData(uncensored=t[event], right=t[~event]))
     sf = res.sf
-    band = sf.confidence_interval(0.95, method="log-log") if event.sum() > 0 else None
+    with warnings.catch_warnings():  # "undefined at some observations": where S(t) is 0 or 1, read as no bound
+        warnings.simplefilter("ignore", RuntimeWarning)
+        band = sf.confidence_interval(0.95, method="log-log") if event.sum() > 0 else None
 
     def crossing(q: np.ndarray) -> float | None:
         below = np.flatnonzero(q <= 0.5)

@@ -84,14 +84,13 @@ class Discovery:
     min_coverage: float
     left_out: list[int]
     ignored_keys: list[str]
-
-    @property
-    def box(self) -> Box:
-        return self.trajectory.boxes[self.chosen]
+    box: Box          # the chosen box, its insignificant restrictions dropped
+    freed: list[str]  # the keys whose restriction was dropped
+    max_p: float
 
     def limits(self) -> list[dict[str, Any]]:
         """Per key the box restricts: its interval, the sweep's range, the quasi-p-value."""
-        qp = self.trajectory.quasi_p(self.chosen)
+        qp = self.trajectory.quasi_p(self.box)
         out = []
         for j in self.box.restricted:
             k = self.keys[j]
@@ -113,6 +112,12 @@ class Discovery:
             return head + ": there is no box to find."
         if hits == n:
             return head + ": everywhere in the swept ranges."
+        if not b.restricted and self.freed:
+            peeled = self.trajectory.boxes[self.chosen]
+            return (f"{head}. PRIM's densest box keeping {self.min_coverage:.0%} of them (density "
+                    f"{peeled.density:.0%}, coverage {peeled.coverage:.0%}) restricts {', '.join(self.freed)}, "
+                    f"but no restriction is significant (quasi-p-value above {self.max_p:g}): too few points to "
+                    "tell where it holds. Sample more points, or pass --max-quasi-p 1 to see that box anyway.")
         if not b.restricted:
             return head + "; PRIM found no box denser than the whole design."
         parts = []
@@ -129,6 +134,9 @@ class Discovery:
                 f"(coverage).")
         if free:
             text += f" Anywhere in its range: {', '.join(free)}."
+        if self.freed:
+            text += (f" (PRIM's box also restricted {', '.join(self.freed)}; dropped, as the density does not "
+                     f"need it: quasi-p-value above {self.max_p:g}.)")
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -137,7 +145,8 @@ class Discovery:
             "where": [str(c) for c in self.where], "automaker": self.automaker, "keys": self.keys,
             "min_coverage": self.min_coverage, "points": len(self.trajectory.y),
             "hits": int(self.trajectory.y.sum()), "left_out_points": self.left_out,
-            "ignored_keys": self.ignored_keys, "chosen": self.chosen,
+            "ignored_keys": self.ignored_keys, "chosen": self.chosen, "max_quasi_p": self.max_p,
+            "dropped_restrictions": self.freed,
             "box": {"coverage": b.coverage, "density": b.density, "mass": b.mass, "points": b.points,
                     "hits": b.hits, "limits": self.limits()},
             "words": self.words(),
@@ -148,8 +157,10 @@ class Discovery:
 
 
 def discover(root: str | Path, where: str | Sequence[Clause], automaker: str = "all",
-             min_coverage: float = 0.8) -> Discovery:
-    """PRIM over the finished sweep in ``root``."""
+             min_coverage: float = 0.8, max_p: float = 0.05) -> Discovery:
+    """PRIM over the finished sweep in ``root``: the densest box of the
+    trajectory keeping ``min_coverage`` of the hits, without restrictions
+    whose quasi-p-value is above ``max_p``."""
     root = Path(root)
     design = json.loads((root / "sweep.json").read_text(encoding="utf-8"))
     clauses = parse_where(where) if isinstance(where, str) else list(where)
@@ -173,10 +184,14 @@ def discover(root: str | Path, where: str | Sequence[Clause], automaker: str = "
         hit &= OPS[c.op](np.nan_to_num(v), c.value)
     left_out = [int(i) for i in np.flatnonzero(~ok)]
     x = points.loc[ok, keys].to_numpy(dtype=float)
+    if not 0 < max_p <= 1:
+        raise ScenarioError("--max-quasi-p", "", "must be above 0 and at most 1", max_p)
     traj = prim(x, hit[ok], keys)
     ranges = {k: (float(points[k].min()), float(points[k].max())) for k in keys}
-    return Discovery(clauses, automaker, keys, ranges, traj, traj.choose(min_coverage), min_coverage,
-                     left_out, ignored)
+    chosen = traj.choose(min_coverage)
+    box, freed = traj.significant(traj.boxes[chosen], max_p)
+    return Discovery(clauses, automaker, keys, ranges, traj, chosen, min_coverage, left_out, ignored, box, freed,
+                     max_p)
 
 
 def write_discovery(root: Path, found: Discovery) -> Path:

@@ -59,20 +59,41 @@ class Trajectory:
         return max(ok, key=lambda i: (self.boxes[i].density, self.boxes[i].coverage,
                                       -len(self.boxes[i].restricted)))
 
-    def quasi_p(self, i: int) -> dict[str, float]:
-        """Per restricted key of box ``i``: the one-sided binomial p-value of its
+    def quasi_p(self, box: Box) -> dict[str, float]:
+        """Per restricted key of ``box``: the one-sided binomial p-value of its
         density against the box without that restriction (small: the
-        restriction matters)."""
-        box = self.boxes[i]
+        restriction matters; Bryant & Lempert's quasi-p-value)."""
         out = {}
         for j in box.restricted:
-            inside = _inside(self.x, box, skip=j)
-            n, k = int(inside.sum()), int(self.y[inside].sum())
-            base = k / n if n else 0.0
+            wider = self.without(box, j)
+            base = wider.density
             p = 1.0 if base >= 1.0 else float(stats.binomtest(box.hits, box.points, base,
                                                               alternative="greater").pvalue)
             out[self.names[j]] = p
         return out
+
+    def without(self, box: Box, j: int) -> Box:
+        """``box`` with key ``j`` back to its whole range."""
+        lower, upper = np.array(box.lower), np.array(box.upper)
+        lower[j], upper[j] = self.x[:, j].min(), self.x[:, j].max()
+        init = (self.x.min(axis=0), self.x.max(axis=0))
+        return _box(self.x, self.y, _inside(self.x, Box(tuple(lower), tuple(upper), 0, 0, 0, 0, 0, ())),
+                    lower, upper, init)
+
+    def significant(self, box: Box, max_p: float = 0.05) -> tuple[Box, list[str]]:
+        """``box`` with its restrictions dropped, least significant first,
+        while a quasi-p-value is above ``max_p`` (a peel the density does not
+        need: PRIM's trajectory often restricts a key that does not matter);
+        the box and the keys freed."""
+        freed = []
+        while box.restricted:
+            qp = self.quasi_p(box)
+            name = max(qp, key=lambda k: qp[k])
+            if qp[name] <= max_p:
+                break
+            box = self.without(box, self.names.index(name))
+            freed.append(name)
+        return box, freed
 
 
 def _inside(x: np.ndarray, box: Box, skip: int = -1) -> np.ndarray:

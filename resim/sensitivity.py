@@ -63,10 +63,13 @@ def plan(sampler: str, ranges: Sequence[tuple[str, float, float]], samples: int,
 
 @dataclass
 class Sensitivity:
-    """The indices (``frame``, columns :data:`COLUMNS`) and what was left out, and why (``notes``)."""
+    """The indices (``frame``, columns :data:`COLUMNS`); what was left out
+    and why (``notes``, warnings); and the (KPI, automaker) pairs that are the
+    same at every point (``constant``: no key changes them, so no indices)."""
 
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    constant: list[tuple[str, str]] = field(default_factory=list)
 
     def of(self, kpi: str, automaker: str | None = None) -> pd.DataFrame:
         f = self.frame[self.frame["kpi"] == kpi]
@@ -113,6 +116,7 @@ def analyse(outcomes: PointOutcomes, p: Mapping[str, Any], n_points: int) -> Sen
         notes.append(f"{len(outcomes.failed)} point(s) with a failed replication ({_few(outcomes.failed)}) "
                      f"left out with their {unit} ({len(gone)} of {p['samples']}): indices rest on the rest")
     rows: list[dict[str, Any]] = []
+    constant = []
     for who in outcomes.automakers():
         for kpi in OUTCOMES:
             y = outcomes.column(who, kpi, n_points)
@@ -124,7 +128,7 @@ def analyse(outcomes: PointOutcomes, p: Mapping[str, Any], n_points: int) -> Sen
                 continue
             used = y[np.repeat(keep, size)]
             if np.ptp(used) == 0:
-                notes.append(f"{kpi} of {who}: the same at every point ({used[0]:g}); no key changes it")
+                constant.append((kpi, who))
                 continue
             si = _analyse_one(p, y, keep)
             for j, name in enumerate(p["names"]):
@@ -134,7 +138,7 @@ def analyse(outcomes: PointOutcomes, p: Mapping[str, Any], n_points: int) -> Sen
                     rows.append({"method": method, "automaker": who, "kpi": kpi, "parameter": name,
                                  "index": index, "value": v, "ci_low": v - half, "ci_high": v + half,
                                  "samples": int(keep.sum()), "points": int(keep.sum() * size)})
-    return Sensitivity(pd.DataFrame(rows, columns=COLUMNS), notes)
+    return Sensitivity(pd.DataFrame(rows, columns=COLUMNS), notes, constant)
 
 
 def _few(items: Sequence[int], limit: int = 6) -> str:

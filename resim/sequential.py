@@ -51,6 +51,11 @@ def look_ahead(n: int) -> int:
     return LOOK_AHEAD if n <= 100 else n * LOOK_AHEAD // 100
 
 
+def first_batch(cap: int) -> int:
+    """Replications before the first decision: the minimum and its look-ahead."""
+    return min(cap, MINIMUM + look_ahead(MINIMUM))
+
+
 @dataclass(frozen=True)
 class Target:
     """REL, the KPIs it applies to as (KPI, automaker), and the absolute floor."""
@@ -176,7 +181,7 @@ def decide(v: np.ndarray, target: Target, cap: int) -> Decision:
     if m >= cap:
         return Decision("capped", cap, None, None, _precision(target, count, mean, half, cap))
     if m == 0:
-        return Decision("more", 0, None, min(cap, MINIMUM + look_ahead(MINIMUM)), ())
+        return Decision("more", 0, None, first_batch(cap), ())
     need = []
     for j in range(v.shape[1]):
         h, c, mu = half[-1, j], count[-1, j], abs(mean[-1, j])
@@ -204,7 +209,7 @@ def replicate(loaded: Loaded, target: Target, cap: int, workers: int = 1,
     An interrupt carries every replication that finished."""
     horizon = float(loaded.scenario.scenario.horizon)
     outputs: list[ReplicationOutput] = []
-    total = min(cap, MINIMUM + look_ahead(MINIMUM))
+    total = first_batch(cap)
     while True:
         try:
             outputs += run_replications(loaded, range(len(outputs), total), workers=workers, progress=progress)
@@ -217,5 +222,5 @@ def replicate(loaded: Loaded, target: Target, cap: int, workers: int = 1,
         total = min(cap, max(dec.next_total or 0, len(outputs) + workers))
 
 
-__all__ = ["LOOK_AHEAD", "MINIMUM", "Decision", "Target", "check_target", "decide", "look_ahead",
+__all__ = ["LOOK_AHEAD", "MINIMUM", "Decision", "Target", "check_target", "decide", "first_batch", "look_ahead",
            "parse_target", "prefix_precision", "replicate", "values"]

@@ -20,11 +20,11 @@ from contextlib import nullcontext
 from ..errors import ScenarioError
 from ..interrupts import Interrupted, stop_on_signals
 from ..runfolder import WriteError
-from . import calibrate, compare, report, run, schema, sweep, validate
+from . import calibrate, compare, discover, report, run, schema, sensitivity, sweep, validate
 from .options import Parser, UsageError
 
-COMMANDS = {"run": run, "sweep": sweep, "compare": compare, "calibrate": calibrate, "validate": validate,
-            "report": report, "schema": schema}
+COMMANDS = {"run": run, "sweep": sweep, "compare": compare, "calibrate": calibrate, "sensitivity": sensitivity,
+            "discover": discover, "validate": validate, "report": report, "schema": schema}
 
 
 def build_parser() -> Parser:
