@@ -12,9 +12,8 @@ censored at the horizon, so its row compares restricted means - the mean of
 min(first stockout day, horizon) - with a paired interval, beside each
 side's Kaplan-Meier median and its CI (``resim.censoring``); and
 ``stockout_probability`` gets the paired difference of two proportions with
-Newcombe's interval for paired data (his method 10: the two Wilson intervals
-combined with the pairs' correlation), which a t-interval on 0/1 data gets
-wrong near 0 and 1.
+Bonett and Price's adjusted Wald interval for paired data, which a
+t-interval on 0/1 data gets wrong near 0 and 1 and with few discordant pairs.
 
 A replication that fails on either side leaves its pair out of the
 statistics and becomes a row of its own (``metric = "failed"``, with the
@@ -90,38 +89,32 @@ def paired_stats(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _wilson(k: int, n: int) -> tuple[float, float]:
-    ci = stats.binomtest(k, n).proportion_ci(0.95, method="wilson")
-    return float(ci.low), float(ci.high)
+Z95 = float(stats.norm.ppf(0.975))
 
 
 def paired_proportions(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """P(event) in A and B over the same pairs, and B - A with Newcombe's
-    (1998) interval for paired proportions (method 10); the width ratio
-    compares it with the same interval for independent samples (no
-    correlation term)."""
+    """P(event) in A and B over the same pairs, and B - A with Bonett and
+    Price's (2012) adjusted Wald interval for paired proportions (one pair
+    added to each discordant cell). It keeps a width when no pair is
+    discordant, where Newcombe's hybrid interval collapses to a point -
+    common under common random numbers. The width ratio compares it with
+    Agresti and Caffo's interval for independent samples (one success and
+    one failure added to each side)."""
     a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
     n = a.size
     out = {"n": float(n), "mean_a": math.nan, "mean_b": math.nan, "diff": math.nan,
            "ci_low": math.nan, "ci_high": math.nan, "width_ratio": math.nan}
     if n == 0:
         return out
-    both, only_a, only_b = int((a & b).sum()), int((a & ~b).sum()), int((~a & b).sum())
-    neither = n - both - only_a - only_b
-    p1, p2 = (both + only_a) / n, (both + only_b) / n
-    (l1, u1), (l2, u2) = _wilson(both + only_a, n), _wilson(both + only_b, n)
-    margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
-    phi = (both * neither - only_a * only_b) / math.sqrt(margins) if margins > 0 else 0.0
-
-    def interval(phi: float) -> tuple[float, float]:  # for B - A = p2 - p1
-        below = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
-        above = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
-        return p2 - p1 - below, p2 - p1 + above
-
-    lo, hi = interval(phi)
-    ind_lo, ind_hi = interval(0.0)
-    out.update(mean_a=p1, mean_b=p2, diff=p2 - p1, ci_low=lo, ci_high=hi,
-               width_ratio=(ind_hi - ind_lo) / (hi - lo) if hi > lo else math.inf)
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    pa, pb = float(a.mean()), float(b.mean())
+    qa, qb = (only_a + 1) / (n + 2), (only_b + 1) / (n + 2)
+    centre = qb - qa
+    half = Z95 * math.sqrt(max(0.0, qa + qb - centre**2) / (n + 2))
+    ta, tb = (a.sum() + 1) / (n + 2), (b.sum() + 1) / (n + 2)
+    half_ind = Z95 * math.sqrt((ta * (1 - ta) + tb * (1 - tb)) / (n + 2))
+    out.update(mean_a=pa, mean_b=pb, diff=pb - pa, ci_low=max(-1.0, centre - half),
+               ci_high=min(1.0, centre + half), width_ratio=half_ind / half if half > 0 else math.inf)
     return out
 
 
@@ -142,7 +135,7 @@ def compare_kpis(ka: pd.DataFrame, kb: pd.DataFrame, horizon_a: float, horizon_b
             if m == "stockout_probability":
                 row.update(paired_proportions(ga["first_stockout_day"].notna().to_numpy(),
                                               gb["first_stockout_day"].notna().to_numpy()),
-                           method="paired proportions (Newcombe)")
+                           method="paired proportions (Bonett-Price)")
             elif m in FIRST_DAYS:
                 da, db = ga[m].to_numpy(dtype=float), gb[m].to_numpy(dtype=float)
                 row.update(paired_stats(restricted(da, horizon_a), restricted(db, horizon_b)),

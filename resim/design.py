@@ -198,16 +198,6 @@ def make_design(
     return keys, fn(ranges, samples, seed, integer)
 
 
-def digits_for(lo: float, hi: float) -> int:
-    """Decimals that a value swept over [lo, hi] means: three significant
-    figures of the range's width (0.255 over 0.2-1.0; 148 over 60-365), so
-    tables and plain words do not print 0.254956."""
-    width = abs(hi - lo)
-    if not math.isfinite(width) or width == 0:
-        return 3
-    return max(0, 2 - math.floor(math.log10(width)))
-
-
 def _is_integer_key(scn: Any, key: str) -> bool:
     try:
         v = get_key(scn, key)

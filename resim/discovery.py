@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .design import digits_for
 from .errors import ScenarioError
 from .outcomes import OUTCOMES, horizon_of, point_outcomes
 from .prim import Box, Trajectory, prim
+from .rounding import digits_for
 from .store import write_text
 
 FILE = "discovery.json"

@@ -63,37 +63,40 @@ class Trajectory:
         """Per restricted key of ``box``: the one-sided binomial p-value of its
         density against the box without that restriction (small: the
         restriction matters; Bryant & Lempert's quasi-p-value)."""
-        out = {}
-        for j in box.restricted:
-            wider = self.without(box, j)
-            base = wider.density
-            p = 1.0 if base >= 1.0 else float(stats.binomtest(box.hits, box.points, base,
-                                                              alternative="greater").pvalue)
-            out[self.names[j]] = p
-        return out
+        return {self.names[j]: self._p(box, self.without(box, j)) for j in box.restricted}
 
-    def without(self, box: Box, j: int) -> Box:
-        """``box`` with key ``j`` back to its whole range."""
+    @staticmethod
+    def _p(box: Box, wider: Box) -> float:
+        if wider.density >= 1.0 or wider.points == box.points:
+            return 1.0
+        return float(stats.binomtest(box.hits, box.points, wider.density, alternative="greater").pvalue)
+
+    def without(self, box: Box, j: int, side: str = "both") -> Box:
+        """``box`` with key ``j`` released to the data's range on one side or both."""
         lower, upper = np.array(box.lower), np.array(box.upper)
-        lower[j], upper[j] = self.x[:, j].min(), self.x[:, j].max()
+        if side in ("lower", "both"):
+            lower[j] = self.x[:, j].min()
+        if side in ("upper", "both"):
+            upper[j] = self.x[:, j].max()
         init = (self.x.min(axis=0), self.x.max(axis=0))
         return _box(self.x, self.y, _inside(self.x, Box(tuple(lower), tuple(upper), 0, 0, 0, 0, 0, ())),
                     lower, upper, init)
 
     def significant(self, box: Box, max_p: float = 0.05) -> tuple[Box, list[str]]:
-        """``box`` with its restrictions dropped, least significant first,
-        while a quasi-p-value is above ``max_p`` (a peel the density does not
-        need: PRIM's trajectory often restricts a key that does not matter);
-        the box and the keys freed."""
-        freed = []
+        """``box`` with its limits released, least significant first, while a
+        limit's quasi-p-value is above ``max_p`` (a peel the density does not
+        need: PRIM's trajectory often restricts a key that does not matter, or
+        one side of a key that matters); the box, and the keys left free."""
+        start = set(box.restricted)
         while box.restricted:
-            qp = self.quasi_p(box)
-            name = max(qp, key=lambda k: qp[k])
-            if qp[name] <= max_p:
+            sides = [(j, side) for j in box.restricted for side, cut, edge in
+                     (("lower", box.lower[j], self.x[:, j].min()), ("upper", box.upper[j], self.x[:, j].max()))
+                     if cut != edge]
+            p, j, side = max((self._p(box, self.without(box, j, side)), j, side) for j, side in sides)
+            if p <= max_p:
                 break
-            box = self.without(box, self.names.index(name))
-            freed.append(name)
-        return box, freed
+            box = self.without(box, j, side)
+        return box, [self.names[j] for j in sorted(start - set(box.restricted))]
 
 
 def _inside(x: np.ndarray, box: Box, skip: int = -1) -> np.ndarray:

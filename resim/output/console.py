@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..design import digits_for
+from ..rounding import digits_for
 from .formatting import format_number
 
 

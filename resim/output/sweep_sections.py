@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..design import INDEX_SAMPLERS, digits_for
 from ..outcomes import OUTCOMES
+from ..rounding import digits_for
 from .figures.common import Plot
 from .figures.sensitivity import index_bars, prim_figure
 from .formatting import format_number, metric_label
@@ -64,7 +64,7 @@ def sensitivity_section(root: Path, doc: Mapping[str, Any], metric: str) -> tupl
     """The indices of a sobol or morris sweep: a figure for ``metric`` and a
     table of every KPI for all automakers together."""
     path = root / SENSITIVITY_FILE
-    if doc.get("sampler") not in INDEX_SAMPLERS or not path.is_file():
+    if not doc.get("sensitivity") or not path.is_file():
         return None, []
     f = pd.read_parquet(path)
     method = str(doc["sampler"])
