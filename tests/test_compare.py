@@ -91,7 +91,10 @@ def test_compare_writes_its_files_with_n_on_every_row(tmp_path: Path) -> None:
     text = " ".join(r.out.split())
     assert "P(stockout)" in text and "first stockout" in text and "(censored)" in text and "days" in text
     df = pd.read_parquet(out / "compare.parquet")
-    assert (df["n"] == 8).all() and {"stockout_probability", "first_stockout_day"} <= set(df["metric"])
+    assert df["n"].notna().all() and {"stockout_probability", "first_stockout_day"} <= set(df["metric"])
+    undefined = df["mean_a"].isna()  # vehicles of the buyer given in tonnes: no pair has a value
+    assert (df.loc[~undefined, "n"] == 8).all() and (df.loc[undefined, "n"] == 0).all()
+    assert set(df.loc[undefined, "automaker"]) == {"CN buyer"}
     eu = df[df["automaker"] == "EU maker"].set_index("metric")
     assert eu.loc["stockout_probability", "diff"] < 0  # a 200-day stockpile removes stockouts
     assert eu.loc["first_stockout_day", "diff"] > 0 and eu.loc["first_stockout_day", "n"] == 8
