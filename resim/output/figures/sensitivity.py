@@ -77,7 +77,8 @@ def prim_figure(found: Any) -> Figure:
     cov = [b.coverage for b in t.boxes]
     den = [b.density for b in t.boxes]
     dims = [len(b.restricted) for b in t.boxes]
-    sc = ax.scatter(cov, den, c=dims, cmap="viridis", s=22, zorder=3)
+    top = max(dims) or 1
+    sc = ax.scatter(cov, den, c=dims, cmap="viridis", vmin=0, vmax=top, s=22, zorder=3)
     ax.plot(cov, den, color="0.6", linewidth=0.8, zorder=2)
     peeled = t.boxes[found.chosen]
     ax.scatter([peeled.coverage], [peeled.density], marker="*", s=220, color=PALETTE[3], zorder=4,
@@ -89,7 +90,7 @@ def prim_figure(found: Any) -> Figure:
     ax.set_ylabel("density (share of the box that hits)")
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
-    fig.colorbar(sc, ax=ax, label="keys restricted")
+    fig.colorbar(sc, ax=ax, label="keys restricted", ticks=range(top + 1))
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     ax.set_title("Peeling trajectory: the coverage/density trade-off", fontsize=10)
