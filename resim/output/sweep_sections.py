@@ -122,9 +122,13 @@ def discovery_section(root: Path) -> tuple[dict[str, Any] | None, list[Plot]]:
     found = discover(root, " and ".join(saved["where"]), saved["automaker"], saved["min_coverage"],
                      saved.get("max_quasi_p", 0.05))
     box = found.to_json()["box"]
-    limits = [[lim["key"], "–" if lim["low"] is None else f"{lim['low']:g}",
-               "–" if lim["high"] is None else f"{lim['high']:g}",
-               f"{lim['range'][0]:g} to {lim['range'][1]:g}", f"{lim['quasi_p']:.2g}"] for lim in found.limits()]
+    limits = []
+    for lim in found.limits():
+        lo, hi = lim["range"]
+        d = digits_for(lo, hi)
+        limits.append([lim["key"], "–" if lim["low"] is None else format_number(lim["low"], d),
+                       "–" if lim["high"] is None else format_number(lim["high"], d),
+                       f"{format_number(lo, d)} to {format_number(hi, d)}", f"{lim['quasi_p']:.2g}"])
     context = {"words": found.words(), "limits": limits, "coverage": f"{box['coverage']:.0%}",
                "density": f"{box['density']:.0%}", "mass": f"{box['mass']:.0%}", "where": saved["where"]}
     plot = Plot("discovery", "PRIM: the coverage/density trade-off along the peeling trajectory (left; the star "
