@@ -17,7 +17,6 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -30,33 +29,13 @@ from .interrupts import as_interrupted
 from .kpis import METRICS, replication_kpis
 from .model import run_one
 from .randomness import replication_seed
+from .records import Records
 from .scenario import Loaded
 
 #: Worker processes allowed per core: more only adds memory and switching.
 WORKERS_PER_CORE = 4
 #: Most replications sent to a worker in one task.
 CHUNK_MAX = 8
-
-
-@dataclass
-class ReplicationOutput:
-    """What one replication sends back to the parent process."""
-
-    replication: int
-    kpis: pd.DataFrame | None = None
-    timeseries: dict[str, list[Any]] | None = None
-    firms: dict[str, list[Any]] | None = None
-    stocks: dict[str, list[Any]] | None = None
-    licences: dict[str, list[Any]] | None = None
-    flows: pd.DataFrame | None = None
-    stages: dict[str, list[Any]] | None = None
-    events: dict[str, list[Any]] | None = None
-    ledger: dict[str, np.ndarray] = field(default_factory=dict)
-    elements: list[str] = field(default_factory=list)
-    automakers: list[dict[str, Any]] = field(default_factory=list)
-    sim_events: int = 0
-    runtime_s: float = 0.0
-    error: str | None = None
 
 
 def monthly_flows(flows: dict[str, list[Any]], start: date) -> pd.DataFrame:
@@ -76,7 +55,7 @@ def monthly_flows(flows: dict[str, list[Any]], start: date) -> pd.DataFrame:
     return pd.DataFrame([(*k, sums[k]) for k in keys], columns=cols)
 
 
-def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
+def simulate_replication(loaded: Loaded, replication: int) -> Records:
     """Run one replication and its KPIs; an exception becomes an error row.
     Under ``--posterior`` the replication first draws its parameter values
     (from its own named stream: the same draw in every scenario of a
@@ -87,36 +66,28 @@ def simulate_replication(loaded: Loaded, replication: int) -> ReplicationOutput:
 
             loaded = replication_scenario(loaded, loaded.posterior, replication)
         rec = run_one(loaded, replication)
-        ts = rec.timeseries.frame()
-        return ReplicationOutput(
-            replication=replication,
-            kpis=replication_kpis(ts, rec.costs.frame(), rec.firms.frame()),
-            timeseries=rec.timeseries.data,
-            firms=rec.firms.data if loaded.scenario.output.firm_records else None,
-            stocks=rec.stocks.data if loaded.scenario.output.stocks else None,
-            licences=rec.licences.data,
-            flows=monthly_flows(rec.flows.data, loaded.scenario.scenario.start_date),
-            stages=rec.stages.data,
-            events=rec.events.data,
-            ledger=rec.ledger,
-            elements=rec.elements,
-            automakers=rec.automakers,
-            sim_events=rec.sim_events,
-            runtime_s=rec.runtime_s,
-        )
+        output = loaded.scenario.output
+        rec.kpis = replication_kpis(rec.timeseries.frame(), rec.costs.frame(), rec.firms.frame())
+        rec.monthly = monthly_flows(rec.flows.data, loaded.scenario.scenario.start_date)
+        rec.flows = None  # summed by month: the raw rows stay in the worker
+        if not output.firm_records:
+            rec.firms = None
+        if not output.stocks:
+            rec.stocks = None
+        return rec
     except Exception as exc:  # noqa: BLE001 - isolation is the point
         tb = traceback.format_exc(limit=-3).strip().splitlines()
         where = tb[-3].strip() if len(tb) >= 3 else ""
-        return ReplicationOutput(replication=replication, error=f"{type(exc).__name__}: {exc} [{where}]")
+        return Records(replication=replication, error=f"{type(exc).__name__}: {exc} [{where}]")
 
 
-def _replicate(loaded: Loaded, reps: Sequence[int]) -> list[ReplicationOutput]:
+def _replicate(loaded: Loaded, reps: Sequence[int]) -> list[Records]:
     return [simulate_replication(loaded, r) for r in reps]
 
 
-def died_output(replication: int, reason: str) -> ReplicationOutput:
+def died_output(replication: int, reason: str) -> Records:
     """The output of a replication whose worker process died running it."""
-    return ReplicationOutput(replication=replication, error=f"WorkerDied: {reason}")
+    return Records(replication=replication, error=f"WorkerDied: {reason}")
 
 
 def cores() -> int:
@@ -145,7 +116,7 @@ def run_replications(
     replications: Sequence[int],
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
-) -> list[ReplicationOutput]:
+) -> list[Records]:
     """Run replications, in order of index, on ``workers`` processes.
 
     On Ctrl-C or SIGTERM raises :class:`resim.interrupts.Interrupted` whose
@@ -155,7 +126,7 @@ def run_replications(
     # small chunks: a chunk's replications come back together, so an
     # interrupt loses at most the chunks in progress
     size = 1 if workers <= 1 else max(1, min(CHUNK_MAX, math.ceil(len(reps) / (workers * 8))))
-    results: dict[int, ReplicationOutput] = {}
+    results: dict[int, Records] = {}
     try:
         for chunk, outs in executors.execute(_replicate, loaded, reps, workers=workers, chunk=size,
                                              died=died_output):
@@ -202,7 +173,7 @@ def execute(
 KPI_COLUMNS = ["replication", "automaker", *METRICS, "error", "seed"]
 
 
-def kpi_rows(outputs: Sequence[ReplicationOutput], loaded: Loaded) -> pd.DataFrame:
+def kpi_rows(outputs: Sequence[Records], loaded: Loaded) -> pd.DataFrame:
     """One row per replication x automaker with every KPI; a failed
     replication is one row with its error and the seed that reproduces it."""
     frames = []

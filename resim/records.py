@@ -48,25 +48,33 @@ class Table:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.columns = state["columns"]
         self.data = state["data"]
-        self._appends = [self.data[c].append for c in self.columns]
+        # a finished table may hold arrays (the model's daily rows): it takes no more rows
+        self._appends = [getattr(self.data[c], "append", None) for c in self.columns]
 
 
 @dataclass
 class Records:
-    """Everything one replication produced (plain lists; cheap to pickle)."""
+    """Everything one replication produced, and the one type that crosses
+    the process boundary: the model fills the record tables (``run_one``); the
+    worker adds the replication's KPIs and its monthly shipments, drops the
+    tables nobody asked for (per-firm rows, daily stocks) and the raw flows,
+    and sends the rest back (plain lists: cheap to pickle). A replication that
+    failed is one of these with only ``error`` set."""
 
     replication: int
-    timeseries: Table
-    firms: Table
-    stocks: Table
-    costs: Table
-    licences: Table
-    flows: Table
-    events: Table
-    stages: Table
-    ledger: dict[str, np.ndarray]
-    elements: list[str]
-    sim_events: int
-    runtime_s: float
+    timeseries: Table | None = None
+    firms: Table | None = None
+    stocks: Table | None = None
+    costs: Table | None = None
+    licences: Table | None = None
+    flows: Table | None = None
+    events: Table | None = None
+    stages: Table | None = None
+    ledger: dict[str, np.ndarray] = field(default_factory=dict)
+    elements: list[str] = field(default_factory=list)
+    sim_events: int = 0
+    runtime_s: float = 0.0
     automakers: list[dict[str, Any]] = field(default_factory=list)
+    kpis: pd.DataFrame | None = None  # per entry and "all" (kpis.replication_kpis), set by the worker
+    monthly: pd.DataFrame | None = None  # tonnes shipped by departure month, set by the worker
     error: str | None = None

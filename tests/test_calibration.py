@@ -217,9 +217,10 @@ def test_each_series_is_read_from_the_records_as_the_grammar_defines() -> None:
                 "decided_day": [10.0, 40.0, 58.5, float("nan")], "destination": ["DE", "DE", "US", "DE"]}
     days = np.arange(90)
     short = np.where((days >= 40) & (days < 50), 1.0, 0.0)
-    out = SimpleNamespace(replication=0, error=None, flows=flows, licences=licences,
-                          timeseries={"day": days, "automaker": np.array(["EU"] * 90, dtype=object),
-                                      "shortfall_t": short, "firms": np.ones(90), "firms_stopped": short})
+    ts = {"day": days, "automaker": np.array(["EU"] * 90, dtype=object), "shortfall_t": short,
+          "firms": np.ones(90), "firms_stopped": short}
+    out = SimpleNamespace(replication=0, error=None, monthly=flows, licences=SimpleNamespace(data=licences),
+                          timeseries=SimpleNamespace(data=ts))
     m = Measured(out, Horizon(start, 90))
     value = lambda s, p: m.value(parse_series(s), Period.parse(p))  # noqa: E731
     assert value("exports.magnet.CN.all", "2025-02") == 15.0  # domestic JP->JP is no export
@@ -229,10 +230,10 @@ def test_each_series_is_read_from_the_records_as_the_grammar_defines() -> None:
     assert np.isnan(value("approved_share.US", "2025-01-15"))  # nothing decided yet: no match possible
     assert value("share_stopped.EU", "2025-02") == pytest.approx(10 / 28)
     assert value("stockout_day.EU", "2025-02-10") == 40.0
-    out.timeseries["firms"] = np.full(90, 4.0)  # a population of 4 firms, one of them short
+    ts["firms"] = np.full(90, 4.0)  # a population of 4 firms, one of them short
     m = Measured(out, Horizon(start, 90))
     assert m.value(parse_series("share_stopped.EU"), Period.parse("2025-02")) == pytest.approx(2.5 / 28)
-    out.timeseries["firms_stopped"] = np.zeros(90)
+    ts["firms_stopped"] = np.zeros(90)
     assert Measured(out, Horizon(start, 90)).stockout_day("EU") == 90.0  # none: censored at the horizon
 
 
@@ -419,7 +420,7 @@ def test_posterior_draws_widen_the_p5_p95_band_of_an_outcome() -> None:
     post = _posterior(list(np.linspace(0.2, 0.9, 15)), [1.0] * 15)
 
     def share(loaded: Any) -> float:
-        lic = simulate_replication(loaded, 0).licences
+        lic = simulate_replication(loaded, 0).licences.data
         decided = [o for o in lic["outcome"] if o != "pending"]
         return sum(o == "approved" for o in decided) / len(decided)
 

@@ -23,14 +23,15 @@ from .series import ALL, Horizon, Series, Target
 
 
 class ReplicationOutput(Protocol):
-    """What measuring reads of ``resim.execution.ReplicationOutput`` (named
-    here so that measuring needs no simulation code)."""
+    """What measuring reads of a replication's ``resim.records.Records``
+    (named here so that measuring needs no simulation code): the monthly
+    shipments and the licence and daily tables (``.data``: column lists)."""
 
     replication: int
     error: str | None
-    flows: Any
-    licences: dict[str, list[Any]] | None
-    timeseries: dict[str, Any] | None
+    monthly: Any
+    licences: Any
+    timeseries: Any
 
 
 class Measured:
@@ -41,19 +42,19 @@ class Measured:
             raise RuntimeError(f"replication {out.replication} failed: {out.error}")
         self.horizon = horizon
         self._flows: dict[tuple[str, str, str, str], float] = {}
-        flows = out.flows
+        flows = out.monthly
         if flows is not None and len(flows):
             for m, o, d, p, t in zip(flows["month"], flows["origin"], flows["destination"],
                                      flows["product"], flows["tonnes"], strict=True):
                 key = (str(p), str(o), str(d), str(m))
                 self._flows[key] = self._flows.get(key, 0.0) + float(t)
-        lic = out.licences or {}
+        lic = out.licences.data if out.licences is not None else {}
         outcome = np.asarray(lic.get("outcome", []), dtype=object)
         decided = outcome != "pending"
         self._decided_day = np.asarray(lic.get("decided_day", []), dtype=float)[decided]
         self._approved = (outcome == "approved")[decided]
         self._destination = np.asarray(lic.get("destination", []), dtype=object)[decided]
-        self._ts: dict[str, Any] = out.timeseries or {}
+        self._ts: dict[str, Any] = out.timeseries.data if out.timeseries is not None else {}
         self._entry_days: dict[str, np.ndarray] = {}
 
     # ------------------------------------------------------------ series

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..execution import ReplicationOutput, simulate_replication
+from ..execution import simulate_replication
+from ..records import Records
 from ..scenario import Loaded
 from ..scenario import ScenarioBase as Scenario
 from .measure import Measured, statistics
@@ -61,7 +62,7 @@ class ParticleModel:
             fixed["scenario.horizon"] = self.horizon_days
         return apply_values(self.scenario, values, self.source, fixed)
 
-    def simulate(self, values: Mapping[str, float], seed: int, full: bool = False) -> list[ReplicationOutput]:
+    def simulate(self, values: Mapping[str, float], seed: int, full: bool = False) -> list[Records]:
         loaded = self.loaded(values, seed, full)
         outs = [simulate_replication(loaded, r) for r in range(self.replications)]
         bad = next((o for o in outs if o.error), None)

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..execution import ReplicationOutput, kpi_rows
+from ..execution import kpi_rows
 from ..kpis import FIRM_COLUMNS, METRICS, licensing_summary, summarise_kpis
 from ..licensing import licence_columns
 from ..model import STOCK_COLUMNS, TIMESERIES_COLUMNS
+from ..records import Records
 from ..scenario import Loaded
 from ..store import write_parquet, write_text
 from ..tomlwriter import resolved_toml
@@ -69,7 +70,7 @@ def _frame(rep: int, data: dict[str, list[Any]] | None, columns: Sequence[str]) 
 class RunTables:
     """All replications of one scenario run, as tables, a summary and data files."""
 
-    def __init__(self, loaded: Loaded, outputs: Sequence[ReplicationOutput], runtime_s: float,
+    def __init__(self, loaded: Loaded, outputs: Sequence[Records], runtime_s: float,
                  workers: int) -> None:
         self.loaded = loaded
         self.scenario = loaded.scenario
@@ -95,14 +96,14 @@ class RunTables:
         self.firms = self._concat(ok, "firms", FIRM_COLUMNS) if output.firm_records else None
         self.stocks = self._concat(ok, "stocks", STOCK_COLUMNS) if output.stocks else None
         first = ok[0] if ok else None
-        self.events = pd.DataFrame(first.events) if first and first.events else pd.DataFrame(
+        self.events = pd.DataFrame(first.events.data) if first and len(first.events) else pd.DataFrame(
             columns=["day", "kind", "key", "value"])
         self.sim_events = int(sum(o.sim_events for o in ok))
         self._summary: dict[str, Any] | None = None
 
     # ---------------------------------------------------------------- tables
-    def _timeseries(self, ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
-        df = pd.concat([_frame(o.replication, o.timeseries, TIMESERIES_COLUMNS) for o in ok],
+    def _timeseries(self, ok: Sequence[Records]) -> pd.DataFrame:
+        df = pd.concat([_frame(o.replication, o.timeseries.data, TIMESERIES_COLUMNS) for o in ok],
                        ignore_index=True) if ok else _frame(0, None, TIMESERIES_COLUMNS).iloc[0:0]
         day = df["day"].to_numpy(dtype="int64")
         df.insert(2, "date", (np.datetime64(self.start_date, "D") + day.astype("timedelta64[D]")))
@@ -117,17 +118,17 @@ class RunTables:
         return df[cols]
 
     @staticmethod
-    def _concat(ok: Sequence[ReplicationOutput], attr: str, columns: Sequence[str]) -> pd.DataFrame:
-        frames = [_frame(o.replication, getattr(o, attr), columns) for o in ok]
+    def _concat(ok: Sequence[Records], attr: str, columns: Sequence[str]) -> pd.DataFrame:
+        frames = [_frame(o.replication, getattr(o, attr).data, columns) for o in ok]
         if not frames:
             return _frame(0, None, columns).iloc[0:0]
         return pd.concat(frames, ignore_index=True)
 
     @staticmethod
-    def _flows(ok: Sequence[ReplicationOutput]) -> pd.DataFrame:
+    def _flows(ok: Sequence[Records]) -> pd.DataFrame:
         frames = []
         for o in ok:
-            f = o.flows.copy()  # type: ignore[union-attr]
+            f = o.monthly.copy()  # type: ignore[union-attr]
             f.insert(0, "replication", o.replication)
             frames.append(f)
         if not frames:
