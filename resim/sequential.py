@@ -34,10 +34,11 @@ from scipy import stats
 
 from .censoring import restricted
 from .errors import ScenarioError
-from .execution import ReplicationOutput, kpi_rows, run_replications
+from .execution import kpi_rows, run_replications
 from .interrupts import Interrupted
 from .kpis import FIRST_DAYS
 from .outcomes import check_outcome
+from .records import Records
 from .scenario import Loaded
 
 #: Hoad et al.'s kLimit: replications the precision must hold for beyond n (up to 100).
@@ -203,12 +204,12 @@ def _precision(target: Target, count: np.ndarray, mean: np.ndarray, half: np.nda
 
 
 def replicate(loaded: Loaded, target: Target, cap: int, workers: int = 1,
-              progress: Callable[[int], None] | None = None) -> tuple[list[ReplicationOutput], Decision]:
+              progress: Callable[[int], None] | None = None) -> tuple[list[Records], Decision]:
     """Run replications 0, 1, ... of ``loaded`` in batches until ``target``
     is met or ``cap`` is reached; the kept outputs (a prefix) and the decision.
     An interrupt carries every replication that finished."""
     horizon = float(loaded.scenario.scenario.horizon)
-    outputs: list[ReplicationOutput] = []
+    outputs: list[Records] = []
     total = first_batch(cap)
     while True:
         try:
