@@ -266,11 +266,10 @@ def _rounds(store: SweepStore, points: Sequence[Loaded], target: Target, cap: in
         done = store.done_units()
         run([(p, r) for p, t in enumerate(totals) for r in range(t) if (p, r) not in done])
         done = store.done_units()
-        rows = store.read_parts()
+        by_point = dict(tuple(store.read_parts().groupby("point", sort=False)))
         decisions = []
         for p, loaded in enumerate(points):
-            m = _prefix(done, p)
-            v = values(rows[rows["point"] == p], target, float(loaded.scenario.scenario.horizon), m)
+            v = values(by_point[p], target, float(loaded.scenario.scenario.horizon), _prefix(done, p))
             decisions.append(decide(v, target, cap))
         more = [p for p, d in enumerate(decisions) if d.status == "more"]
         if not more:
