@@ -31,6 +31,7 @@ Progress = bool | Callable[[int], None] | None
 
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
     from .output.results import Results  # `resim validate` stays light and fast
+    from .sequential import Decision, Target
 
 
 def merge_overrides(*parts: Overrides) -> Overrides:
@@ -92,6 +93,9 @@ def simulate(
     overwrite: bool = False,
     max_memory: int | None = None,
     posterior: str | Path | None = None,
+    target_ci: float | None = None,
+    target_kpis: Sequence[str] = (),
+    target_abs: float | None = None,
 ) -> Results:
     """Run a scenario's replications and return its ``Results``.
 
@@ -103,6 +107,12 @@ def simulate(
     With ``posterior`` (the folder ``resim calibrate`` wrote), each
     replication draws its fitted parameters from the posterior, so the spread
     of outcomes includes the parameters' uncertainty.
+
+    With ``target_ci`` (e.g. 0.05), replications run in batches until the
+    95% CI half-width of ``target_kpis`` (``"KPI"`` or ``"KPI@automaker"``;
+    default vehicles lost of all automakers) is within that share of the
+    mean, or within ``target_abs``; ``replications`` is then the most to run
+    (``resim.sequential``; ``out/sequential.json`` records the decision).
 
     With ``out``, the result files are also written there, as ``resim run``
     does (``overwrite=True`` is ``--overwrite``); an interrupt (Ctrl-C) then
@@ -119,14 +129,20 @@ def simulate(
 
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, loaded.source, n)
+    target = None
+    if target_ci is not None:
+        from .sequential import check_target, parse_target
+
+        target = parse_target(target_ci, target_kpis, target_abs)
+        check_target(target, loaded)
     workers = cap_workers(max(1, workers or default_workers()), n, announce=workers is not None)
     check_memory(loaded, workers, max_memory)
     with progress_reporter(progress, "replications", n) as advance:
         if out is None:
-            results, stop = run(loaded, workers, advance)
+            results, stop, _ = run(loaded, workers, advance, target=target)
         else:
             with RunFolder(out, "run", overwrite) as folder:
-                results, stop = run(loaded, workers, advance, folder)
+                results, stop, _ = run(loaded, workers, advance, folder, target=target)
     if stop is not None:
         raise stop
     return results
@@ -157,9 +173,12 @@ def run(
     progress: Callable[[int], None] | None = None,
     folder: RunFolder | None = None,
     argv: Sequence[str] = (),
-) -> tuple[Results, Interrupted | None]:
+    target: Target | None = None,
+) -> tuple[Results, Interrupted | None, Decision | None]:
     """Run every replication of ``loaded`` and, given a locked ``folder``,
-    write the results into it (staged, swapped in whole).
+    write the results into it (staged, swapped in whole). With ``target``
+    the scenario's replications are the most to run, and the third value is
+    the sequential rule's decision (also written as sequential.json).
 
     An interrupt is returned, not raised, once what finished has been
     written (marked partial), so the caller can report it and exit 130/143;
@@ -170,8 +189,14 @@ def run(
     n = loaded.scenario.scenario.replications
     t0 = time.perf_counter()
     stop: Interrupted | None = None
+    decision: Decision | None = None
     try:
-        outputs = run_replications(loaded, range(n), workers=workers, progress=progress)
+        if target is None:
+            outputs = run_replications(loaded, range(n), workers=workers, progress=progress)
+        else:
+            from .sequential import replicate
+
+            outputs, decision = replicate(loaded, target, n, workers, progress)
     except Interrupted as e:
         stop, outputs = e, e.finished or []
         if not outputs:
@@ -181,6 +206,16 @@ def run(
         stop.finished = results
     if folder is not None:
         status = "partial" if stop is not None else "complete"
-        folder.commit(lambda d: results.write(d, argv), status, replications=len(outputs), asked=n,
-                      scenario=loaded.scenario.scenario.name)
-    return results, stop
+
+        def write(d: Path) -> None:
+            results.write(d, argv)
+            if target is not None and decision is not None:
+                import json
+
+                from .store import write_text
+
+                write_text(d / "sequential.json", json.dumps(
+                    {"target": target.to_json(), **decision.to_json()}, indent=2) + "\n")
+
+        folder.commit(write, status, replications=len(outputs), asked=n, scenario=loaded.scenario.scenario.name)
+    return results, stop, decision

@@ -6,6 +6,13 @@ Every design point is built and checked like a scenario file of its own
 (schema, references, policy timeline, network) before the first replication
 starts - by ``resim sweep`` and by ``resim validate`` alike - and a refused
 point names the file, the point and the swept key.
+
+Samplers: ``grid`` (full factorial), ``lhs`` (Latin hypercube), ``qmc``
+(scrambled Sobol points: space-filling, for ``resim discover``), and the two
+designs that come with sensitivity indices (SALib, in the ``[sensitivity]``
+extra): ``sobol``, a Saltelli design of N x (D + 2) points for first-order and
+total Sobol indices, and ``morris``, N trajectories of D + 1 points for
+Morris' elementary effects. Every sampler is seeded by the scenario seed.
 """
 
 from __future__ import annotations
@@ -102,13 +109,62 @@ def latin_hypercube(ranges: Sequence[tuple[str, float, float]], n: int, seed: in
 
 def sobol(ranges: Sequence[tuple[str, float, float]], n: int, seed: int,
           integer: Sequence[bool] | None = None) -> list[Point]:
-    """``n`` scrambled Sobol points (balanced when ``n`` is a power of two)."""
+    """``n`` scrambled Sobol points (balanced when ``n`` is a power of two):
+    the ``qmc`` sampler. (``--sampler sobol`` is the Saltelli design.)"""
     from scipy.stats import qmc
 
     engine = qmc.Sobol(d=len(ranges), scramble=True, seed=np.random.default_rng(seed))
     m = int(math.log2(n)) if n > 0 and (n & (n - 1)) == 0 else None
     unit = engine.random_base2(m) if m is not None else engine.random(n)
     return _scale(unit, ranges, integer or [False] * len(ranges))
+
+
+#: Samplers over ``--range``s, and those whose design comes with sensitivity indices.
+RANGE_SAMPLERS = ("lhs", "qmc", "sobol", "morris")
+INDEX_SAMPLERS = ("sobol", "morris")
+#: Grid levels of a Morris design (SALib's default).
+MORRIS_LEVELS = 4
+
+
+def _salib(sampler: str) -> Any:
+    """SALib's sample module for ``sampler``; a missing extra is bad input, not a crash."""
+    try:
+        from SALib.sample import morris as morris_sample
+        from SALib.sample import sobol as sobol_sample
+    except ImportError:
+        raise ScenarioError("--sampler", sampler, "needs SALib: pip install 'resim[sensitivity]'") from None
+    return sobol_sample if sampler == "sobol" else morris_sample
+
+
+def problem(ranges: Sequence[tuple[str, float, float]]) -> dict[str, Any]:
+    """The ranges as SALib's problem definition."""
+    return {"num_vars": len(ranges), "names": [k for k, _, _ in ranges],
+            "bounds": [[lo, hi] for _, lo, hi in ranges]}
+
+
+def index_matrix(sampler: str, ranges: Sequence[tuple[str, float, float]], n: int, seed: int) -> np.ndarray:
+    """The unrounded design of a ``sobol`` (Saltelli, N x (D + 2) rows, no
+    second-order terms) or ``morris`` (N trajectories x (D + 1) rows) sampler,
+    in the keys' units and in the row order SALib's analysis expects."""
+    import warnings
+
+    module = _salib(sampler)
+    with warnings.catch_warnings():  # "N should be a power of 2": the command line says so itself
+        warnings.simplefilter("ignore")
+        if sampler == "sobol":
+            return module.sample(problem(ranges), n, calc_second_order=False, scramble=True, seed=seed)
+        return module.sample(problem(ranges), n, num_levels=MORRIS_LEVELS, seed=seed)
+
+
+def _rounded(matrix: np.ndarray, ranges: Sequence[tuple[str, float, float]],
+             integer: Sequence[bool]) -> list[Point]:
+    return [{key: int(round(float(v))) if is_int else float(v)
+             for (key, _, _), v, is_int in zip(ranges, row, integer, strict=True)} for row in matrix]
+
+
+def points_per_sample(sampler: str, dims: int) -> int:
+    """Design points per ``--samples`` unit: D + 2 (Saltelli), D + 1 (a Morris trajectory), else 1."""
+    return dims + 2 if sampler == "sobol" else dims + 1 if sampler == "morris" else 1
 
 
 def make_design(
@@ -118,24 +174,28 @@ def make_design(
     ranges: Sequence[tuple[str, float, float]] = (),
     samples: int | None = None,
 ) -> tuple[list[str], list[Point]]:
-    """The design points: an explicit grid, LHS or Sobol over ranges, or the
-    scenario's own ``[sweep]`` grid."""
+    """The design points: an explicit grid, a sampler over ranges, or the
+    scenario's own ``[sweep]`` grid. Keys whose value in the scenario is a
+    whole number (and reviewers) are rounded to whole numbers."""
     scn = loaded.scenario
     if sampler == "grid":
         g = dict(grid) if grid else dict(scn.sweep.grid)
         if not g:
             raise ScenarioError(loaded.source, "sweep.grid", "nothing to sweep: give --grid KEY=V1,V2 or a [sweep] grid")
         return list(g), full_grid(g)
-    if sampler not in ("lhs", "sobol"):
-        raise ScenarioError("--sampler", "", "must be grid, lhs or sobol", sampler)
+    if sampler not in RANGE_SAMPLERS:
+        raise ScenarioError("--sampler", "", "must be grid, lhs, qmc, sobol or morris", sampler)
     if not ranges:
         raise ScenarioError("--sampler", sampler, "needs at least one --range KEY=LO:HI")
     if not samples or samples < 1:
-        raise ScenarioError("--samples", "", "must be a whole number >= 1 with --sampler lhs|sobol", samples)
+        raise ScenarioError("--samples", "", f"must be a whole number >= 1 with --sampler {sampler}", samples)
     integer = [_is_integer_key(scn, k) for k, _, _ in ranges]
     seed = scn.scenario.seed
+    keys = [k for k, _, _ in ranges]
+    if sampler in INDEX_SAMPLERS:
+        return keys, _rounded(index_matrix(sampler, ranges, samples, seed), ranges, integer)
     fn = latin_hypercube if sampler == "lhs" else sobol
-    return [k for k, _, _ in ranges], fn(ranges, samples, seed, integer)
+    return keys, fn(ranges, samples, seed, integer)
 
 
 def _is_integer_key(scn: Any, key: str) -> bool:
@@ -147,11 +207,11 @@ def _is_integer_key(scn: Any, key: str) -> bool:
 
 
 def design_size(loaded: Loaded, grid: Mapping[str, Sequence[Any]] | None = None, sampler: str = "grid",
-                samples: int | None = None) -> int:
+                samples: int | None = None, ranges: Sequence[Any] = ()) -> int:
     """How many points ``make_design`` would make, without making them (so
     the work budget can refuse a huge sweep before it fills the memory)."""
     if sampler != "grid":
-        return int(samples or 0)
+        return int(samples or 0) * points_per_sample(sampler, len(ranges))
     g = dict(grid) if grid else dict(loaded.scenario.sweep.grid)
     return math.prod(len(v) for v in g.values()) if g else 0
 

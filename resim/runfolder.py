@@ -44,7 +44,7 @@ from .errors import ScenarioError
 MARKER = ".resim-complete.json"
 #: Files a report may rebuild in place; the marker does not pin them.
 _REBUILT = ("report.html", "plots")
-KINDS = ("run", "sweep")
+KINDS = ("run", "sweep", "compare")
 
 
 class WriteError(Exception):

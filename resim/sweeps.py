@@ -12,6 +12,12 @@ automaker, so the executor and the number of workers never change them.
 
 The folder is held by ``resim.runfolder`` for the whole sweep (one writer);
 an interrupt keeps the parts, and ``--resume`` finishes the sweep.
+
+With ``target`` (``--target-ci``) each point replicates in rounds until its
+own target is met (``resim.sequential``); every point keeps exactly the
+prefix of replications the rule asks for, so the rows do not depend on the
+rounds, the workers or an interruption. A ``sobol`` or ``morris`` design ends
+with its sensitivity indices (``sensitivity.parquet``, ``resim.sensitivity``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +34,14 @@ import pandas as pd
 
 from .api import load_scenario, with_posterior
 from .budget import check_memory, check_sweep
-from .design import Point, build_points, design_origin, design_size, make_design
+from .design import INDEX_SAMPLERS, Point, build_points, design_origin, design_size, make_design
 from .errors import ScenarioError
 from .execution import cap_workers, default_workers, died_output, kpi_rows, simulate_replication
 from .executors import DaskConnection, execute
 from .kpis import METRICS, summarise_kpis
 from .runfolder import RunFolder, WriteError
 from .scenario import Loaded
+from .sequential import Decision, Target, check_target, decide, first_batch, values
 from .store import SweepStore, design_hash, write_parquet, write_text
 
 RESULT_COLUMNS = ["point", "replication", "automaker", *METRICS, "error", "seed"]
@@ -51,6 +58,14 @@ class SweepResults:
     summary: pd.DataFrame
     failures: list[dict[str, Any]]
     runtime_s: float
+    sampler: str = "grid"
+    #: Sobol or Morris indices (``--sampler sobol|morris``), else None; ``notes``: what they left out.
+    sensitivity: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+    #: (KPI, automaker) pairs the same at every point: no key changes them, so no indices.
+    constant: list[tuple[str, str]] = field(default_factory=list)
+    #: Per point, the sequential rule's decision (``--target-ci``), else empty.
+    sequential: list[dict[str, Any]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         from .output.notebook import sweep_text
@@ -71,6 +86,20 @@ class SweepResults:
         from .output.figures.sweep import sweep_lines
 
         return sweep_lines(self.summary, x, metric, automaker, by)
+
+    def plot_scatter(self, metric: str = "vehicles_lost", automaker: str = "all"):  # noqa: ANN201
+        """Each point's mean against each swept key, with binned means (sampled designs)."""
+        from .output.figures.scatter import sweep_scatter
+
+        return sweep_scatter(self.summary, self.keys, metric, automaker)
+
+    def plot_sensitivity(self, kpi: str = "vehicles_lost"):  # noqa: ANN201
+        """Sobol or Morris indices of ``kpi`` with their CIs (sobol and morris sweeps)."""
+        from .output.figures.sensitivity import index_bars
+
+        if self.sensitivity is None:
+            raise ValueError(f"a {self.sampler} sweep has no sensitivity indices; use --sampler sobol or morris")
+        return index_bars(self.sensitivity, kpi)
 
 
 def _units(points: int, reps: int) -> list[tuple[int, int]]:
@@ -149,6 +178,7 @@ def sweep(
     max_memory: int | None = None,
     announce: bool = True,
     posterior: str | Path | None = None,
+    target: Target | None = None,
 ) -> SweepResults:
     """Run a sweep; see ``resim sweep --help``. Raises ScenarioError on bad
     input (before anything is written), ``resim.interrupts.Interrupted`` on
@@ -158,11 +188,15 @@ def sweep(
     so on stderr). ``report=False`` skips report.html (a few seconds of plotting), e.g. when
     timing the executors alone. With ``posterior`` (a ``resim calibrate``
     folder) every replication of every point draws the fitted parameters
-    from the posterior (the same draw at every point: still paired)."""
+    from the posterior (the same draw at every point: still paired). With
+    ``target`` (``resim.sequential.parse_target``) each point replicates
+    until its target is met, ``replications`` being the most per point."""
     t0 = time.perf_counter()
     base = with_posterior(load_scenario(scenario, overrides), posterior)
     n = replications or base.scenario.sweep.replications
-    check_sweep(base.scenario, base.source, design_size(base, grid, sampler, samples), n)
+    check_sweep(base.scenario, base.source, design_size(base, grid, sampler, samples, ranges), n)
+    if target is not None:
+        check_target(target, base)
     keys, design = make_design(base, grid, sampler, ranges, samples)
     points = [replace(p, posterior=base.posterior)
               for p in build_points(base, design, design_origin(grid, sampler))]
@@ -178,6 +212,12 @@ def sweep(
         "sampler": sampler,
         "posterior": None if base.posterior is None else base.posterior.source,
     }
+    if sampler in INDEX_SAMPLERS:
+        from .sensitivity import plan
+
+        spec["sensitivity"] = plan(sampler, ranges, int(samples or 0), base.scenario.scenario.seed)
+    if target is not None:
+        spec["target"] = target.to_json()
     # the identity is the content: another spelling of the same file resumes
     spec["design_id"] = design_hash({k: v for k, v in spec.items() if k != "source"})
     conn = DaskConnection(dask, workers) if dask else None  # a bad address: exit 2, nothing written
@@ -186,12 +226,12 @@ def sweep(
             store = SweepStore(folder.out)
             done = _open(folder, store, spec, resume, overwrite, str(out))
             folder.unmark()
-            todo = [u for u in _units(len(design), n) if u not in done]
             if on_design:
                 on_design(len(design) * n, len(done))
-            size = chunk or max(1, min(32, math.ceil(len(todo) / (workers * 8)) if todo else 1))
             payload = _Payload(points, None if conn else store.parts)
-            try:
+
+            def run(todo: list[tuple[int, int]]) -> None:
+                size = chunk or max(1, min(32, math.ceil(len(todo) / (workers * 8)) if todo else 1))
                 for units, results in execute(run_units, payload, todo, workers=workers, chunk=size, dask=conn,
                                               died=lambda u, why: _died_rows(points, u, why)):
                     frames = [r for r in results if isinstance(r, pd.DataFrame)]
@@ -200,15 +240,53 @@ def sweep(
                     if progress:
                         progress(len(units), sum(r if isinstance(r, int) else int(r["error"].notna().sum())
                                                  for r in results))
-                res = finish(store, keys, design, time.perf_counter() - t0, report)
+
+            try:
+                decisions = None
+                if target is None:
+                    run([u for u in _units(len(design), n) if u not in done])
+                else:
+                    decisions = _rounds(store, points, target, n, workers, run)
+                res = finish(store, keys, design, time.perf_counter() - t0, report, decisions)
             except OSError as e:
                 raise WriteError(f"could not store the sweep's results in {out} ({e.strerror or e}); the "
                                  "finished parts are kept: free some space and finish with --resume") from None
-            folder.mark("complete", units=len(design) * n, failures=len(res.failures))
+            folder.mark("complete", units=len(res.results.drop_duplicates(["point", "replication"])),
+                        failures=len(res.failures))
             return res
     finally:
         if conn is not None:
             conn.close()
+
+
+def _prefix(done: set[tuple[int, int]], point: int) -> int:
+    """How many replications of ``point``, from 0 on, are stored without a gap."""
+    m = 0
+    while (point, m) in done:
+        m += 1
+    return m
+
+
+def _rounds(store: SweepStore, points: Sequence[Loaded], target: Target, cap: int, workers: int,
+            run: Callable[[list[tuple[int, int]]], None]) -> list[Decision]:
+    """Replicate every point in rounds until its target is met or ``cap`` is
+    reached; the decisions. A resumed sweep starts from its stored units."""
+    totals = [first_batch(cap)] * len(points)
+    while True:
+        done = store.done_units()
+        run([(p, r) for p, t in enumerate(totals) for r in range(t) if (p, r) not in done])
+        done = store.done_units()
+        by_point = dict(tuple(store.read_parts().groupby("point", sort=False)))
+        decisions = []
+        for p, loaded in enumerate(points):
+            v = values(by_point[p], target, float(loaded.scenario.scenario.horizon), _prefix(done, p))
+            decisions.append(decide(v, target, cap))
+        more = [p for p, d in enumerate(decisions) if d.status == "more"]
+        if not more:
+            return decisions
+        step = max(1, math.ceil(workers / len(more)))
+        for p in more:
+            totals[p] = min(cap, max(decisions[p].next_total or 0, _prefix(done, p) + step))
 
 
 def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bool, overwrite: bool,
@@ -229,10 +307,15 @@ def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bo
 
 
 def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float,
-           report: bool = True) -> SweepResults:
-    """Assemble the final tables from the parts (sorted, so executors agree)."""
+           report: bool = True, decisions: Sequence[Decision] | None = None) -> SweepResults:
+    """Assemble the final tables from the parts (sorted, so executors agree);
+    with ``decisions`` (sequential replications) each point keeps the
+    replications its decision names; a sobol or morris design gets its indices."""
     parts = store.read_parts()
     points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(design)])
+    if decisions is not None:
+        keep = parts["point"].map({p: d.replications for p, d in enumerate(decisions)})
+        parts = parts[parts["replication"] < keep].reset_index(drop=True)
     order = {name: i for i, name in enumerate(dict.fromkeys(parts["automaker"].dropna()))}
     if "all" in order:
         order["all"] = len(order) + 1
@@ -249,23 +332,42 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
         for r in results[results["error"].notna()].itertuples()
     ]
     design_doc = store.read_design()
-    design_doc.update({"status": "complete", "units": int(len(points) * design_doc["replications"]),
+    sequential = [] if decisions is None else [{"point": p, **d.to_json()} for p, d in enumerate(decisions)]
+    sens, notes, constant = None, [], []
+    if design_doc.get("sensitivity") and len(results):
+        from .outcomes import horizon_of, point_outcomes
+        from .sensitivity import analyse, write_sensitivity
+
+        found = analyse(point_outcomes(results, horizon_of(design_doc, points)), design_doc["sensitivity"],
+                        len(points))
+        write_sensitivity(store.root, found)
+        sens, notes, constant = found.frame, found.notes, found.constant
+    design_doc.update({"status": "complete", "units": int(len(results.drop_duplicates(["point", "replication"]))),
                        "failures": failures, "runtime_s": round(runtime, 3)})
+    if sequential:
+        design_doc["sequential"] = sequential
+    if sens is not None:
+        design_doc["sensitivity_notes"] = notes
+        design_doc["sensitivity_constant"] = [list(c) for c in constant]
     write_text(store.root / "sweep.json", json.dumps(design_doc, indent=2, default=str) + "\n")
     if report and len(summary) and all(pd.api.types.is_numeric_dtype(points[k]) for k in keys):
         from .output.report import write_sweep_report
 
         write_sweep_report(store.root, summary, keys)
-    return SweepResults(store.root, keys, points, results, summary, failures, runtime)
+    return SweepResults(store.root, keys, points, results, summary, failures, runtime,
+                        design_doc.get("sampler", "grid"), sens, notes, constant, sequential)
 
 
 def load_sweep(out: str | Path) -> SweepResults:
     """Read a finished sweep directory back."""
     root = Path(out)
     d = json.loads((root / "sweep.json").read_text())
+    sens = root / "sensitivity.parquet"
     return SweepResults(root, d["keys"], pd.read_parquet(root / "points.parquet"),
                         pd.read_parquet(root / "results.parquet"), pd.read_parquet(root / "summary.parquet"),
-                        d.get("failures", []), d.get("runtime_s", math.nan))
+                        d.get("failures", []), d.get("runtime_s", math.nan), d.get("sampler", "grid"),
+                        pd.read_parquet(sens) if sens.is_file() else None, d.get("sensitivity_notes", []),
+                        [tuple(c) for c in d.get("sensitivity_constant", [])], d.get("sequential", []))
 
 
 __all__ = ["SweepResults", "finish", "load_sweep", "make_design", "run_units", "summarise", "sweep"]

@@ -24,11 +24,11 @@ from .. import __version__
 from ..errors import ScenarioError
 from ..interrupts import Interrupted, stop_on_signals
 from ..runfolder import WriteError
-from . import calibrate, compare, init, report, run, schema, sweep, validate
+from . import calibrate, compare, discover, init, report, run, schema, sensitivity, sweep, validate
 from .options import Parser, UsageError
 
-COMMANDS = {"run": run, "sweep": sweep, "compare": compare, "calibrate": calibrate, "validate": validate,
-            "report": report, "schema": schema, "init": init}
+COMMANDS = {"run": run, "sweep": sweep, "compare": compare, "calibrate": calibrate, "sensitivity": sensitivity,
+            "discover": discover, "validate": validate, "report": report, "schema": schema, "init": init}
 #: Exit code when the output's reader has gone (128 + SIGPIPE, as a shell reports it).
 BROKEN_PIPE = 141
 

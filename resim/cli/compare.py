@@ -1,25 +1,31 @@
 """``resim compare``: paired differences of two scenarios under common
-random numbers; a failed pair is a row, not the end of the command."""
+random numbers; a failed pair is a row, not the end of the command. With
+``--out`` the comparison is written (compare.parquet, compare.json and a
+report.html) under the same folder discipline as a run."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from .options import UsageError, add_posterior_flag, positive_int
+from .options import UsageError, add_posterior_flag, check_out, positive_int, seed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     cmp_ = sub.add_parser("compare", help="paired comparison of two scenarios with common random numbers")
     cmp_.add_argument("a", help="scenario A")
     cmp_.add_argument("b", nargs="?", help="scenario B (default: A with --b-set changes)")
-    cmp_.add_argument("-n", "--replications", type=positive_int)
+    cmp_.add_argument("-n", "--replications", type=positive_int, help="replication pairs (default: A's)")
+    cmp_.add_argument("--seed", type=seed, help="root seed of both (default: A's)")
     cmp_.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override both")
     cmp_.add_argument("--a-set", action="append", default=[], metavar="KEY=VALUE", help="override A only")
     cmp_.add_argument("--b-set", action="append", default=[], metavar="KEY=VALUE", help="override B only")
     cmp_.add_argument("--workers", type=positive_int, default=None)
     cmp_.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cmp_.add_argument("--out", help="also write compare.parquet, compare.json and report.html here")
+    cmp_.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
     add_posterior_flag(cmp_)
     cmp_.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -27,18 +33,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..comparison import compare
     from ..execution import default_workers
-    from ..output.console import compare_table, make_console
+    from ..output.console import RUN_KPIS, compare_table, make_console
 
     if args.b is None and not args.b_set:
         raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
+    if args.out:
+        check_out(Path(args.out))
     df = compare(args.a, args.b, args.replications, args.set, args.a_set, args.b_set,
-                 workers=args.workers or default_workers(), posterior=args.posterior)
+                 workers=args.workers or default_workers(), posterior=args.posterior, seed=args.seed)
+    b_name = args.b or f"{args.a} with {' '.join(args.b_set)}"
+    if args.out:
+        from ..output.compare_report import write_compare
+        from ..runfolder import RunFolder
+
+        meta = {**df.attrs, "a": args.a if not args.a_set else f"{args.a} with {' '.join(args.a_set)}", "b": b_name,
+                "command": list(argv)}
+        with RunFolder(args.out, "compare", args.overwrite) as folder:
+            folder.commit(lambda d: write_compare(d, df, meta), replications=meta["replications"])
     failed = df[df["metric"] == "failed"] if len(df) else df
     if args.json:
         print(df.to_json(orient="records", indent=2))
     else:
         ok = df[df["metric"] != "failed"] if len(df) else df
-        make_console().print(compare_table(ok, args.a, args.b or f"{args.a} with {' '.join(args.b_set)}"))
+        console = make_console()
+        console.print(compare_table(ok, args.a, b_name, RUN_KPIS))
+        if args.out:
+            console.print(f"{df.attrs.get('replications')} pairs (seed {df.attrs.get('seed')}); "
+                          f"written to {args.out}/")
     if len(failed):
         first = failed.iloc[0]
         print(f"resim: {len(failed)} replication pair(s) failed and were left out; first: replication "

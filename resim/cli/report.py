@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    rep = sub.add_parser("report", help="rebuild report.html of a finished run or sweep")
+    rep = sub.add_parser("report", help="rebuild report.html of a finished run, sweep or comparison")
     rep.add_argument("directory")
     rep.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -27,4 +27,9 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"resim report: note: {args.directory} is a partial run (interrupted after "
               f"{doc.get('replications')} of {doc.get('asked')} replications)", file=sys.stderr)
     with RunFolder(args.directory, doc["kind"]):  # no writer may change it while we read
+        if doc["kind"] == "compare":
+            from ..output.compare_report import write_compare_report
+
+            print(write_compare_report(args.directory))
+            return 0
         return report_command(args.directory)

@@ -15,17 +15,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .options import add_output_flags, add_posterior_flag, check_out, positive_int, seed
+from .targets import add_target_flags, target_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run a scenario's replications and write the result files")
     run.add_argument("scenario", help="scenario TOML file")
-    run.add_argument("-n", "--replications", type=positive_int, help="replications (default: the scenario's)")
+    run.add_argument("-n", "--replications", type=positive_int,
+                     help="replications (default: the scenario's); with --target-ci, the most to run")
     run.add_argument("--seed", type=seed, help="root seed (default: the scenario's)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario value, e.g. licensing.approval_rate=0.4 (repeatable)")
     run.add_argument("--json", action="store_true", help="print summary.json to stdout")
     add_posterior_flag(run)
+    add_target_flags(run, "")
     add_output_flags(run, "results/<scenario name>")
 
 
@@ -42,6 +45,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     from ..runfolder import RunFolder
 
+    target = target_from(args)
     extra = []
     if args.replications is not None:
         extra.append(f"scenario.replications={args.replications}")
@@ -50,6 +54,10 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     loaded = with_posterior(load_scenario(args.scenario, [*args.set, *extra]), args.posterior)
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, args.scenario, n)
+    if target is not None:
+        from ..sequential import check_target
+
+        check_target(target, loaded)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     check_out(out)
     asked = args.workers or default_workers()
@@ -63,7 +71,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     with RunFolder(out, "run", args.overwrite) as folder:
         with ProgressBar(console, "replications", enabled=not args.quiet) as bar:
             bar.total(n)
-            results, stop = run(loaded, workers, bar.advance, folder, argv)
+            results, stop, decision = run(loaded, workers, bar.advance, folder, argv, target)
     summary = results.summary()
     done = len(results.outputs)
     if args.json:
@@ -72,7 +80,12 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         console.print(kpi_table(summary) if summary["kpis"] else licensing_table(summary))
         for line in licensing_lines(summary):
             console.print(line)
+        if decision is not None:
+            console.print(f"sequential: {decision.line(target)}")
         console.print(f"{done} replications in {results.runtime_s:.1f} s on {workers} worker(s); results in {out}/")
+    if decision is not None and decision.status == "capped":
+        print(f"resim: warning: --target-ci {args.target_ci:g} not met within -n {n} replications; "
+              "the intervals are wider than asked", file=sys.stderr)
     if stop is not None:
         print(f"resim: interrupted: {done} of {n} replications finished; written to {out}/, marked partial",
               file=sys.stderr)

@@ -29,6 +29,7 @@ from ..store import write_text
 from . import report_text as words
 from .figures import run_figures, save_run_figures
 from .figures.common import Plot, save_plots
+from .figures.scatter import sampled_figures
 from .figures.sweep import (
     design_points,
     labelled_keys,
@@ -40,6 +41,13 @@ from .figures.sweep import (
 )
 from .formatting import format_number, metric_label
 from .rundata import load_run
+from .sweep_sections import (
+    design_rows,
+    discovery_section,
+    sensitivity_section,
+    sequential_text,
+    value_formats,
+)
 
 REPORT = "report.html"
 SWEEP_DESIGN = "sweep.json"  # written by resim.sweeps, with summary.parquet
@@ -197,7 +205,9 @@ def sweep_value(metric: str, x: Any) -> str:
     return format_number(x, 0) if abs(float(x)) >= 1000 else format_number(x, 1)
 
 
-def _sweep_rows(summary: pd.DataFrame, cols: list[str], metric: str) -> list[dict[str, Any]]:
+def _sweep_rows(summary: pd.DataFrame, cols: list[str], metric: str,
+                formats: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    formats = formats or {}
     rows = []
     for _, r in summary.sort_values(cols).iterrows():
         mean = r.get(f"{metric}_mean")
@@ -206,7 +216,7 @@ def _sweep_rows(summary: pd.DataFrame, cols: list[str], metric: str) -> list[dic
             value = {"mean": repr(float(mean)), "text": sweep_value(metric, mean),
                      "lo": sweep_value(metric, r.get(f"{metric}_ci_low")),
                      "hi": sweep_value(metric, r.get(f"{metric}_ci_high"))}
-        rows.append({"cells": [str(r[c]) for c in cols], "value": value})
+        rows.append({"cells": [formats[c](r[c]) if c in formats else str(r[c]) for c in cols], "value": value})
     return rows
 
 
@@ -217,12 +227,16 @@ def write_sweep_report(out_dir: Path, summary: pd.DataFrame, keys: list[str],
     ``summary`` has one row per design point x automaker, a column per swept
     key in ``keys``, ``automaker`` and ``{metric}_mean``, ``{metric}_ci_low``,
     ``{metric}_ci_high`` (other metrics' columns are welcome and ignored).
-    With one key the figures are lines with confidence bands; with two, a
+    A grid with one key is drawn as lines with confidence bands; with two, a
     heatmap per automaker plus lines; with more, heatmaps of the first two
-    keys for each combination of the others (at most 12). Design points that
-    repeat an earlier point's values are drawn once and listed with their
-    point number. If ``out_dir`` holds the sweep's ``sweep.json``, its
-    scenario name, replications and failures are shown too.
+    keys for each combination of the others (at most 12). A sampled design
+    (lhs, qmc, sobol, morris; ``sampler`` in sweep.json) is drawn as scatter
+    plots against each key with binned means, and its values are rounded.
+    Design points that repeat an earlier point's values are drawn once and
+    listed with their point number. If ``out_dir`` holds the sweep's
+    ``sweep.json``, its scenario name, replications and failures are shown
+    too, and the sections of ``sweep_sections``: sensitivity indices, a
+    discovered box, sequential replications.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -234,25 +248,39 @@ def write_sweep_report(out_dir: Path, summary: pd.DataFrame, keys: list[str],
     doc = _load_json(out_dir / SWEEP_DESIGN)
     name = doc.get("scenario", {}).get("scenario", {}).get("name")
     title = title or (f"{name}: resim sweep" if name else "resim sweep")
+    sampler = doc.get("sampler")
+    sampled = sampler not in (None, "grid")
     table = labelled_keys(summary.reset_index(drop=True), keys)
-    saved = save_plots(report_figures(table, keys, metric), out_dir)
+    sens, sens_plots = sensitivity_section(out_dir, doc, metric)
+    found, found_plots = discovery_section(out_dir)
+    plots = sampled_figures(table, keys, metric) if sampled else report_figures(table, keys, metric)
+    saved = save_plots([*plots, *sens_plots, *found_plots], out_dir)
     points = design_points(table, keys)
     repeated = repeated_points(table, keys)
     cols = [*keys, "automaker"] if "automaker" in table.columns else list(keys)
     if repeated and "point" in table.columns:
         cols.append("point")
+    n_main = len(plots)
     page = render(
         "sweep.html.j2", title=title, n_points=len(points),
-        replications=doc.get("replications"), sampler=doc.get("sampler"),
+        replications=doc.get("replications"), sampler=sampler,
         metric=metric_label(metric), failures=len(doc.get("failures") or []), repeated=repeated,
-        design=[(k, ", ".join(tick(v) for v in sorted_values(points[k]))) for k in keys],
-        figures=_figure_items(saved),
+        design=design_rows(points, keys, sampler, lambda k: ", ".join(tick(v) for v in sorted_values(points[k]))),
+        figures=_figure_items(saved[:n_main]), sequential=sequential_text(doc),
+        sensitivity=sens, sensitivity_figures=_figure_items(saved[n_main:n_main + len(sens_plots)]),
+        discovery=found, discovery_figures=_figure_items(saved[n_main + len(sens_plots):]),
         head=[*cols, f"mean {metric_label(metric)} [95% CI]"],
-        rows=_sweep_rows(with_mean(table, metric), cols, metric),
+        rows=_sweep_rows(with_mean(table, metric), cols, metric, value_formats(table, keys, sampler)),
     )
     path = out_dir / REPORT
     write_text(path, page)
     return path
+
+
+def rebuild_sweep_report(out_dir: Path) -> Path:
+    """The report of the finished sweep in ``out_dir``, from its files."""
+    keys = _load_json(Path(out_dir) / SWEEP_DESIGN).get("keys") or []
+    return write_sweep_report(Path(out_dir), pd.read_parquet(Path(out_dir) / SWEEP_SUMMARY), list(keys))
 
 
 # ---------------------------------------------------------------- command
@@ -267,8 +295,8 @@ def report_command(directory: str) -> int:
     if (out / "summary.json").is_file():
         path = write_report(out)
     elif (out / SWEEP_DESIGN).is_file() and (out / SWEEP_SUMMARY).is_file():
-        keys = _load_json(out / SWEEP_DESIGN).get("keys") or []
-        path = write_sweep_report(out, pd.read_parquet(out / SWEEP_SUMMARY), list(keys))
+        path = rebuild_sweep_report(out)
+
     else:
         what = ("does not exist" if not out.exists()
                 else "is not a finished run or sweep directory (no summary.json)")
@@ -278,5 +306,5 @@ def report_command(directory: str) -> int:
     return 0
 
 
-__all__ = ["REPORT", "kpi_labels", "kpi_rows", "kpi_value", "render", "report_command", "sweep_value", "write_report",
-           "write_sweep_report"]
+__all__ = ["REPORT", "kpi_labels", "kpi_rows", "kpi_value", "rebuild_sweep_report", "render", "report_command",
+           "sweep_value", "write_report", "write_sweep_report"]

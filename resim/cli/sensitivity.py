@@ -1,0 +1,48 @@
+"""``resim sensitivity DIR``: the Sobol or Morris indices of a finished
+``--sampler sobol|morris`` sweep, recomputed from its files (seeded: the same
+numbers as the sweep printed), written to sensitivity.parquet and printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .finished import finished_sweep
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sensitivity", help="Sobol or Morris indices of a finished sobol or morris sweep")
+    p.add_argument("directory", help="a finished resim sweep folder")
+    p.add_argument("--kpi", default="vehicles_lost", help="the KPI to print (all are in sensitivity.parquet)")
+    p.add_argument("--automaker", help="print this automaker only (default: every automaker and all)")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ..errors import ScenarioError
+    from ..outcomes import check_outcome
+    from ..output.console import make_console, sensitivity_table
+    from ..sensitivity import sweep_sensitivity, write_sensitivity
+
+    kpi = check_outcome(args.kpi)
+    with finished_sweep(args.directory) as root:
+        found = sweep_sensitivity(root)
+        names = set(found.frame["automaker"])
+        if args.automaker is not None and args.automaker not in names:
+            raise ScenarioError("--automaker", args.automaker, f"has no indices in {args.directory}; one of "
+                                f"{', '.join(sorted(names))}")
+        write_sensitivity(root, found)
+    same = [who for k, who in found.constant if k == kpi and args.automaker in (None, who)]
+    if found.of(kpi).empty:
+        why = [n for n in found.notes if n.startswith(f"{kpi} of")]
+        print(f"resim sensitivity: no indices for {kpi}" + (f": {why[0]}" if why else "")
+              + (f" (the same at every point for {', '.join(same)})" if same else ""), file=sys.stderr)
+    else:
+        console = make_console()
+        console.print(sensitivity_table(found.frame, kpi, args.automaker))
+        if same:
+            console.print(f"{kpi} is the same at every point for {', '.join(same)}: no indices")
+    for note in found.notes:
+        print(f"resim: warning: {note}", file=sys.stderr)
+    return 0

@@ -1,0 +1,93 @@
+"""The report of a comparison (``resim compare --out DIR``): compare.parquet,
+compare.json and a self-contained report.html with the paired differences.
+
+Every number is written in the units and formats of the run report; each row
+says how many pairs it rests on; the first stockout compares restricted means
+(a replication without a stockout counts as the horizon) beside each side's
+Kaplan-Meier median, and P(stockout) is compared as paired proportions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..store import write_parquet, write_text
+from .figures.common import Plot, save_plots
+from .figures.comparison import difference_forest
+from .formatting import format_number, metric_label
+from .report import REPORT, _figure_items, render
+
+FILE = "compare.parquet"
+META = "compare.json"
+
+
+def _value(metric: str, x: Any) -> str:
+    """A compared value as the run report writes it."""
+    if x is None or not math.isfinite(float(x)):
+        return "–"
+    if metric in ("fill_rate", "peak_share_stopped"):
+        return format_number(100 * float(x), 1)
+    if metric == "stockout_probability":
+        return format_number(x, 2)
+    return format_number(x, 0) if abs(float(x)) >= 1000 else format_number(x, 1)
+
+
+def _median(row: Mapping[str, Any], side: str) -> str:
+    m = row.get(f"median_{side}")
+    if m is None or m != m:
+        return "beyond the horizon"
+    lo, hi = row.get(f"median_{side}_low"), row.get(f"median_{side}_high")
+    bound = [("–" if v is None or v != v else f"{v:.0f}") for v in (lo, hi)]
+    return f"day {m:.0f} [{bound[0]}, {bound[1]}]"
+
+
+def _rows(df: pd.DataFrame) -> list[list[str]]:
+    rows = []
+    for r in df[df["metric"] != "failed"].to_dict("records"):
+        m = str(r["metric"])
+        label = ("first stockout (restricted mean, days)" if m == "first_stockout_day"
+                 else "first firm stockout (restricted mean, days)" if m == "first_firm_stockout_day"
+                 else "fill rate (%)" if m == "fill_rate" else metric_label(m))
+        ratio = r.get("width_ratio")
+        rows.append([str(r["automaker"]), label, str(int(r["n"])), _value(m, r["mean_a"]), _value(m, r["mean_b"]),
+                     f"{_value(m, r['diff'])} [{_value(m, r['ci_low'])}, {_value(m, r['ci_high'])}]",
+                     "–" if ratio is None or ratio != ratio else ("inf" if math.isinf(ratio) else f"{ratio:.1f}x"),
+                     str(r.get("method") or "")])
+    return rows
+
+
+def write_compare(out: Path, df: pd.DataFrame, meta: Mapping[str, Any]) -> Path:
+    """compare.parquet, compare.json, plots/comparison.png and report.html in ``out``."""
+    out = Path(out)
+    write_parquet(out / FILE, df)
+    write_text(out / META, json.dumps(dict(meta), indent=2, default=str) + "\n")
+    return write_compare_report(out)
+
+
+def write_compare_report(out: Path) -> Path:
+    """report.html of the comparison in ``out``, from compare.parquet and compare.json."""
+    out = Path(out)
+    df = pd.read_parquet(out / FILE)
+    meta = json.loads((out / META).read_text(encoding="utf-8"))
+    ok = df[df["metric"] != "failed"]
+    first = ok[ok["metric"] == "first_stockout_day"].to_dict("records")
+    saved = save_plots([Plot("comparison", "B - A for the headline KPIs, per automaker: the paired difference "
+                                           "and its 95% confidence interval.", difference_forest(df))], out)
+    failed = df[df["metric"] == "failed"].to_dict("records")
+    page = render("compare.html.j2", title=f"resim compare: {meta.get('b')} against {meta.get('a')}",
+                  meta=meta, failed=failed, rows=_rows(df), figures=_figure_items(saved),
+                  medians=[[str(r["automaker"]), _median(r, "a"), _median(r, "b")] for r in first],
+                  head=["automaker", "KPI", "n pairs", "A mean", "B mean", "B - A [95% CI]",
+                        "CI width: independent / paired", "method"])
+    path = out / REPORT
+    write_text(path, page)
+    return path
+
+
+__all__ = ["FILE", "META", "write_compare", "write_compare_report"]

@@ -1,0 +1,121 @@
+"""Figures of which levers matter: sensitivity indices with their CIs, and PRIM's box.
+
+``index_bars`` draws a sweep's Sobol indices (S1 beside ST) or Morris
+effects (mu* beside sigma) per swept key, one panel per automaker, with the
+95% bootstrap intervals as error bars. ``prim_figure`` draws the
+coverage/density trade-off along PRIM's peeling trajectory with the chosen
+box marked, and the points in the two keys the box restricts most, the box
+drawn over them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from ..formatting import metric_label
+from .common import PALETTE, THOUSANDS, new_figure
+from .sweep import key_label
+
+#: Most automaker panels in one figure.
+MAX_PANELS = 6
+
+
+def index_bars(frame: pd.DataFrame, kpi: str = "vehicles_lost") -> Figure:
+    """Horizontal bars of each key's indices for ``kpi``, one panel per automaker ("all" first)."""
+    f = frame[frame["kpi"] == kpi]
+    if f.empty:
+        raise ValueError(f"no indices for {kpi!r}")
+    method = str(f["method"].iloc[0])
+    pair = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
+    names = {"S1": "S1 (alone)", "ST": "ST (with interactions)", "mu_star": "mu*", "sigma": "sigma"}
+    who = sorted(dict.fromkeys(f["automaker"]), key=lambda a: a != "all")[:MAX_PANELS]
+    keys = list(dict.fromkeys(f["parameter"]))
+    cols = min(len(who), 2)
+    rows = math.ceil(len(who) / cols)
+    fig = new_figure(5.2 * cols + 1.5, 0.6 + rows * (0.9 + 0.45 * len(keys)))
+    for p, a in enumerate(who):
+        ax = fig.add_subplot(rows, cols, p + 1)
+        g = f[f["automaker"] == a]
+        pos = np.arange(len(keys))
+        for k, (idx, colour) in enumerate(zip(pair, PALETTE[:2], strict=True)):
+            r = g[g["index"] == idx].set_index("parameter").reindex(keys)
+            v = r["value"].to_numpy(dtype=float)
+            err = np.vstack([v - r["ci_low"].to_numpy(dtype=float), r["ci_high"].to_numpy(dtype=float) - v])
+            ax.barh(pos + (k - 0.5) * 0.38, v, height=0.36, color=colour, label=names[idx],
+                    xerr=None if np.isnan(err).all() else np.nan_to_num(err), capsize=3,
+                    error_kw={"elinewidth": 1, "ecolor": "0.25"})
+        ax.set_yticks(pos, [k if len(k) <= 38 else "…" + k[-37:] for k in keys], fontsize=8)
+        ax.invert_yaxis()
+        ax.axvline(0, color="0.3", linewidth=0.8)
+        ax.set_title("all automakers" if a == "all" else str(a), fontsize=9.5)
+        ax.grid(axis="x", alpha=0.3)
+        if method == "morris" and np.nanmax(np.abs(g["value"].to_numpy(dtype=float)), initial=0) >= 1000:
+            ax.xaxis.set_major_formatter(THOUSANDS)
+        if p == 0:
+            ax.legend(fontsize=7.5, loc="lower right", framealpha=0.9)
+    what = ("Sobol indices (share of variance over the design)" if method == "sobol"
+            else "Morris effects (change across a key's range)")
+    fig.suptitle(f"{what} of {metric_label(kpi)}, with 95% bootstrap CIs", fontsize=10)
+    return fig
+
+
+def prim_figure(found: Any) -> Figure:
+    """Left: coverage against density along the trajectory (colour: keys
+    restricted), the densest box keeping the coverage asked for starred, and
+    the chosen box (that box without its insignificant restrictions). Right: the points in the two keys
+    the chosen box restricts most (where the condition holds in colour), the
+    box over them."""
+    t, chosen = found.trajectory, found.box
+    fig = new_figure(11, 4.6)
+    ax = fig.add_subplot(1, 2, 1)
+    cov = [b.coverage for b in t.boxes]
+    den = [b.density for b in t.boxes]
+    dims = [len(b.restricted) for b in t.boxes]
+    top = max(dims) or 1
+    sc = ax.scatter(cov, den, c=dims, cmap="viridis", vmin=0, vmax=top, s=22, zorder=3)
+    ax.plot(cov, den, color="0.6", linewidth=0.8, zorder=2)
+    peeled = t.boxes[found.chosen]
+    ax.scatter([peeled.coverage], [peeled.density], marker="*", s=220, color=PALETTE[3], zorder=4,
+               label=f"densest with coverage >= {found.min_coverage:.0%}")
+    if found.freed:
+        ax.scatter([chosen.coverage], [chosen.density], marker="D", s=60, color=PALETTE[1], zorder=5,
+                   label=f"chosen: without {len(found.freed)} insignificant restriction(s)")
+    ax.set_xlabel("coverage (share of the hits inside the box)")
+    ax.set_ylabel("density (share of the box that hits)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    fig.colorbar(sc, ax=ax, label="keys restricted", ticks=range(top + 1))
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+    ax.set_title("Peeling trajectory: the coverage/density trade-off", fontsize=10)
+    ax2 = fig.add_subplot(1, 2, 2)
+    x, y = t.x, t.y
+    order = sorted(range(x.shape[1]), key=lambda j: (j not in chosen.restricted, -_narrowing(found, j), j))
+    i, j = (order[0], order[1]) if x.shape[1] > 1 else (order[0], order[0])
+    ax2.scatter(x[~y, i], x[~y, j], s=14, color="0.7", label="condition does not hold", linewidths=0)
+    ax2.scatter(x[y, i], x[y, j], s=16, color=PALETTE[3], label="condition holds", linewidths=0)
+    ax2.add_patch(Rectangle((chosen.lower[i], chosen.lower[j]), chosen.upper[i] - chosen.lower[i],
+                            chosen.upper[j] - chosen.lower[j], fill=False, edgecolor="black", linewidth=1.6,
+                            label="chosen box"))
+    ax2.set_xlabel(key_label(found.keys[i]), fontsize=8.5)
+    ax2.set_ylabel(key_label(found.keys[j]), fontsize=8.5)
+    ax2.legend(fontsize=7.5, framealpha=0.9)
+    ax2.grid(alpha=0.3)
+    ax2.set_title(" and ".join(str(c) for c in found.where), fontsize=9.5)
+    return fig
+
+
+def _narrowing(found: Any, j: int) -> float:
+    """How much of key j's range the chosen box cuts away."""
+    lo, hi = found.trajectory.x[:, j].min(), found.trajectory.x[:, j].max()
+    width = hi - lo
+    return 0.0 if width == 0 else 1 - (found.box.upper[j] - found.box.lower[j]) / width
+
+
+__all__ = ["MAX_PANELS", "index_bars", "prim_figure"]
