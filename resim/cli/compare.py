@@ -33,7 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..comparison import compare
     from ..execution import default_workers
-    from ..output.console import RUN_KPIS, compare_table, make_console
+    from ..output.console import make_console
+    from ..output.console_experiments import RUN_KPIS, compare_table
 
     if args.b is None and not args.b_set:
         raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")

@@ -36,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..discovery import discover, parse_where, write_discovery
-    from ..output.console import discovery_lines, make_console
+    from ..output.console import make_console
+    from ..output.console_experiments import discovery_lines
     from ..output.report import rebuild_sweep_report
 
     where = parse_where(args.where)  # a bad condition: exit 2 before the folder is locked

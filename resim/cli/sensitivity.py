@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..errors import ScenarioError
     from ..outcomes import check_outcome
-    from ..output.console import make_console, sensitivity_table
+    from ..output.console import make_console
+    from ..output.console_experiments import sensitivity_table
     from ..sensitivity import sweep_sensitivity, write_sensitivity
 
     kpi = check_outcome(args.kpi)

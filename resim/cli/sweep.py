@@ -64,7 +64,8 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..design import parse_grids, parse_range
     from ..execution import default_workers
     from ..interrupts import Interrupted
-    from ..output.console import ProgressBar, make_console, sensitivity_table, sweep_table
+    from ..output.console import ProgressBar, make_console
+    from ..output.console_experiments import sensitivity_table, sweep_table
     from ..sweeps import sweep
 
     if args.sampler != "grid" and args.grid:

@@ -24,7 +24,8 @@ import pandas as pd
 from rich.console import Console
 
 from . import report
-from .console import kpi_table, licensing_lines, licensing_table, sweep_table
+from .console import kpi_table, licensing_lines, licensing_table
+from .console_experiments import sweep_table
 from .formatting import format_number, metric_label
 from .report_text import licensing_rows
 
