@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from rich.console import Console
 
 import resim
-from resim.output import console, figures
+from resim.output import console, console_experiments, figures
 from resim.output.figures import licences as licence_figures
 from resim.output.figures.common import save_figure
 from resim.output.figures.sweep import report_figures
@@ -513,13 +513,13 @@ def test_rich_markup_in_names_is_shown_as_typed(run_dir: Path) -> None:
     res = SimpleNamespace(keys=["[/]", "b"], summary=sweep_summary({"[/]": [0.2], "b": [1.0]}).assign(
         **{"[/]": "[/]", **{f"{m}_{s}": 0.5 for m in ("stockout_days", "fill_rate")
                             for s in ("mean", "ci_low", "ci_high")}, "stockout_probability_mean": 0.1}))
-    text = _render(console.sweep_table(res))
+    text = _render(console_experiments.sweep_table(res))
     assert text.count("[/]") == 2  # the key's column heading and its value
 
     df = pd.DataFrame({"automaker": ["[/]"], "metric": ["[b]vehicles_lost"], "mean_a": [1.0],
                        "mean_b": [2.0], "diff": [1.0], "ci_low": [0.5], "ci_high": [1.5],
                        "width_ratio": [2.0]})
-    text = _render(console.compare_table(df, "[/]a.toml", "b [/b].toml"))
+    text = _render(console_experiments.compare_table(df, "[/]a.toml", "b [/b].toml"))
     for name in ("[/]a.toml", "b [/b].toml", "[b]vehicles_lost"):
         assert name in text
 
