@@ -1,7 +1,8 @@
 """``python -m resim.calibration SCENARIO --observed FILE --fit KEY=LO:HI ...``
 
-The ``calibrate`` command on its own, with the CLI's error handling (a bad
-input is one line and exit 2), until it is registered in ``resim``'s CLI.
+The same command as ``resim calibrate`` (registered in ``resim/cli/calibrate.py``),
+with the same error handling (a bad input is one line and exit 2); kept so a
+calibration can be started where only the ``resim.calibration`` package is named.
 """
 
 from __future__ import annotations
