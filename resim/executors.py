@@ -88,8 +88,17 @@ class _Pool:
         return self
 
     def started(self) -> None:
-        """Note the worker processes (call after the first submit)."""
-        self.procs = [p for p in mp.active_children() if p not in self._before]
+        """Note the worker processes (call after the first submit).
+
+        The executor's own table comes first: a worker that dies at once (a
+        unit that kills its process) may already be reaped, and so missing
+        from ``mp.active_children()``, by the time this runs, and then its
+        exit code - the reason reported for the unit - would be lost. The
+        table is private to ``concurrent.futures``, hence the fallback.
+        """
+        table = getattr(self.pool, "_processes", None) or {}
+        own = list(table.values())
+        self.procs = own + [p for p in mp.active_children() if p not in self._before and p not in own]
 
     def __exit__(self, typ: object, exc: object, tb: object) -> None:
         if typ is None:
@@ -115,6 +124,10 @@ def _isolated(work: Work, payload: Any, unit: Any, died: Died) -> list[Any]:
         try:
             return fut.result()
         except BrokenProcessPool:
+            # Let the executor finish with its dead worker first: its manager
+            # thread reaps the process, and a join racing it can see the pid
+            # gone before the exit code is stored (exit code None).
+            pool.pool.shutdown(wait=True)
             proc = pool.procs[0] if pool.procs else None
             if proc is not None:
                 proc.join(timeout=3)
