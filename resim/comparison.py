@@ -59,10 +59,10 @@ def _failed_pairs(ka: pd.DataFrame, kb: pd.DataFrame) -> pd.DataFrame:
     bad_b = kb[kb["error"].notna()].set_index("replication")
     for r in sorted({*bad_a.index, *bad_b.index}):
         errs = [f"{side}: {bad.loc[r, 'error']}" for side, bad in (("A", bad_a), ("B", bad_b)) if r in bad.index]
-        seed = (bad_a if r in bad_a.index else bad_b).loc[r, "seed"]
+        entropy = (bad_a if r in bad_a.index else bad_b).loc[r, "seed_entropy"]
         rows.append({"automaker": None, "metric": "failed", "replication": int(r), "error": "; ".join(errs),
-                     "seed": seed})
-    return pd.DataFrame(rows, columns=["automaker", "metric", "replication", "error", "seed"])
+                     "seed_entropy": int(entropy)})
+    return pd.DataFrame(rows, columns=["automaker", "metric", "replication", "error", "seed_entropy"])
 
 
 def paired_stats(a: np.ndarray, b: np.ndarray) -> dict[str, float]:

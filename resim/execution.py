@@ -11,7 +11,6 @@ never a crashed batch; an interrupt keeps the replications that finished.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -28,7 +27,6 @@ from .executors import DaskConnection
 from .interrupts import as_interrupted
 from .kpis import METRICS, replication_kpis
 from .model import run_one
-from .randomness import replication_seed
 from .records import Records
 from .scenario import Loaded
 
@@ -170,27 +168,24 @@ def execute(
             conn.close()
 
 
-KPI_COLUMNS = ["replication", "automaker", *METRICS, "error", "seed"]
+KPI_COLUMNS = ["replication", "automaker", *METRICS, "error", "seed_entropy"]
 
 
 def kpi_rows(outputs: Sequence[Records], loaded: Loaded) -> pd.DataFrame:
     """One row per replication x automaker with every KPI; a failed
-    replication is one row with its error and the seed that reproduces it."""
+    replication is one row with its error. Replication r is reproduced by
+    ``SeedSequence(seed_entropy, spawn_key=(r,))``: two integer columns a
+    frame can filter and join on, not a JSON string."""
     frames = []
+    entropy = int(loaded.scenario.scenario.seed)
     for o in outputs:
-        seed = json.dumps(seed_of(loaded, o.replication))
         if o.error:
             frames.append(pd.DataFrame([{"replication": o.replication, "automaker": None,
-                                         **{m: math.nan for m in METRICS}, "error": o.error, "seed": seed}]))
+                                         **{m: math.nan for m in METRICS}, "error": o.error}]))
         else:
-            frames.append(o.kpis.assign(replication=o.replication, error=None, seed=seed))  # type: ignore[union-attr]
+            frames.append(o.kpis.assign(replication=o.replication, error=None))  # type: ignore[union-attr]
     if not frames:
-        return pd.DataFrame(columns=KPI_COLUMNS)
-    out = pd.concat(frames, ignore_index=True)[KPI_COLUMNS]
-    return out.astype({"error": "string", "automaker": "string"})
+        return pd.DataFrame(columns=KPI_COLUMNS).astype({"replication": "int64", "seed_entropy": "int64"})
+    out = pd.concat(frames, ignore_index=True).assign(seed_entropy=entropy)[KPI_COLUMNS]
+    return out.astype({"replication": "int64", "seed_entropy": "int64", "error": "string", "automaker": "string"})
 
-
-def seed_of(loaded: Loaded, replication: int) -> list[int]:
-    """The seed sequence of a replication, to reproduce it alone."""
-    ss = replication_seed(loaded.scenario.scenario.seed, replication)
-    return [int(ss.entropy), *ss.spawn_key]

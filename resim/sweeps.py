@@ -44,7 +44,7 @@ from .scenario import Loaded
 from .sequential import Decision, Target, check_target, decide, first_batch, values
 from .store import SweepStore, design_hash, write_parquet, write_text
 
-RESULT_COLUMNS = ["point", "replication", "automaker", *METRICS, "error", "seed"]
+RESULT_COLUMNS = ["point", "replication", "automaker", *METRICS, "error", "seed_entropy"]
 
 
 @dataclass
@@ -328,7 +328,8 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
     write_parquet(store.root / "results.parquet", results)
     write_parquet(store.root / "summary.parquet", summary)
     failures = [
-        {"point": int(r.point), "replication": int(r.replication), "error": r.error, "seed": r.seed}
+        {"point": int(r.point), "replication": int(r.replication), "error": r.error,
+         "seed_entropy": int(r.seed_entropy)}
         for r in results[results["error"].notna()].itertuples()
     ]
     design_doc = store.read_design()

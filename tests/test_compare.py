@@ -27,7 +27,7 @@ NAN = np.nan
 def _table(first_days: list[float], lost: list[float]) -> pd.DataFrame:
     n = len(first_days)
     return pd.DataFrame({"replication": range(n), "automaker": ["EU"] * n, **{m: [1.0] * n for m in METRICS},
-                         "error": [None] * n, "seed": ["s"] * n}).assign(first_stockout_day=first_days,
+                         "error": [None] * n, "seed_entropy": [1] * n}).assign(first_stockout_day=first_days,
                                                                          vehicles_lost=lost)
 
 

@@ -5,7 +5,6 @@ leftover processes."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -123,7 +122,7 @@ def test_a_killed_sweep_worker_is_a_failure_row_and_the_other_units_match_a_clea
     rows = pd.read_parquet(tmp_path / "k" / "results.parquet")
     bad = rows[rows.error.notna()]
     assert sorted(zip(bad.point, bad.replication, strict=True)) == [(0, 1), (1, 1)]
-    assert bad.error.str.contains("SIGKILL").all() and bad.seed.notna().all()
+    assert bad.error.str.contains("SIGKILL").all() and (bad.seed_entropy == 7).all()
     expected = pd.read_parquet(tmp_path / "clean" / "results.parquet")
     pd.testing.assert_frame_equal(rows[rows.error.isna()].reset_index(drop=True),
                                   expected[expected.replication != 1].reset_index(drop=True))
@@ -136,7 +135,7 @@ def test_compare_turns_a_failed_pair_into_a_row(tmp_path: Path, monkeypatch: pyt
     df = compare(chain_file(tmp_path), overrides_b=["licensing.approval_rate=0.5"], replications=5)
     failed = df[df.metric == "failed"]
     assert list(failed.replication) == [2] and "injected fault" in failed.error.iloc[0]
-    assert json.loads(failed.seed.iloc[0]) == [7, 2]
+    assert failed.seed_entropy.iloc[0] == 7  # replication 2 is SeedSequence(7, spawn_key=(2,))
     stats = df[df.metric != "failed"]
     assert len(stats) and (stats.n <= 4).all()  # the four pairs where both sides ran
     assert (stats[stats.metric == "shortfall_t"].n == 4).all()

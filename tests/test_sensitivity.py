@@ -32,7 +32,7 @@ def _results(x: np.ndarray, f, replications: int = 2, failed: set[int] = frozens
         for r in range(replications):
             bad = i in failed and r == 1
             d = {"point": i, "replication": r, "automaker": None if bad else "all",
-                 "error": "RuntimeError: boom" if bad else None, "seed": "[1, 0]"}
+                 "error": "RuntimeError: boom" if bad else None, "seed_entropy": 1}
             d.update({m: np.nan if bad else float(f(row)) for m in METRICS})
             d["first_stockout_day"] = np.nan
             rows.append(d)
@@ -96,7 +96,7 @@ def test_a_point_with_a_failed_replication_is_left_out_with_its_block() -> None:
 def test_point_outcomes_censor_the_first_stockout_at_the_horizon() -> None:
     rows = pd.DataFrame({
         "point": [0, 0, 0, 1, 1, 1], "replication": [0, 1, 2, 0, 1, 2], "automaker": ["all"] * 6,
-        "error": [None] * 6, "seed": ["s"] * 6,
+        "error": [None] * 6, "seed_entropy": [1] * 6,
         **{m: [1.0] * 6 for m in METRICS},
     })
     rows["first_stockout_day"] = [10.0, np.nan, 40.0, np.nan, np.nan, np.nan]

@@ -64,6 +64,6 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if len(failed):
         first = failed.iloc[0]
         print(f"resim: {len(failed)} replication pair(s) failed and were left out; first: replication "
-              f"{first['replication']}: {first['error']} (seed {first['seed']})", file=sys.stderr)
+              f"{first['replication']}: {first['error']} (seed {first['seed_entropy']})", file=sys.stderr)
         return 1
     return 0

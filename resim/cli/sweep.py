@@ -118,7 +118,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if res.failures:
         f = res.failures[0]
         print(f"resim: {len(res.failures)} sweep units failed; first: point {f['point']} replication "
-              f"{f['replication']}: {f['error']} (seed {f['seed']}; rows in {out / 'results.parquet'})",
+              f"{f['replication']}: {f['error']} (seed {f['seed_entropy']}; rows in {out / 'results.parquet'})",
               file=sys.stderr)
         return 1
     return 0

@@ -85,7 +85,7 @@ class RunTables:
         self.start_date: date = self.scenario.scenario.start_date
         self.failures = [(o.replication, o.error) for o in self.outputs if o.error]
         ok = [o for o in self.outputs if not o.error]
-        self.replications, self.totals = split_kpis(kpi_rows(self.outputs, loaded), self.scenario.scenario.seed)
+        self.replications, self.totals = split_kpis(kpi_rows(self.outputs, loaded))
         if loaded.posterior is not None:  # the parameter values each replication drew
             from ..calibration.posterior import drawn_values
 
@@ -234,7 +234,7 @@ class RunTables:
         }
 
 
-def split_kpis(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_kpis(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The per-replication KPI rows (``execution.kpi_rows``: automakers, the
     ``all`` aggregate, one row per failed replication) as two tidy tables:
     ``replications`` (real automakers only, so sums over automakers count
@@ -244,7 +244,6 @@ def split_kpis(rows: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     The seed that reproduces replication r is ``SeedSequence(seed_entropy,
     spawn_key=(r,))``: two integer columns rather than the JSON text
     ``"[seed, r]"`` that a DataFrame can neither filter nor join on."""
-    rows = rows.assign(seed_entropy=np.int64(seed))
     rows = rows.astype({"replication": "int64", "automaker": "string", "error": "string",
                         **{m: "float64" for m in METRICS}})
     failed = rows["error"].notna()
