@@ -4,9 +4,10 @@ Why a shim: resim's hot paths (the review office, shipments, the actors' day
 clock) run hundreds of thousands of events per replication, and three SimPy
 idioms cost more than the work they schedule: a ``Timeout`` object per
 service, a closure per callback, and a property call per read of the clock.
-So the office reschedules one triggered event per application
-(``triggered`` + ``env.schedule``, as ``Environment.run`` does with its own
-``until`` event) and reads its payload with ``value_of``; actors read the time
+So the office schedules each application as its own event (a
+``SelfEvent``: SimPy's ``step`` reads only ``callbacks`` and ``_ok`` of what it
+pops), rescheduled with ``env.schedule`` for each service; other reused
+events are ``triggered`` ones read with ``value_of``; actors read the time
 through ``Clock.now``; whole-day duties are ``DayEvent``s ordered after every
 ordinary event of their time. All of these touch SimPy's private attributes
 (``_now``, ``_eid``, ``_ok``, ``_value``), which is why they live here, pinned to
@@ -28,7 +29,7 @@ from simpy.events import Event
 #: The SimPy releases whose internals this module was checked against.
 SIMPY_VERSIONS = ">=4.1,<4.2"
 
-__all__ = ["NORMAL", "SIMPY_VERSIONS", "Clock", "DayEvent", "Event", "triggered", "value_of"]
+__all__ = ["NORMAL", "SIMPY_VERSIONS", "Clock", "DayEvent", "Event", "SelfEvent", "triggered", "value_of"]
 
 #: The payload of a triggered event, read without ``Event.value``'s checks
 #: (a C-level getter on the office's hot path).
@@ -43,6 +44,21 @@ def triggered(env: simpy.Environment, value: Any = None) -> Event:
     ev._ok = True
     ev._value = value
     return ev
+
+
+class SelfEvent:
+    """An object SimPy can schedule as an event of its own, already
+    succeeded: ``env.schedule(obj, NORMAL, delay)`` after setting
+    ``obj.callbacks``; each callback receives the object itself. It saves an
+    ``Event`` per object and a read of its value per firing (the review
+    office's applications, three or more firings each). Subclasses add their
+    own ``__slots__``."""
+
+    __slots__ = ("callbacks",)
+    _ok = True  # always succeeded (SimPy's ``step`` reads it after the callbacks)
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[Any], None]] | None = None
 
 
 class DayEvent(Event):

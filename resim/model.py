@@ -205,8 +205,8 @@ def run_one(loaded: Loaded, replication: int) -> Records:
     many long-lived objects (actors, links, streams, order books) that every
     full collection walks again, which cost 10% of a reference replication
     and 25-35% of one with 1,000 firms (measured). What a run discards is
-    freed by reference counting (an application breaks its one cycle with its
-    event when it is decided); the model's own cycles go with the next
+    freed by reference counting (a decided application is referenced by
+    nothing that it references); the model's own cycles go with the next
     collection after the run.
     """
     t0 = time.perf_counter()

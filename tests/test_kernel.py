@@ -72,3 +72,27 @@ def test_no_other_module_touches_simpy_internals() -> None:
     offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "resim").rglob("*.py")
                  if p.name != "kernel.py" and private.search(p.read_text())]
     assert offenders == []
+
+
+def test_a_self_event_is_scheduled_as_itself() -> None:
+    class Job(kernel.SelfEvent):
+        __slots__ = ("name",)
+
+        def __init__(self, name: str):
+            super().__init__()
+            self.name = name
+
+    env = simpy.Environment()
+    seen: list[tuple[float, str]] = []
+    job = Job("a")
+
+    def again(obj: Job) -> None:
+        seen.append((env.now, obj.name))
+        if len(seen) < 2:
+            obj.callbacks = [again]
+            env.schedule(obj, kernel.NORMAL, 4.0)
+
+    job.callbacks = [again]
+    env.schedule(job, kernel.NORMAL, 1.5)
+    env.run()
+    assert seen == [(1.5, "a"), (5.5, "a")] and job.callbacks is None  # SimPy consumed them

@@ -138,28 +138,27 @@ class Authority:
         """Start the Poisson stream of background files; ``restart`` redraws
         the next arrival at the rate now in force (exact: arrivals are
         memoryless), discarding the one drawn at the old rate."""
+        bg = self.params.licensing.background
+        # read once per change, not per arrival (on_policy restarts the stream when it changes)
+        self._bg_rate, self._bg_to = bg.applications_per_day, (bg.destination, bg.end_use)
         if restart and self._bg_running:
             self._bg_event = triggered(self.env)  # the old one, still queued, is ignored when it fires
             self._bg_running = False
-        if not self._bg_running and self.params.licensing.background.applications_per_day > 0:
+        if not self._bg_running and self._bg_rate > 0:
             self._bg_running = True
             self._schedule_background()
 
     def _schedule_background(self) -> None:
-        rate = self.params.licensing.background.applications_per_day
-        if rate <= 0:
-            self._bg_running = False
-            return
         ev = self._bg_event
         ev.callbacks = self._bg_callbacks
-        self.env.schedule(ev, NORMAL, -math.log(1.0 - self._bg_gap()) / rate)
+        self.env.schedule(ev, NORMAL, -math.log(1.0 - self._bg_gap()) / self._bg_rate)
 
     def _background_arrival(self, event: Any) -> None:
         if event is not self._bg_event:
             return  # drawn at a rate a policy has since changed
-        bg = self.params.licensing.background
+        destination, end_use = self._bg_to
         self.office.submit(Application(self.filer.next_aid(), "background", self.background, self.office.n,
-                                       "", "", bg.destination, bg.end_use))
+                                       "", "", destination, end_use))
         self._schedule_background()
 
     # ------------------------------------------------------------ parcels and orders
@@ -229,23 +228,27 @@ class Authority:
     def _reviewed(self, app: Application) -> None:
         now = self.env.now
         approved = app.source.decision() < self.approval_probability(app)
+        kind = app.kind
+        if kind == "background":  # decided and recorded; nothing waits on it
+            self._record(app, now, "approved" if approved else "rejected", math.nan)
+            return
         ctl = self.params.controls
         expiry = math.nan
         fraction = 1.0
         if approved:
-            if app.kind == "shipment":
+            if kind == "shipment":
                 expiry = now + ctl.shipment_validity_days
                 partial = self.params.licensing.partial_approval
                 if partial is not None:
                     fraction = app.source.approved_fraction(partial)
-            elif app.kind == "general":
+            elif kind == "general":
                 expiry = now + ctl.lifetime_days
         self._record(app, now, "approved" if approved else "rejected", expiry)
         if app.link is not None:  # the buyer learns how long reviews take
             app.link.customer.licence_decided(app.link, now - app.submitted)
-        if app.kind == "shipment":
+        if kind == "shipment":
             self.shipments.decided(app, approved, fraction, expiry)
-        elif app.kind == "general":
+        elif kind == "general":
             self.general.decided(app, approved, expiry)
 
     # ------------------------------------------------------------ records

@@ -10,12 +10,12 @@ stage's queue. After the last stage the application is decided (see
 Speed by design (SPEC §5): no process and no ``Resource`` per application.
 Each service or fix is one scheduled SimPy event with a callback, queues are
 deques and reviewer pools are counters - the pattern that ran 4.5x faster
-than idiomatic SimPy on this machine. Each application owns one triggered
-event (``kernel.triggered``) that is rescheduled for each of its services
-with ``env.schedule`` and a delay; its value is the application and
-its callbacks list is a shared one-element list holding the bound method
-``_done`` (or ``_fixed``), so a visit allocates neither a ``Timeout`` nor a
-closure. (An application has at most one pending event: it is queued, in
+than idiomatic SimPy on this machine. Each application is its own SimPy
+event (``kernel.SelfEvent``), rescheduled for each of its services with
+``env.schedule`` and a delay; its callbacks list is a shared one-element
+list holding the bound method ``_done`` (or ``_fixed``), so a visit
+allocates neither a ``Timeout`` nor a closure, and filing one allocates no
+``Event``. (An application has at most one pending event: it is queued, in
 service or being fixed.)
 
 The office keeps time integrals per stage (its only running state besides the
@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..kernel import NORMAL, triggered, value_of
+from ..kernel import NORMAL, SelfEvent
 from ..records import Table
 from ..workdays import WorkCalendar
 
@@ -44,13 +44,14 @@ if TYPE_CHECKING:
     from ..scenario.schema import Licensing
 
 
-class Application:
-    """One application (one attempt) moving through the office."""
+class Application(SelfEvent):
+    """One application (one attempt) moving through the office. It is its
+    own SimPy event (``kernel.SelfEvent``), rescheduled for each service."""
 
     __slots__ = (
         "id", "kind", "exporter", "customer", "destination", "end_use", "attempt",
         "tonnes", "submitted", "arrived", "wait", "service", "visits", "source",
-        "subject", "renewal", "stage", "until", "event", "chance", "link",
+        "subject", "renewal", "stage", "until", "chance", "link",
     )
 
     def __init__(self, aid: int, kind: str, source: SourceStreams, n_stages: int,
@@ -58,6 +59,7 @@ class Application:
                  end_use: str = "civil", attempt: int = 1, tonnes: float = math.nan,
                  subject: Any = None, renewal: bool = False,
                  chance: Callable[[float], float] | None = None, link: Any = None):
+        self.callbacks = None  # SelfEvent's, set here to spare a call per application
         self.id = aid
         self.kind = kind
         self.exporter = exporter
@@ -179,11 +181,9 @@ class ReviewOffice:
             self.r_last = now
 
     def submit(self, app: Application) -> None:
-        env = self.env
-        now = env.now
+        now = self.env.now
         if app.submitted < 0.0:
             app.submitted = now
-        app.event = triggered(env, app)
         self.live[app.id] = app
         self._arrive(app, 0, now)
 
@@ -209,13 +209,11 @@ class ReviewOffice:
         app.service[s] += d
         app.until = now + d
         self.b_area[s] += d
-        ev = app.event
-        ev.callbacks = self._done_callbacks
-        self._schedule(ev, NORMAL, d)
+        app.callbacks = self._done_callbacks
+        self._schedule(app, NORMAL, d)
 
-    def _done(self, event: Any) -> None:
+    def _done(self, app: Application) -> None:
         """A reviewer finished an application at its stage ``app.stage``."""
-        app: Application = value_of(event)
         s = app.stage
         now = self.env.now
         busy = self.busy[s] - 1
@@ -226,19 +224,16 @@ class ReviewOffice:
             self.q_last[s] = now
             self._start(q.popleft(), s, now)
         if s == self.rework_stage and self.rework_p > 0.0 and app.source.rework() < self.rework_p:
-            ev = app.event
-            ev.callbacks = self._fixed_callbacks
-            self._schedule(ev, NORMAL, app.source.fix())
+            app.callbacks = self._fixed_callbacks
+            self._schedule(app, NORMAL, app.source.fix())
         elif s + 1 < self.n:
             self._arrive(app, s + 1, now)
         else:
             del self.live[app.id]
-            app.event = None  # break the app <-> event cycle (freed without the GC)
             self.on_reviewed(app)
 
-    def _fixed(self, event: Any) -> None:
+    def _fixed(self, app: Application) -> None:
         """The exporter has fixed the file: back into its stage's queue."""
-        app: Application = value_of(event)
         self._arrive(app, app.stage, self.env.now)
 
     def close(self, horizon: float) -> None:
