@@ -208,7 +208,7 @@ def run(
         status = "partial" if stop is not None else "complete"
 
         def write(d: Path) -> None:
-            results.write(d, argv)
+            results.write_files(d, argv)
             if target is not None and decision is not None:
                 import json
 

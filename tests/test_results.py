@@ -241,3 +241,29 @@ def test_t_and_wilson_intervals_are_the_textbook_ones() -> None:
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         assert wilson(k, n) == pytest.approx([max(0.0, centre - half), min(1.0, centre + half)])
+
+
+def test_results_write_makes_a_whole_run_folder_that_resim_report_accepts(tmp_path: Path) -> None:
+    from resim.errors import ScenarioError
+    from resim.runfolder import read_marker
+
+    out = tmp_path / "nb"
+    resim.simulate(small_chain(**{"scenario.replications": 2})).write(out)
+    marker = read_marker(out)
+    assert marker is not None and (marker["kind"], marker["status"], marker["replications"]) == ("run", "complete", 2)
+    p = subprocess.run([sys.executable, "-m", "resim", "report", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    # a second write replaces the run whole: no file of the first is left beside the second's
+    resim.simulate(small_chain(**{"scenario.replications": 3, "scenario.seed": 9})).write(out)
+    assert pd.read_parquet(out / "totals.parquet").replication.tolist() == [0, 1, 2]
+    assert json.loads((out / "summary.json").read_text())["seed"] == 9
+    # a folder of other files is not a run: refused unless overwrite=True
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    res = resim.simulate(small_chain(**{"scenario.replications": 2}))
+    with pytest.raises(ScenarioError, match="not a resim result"):
+        res.write(other)
+    assert (other / "notes.txt").read_text() == "mine"
+    res.write(other, overwrite=True)
+    assert not (other / "notes.txt").exists() and read_marker(other) is not None

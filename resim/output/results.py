@@ -19,6 +19,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ..errors import ScenarioError
+from ..runfolder import RunFolder
 from ..scenario.keys import did_you_mean
 from .figures import (
     inventory_fan,
@@ -41,8 +42,20 @@ class Results(RunTables):
     together; ``summary()`` is summary.json; the ``plot_*`` methods draw the
     report's figures."""
 
-    def write(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
-        """Write every SPEC §4 file into ``out``: the data files, then report.html and plots/."""
+    def write(self, out: str | Path, argv: Sequence[str] = (), overwrite: bool = False) -> Path:
+        """Write every SPEC §4 file into ``out`` as one run folder, the way
+        ``resim run --out`` does: staged beside it, marked complete and swapped
+        in whole, so ``resim report`` accepts it, a failure leaves ``out`` as it
+        was, and a second writer is refused. A folder that holds something
+        other than a run (a sweep, other files) is replaced only with
+        ``overwrite=True``."""
+        with RunFolder(out, "run", overwrite=overwrite) as folder:
+            return folder.commit(lambda d: self.write_files(d, argv), replications=len(self.outputs),
+                                 scenario=self.scenario.scenario.name)
+
+    def write_files(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
+        """The files of a run, in an existing folder: the data files, then
+        report.html and plots/ (``write`` calls it on its staging folder)."""
         out = super().write(out, argv)
         write_report(out)
         return out
