@@ -10,8 +10,10 @@ runs it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,27 +38,56 @@ def generator(rep: np.random.SeedSequence, name: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(ss))
 
 
+#: Block sizes of a stream, smallest first: a population's firms own streams
+#: that a run draws a few times, so blocks start small and double to ``_BLOCK``.
+_SIZES = (16, 32, 64, 128, 256)
+#: Distributions whose draws in blocks are not the draws one at a time
+#: (rejection redraws within a block), so their blocks never change size.
+_FIXED_BLOCKS = frozenset({"normal"})
+
+
+def _blocks(make: Callable[[], np.random.Generator], box: list[np.random.Generator],
+            sample: Callable[[np.random.Generator, int], np.ndarray], growing: bool = True) -> Callable[[], float]:
+    """A C-level ``draw`` over blocks of ``sample(rng, n)``; the generator is
+    made (into ``box``, shared by every redraw of the stream) when the first
+    block is drawn. With ``growing``, blocks grow from 16 draws to
+    ``_BLOCK``: numpy's Generator draws each value of a block in turn, so
+    the sequence does not depend on the block sizes."""
+    sizes = iter(_SIZES if growing else ())
+
+    def fill() -> list[float]:
+        if not box:
+            box.append(make())
+        return sample(box[0], next(sizes, _BLOCK)).tolist()
+
+    return itertools.chain.from_iterable(iter(fill, None)).__next__
+
+
 class Stream:
     """Scalar draws from one distribution, pre-drawn in blocks.
 
     ``draw`` is the C-level ``__next__`` of an iterator over blocks, so a draw
     costs no Python frame; the sequence is identical to drawing one at a time.
+    The generator is made when the first block is drawn: a population's firms
+    own many streams (reviews, rework, resubmission...) that a run may never
+    draw, and a generator costs ~15 us to make and ~10 objects for the
+    garbage collector to walk.
     """
 
-    __slots__ = ("_dist", "_rng", "draw")
+    __slots__ = ("_dist", "_make", "_box", "draw")
 
-    def __init__(self, dist: DistSpec, rng: np.random.Generator):
+    def __init__(self, dist: DistSpec, make: Callable[[], np.random.Generator]):
         self._dist = dist
-        self._rng = rng
+        self._make = make
+        self._box: list[np.random.Generator] = []
         self._reset()
 
     def _reset(self) -> None:
-        dist, rng = self._dist, self._rng
+        dist = self._dist
         if dist.dist == "constant":
             self.draw = itertools.repeat(float(dist.value)).__next__  # type: ignore[union-attr]
         else:
-            blocks = iter(lambda: dist.sample(rng, _BLOCK).tolist(), None)
-            self.draw = itertools.chain.from_iterable(blocks).__next__
+            self.draw = _blocks(self._make, self._box, dist.sample, dist.dist not in _FIXED_BLOCKS)
 
     def set_dist(self, dist: DistSpec) -> None:
         """A policy changed the distribution: keep the generator, redraw."""
@@ -69,14 +100,13 @@ class Stream:
 
 
 class Uniforms:
-    """U(0,1) draws in blocks (decisions, rework coin flips)."""
+    """U(0,1) draws in blocks (decisions, rework coin flips); the generator
+    is made when the first block is drawn (see ``Stream``)."""
 
-    __slots__ = ("_rng", "draw")
+    __slots__ = ("draw",)
 
-    def __init__(self, rng: np.random.Generator):
-        self._rng = rng
-        blocks = iter(lambda: rng.random(_BLOCK).tolist(), None)
-        self.draw = itertools.chain.from_iterable(blocks).__next__
+    def __init__(self, make: Callable[[], np.random.Generator]):
+        self.draw = _blocks(make, [], lambda rng, n: rng.random(n))
 
     def __call__(self) -> float:
         return self.draw()
@@ -89,10 +119,10 @@ class Streams:
         self.rep = rep
 
     def stream(self, name: str, dist: DistSpec) -> Stream:
-        return Stream(dist, generator(self.rep, name))
+        return Stream(dist, functools.partial(generator, self.rep, name))
 
     def uniforms(self, name: str) -> Uniforms:
-        return Uniforms(generator(self.rep, name))
+        return Uniforms(functools.partial(generator, self.rep, name))
 
     def vector(self, name: str, n: int) -> np.ndarray:
         """The first ``n`` U(0,1) draws of stream ``name`` (a prefix of any longer
