@@ -151,7 +151,7 @@ class Buyer(Actor):
         need = self.target() - self.position()
         if isinstance(need, np.ndarray):
             need = np.where(need > _EPS, need, 0.0)
-            if not need.any():
+            if not any(need.tolist()):  # a list of a few values: faster than a numpy reduction
                 return
         elif need <= _EPS:
             return
@@ -174,7 +174,7 @@ class Buyer(Actor):
             self._order(link, qty, air)
 
     def _order(self, link: Link, qty: Any, air: bool) -> None:
-        if isinstance(qty, np.ndarray) and not qty.any():
+        if isinstance(qty, np.ndarray) and not any(qty.tolist()):
             return
         order = Order(next(self.ctx.ids), link, self.ctx.clock.now, qty)
         order.air = air
