@@ -112,7 +112,9 @@ def simulate(
     95% CI half-width of ``target_kpis`` (``"KPI"`` or ``"KPI@automaker"``;
     default vehicles lost of all automakers) is within that share of the
     mean, or within ``target_abs``; ``replications`` is then the most to run
-    (``resim.sequential``; ``out/sequential.json`` records the decision).
+    (``resim.sequential``); ``Results.sequential`` holds the decision (met or
+    capped, replications kept, precision reached), as ``out/sequential.json``
+    does.
 
     With ``out``, the result files are also written there, as ``resim run``
     does (``overwrite=True`` is ``--overwrite``); an interrupt (Ctrl-C) then
@@ -202,20 +204,12 @@ def run(
         if not outputs:
             raise
     results = Results(loaded, outputs, time.perf_counter() - t0, workers)
+    if target is not None and decision is not None:
+        results.sequential = {"target": target.to_json(), **decision.to_json()}
     if stop is not None:
         stop.finished = results
     if folder is not None:
         status = "partial" if stop is not None else "complete"
-
-        def write(d: Path) -> None:
-            results.write_files(d, argv)
-            if target is not None and decision is not None:
-                import json
-
-                from .store import write_text
-
-                write_text(d / "sequential.json", json.dumps(
-                    {"target": target.to_json(), **decision.to_json()}, indent=2) + "\n")
-
-        folder.commit(write, status, replications=len(outputs), asked=n, scenario=loaded.scenario.scenario.name)
+        folder.commit(lambda d: results.write_files(d, argv), status, replications=len(outputs), asked=n,
+                      scenario=loaded.scenario.scenario.name)
     return results, stop, decision

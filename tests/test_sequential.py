@@ -80,6 +80,7 @@ def test_run_with_target_ci_keeps_the_same_replications_on_any_workers(tmp_path:
     pd.testing.assert_frame_equal(one.replications, two.replications)
     seq = json.loads((tmp_path / "w1" / "sequential.json").read_text())
     assert seq == json.loads((tmp_path / "w2" / "sequential.json").read_text())
+    assert one.sequential == seq  # the decision is on the Results too, not only in the file
     n = len(one.outputs)
     assert seq["status"] == "met" and n == seq["solution"] + look_ahead(seq["solution"]) < 60
     for p in seq["precision"]:
@@ -88,6 +89,9 @@ def test_run_with_target_ci_keeps_the_same_replications_on_any_workers(tmp_path:
     plain = resim.simulate(doc, replications=n, workers=1)
     pd.testing.assert_frame_equal(one.replications, plain.replications)
     assert sorted(one.replications["replication"].unique()) == list(range(n))  # a prefix: child r of the seed
+    assert plain.sequential is None
+    plain.write(tmp_path / "w1")  # a plain run written over a sequential one leaves no stale decision
+    assert not (tmp_path / "w1" / "sequential.json").exists()
 
 
 def test_the_command_line_says_when_the_target_is_not_met(tmp_path: Path) -> None:

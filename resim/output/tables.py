@@ -78,6 +78,10 @@ class RunTables:
     def __init__(self, loaded: Loaded, outputs: Sequence[Records], runtime_s: float,
                  workers: int) -> None:
         self.loaded = loaded
+        #: With ``target_ci``: the target and the sequential rule's decision
+        #: (status met/capped, replications kept, precision per KPI), as in
+        #: sequential.json; else None.
+        self.sequential: dict[str, Any] | None = None
         self.scenario = loaded.scenario
         self.outputs = list(outputs)
         self.runtime_s = runtime_s
@@ -214,6 +218,10 @@ class RunTables:
                    resolved_toml(self.scenario.file_form(), self.loaded.source, self.scenario.scenario.name))
         write_text(out / "summary.json", json.dumps(summary, indent=2, default=_json_default) + "\n")
         write_text(out / "manifest.json", json.dumps(self._manifest(argv), indent=2) + "\n")
+        if self.sequential is not None:
+            write_text(out / "sequential.json", json.dumps(self.sequential, indent=2) + "\n")
+        else:
+            (out / "sequential.json").unlink(missing_ok=True)
         return out
 
     def _manifest(self, argv: Sequence[str]) -> dict[str, Any]:
