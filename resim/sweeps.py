@@ -173,6 +173,7 @@ def sweep(
     chunk: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_design: Callable[[int, int], None] | None = None,
+    on_total: Callable[[int, int], None] | None = None,
     report: bool = True,
     overwrite: bool = False,
     max_memory: int | None = None,
@@ -190,7 +191,12 @@ def sweep(
     folder) every replication of every point draws the fitted parameters
     from the posterior (the same draw at every point: still paired). With
     ``target`` (``resim.sequential.parse_target``) each point replicates
-    until its target is met, ``replications`` being the most per point."""
+    until its target is met, ``replications`` being the most per point.
+
+    ``on_design(units, done)`` is called once the design is checked (units
+    at most, units already done on resume); with ``target``,
+    ``on_total(units, done)`` each round with the units known so far (done
+    plus the round's), so a progress bar's ETA is not the cap's."""
     t0 = time.perf_counter()
     base = with_posterior(load_scenario(scenario, overrides), posterior)
     n = replications or base.scenario.sweep.replications
@@ -246,7 +252,7 @@ def sweep(
                 if target is None:
                     run([u for u in _units(len(design), n) if u not in done])
                 else:
-                    decisions = _rounds(store, points, target, n, workers, run)
+                    decisions = _rounds(store, points, target, n, workers, run, on_total)
                 res = finish(store, keys, design, time.perf_counter() - t0, report, decisions)
             except OSError as e:
                 raise WriteError(f"could not store the sweep's results in {out} ({e.strerror or e}); the "
@@ -268,13 +274,17 @@ def _prefix(done: set[tuple[int, int]], point: int) -> int:
 
 
 def _rounds(store: SweepStore, points: Sequence[Loaded], target: Target, cap: int, workers: int,
-            run: Callable[[list[tuple[int, int]]], None]) -> list[Decision]:
+            run: Callable[[list[tuple[int, int]]], None],
+            on_total: Callable[[int, int], None] | None = None) -> list[Decision]:
     """Replicate every point in rounds until its target is met or ``cap`` is
     reached; the decisions. A resumed sweep starts from its stored units."""
     totals = [first_batch(cap)] * len(points)
     while True:
         done = store.done_units()
-        run([(p, r) for p, t in enumerate(totals) for r in range(t) if (p, r) not in done])
+        todo = [(p, r) for p, t in enumerate(totals) for r in range(t) if (p, r) not in done]
+        if on_total:
+            on_total(len(done) + len(todo), len(done))
+        run(todo)
         done = store.done_units()
         by_point = dict(tuple(store.read_parts().groupby("point", sort=False)))
         decisions = []

@@ -127,3 +127,20 @@ def test_a_sweep_with_target_ci_replicates_each_point_until_it_is_met(tmp_path: 
             assert d["precision"][0]["half_width"] <= 0.2 * abs(d["precision"][0]["mean"]) + 1e-12
     assert doc["units"] == sum(d["replications"] for d in doc["sequential"])
     assert "replications per point were chosen" in (tmp_path / "s1" / "report.html").read_text().lower()
+
+
+def test_a_sequential_sweep_reports_the_work_known_each_round_not_the_cap(tmp_path: Path) -> None:
+    from resim.sequential import first_batch, parse_target
+    from resim.sweeps import sweep
+
+    seen: list[tuple[int, int]] = []
+    done = [0]
+    res = sweep(small_chain(**{"scenario.horizon": 120}), grid={"licensing.approval_rate": [0.3, 1.0]},
+                replications=40, target=parse_target(0.2, ["fill_rate@EU maker"], None), workers=1,
+                out=tmp_path / "s", report=False, on_total=lambda t, d: seen.append((t, d)),
+                progress=lambda k, _e: done.__setitem__(0, done[0] + k))
+    ran = len(res.results.drop_duplicates(["point", "replication"]))
+    assert seen[0] == (2 * first_batch(40), 0)  # the first round, not 2 x 40
+    assert all(t1 <= t2 and d1 <= d2 for (t1, d1), (t2, d2) in zip(seen, seen[1:], strict=False))
+    assert seen[-1][0] == done[0] < 2 * 40  # the last total is the work that was done
+    assert ran <= done[0]  # each point keeps its prefix (a round may run a few past the rule's choice)

@@ -87,11 +87,13 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
             def on_design(total: int, done: int) -> None:  # the design is checked: say what will run
                 if said and not args.quiet:
                     print(f"resim: {said[0].format(units=f'{total:,}')}", file=sys.stderr)
-                bar.total(total, done)
+                if target is None:  # with a target the rounds say what is known (on_total)
+                    bar.total(total, done)
 
             res = sweep(args.scenario, grid=grid, sampler=args.sampler, ranges=ranges, samples=args.samples,
                         replications=args.replications, overrides=sets, workers=workers, dask=args.dask, out=out,
-                        resume=args.resume, progress=bar.advance, on_design=on_design, overwrite=args.overwrite,
+                        resume=args.resume, progress=bar.advance, on_design=on_design, on_total=bar.total,
+                        overwrite=args.overwrite,
                         max_memory=max_memory, announce=args.workers is not None and not args.quiet,
                         posterior=args.posterior, target=target)
     except Interrupted as stop:

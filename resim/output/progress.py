@@ -92,9 +92,15 @@ class ProgressBar:
             self._prog.stop()
 
     def total(self, n: int, done: int = 0) -> None:
-        """The amount of work (``done`` of it already finished, as on ``--resume``)."""
-        if self._prog is not None:
+        """The amount of work (``done`` of it already finished, as on
+        ``--resume``); called again, the work known has changed (sequential
+        rounds): same bar, new total."""
+        if self._prog is None:
+            return
+        if self._task is None:
             self._task = self._prog.add_task("work", total=n, completed=done, resumed=done)
+        else:
+            self._prog.update(self._task, total=n, completed=done)
 
     def advance(self, k: int = 1, *_: Any) -> None:
         """``k`` more units done (extra arguments, as executors pass them, are ignored)."""
