@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from resim.distributions import DistSpec
@@ -43,14 +45,40 @@ def test_uniforms_are_the_generators_doubles_and_creation_order_does_not_matter(
     assert [a2.draw() for _ in range(700)] == xs == generator(rep, "x").random(700).tolist()
 
 
-def test_a_new_distribution_keeps_the_generator_where_it_was() -> None:
-    lo = TypeAdapter(DistSpec).validate_python({"dist": "uniform", "low": 0, "high": 1})
-    hi = TypeAdapter(DistSpec).validate_python({"dist": "uniform", "low": 10, "high": 11})
-    rep = replication_seed(2, 1)
-    stream = Streams(rep).stream("s", lo)
-    head = [stream.draw() for _ in range(5)]
-    stream.set_dist(hi)  # redraws from the generator's state after the first block (16 draws)
-    rng = generator(rep, "s")
-    assert head == rng.uniform(0, 1, 16).tolist()[:5]
-    assert stream.draw() == rng.uniform(10, 11, 16).tolist()[0]
-    assert np.isfinite(stream.draw())
+class FixedBlocks:
+    """The reference: a stream drawing whole blocks of 512 values, which a
+    change of distribution leaves unfinished (as resim's streams did before
+    their blocks grew from 16)."""
+
+    def __init__(self, dist: object, rng: np.random.Generator):
+        self.dist, self.rng, self.buf = dist, rng, []
+
+    def set_dist(self, dist: object) -> None:
+        if dist != self.dist:
+            self.dist, self.buf = dist, []
+
+    def draw(self) -> float:
+        if self.dist.dist == "constant":
+            return float(self.dist.value)
+        if not self.buf:
+            self.buf = self.dist.sample(self.rng, 512).tolist()[::-1]
+        return self.buf.pop()
+
+
+DISTS = [TypeAdapter(DistSpec).validate_python(s) for s in (*SPECS, {"dist": "constant", "value": 4},
+                                                            {"dist": "triangular", "low": 2, "mode": 2, "high": 2})]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 700), st.integers(0, len(DISTS) - 1)), min_size=1, max_size=6),
+       st.integers(0, len(DISTS) - 1))
+def test_draws_across_changes_of_distribution_are_those_of_whole_blocks(schedule: list[tuple[int, int]],
+                                                                       first: int) -> None:
+    rep = replication_seed(9, 2)
+    stream = Streams(rep).stream("s", DISTS[first])
+    ref = FixedBlocks(DISTS[first], generator(rep, "s"))
+    for draws, d in schedule:
+        assert [stream.draw() for _ in range(draws)] == [ref.draw() for _ in range(draws)]
+        stream.set_dist(DISTS[d])
+        ref.set_dist(DISTS[d])
+    assert [stream.draw() for _ in range(40)] == [ref.draw() for _ in range(40)]
