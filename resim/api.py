@@ -206,10 +206,9 @@ def run(
     results = Results(loaded, outputs, time.perf_counter() - t0, workers)
     if target is not None and decision is not None:
         results.sequential = {"target": target.to_json(), **decision.to_json()}
+    results.asked, results.interrupted = n, stop is not None
     if stop is not None:
         stop.finished = results
     if folder is not None:
-        status = "partial" if stop is not None else "complete"
-        folder.commit(lambda d: results.write_files(d, argv), status, replications=len(outputs), asked=n,
-                      scenario=loaded.scenario.scenario.name)
+        results.commit(folder, argv)
     return results, stop, decision

@@ -177,5 +177,5 @@ def is_empty(qty: Any) -> bool:
     list of the few values a vector holds: a numpy reduction costs ~2 us,
     ten times this, and suppliers ask it of every open order each day."""
     if isinstance(qty, np.ndarray):
-        return max(qty.tolist(), default=0.0) <= _EPS
+        return all(v <= _EPS for v in qty.tolist())  # NaN is not empty, as numpy's (qty <= eps).all()
     return qty <= _EPS

@@ -76,6 +76,16 @@ def design_hash(design: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(design, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _current_columns(t: pa.Table) -> pa.Table:
+    """A part stored before the seed became an integer column (``seed`` was
+    the JSON text ``"[seed, replication]"``) gets ``seed_entropy``, so a sweep
+    started by an older resim resumes into one table."""
+    if "seed" in t.column_names and "seed_entropy" not in t.column_names:
+        entropy = [json.loads(s)[0] if s else None for s in t.column("seed").to_pylist()]
+        t = t.drop_columns(["seed"]).append_column("seed_entropy", pa.array(entropy, pa.int64()))
+    return t
+
+
 class SweepStore:
     """The directory of one sweep: its design, its parts, its final tables."""
 
@@ -130,7 +140,7 @@ class SweepStore:
         deterministic), so the first is kept."""
         tables, seen = [], set()
         for f in sorted(self.parts.glob("part-*.parquet")):
-            t = pq.read_table(f)
+            t = _current_columns(pq.read_table(f))
             units = list(zip(t.column("point").to_pylist(), t.column("replication").to_pylist(), strict=True))
             keep = [u not in seen for u in units]
             seen.update(units)

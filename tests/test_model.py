@@ -246,3 +246,16 @@ def test_licensing_counts_use_the_replications_that_succeeded(monkeypatch) -> No
     counts = res.licences.groupby("replication").size()
     assert apps["n"] == 3 and sorted(counts.index) == [0, 2, 3]
     assert apps["mean"] == pytest.approx(counts.mean())
+
+
+def test_emptiness_of_a_quantity_is_numpys_for_every_order_of_values() -> None:
+    import math
+
+    import numpy as np
+
+    from resim.shipping import is_empty
+
+    for qty in ([0.0], [1e-12, 0.0], [0.0, 0.5], [math.nan, 0.0], [0.0, math.nan], [], [-1.0]):
+        a = np.array(qty, dtype=float)
+        assert is_empty(a) == bool((a <= 1e-9).all()), qty
+    assert is_empty(0.0) and not is_empty(0.5)

@@ -192,3 +192,71 @@ def test_the_python_api_writes_under_the_same_folder_rules(tmp_path: Path) -> No
         resim.simulate(small_chain(), replications=1, out=tmp_path / "x")
     resim.simulate(small_chain(), replications=1, out=tmp_path / "x", overwrite=True)
     assert check_complete(tmp_path / "x")["kind"] == "run"
+
+
+def test_interrupted_results_written_from_python_are_marked_partial(tmp_path: Path) -> None:
+    import pytest
+
+    import resim
+    from resim.interrupts import Interrupted
+    from resim.runfolder import check_complete
+
+    calls: list[int] = []
+
+    def stop_after_the_first(k: int, *_: object) -> None:
+        calls.append(k)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # as Ctrl-C during the run
+
+    with pytest.raises(Interrupted) as caught:
+        resim.simulate(small_chain(**{"scenario.horizon": 90}), replications=3, progress=stop_after_the_first,
+                       workers=1)
+    res = caught.value.finished
+    assert 0 < len(res.outputs) < 3
+    res.write(tmp_path / "nb")
+    doc = check_complete(tmp_path / "nb")
+    assert (doc["status"], doc["replications"], doc["asked"]) == ("partial", len(res.outputs), 3)
+
+
+def test_results_are_not_written_over_the_current_directory(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import pytest
+
+    import resim
+    from resim.errors import ScenarioError
+
+    res = resim.simulate(small_chain(**{"scenario.horizon": 60}), replications=1, workers=1)
+    res.write(tmp_path / "o")
+    monkeypatch.chdir(tmp_path / "o")
+    with pytest.raises(ScenarioError, match="current directory"):
+        res.write(".")
+    with pytest.raises(ScenarioError, match="current directory"):
+        res.write(tmp_path, overwrite=True)  # holds the current directory
+    assert Path.cwd().exists() and (tmp_path / "o" / "summary.json").exists()
+
+
+def test_a_sweep_stored_before_seeds_were_integers_resumes(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = chain_file(tmp_path)
+    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "3", "--workers", "1", "--quiet"]
+    p = _resim([*args, "--out", str(tmp_path / "full")], tmp_path)
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "old"
+    p = _resim([*args, "--out", str(out)], tmp_path)
+    assert p.returncode == 0, p.stderr
+    stored = parts(out)
+    for f in stored[:-1]:  # as an older resim stored them: the seed as JSON text "[seed, replication]"
+        t = pq.read_table(f)
+        text = [json.dumps([int(e), int(r)]) for e, r in zip(t.column("seed_entropy").to_pylist(),
+                                                            t.column("replication").to_pylist(), strict=True)]
+        pq.write_table(t.drop_columns(["seed_entropy"]).append_column("seed", pa.array(text)), f)
+    stored[-1].unlink()  # and it was cut short
+    for f in ("results.parquet", "summary.parquet", ".resim-complete.json"):
+        (out / f).unlink()
+    p = _resim([*args, "--out", str(out), "--resume"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
+                                  pd.read_parquet(tmp_path / "full" / "results.parquet"))

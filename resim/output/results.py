@@ -50,8 +50,14 @@ class Results(RunTables):
         other than a run (a sweep, other files) is replaced only with
         ``overwrite=True``."""
         with RunFolder(out, "run", overwrite=overwrite) as folder:
-            return folder.commit(lambda d: self.write_files(d, argv), replications=len(self.outputs),
-                                 scenario=self.scenario.scenario.name)
+            return self.commit(folder, argv)
+
+    def commit(self, folder: RunFolder, argv: Sequence[str] = ()) -> Path:
+        """Write the files into ``folder`` (held by the caller) and mark them
+        complete, or partial when an interrupt cut the run short."""
+        return folder.commit(lambda d: self.write_files(d, argv), "partial" if self.interrupted else "complete",
+                             replications=len(self.outputs), asked=self.asked,
+                             scenario=self.scenario.scenario.name)
 
     def write_files(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
         """The files of a run, in an existing folder: the data files, then

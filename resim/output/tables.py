@@ -82,8 +82,13 @@ class RunTables:
         #: (status met/capped, replications kept, precision per KPI), as in
         #: sequential.json; else None.
         self.sequential: dict[str, Any] | None = None
+        #: The replications asked for, and whether an interrupt stopped the
+        #: run first (then the results hold the replications that finished and
+        #: are written marked partial).
+        self.interrupted = False
         self.scenario = loaded.scenario
         self.outputs = list(outputs)
+        self.asked = len(self.outputs)
         self.runtime_s = runtime_s
         self.workers = workers
         self.start_date: date = self.scenario.scenario.start_date
