@@ -14,6 +14,7 @@ import functools
 import hashlib
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -48,24 +49,34 @@ _SIZES = (16, 16, 32, 64, 128, 256)
 _FIXED_BLOCKS = frozenset({"normal"})
 
 
-def _blocks(make: Callable[[], np.random.Generator], box: list[np.random.Generator], made: list[int],
-            sample: Callable[[np.random.Generator, int], np.ndarray], growing: bool = True) -> Callable[[], float]:
-    """A C-level ``draw`` over blocks of ``sample(rng, n)``; the generator is
-    made (into ``box``, shared by every redraw of the stream) when the first
-    block is drawn, and ``made[0]`` counts the values drawn. With
+class _Blocks:
+    """The blocks of one stream under one distribution: called by
+    ``iter(blocks, None)`` for each block. The generator is made at the first
+    block (``make``), and ``made`` counts the values drawn. With
     ``growing``, blocks grow from 16 draws to ``_BLOCK``: numpy's Generator
     draws each value of a block in turn, so the sequence does not depend on
-    the block sizes."""
-    sizes = iter(_SIZES if growing else ())
+    the block sizes. (An object with slots rather than a closure: a
+    population's thousands of streams leave fewer objects for the garbage
+    collector to walk.)"""
 
-    def fill() -> list[float]:
-        if not box:
-            box.append(make())
-        n = next(sizes, _BLOCK)
-        made[0] += n
-        return sample(box[0], n).tolist()
+    __slots__ = ("make", "rng", "made", "sample", "sizes")
 
-    return itertools.chain.from_iterable(iter(fill, None)).__next__
+    def __init__(self, make: Callable[[], np.random.Generator], sample: Callable[[np.random.Generator, int], Any],
+                 growing: bool, rng: np.random.Generator | None = None):
+        self.make, self.rng, self.made, self.sample = make, rng, 0, sample
+        self.sizes = iter(_SIZES if growing else ())
+
+    def __call__(self) -> list[float]:
+        rng = self.rng
+        if rng is None:
+            rng = self.rng = self.make()
+        n = next(self.sizes, _BLOCK)
+        self.made += n
+        return self.sample(rng, n).tolist()
+
+    def draw(self) -> Callable[[], float]:
+        """The C-level ``__next__`` over this object's blocks."""
+        return itertools.chain.from_iterable(iter(self, None)).__next__
 
 
 class Stream:
@@ -84,35 +95,38 @@ class Stream:
     first draws (and drops) the rest of the block under the old distribution.
     """
 
-    __slots__ = ("_dist", "_make", "_box", "_made", "draw")
+    __slots__ = ("_dist", "_blocks", "draw")
 
     def __init__(self, dist: DistSpec, make: Callable[[], np.random.Generator]):
         self._dist = dist
-        self._make = make
-        self._box: list[np.random.Generator] = []
-        self._made = [0]  # values drawn from the generator since the last change of distribution
+        self._blocks = _Blocks(make, dist.sample, dist.dist not in _FIXED_BLOCKS)
         self._reset()
 
     def _reset(self) -> None:
         dist = self._dist
-        self._made[0] = 0
         if dist.dist == "constant":
             self.draw = itertools.repeat(float(dist.value)).__next__  # type: ignore[union-attr]
         else:
-            self.draw = _blocks(self._make, self._box, self._made, dist.sample, dist.dist not in _FIXED_BLOCKS)
+            self.draw = self._blocks.draw()
 
     def set_dist(self, dist: DistSpec) -> None:
         """A policy changed the distribution: keep the generator, drop the rest
         of the block, redraw."""
         if dist != self._dist:
-            rest = -self._made[0] % _BLOCK
-            if rest and self._box:
-                self._dist.sample(self._box[0], rest)
+            old = self._blocks
+            rest = -old.made % _BLOCK
+            if rest and old.rng is not None:
+                self._dist.sample(old.rng, rest)
             self._dist = dist
+            self._blocks = _Blocks(old.make, dist.sample, dist.dist not in _FIXED_BLOCKS, old.rng)
             self._reset()
 
     def __call__(self) -> float:
         return self.draw()
+
+
+def _doubles(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.random(n)
 
 
 class Uniforms:
@@ -122,7 +136,7 @@ class Uniforms:
     __slots__ = ("draw",)
 
     def __init__(self, make: Callable[[], np.random.Generator]):
-        self.draw = _blocks(make, [], [0], lambda rng, n: rng.random(n))
+        self.draw = _Blocks(make, _doubles, True).draw()
 
     def __call__(self) -> float:
         return self.draw()
