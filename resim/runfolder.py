@@ -98,6 +98,9 @@ def check_complete(directory: str | Path) -> dict[str, Any]:
     if not d.is_dir():
         raise ScenarioError(str(directory), "", "does not exist" if not d.exists() else "is not a directory")
     doc = read_marker(d)
+    if doc is None and (d / "calibration.json").is_file():
+        raise ScenarioError(str(directory), "", "is a calibration: its report is report.html there, written by "
+                            "resim calibrate (resim report reads runs, sweeps and comparisons)")
     if doc is None or doc.get("kind") not in KINDS:
         raise ScenarioError(str(directory), "", f"is not a finished run or sweep (no {MARKER}): it was "
                             "interrupted, is still being written, or is not a resim result; run it again")

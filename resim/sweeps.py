@@ -39,7 +39,7 @@ from .errors import ScenarioError
 from .execution import cap_workers, default_workers, died_output, kpi_rows, simulate_replication
 from .executors import DaskConnection, execute
 from .kpis import METRICS, summarise_kpis
-from .runfolder import RunFolder, WriteError
+from .runfolder import RunFolder, WriteError, read_marker
 from .scenario import Loaded
 from .sequential import Decision, Target, check_target, decide, first_batch, values
 from .store import SweepStore, design_hash, write_parquet, write_text
@@ -301,15 +301,23 @@ def _rounds(store: SweepStore, points: Sequence[Loaded], target: Target, cap: in
 
 def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bool, overwrite: bool,
           label: str) -> set[tuple[int, int]]:
-    """Start the store, or reopen it to resume; the units already done."""
+    """Start the store, or reopen it to resume; the units already done.
+
+    A finished sweep is replaced by a new one, as a run replaces a run; an
+    unfinished one (killed, interrupted) holds work a plain rerun would throw
+    away, so it is kept unless ``--resume`` or ``--overwrite`` says what to do."""
     if store.exists() and folder.existing == "sweep" and not overwrite:
-        if not resume:
-            raise ScenarioError(label, "", "already holds a sweep; use --resume to finish it, --overwrite to "
-                                "start it again, or choose another --out")
-        if store.read_design().get("design_id") != spec["design_id"]:
-            raise ScenarioError(label, "--resume", "the sweep in this directory has a different design or scenario")
-        store.clean_temporaries()
-        return store.done_units()
+        finished = (read_marker(folder.out) or {}).get("status") == "complete"
+        if not resume and not finished:
+            raise ScenarioError(label, "", "holds an unfinished sweep; use --resume to finish it, --overwrite to "
+                                "start again, or choose another --out")
+        if resume:
+            if store.read_design().get("design_id") != spec["design_id"]:
+                what = "drop --resume to replace it" if finished else "use --overwrite to start again"
+                raise ScenarioError(label, "--resume", "the sweep in this directory has a different design or "
+                                    f"scenario; {what}, or choose another --out")
+            store.clean_temporaries()
+            return store.done_units()
     if folder.existing:
         folder.clear()
     store.start(spec)

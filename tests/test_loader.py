@@ -570,7 +570,7 @@ def test_grade_elements_must_come_from_upstream_mines(tmp_path: Path) -> None:
 def test_validate_exit_codes(tmp_path: Path, valid: Path) -> None:
     res = cli("validate", str(valid))
     assert res.code == 0 and res.err == ""
-    assert res.out.startswith(f"{valid}: ok (2 automakers, 1 magnet makers, 3 review stages, 2 policy changes)")
+    assert res.out.startswith(f"{valid}: ok (2 automakers, 1 magnet maker, 3 review stages, 2 policy changes)")
     bad = write(tmp_path / "bad.toml", replaced("replications = 20", "replications = 0"))
     assert_one_line_error(cli("validate", str(bad)), f"{bad}: scenario.replications: must be >= 1, got 0")
     # several files: every bad one reported, one line each; good ones still checked

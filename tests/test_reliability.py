@@ -260,3 +260,15 @@ def test_a_sweep_stored_before_seeds_were_integers_resumes(tmp_path: Path) -> No
     assert p.returncode == 0, p.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
                                   pd.read_parquet(tmp_path / "full" / "results.parquet"))
+
+
+def test_report_on_a_calibration_folder_says_what_it_is(tmp_path: Path) -> None:
+    import pytest
+
+    from resim.errors import ScenarioError
+    from resim.runfolder import check_complete
+
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "cal" / "calibration.json").write_text("{}")
+    with pytest.raises(ScenarioError, match="is a calibration: its report is report.html"):
+        check_complete(tmp_path / "cal")

@@ -174,3 +174,19 @@ def test_python_api_sweep_and_lhs(chain_file: Path, tmp_path: Path) -> None:
     assert len(res.points) == 4
     assert all(float(v).is_integer() for v in res.points["licensing.stages[0].reviewers"])
     assert (tmp_path / "lhs" / "points.parquet").exists() and (tmp_path / "lhs" / "summary.parquet").exists()
+
+
+def test_a_finished_sweep_is_replaced_by_another_and_an_unfinished_one_is_kept(chain_file: Path,
+                                                                                tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    base = [str(chain_file), "-n", "2", "--workers", "1", "--quiet", "--out", str(out)]
+    first = _sweep_cli([*base, "--grid", "licensing.approval_rate=0.3,0.9"])
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    second = _sweep_cli([*base, "--grid", "licensing.approval_rate=0.5"])  # another design, as a run replaces a run
+    assert second.wait(timeout=300) == 0, second.stderr.read()
+    assert sorted(_rows(out)["licensing.approval_rate"].unique()) == [0.5]
+    (out / ".resim-complete.json").unlink()  # as if it had been killed before the end
+    third = _sweep_cli([*base, "--grid", "licensing.approval_rate=0.7"])
+    _, err = third.communicate(timeout=120)
+    assert third.returncode == 2 and "unfinished sweep" in err and "--resume" in err
+    assert sorted(_rows(out)["licensing.approval_rate"].unique()) == [0.5]

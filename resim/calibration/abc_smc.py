@@ -153,9 +153,10 @@ def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: 
             break
         g = generations(history)[-1]
         elapsed = time.perf_counter() - t0
+        prior = " with the prior sample that set the first epsilon" if g.t == 0 else ""
         say(f"generation {g.t}: epsilon {g.epsilon:.4g}, acceptance {g.acceptance_rate:.1%} "
-            f"({population} of {g.simulations}), ESS {g.ess:.0f}, "
-            f"{(history.total_nr_simulations or 0) * reps} simulations, "
+            f"({population} of {g.simulations} candidates), ESS {g.ess:.0f}; "
+            f"{(history.total_nr_simulations or 0) * reps} simulations kept so far{prior}, "
             f"{sampler.evaluated * reps / max(elapsed, 1e-9):.1f} simulations/s")
     if history.max_t < 0:
         raise RuntimeError("the budget ran out before a first generation was complete")

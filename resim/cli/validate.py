@@ -22,6 +22,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     val.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
 def _check(path: str, sets: Sequence[str]) -> str:
     from ..api import load_scenario
     from ..budget import check_sweep, saturation_warnings
@@ -35,8 +39,10 @@ def _check(path: str, sets: Sequence[str]) -> str:
         _, design = make_design(loaded)
         build_points(loaded, design, "sweep.grid")
         sweep = f"; {len(design)} sweep design points checked"
-    lines = [f"{path}: ok ({len(s.automakers)} automakers, {len(s.magnet_makers)} magnet makers, "
-             f"{len(s.licensing.stages)} review stages, {len(s.policy)} policy changes){sweep}"]
+    counts = ", ".join(_count(n, what) for n, what in (
+        (len(s.automakers), "automaker"), (len(s.magnet_makers), "magnet maker"),
+        (len(s.licensing.stages), "review stage"), (len(s.policy), "policy change")))
+    lines = [f"{path}: ok ({counts}){sweep}"]
     # the file is valid: a saturated stage is part of the report (stdout), not an error
     lines += [f"  {w.removeprefix('resim: ')}" for w in saturation_warnings(loaded)]
     return "\n".join(lines)

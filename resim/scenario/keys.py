@@ -135,5 +135,12 @@ def parse_value(text: str) -> Any:
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    """A near miss: the option that differs only in case, else the closest
+    spelling (compared without case, so "eu automaker" finds "EU automaker"
+    rather than "US automaker")."""
+    options = list(options)
+    folded = {o.casefold(): o for o in reversed(options)}
+    if word.casefold() in folded:
+        return f' (did you mean "{folded[word.casefold()]}"?)'
+    close = difflib.get_close_matches(word.casefold(), list(folded), n=1, cutoff=0.6)
+    return f' (did you mean "{folded[close[0]]}"?)' if close else ""

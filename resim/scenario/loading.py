@@ -51,6 +51,7 @@ def _override(raw: dict[str, Any], overrides: Iterable[str] | Mapping[str, Any])
     """Apply ``--set`` changes to the raw document; return where each landed."""
     set_locs: dict[str, str] = {}
     as_text = not isinstance(overrides, Mapping)
+    label = "--set" if as_text else "overrides"  # a dict comes from the Python API, not a flag
     items = [_split_set(o) for o in overrides] if as_text else list(overrides.items())  # type: ignore[union-attr]
     for key, value in items:
         typed = parse_value(value) if as_text and isinstance(value, str) else value
@@ -66,10 +67,10 @@ def _override(raw: dict[str, Any], overrides: Iterable[str] | Mapping[str, Any])
                 filled = scenario_class().model_validate(raw).model_dump(by_alias=True, exclude_none=True)
                 loc = set_key(filled, key, typed)
             except (KeyError, ValueError, ValidationError):
-                raise ScenarioError("--set", key, reason(e)) from None
+                raise ScenarioError(label, key, reason(e)) from None
             raw.clear()
             raw.update(filled)
-        set_locs[format_loc(loc)] = "--set"
+        set_locs[format_loc(loc)] = label
     return set_locs
 
 
