@@ -17,8 +17,6 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
-import tomli_w
-
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -63,7 +61,11 @@ def toml_value(v: Any, preview: bool = False, _depth: int = 0) -> str:
 
 
 def dumps(data: dict[str, Any]) -> str:
-    """A scenario (or any TOML document) as TOML text (tomli-w)."""
+    """A scenario (or any TOML document) as TOML text (tomli-w, imported
+    here: reading and validating scenarios, and error messages, need no
+    writer)."""
+    import tomli_w
+
     return tomli_w.dumps(data)
 
 
@@ -82,4 +84,4 @@ def resolved_toml(scenario: dict[str, Any], source: str, name: str) -> str:
     data = {k: v for k, v in scenario.items() if k != "extends"}
     header = (f"# {comment_text(name)}: resolved by resim from {comment_text(source)}\n"
               "# (extends and --set applied; run this file as it is to reproduce the run)\n")
-    return header + tomli_w.dumps(data)
+    return header + dumps(data)

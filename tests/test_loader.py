@@ -644,9 +644,10 @@ def test_valid_dict_roundtrips_through_writer(tmp_path: Path) -> None:
 
 def test_validate_needs_no_simulation_dependencies() -> None:
     # `resim validate` runs where only the scenario's dependencies are installed
-    # (editors, pre-commit hooks): it must not import SimPy, pandas or matplotlib.
+    # (editors, pre-commit hooks): it must not import SimPy, pandas, matplotlib
+    # or the TOML writer.
     code = ("import sys; from resim.cli import main; "
             f"rc = main(['validate', *{[str(p) for p in sorted(SCENARIOS.glob('*.toml'))]!r}]); "
-            "loaded = {'simpy', 'pandas', 'matplotlib'} & set(sys.modules); "
+            "loaded = {'simpy', 'pandas', 'matplotlib', 'tomli_w'} & set(sys.modules); "
             "assert rc == 0 and not loaded, (rc, loaded)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
