@@ -465,3 +465,18 @@ def test_the_calibrated_scenario_file_is_toml_a_run_reads(tmp_path: Path, tiny_t
     assert data["automakers"][0]["target_days"] == pytest.approx(median)
     assert 30 <= median <= 90 and summary["priors"][1]["scale"] == "log"
     assert all("predictive" in r for r in summary["observed"])
+
+
+def test_an_observed_file_is_read_like_a_scenario_file(tmp_path: Path) -> None:
+    import os
+
+    from resim.calibration.observed import read_observed
+    from resim.errors import ScenarioError
+
+    fifo = tmp_path / "obs.csv"
+    os.mkfifo(fifo)  # would block a plain open() forever
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        read_observed(fifo)
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(ScenarioError, match="is a directory, not a CSV file"):
+        read_observed(tmp_path / "dir.csv")

@@ -20,10 +20,10 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import ScenarioError
+from ..scenario.files import read_text
 
 REQUIRED = ("series", "period", "value")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_MAX_BYTES = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -82,34 +82,11 @@ def _number(text: str) -> float:
         return math.nan
 
 
-def _read_text(path: Path, label: str) -> str:
-    try:
-        if path.is_dir():
-            raise ScenarioError(label, "", "is a directory, not a CSV file")
-        with path.open("rb") as f:
-            data = f.read(_MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise ScenarioError(label, "", "no such file") from None
-    except PermissionError:
-        raise ScenarioError(label, "", "permission denied") from None
-    except OSError as e:
-        raise ScenarioError(label, "", f"cannot read: {e.strerror or e}") from None
-    if len(data) > _MAX_BYTES:
-        raise ScenarioError(label, "", "is more than 5 MB; observed files are small tables")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ScenarioError(label, "", "is not a UTF-8 text file") from None
-    if "\x00" in text:
-        raise ScenarioError(label, "", "is not a text file (contains NUL bytes)")
-    return text
-
-
 def read_observed(path: str | Path) -> list[Observation]:
     """Read and check an observed-data CSV; raise ``ScenarioError`` on the
     first bad row. Returns the rows in file order."""
     label = str(path)
-    text = _read_text(Path(path), label)
+    text = read_text(Path(path), label, "CSV file")
     reader = csv.reader(text.splitlines())
     try:
         header = [h.strip() for h in next(reader)]

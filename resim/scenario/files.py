@@ -36,14 +36,15 @@ def _too_deep(node: Any, limit: int = _MAX_DEPTH) -> bool:
     return False
 
 
-def read_toml(path: Path, label: str) -> dict[str, Any]:
-    """Read one TOML file, with every failure as a ScenarioError."""
+def read_text(path: Path, label: str, kind: str = "scenario file") -> str:
+    """A small UTF-8 text file (a scenario, an observed series), with every
+    failure as a one-line ScenarioError: missing, a directory, a FIFO or
+    device (which would block the read forever), over 5 MB, binary."""
     try:
         mode = path.stat().st_mode
         if stat.S_ISDIR(mode):
-            raise ScenarioError(label, "", "is a directory, not a scenario file")
+            raise ScenarioError(label, "", f"is a directory, not a {kind}")
         if not stat.S_ISREG(mode):
-            # A FIFO would block the open (or read) forever; a device is never a scenario.
             raise ScenarioError(label, "", "is not a regular file (a pipe, socket or device)")
         # O_NONBLOCK: if the path became a FIFO since the check, open does not hang.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -60,13 +61,19 @@ def read_toml(path: Path, label: str) -> dict[str, Any]:
         raise ScenarioError(label, "", f"cannot read: {e.strerror or e}") from None
     if len(data) > _MAX_BYTES:
         what = f"is {size} bytes" if size > _MAX_BYTES else "is more than 5 MB"
-        raise ScenarioError(label, "", f"{what}; scenario files are at most 5 MB")
+        raise ScenarioError(label, "", f"{what}; {kind}s are at most 5 MB")
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is harmless
     except UnicodeDecodeError:
         raise ScenarioError(label, "", "is not a UTF-8 text file (binary?)") from None
     if "\x00" in text:
         raise ScenarioError(label, "", "is not a text file (contains NUL bytes)")
+    return text
+
+
+def read_toml(path: Path, label: str) -> dict[str, Any]:
+    """Read one TOML file, with every failure as a ScenarioError."""
+    text = read_text(path, label)
     if not text.strip():
         raise ScenarioError(label, "", "is empty; a scenario needs at least a [scenario] or [licensing] table")
     try:
