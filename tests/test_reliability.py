@@ -23,6 +23,28 @@ def _resim(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> sub
                           env={**os.environ, **(env or {})}, timeout=600)
 
 
+def _sweep_twice(tmp_path: Path, args: list[str], name: str) -> Path:
+    """The sweep ``args`` run to the end in ``full`` (the reference) and in
+    ``name``, which the caller then damages; ``name``'s folder."""
+    for out in ("full", name):
+        p = _resim([*args, "--out", str(tmp_path / out)], tmp_path)
+        assert p.returncode == 0, p.stderr
+    return tmp_path / name
+
+
+def _unfinish(out: Path) -> None:
+    """As if the sweep had stopped before writing its final tables."""
+    for f in ("results.parquet", "summary.parquet", ".resim-complete.json"):
+        (out / f).unlink()
+
+
+def _resumed_as_full(tmp_path: Path, args: list[str], out: Path) -> None:
+    p = _resim([*args, "--out", str(out), "--resume"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
+                                  pd.read_parquet(tmp_path / "full" / "results.parquet"))
+
+
 def test_outputs_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.replications": 3})))
@@ -113,24 +135,16 @@ def test_resume_under_another_spelling_of_the_scenario_path(tmp_path: Path) -> N
 def test_zero_length_and_stale_files_do_not_break_resume(tmp_path: Path) -> None:
     src = chain_file(tmp_path)
     args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "4", "--workers", "1", "--quiet"]
-    p = _resim([*args, "--out", str(tmp_path / "full")], tmp_path)
-    assert p.returncode == 0, p.stderr
-    out = tmp_path / "cut"
-    p = _resim([*args, "--out", str(out)], tmp_path)
-    assert p.returncode == 0, p.stderr
+    out = _sweep_twice(tmp_path, args, "cut")
     # a power cut: the last parts are there with no bytes, the final tables never came
     stored = parts(out)
     for f in stored[-2:]:
         f.write_bytes(b"")
-    for f in ("results.parquet", "summary.parquet", ".resim-complete.json"):
-        (out / f).unlink()
+    _unfinish(out)
     (out / ".results.parquet.x1.tmp").write_bytes(b"half")
     (out / "parts" / ".part-x.parquet.x2.tmp").write_bytes(b"half")
     (tmp_path / ".cut.staging-1").mkdir()
-    p = _resim([*args, "--out", str(out), "--resume"], tmp_path)
-    assert p.returncode == 0, p.stderr
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
-                                  pd.read_parquet(tmp_path / "full" / "results.parquet"))
+    _resumed_as_full(tmp_path, args, out)
     assert not list(out.rglob("*.tmp")) and not (tmp_path / ".cut.staging-1").exists()
 
 
@@ -242,11 +256,7 @@ def test_a_sweep_stored_before_seeds_were_integers_resumes(tmp_path: Path) -> No
 
     src = chain_file(tmp_path)
     args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "3", "--workers", "1", "--quiet"]
-    p = _resim([*args, "--out", str(tmp_path / "full")], tmp_path)
-    assert p.returncode == 0, p.stderr
-    out = tmp_path / "old"
-    p = _resim([*args, "--out", str(out)], tmp_path)
-    assert p.returncode == 0, p.stderr
+    out = _sweep_twice(tmp_path, args, "old")
     stored = parts(out)
     for f in stored[:-1]:  # as an older resim stored them: the seed as JSON text "[seed, replication]"
         t = pq.read_table(f)
@@ -254,12 +264,8 @@ def test_a_sweep_stored_before_seeds_were_integers_resumes(tmp_path: Path) -> No
                                                             t.column("replication").to_pylist(), strict=True)]
         pq.write_table(t.drop_columns(["seed_entropy"]).append_column("seed", pa.array(text)), f)
     stored[-1].unlink()  # and it was cut short
-    for f in ("results.parquet", "summary.parquet", ".resim-complete.json"):
-        (out / f).unlink()
-    p = _resim([*args, "--out", str(out), "--resume"], tmp_path)
-    assert p.returncode == 0, p.stderr
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
-                                  pd.read_parquet(tmp_path / "full" / "results.parquet"))
+    _unfinish(out)
+    _resumed_as_full(tmp_path, args, out)
 
 
 def test_report_on_a_calibration_folder_says_what_it_is(tmp_path: Path) -> None:
