@@ -82,13 +82,13 @@ class RunTables:
         #: (status met/capped, replications kept, precision per KPI), as in
         #: sequential.json; else None.
         self.sequential: dict[str, Any] | None = None
-        #: The replications asked for, and whether an interrupt stopped the
-        #: run first (then the results hold the replications that finished and
-        #: are written marked partial).
-        self.interrupted = False
         self.scenario = loaded.scenario
         self.outputs = list(outputs)
+        #: The replications asked for (more than ``outputs`` under a sequential
+        #: target or after an interrupt), and whether an interrupt stopped the
+        #: run (then it is written marked partial). ``api.run`` sets both.
         self.asked = len(self.outputs)
+        self.interrupted = False
         self.runtime_s = runtime_s
         self.workers = workers
         self.start_date: date = self.scenario.scenario.start_date
