@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from resim.execution import simulate_replication
+from resim.experiment.replications import simulate_replication
 from resim.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ LAM = 10 a day through three exponential FIFO stages, (mean days, reviewers) =
 (17.5, 220), (12.5, 160), (7.5, 95), approval 1. Both models run in this
 process on the same number of applications:
 
-* resim: a licensing-only scenario driven through ``resim.model.run_one`` (the
+* resim: a licensing-only scenario driven through ``resim.model.replication.run_one`` (the
   scenario is loaded and validated before the clock starts; the timed part is
   building the model, simulating and building the record tables, with every
   application's record kept);
@@ -25,7 +25,7 @@ and the office drains before the horizon.
 The last line printed is one JSON object: apps_per_s,
 idiomatic_simpy_apps_per_s, ratio, mean_time_in_review (resim, first 10% of
 applications discarded as warm-up, averaged over the repeats), theory
-(Jackson / Erlang C, ``resim.theory.jackson_tandem``), and details (the
+(Jackson / Erlang C, ``resim.model.queueing.jackson_tandem``), and details (the
 idiomatic model's mean, applications decided and pending, resim's path).
 """
 
@@ -81,7 +81,7 @@ def scenario(n: int, seed: int) -> dict[str, Any]:
 def run_resim(n: int, seed: int, profile: bool = False) -> tuple[float, int, int, float, str]:
     """Time resim on about ``n`` applications: (seconds, decided, pending at
     the horizon, mean time in review after warm-up, profile text)."""
-    from resim.model import run_one
+    from resim.model.replication import run_one
     from resim.scenario import load
 
     loaded = load(scenario(n, seed))
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     repeat = max(1, args.repeat or (3 if fast else 5))
 
     import resim
-    from resim.theory import jackson_tandem
+    from resim.model.queueing import jackson_tandem
 
     theory = jackson_tandem(LAM, [(m, c) for _, m, c in STAGES]).total
 

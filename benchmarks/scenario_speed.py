@@ -21,7 +21,7 @@ from pathlib import Path
 
 import simpy
 
-from resim.execution import simulate_replication
+from resim.experiment.replications import simulate_replication
 from resim.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,15 +26,15 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name == "sweep":
-        from .sweeps import sweep
+        from .experiment.sweeps import sweep
 
         return sweep
     if name == "compare":
-        from .comparison import compare
+        from .experiment.comparison import compare
 
         return compare
     if name == "ScenarioError":
-        from .errors import ScenarioError
+        from .scenario.errors import ScenarioError
 
         return ScenarioError
     if name == "Results":

@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .budget import check_memory, check_run
-from .interrupts import Interrupted
-from .runfolder import RunFolder
+from .experiment.budget import check_memory, check_run
+from .experiment.interrupts import Interrupted
+from .experiment.runfolder import RunFolder
 from .scenario import Loaded, ScenarioBase, load
-from .tomlwriter import toml_value
+from .scenario.tomlwriter import toml_value
 
 #: Scenario changes: ``{"licensing.approval_rate": 0.4}`` or ``["licensing.approval_rate=0.4"]``.
 Overrides = Iterable[str] | Mapping[str, Any]
@@ -30,8 +30,8 @@ Overrides = Iterable[str] | Mapping[str, Any]
 Progress = bool | Callable[[int], None] | None
 
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
+    from .experiment.sequential import Decision, Target
     from .output.results import Results  # `resim validate` stays light and fast
-    from .sequential import Decision, Target
 
 
 def merge_overrides(*parts: Overrides) -> Overrides:
@@ -112,14 +112,14 @@ def simulate(
     95% CI half-width of ``target_kpis`` (``"KPI"`` or ``"KPI@automaker"``;
     default vehicles lost of all automakers) is within that share of the
     mean, or within ``target_abs``; ``replications`` is then the most to run
-    (``resim.sequential``); ``Results.sequential`` holds the decision (met or
+    (``resim.experiment.sequential``); ``Results.sequential`` holds the decision (met or
     capped, replications kept, precision reached), as ``out/sequential.json``
     does.
 
     With ``out``, the result files are also written there, as ``resim run``
     does (``overwrite=True`` is ``--overwrite``); an interrupt (Ctrl-C) then
     still writes the replications that finished, marked partial, and
-    re-raises ``resim.interrupts.Interrupted`` with those ``Results`` as its
+    re-raises ``resim.experiment.interrupts.Interrupted`` with those ``Results`` as its
     ``finished``."""
     extra: dict[str, Any] = {}
     if replications is not None:
@@ -127,13 +127,13 @@ def simulate(
     if seed is not None:
         extra["scenario.seed"] = seed
     loaded = with_posterior(load_scenario(scenario, merge_overrides(overrides, extra)), posterior)
-    from .execution import cap_workers, default_workers
+    from .experiment.replications import cap_workers, default_workers
 
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, loaded.source, n)
     target = None
     if target_ci is not None:
-        from .sequential import check_target, parse_target
+        from .experiment.sequential import check_target, parse_target
 
         target = parse_target(target_ci, target_kpis, target_abs)
         check_target(target, loaded)
@@ -185,7 +185,7 @@ def run(
     An interrupt is returned, not raised, once what finished has been
     written (marked partial), so the caller can report it and exit 130/143;
     it is raised if no replication had finished (nothing to write)."""
-    from .execution import run_replications
+    from .experiment.replications import run_replications
     from .output.results import Results
 
     n = loaded.scenario.scenario.replications
@@ -196,7 +196,7 @@ def run(
         if target is None:
             outputs = run_replications(loaded, range(n), workers=workers, progress=progress)
         else:
-            from .sequential import replicate
+            from .experiment.sequential import replicate
 
             outputs, decision = replicate(loaded, target, n, workers, progress)
     except Interrupted as e:

@@ -1,7 +1,7 @@
 """Test-only faults, installed by the tests themselves (nothing in resim
 reads an environment variable or a hook for them).
 
-``inject`` replaces ``resim.execution.run_one`` - the model call every
+``inject`` replaces ``resim.experiment.replications.run_one`` - the model call every
 replication and sweep unit goes through - with one that fails on chosen
 replications: ``raise`` (an exception: a failure row), ``kill`` (the process
 SIGKILLs itself, as the OOM killer would), ``slow`` (sleeps, to be
@@ -45,14 +45,14 @@ def faulty(run_one: Callable[..., Any], fail: Iterable[int] = (), kill: Iterable
 
 def install(fail: Iterable[int] = (), kill: Iterable[int] = (), slow: float = 0.0) -> None:
     """For a whole process (the script form)."""
-    from resim import execution
+    from resim.experiment import replications as execution
 
     execution.run_one = faulty(execution.run_one, fail, kill, slow)
 
 
 def inject(monkeypatch: Any, fail: Iterable[int] = (), kill: Iterable[int] = (), slow: float = 0.0) -> None:
     """For one test (undone after it)."""
-    from resim import execution
+    from resim.experiment import replications as execution
 
     monkeypatch.setattr(execution, "run_one", faulty(execution.run_one, fail, kill, slow))
 

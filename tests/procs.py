@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from resim.tomlwriter import dumps
+from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import small_chain
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from procs import chain_file, resim_cli
 
-from resim.tomlwriter import dumps
+from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import small_chain
 
@@ -29,8 +29,8 @@ def _exp(name: str, mean: float, reviewers: object) -> dict[str, object]:
 
 def test_office_load_matches_the_simulated_office_stable_and_saturated() -> None:
     import resim
-    from resim.theory import erlang_c
-    from resim.workload import office_load
+    from resim.experiment.workload import office_load
+    from resim.model.queueing import erlang_c
 
     # stage 0: M/M/12 at rho = 0.83; stage 1: M/M/4 offered 10 erlangs (rho 2.5,
     # saturated); stage 2 sees only what stage 1 passes on (4 / 1 a day).
@@ -74,7 +74,7 @@ def test_a_saturated_stage_is_reported_by_validate_and_run(tmp_path: Path) -> No
 
 
 def test_workers_are_capped_at_the_units_and_four_per_core(tmp_path: Path) -> None:
-    from resim.execution import cap_workers, cores
+    from resim.experiment.replications import cap_workers, cores
 
     src = chain_file(tmp_path, **{"scenario.replications": 2})
     p = resim_cli([str(src), "--out", str(tmp_path / "o"), "--workers", "1000"], tmp_path)
@@ -131,7 +131,7 @@ def test_a_bad_dask_address_is_bad_input_and_writes_nothing(tmp_path: Path) -> N
 def test_dask_local_listens_on_localhost_with_tls_only() -> None:
     from distributed import Client
 
-    from resim.executors import DaskConnection
+    from resim.experiment.executors import DaskConnection
 
     with DaskConnection("local", 1) as conn:
         address = conn.cluster.scheduler_address

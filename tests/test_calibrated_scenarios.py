@@ -22,7 +22,7 @@ from resim.api import with_posterior
 from resim.calibration.measure import Measured
 from resim.calibration.observed import Period
 from resim.calibration.series import Horizon, parse_series
-from resim.execution import run_replications
+from resim.experiment.replications import run_replications
 from resim.scenario import load
 
 from chain_fixtures import ROOT, SCENARIOS

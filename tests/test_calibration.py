@@ -45,10 +45,10 @@ from resim.calibration.priors import Prior, check_priors, expand_key
 from resim.calibration.report import render
 from resim.calibration.series import Horizon, compile_targets, parse_series
 from resim.cli import main as resim_main
-from resim.errors import ScenarioError
-from resim.execution import simulate_replication
+from resim.experiment.replications import simulate_replication
 from resim.scenario import get_key
-from resim.tomlwriter import dumps as toml_dumps
+from resim.scenario.errors import ScenarioError
+from resim.scenario.tomlwriter import dumps as toml_dumps
 
 from chain_fixtures import SCENARIOS
 
@@ -471,7 +471,7 @@ def test_an_observed_file_is_read_like_a_scenario_file(tmp_path: Path) -> None:
     import os
 
     from resim.calibration.observed import read_observed
-    from resim.errors import ScenarioError
+    from resim.scenario.errors import ScenarioError
 
     fifo = tmp_path / "obs.csv"
     os.mkfifo(fifo)  # would block a plain open() forever

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from resim.censoring import km_median
-from resim.comparison import compare_kpis, paired_proportions
-from resim.kpis import METRICS
-from resim.runfolder import check_complete
-from resim.tomlwriter import dumps
+from resim.experiment.censoring import km_median
+from resim.experiment.comparison import compare_kpis, paired_proportions
+from resim.experiment.runfolder import check_complete
+from resim.model.kpis import METRICS
+from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import small_chain
 from scenario_helpers import cli

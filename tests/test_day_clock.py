@@ -16,8 +16,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resim.actors import Automaker, MagnetMaker, Mine, Separator
-from resim.model import Model, run_one
+from resim.model.actors import Automaker, MagnetMaker, Mine, Separator
+from resim.model.replication import Model, run_one
 from resim.scenario import load
 
 from chain_fixtures import small_chain

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from resim.discovery import parse_where
-from resim.errors import ScenarioError
-from resim.kpis import METRICS
-from resim.prim import prim
-from resim.runfolder import check_complete, write_marker
-from resim.sweeps import summarise
+from resim.experiment.discovery import parse_where
+from resim.experiment.prim import prim
+from resim.experiment.runfolder import check_complete, write_marker
+from resim.experiment.sweeps import summarise
+from resim.model.kpis import METRICS
+from resim.scenario.errors import ScenarioError
 
 from scenario_helpers import assert_one_line_error, cli
 

@@ -40,13 +40,13 @@ def test_a_second_writer_is_refused_naming_the_first_and_rows_are_not_duplicated
 
 
 def test_the_folder_lock_names_its_holder_and_goes_when_released(tmp_path: Path) -> None:
-    from resim.errors import ScenarioError
-    from resim.runfolder import RunFolder
+    from resim.experiment.runfolder import RunFolder
+    from resim.scenario.errors import ScenarioError
 
     out = tmp_path / "o"
     with RunFolder(out, "run"):
         assert (tmp_path / ".o.lock").read_text().strip() == str(os.getpid())
-        code = ("import sys; from resim.runfolder import RunFolder; from resim.errors import ScenarioError\n"
+        code = ("import sys; from resim.experiment.runfolder import RunFolder; from resim.scenario.errors import ScenarioError\n"
                 f"try:\n    RunFolder({str(out)!r}, 'run').__enter__()\nexcept ScenarioError as e:\n"
                 "    print(e); sys.exit(3)")
         p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -81,7 +81,7 @@ def test_a_run_that_cannot_write_its_files_leaves_the_earlier_run_whole(tmp_path
 
 
 def test_report_refuses_an_incomplete_or_mixed_folder_and_says_when_a_run_is_partial(tmp_path: Path) -> None:
-    from resim.runfolder import MARKER
+    from resim.experiment.runfolder import MARKER
 
     src = chain_file(tmp_path)
     for name, seed in (("a", "1"), ("b", "2")):
@@ -129,7 +129,7 @@ def test_a_killed_sweep_worker_is_a_failure_row_and_the_other_units_match_a_clea
 
 
 def test_compare_turns_a_failed_pair_into_a_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from resim.comparison import compare
+    from resim.experiment.comparison import compare
 
     faults.inject(monkeypatch, fail={2})
     df = compare(chain_file(tmp_path), overrides_b=["licensing.approval_rate=0.5"], replications=5)
@@ -179,7 +179,7 @@ def test_an_interrupted_sweep_stops_within_seconds_keeps_its_parts_and_resumes(
 @pytest.mark.parametrize(("sig", "group", "code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
 def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, sig: int, group: bool,
                                                                   code: int) -> None:
-    from resim.runfolder import check_complete
+    from resim.experiment.runfolder import check_complete
 
     src = chain_file(tmp_path)
     out = tmp_path / "run"
@@ -224,7 +224,7 @@ def test_a_sweep_that_runs_out_of_disk_keeps_its_parts_and_resumes(tmp_path: Pat
 
 
 def test_the_first_signal_stops_and_later_ones_cannot_cut_the_clean_up_short() -> None:
-    from resim.interrupts import Interrupted, stop_on_signals
+    from resim.experiment.interrupts import Interrupted, stop_on_signals
 
     before = signal.getsignal(signal.SIGTERM)
     with stop_on_signals(announce=False):

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resim.scenario import Scenario
-from resim.tomlwriter import dumps
+from resim.scenario.tomlwriter import dumps
 
 from scenario_helpers import cli, valid_dict
 

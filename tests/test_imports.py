@@ -144,11 +144,11 @@ def test_the_cycle_finder_finds_a_cycle_and_accepts_a_tree() -> None:
 def test_hidden_and_relative_imports_are_edges(tmp_path: Path) -> None:
     src = ("from __future__ import annotations\nfrom typing import TYPE_CHECKING\n"
            "from . import errors\nif TYPE_CHECKING:\n    from .output.results import Results\n"
-           "def f():\n    from ..kpis import METRICS\n    import resim.store\n")
+           "def f():\n    from ..kpis import METRICS\n    import resim.experiment.store\n")
     path = PACKAGE / "output" / "figures" / "_probe.py"
     names = set(imported_names("resim.output.figures._probe", _write(tmp_path, src, path)))
     assert {"resim.output.figures.errors", "resim.output.figures.output.results.Results",
-            "resim.output.kpis.METRICS", "resim.store"} <= names
+            "resim.output.kpis.METRICS", "resim.experiment.store"} <= names
     edges = graph()  # in the package: api imports Results only under TYPE_CHECKING and in a function
     assert "resim.output.results" in edges["resim.api"]
     assert "resim.output.results" in edges["resim"]

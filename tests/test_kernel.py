@@ -15,7 +15,7 @@ from pathlib import Path
 import simpy
 from packaging.specifiers import SpecifierSet
 
-from resim import kernel
+from resim.model import kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 

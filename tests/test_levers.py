@@ -108,7 +108,7 @@ def test_a_strategic_stockpile_protects_the_automakers_it_names() -> None:
 
 
 def test_levers_keep_tonnes_conserved() -> None:
-    from resim.model import run_one
+    from resim.model.replication import run_one
     from resim.scenario import load
 
     src = with_second_source(small_chain(**BASE), share=0.2, air=True)

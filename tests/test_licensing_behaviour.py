@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from resim.errors import ScenarioError
-from resim.model import Model
+from resim.model.calendar import WorkCalendar
+from resim.model.replication import Model
 from resim.scenario import load
-from resim.workdays import WorkCalendar
+from resim.scenario.errors import ScenarioError
 
 from chain_fixtures import small_chain
 

@@ -16,10 +16,9 @@ import pytest
 from pydantic import ValidationError
 
 import resim
-from resim import distributions
-from resim.errors import ScenarioError, show_value
-from resim.scenario import Scenario, checks, keys
-from resim.units import parse_duration
+from resim.scenario import Scenario, checks, distributions, keys
+from resim.scenario.errors import ScenarioError, show_value
+from resim.scenario.units import parse_duration
 
 from chain_fixtures import ROOT, SCENARIOS
 from scenario_helpers import (
@@ -636,7 +635,7 @@ def test_cli_subprocess_schema_and_usage(tmp_path: Path) -> None:
 
 
 def test_valid_dict_roundtrips_through_writer(tmp_path: Path) -> None:
-    from resim.tomlwriter import dumps
+    from resim.scenario.tomlwriter import dumps
 
     p = write(tmp_path / "rt.toml", dumps(valid_dict()))
     assert resim.load_scenario(p).scenario == resim.load_scenario(write(tmp_path / "v.toml", VALID_TOML)).scenario

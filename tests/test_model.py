@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import resim
-from resim.model import Model, run_one
+from resim.model.replication import Model, run_one
 from resim.scenario import load
 
 from chain_fixtures import SCENARIOS, small_chain
@@ -253,7 +253,7 @@ def test_emptiness_of_a_quantity_is_numpys_for_every_order_of_values() -> None:
 
     import numpy as np
 
-    from resim.shipping import is_empty
+    from resim.model.shipping import is_empty
 
     for qty in ([0.0], [1e-12, 0.0], [0.0, 0.5], [math.nan, 0.0], [0.0, math.nan], [], [-1.0]):
         a = np.array(qty, dtype=float)

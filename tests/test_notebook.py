@@ -19,11 +19,11 @@ from IPython.core.interactiveshell import InteractiveShell
 from nbclient import NotebookClient
 
 import resim
-from resim.comparison_result import Comparison
-from resim.execution import cores
+from resim.experiment.replications import cores
+from resim.experiment.sweeps import SweepResults
 from resim.output import notebook
+from resim.output.comparison import Comparison
 from resim.output.figures.common import new_figure
-from resim.sweeps import SweepResults
 
 from chain_fixtures import ROOT, small_chain
 

@@ -12,11 +12,11 @@ import pytest
 from scipy import stats
 
 import resim
-from resim.actors.population import Population
-from resim.distributions import make
-from resim.errors import ScenarioError
-from resim.model import Model, run_one
+from resim.model.actors.population import Population
+from resim.model.replication import Model, run_one
 from resim.scenario import load
+from resim.scenario.distributions import make
+from resim.scenario.errors import ScenarioError
 
 from chain_fixtures import small_chain
 

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from resim.distributions import DistSpec
-from resim.randomness import Streams, generator, replication_seed
+from resim.model.randomness import Streams, generator, replication_seed
+from resim.scenario.distributions import DistSpec
 
 SPECS = [
     {"dist": "uniform", "low": 1, "high": 5},

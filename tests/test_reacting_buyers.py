@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import resim
-from resim.errors import ScenarioError
-from resim.model import run_one
+from resim.model.replication import run_one
 from resim.scenario import load
+from resim.scenario.errors import ScenarioError
 
 from chain_fixtures import small_chain
 
@@ -89,7 +89,7 @@ def test_only_the_share_of_anticipating_firms_acts() -> None:
     src = small_chain(**{"scenario.horizon": 120})
     src["policy"] = [{"day": 100, "announced": "2025-04-14", "set": {"licensing.approval_rate": 0.5}}]
     _eu(src).update({"firms": 400, "anticipation": {"extra_days": 30, "share_of_firms": 0.25}})
-    from resim.model import Model
+    from resim.model.replication import Model
 
     model = Model(load(src), 0)
     firms = [a for a in model.actors if a.entry == "EU maker"]

@@ -20,11 +20,10 @@ import pytest
 from pydantic import Field
 
 import resim
-from resim import registry
-from resim.actors.trade import Supplier
-from resim.errors import ScenarioError
-from resim.model import run_one
-from resim.scenario import ActorTable, load, scenario_class
+from resim.model.actors.trade import Supplier
+from resim.model.replication import run_one
+from resim.scenario import ActorTable, load, registry, scenario_class
+from resim.scenario.errors import ScenarioError
 from resim.scenario.types import Name, NonNeg
 
 from chain_fixtures import small_chain

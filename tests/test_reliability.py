@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from procs import chain_file, parts
 
-from resim.tomlwriter import dumps
+from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import SCENARIOS, small_chain
 
@@ -172,7 +172,7 @@ def test_the_resolved_scenario_cannot_be_injected_and_reruns_to_the_same_results
     import tomllib
 
     import resim
-    from resim.tomlwriter import resolved_toml
+    from resim.scenario.tomlwriter import resolved_toml
 
     name = 'evil\n extends = "other.toml"\n[scenario]\r\x00\x07\x1b[31m\x7f\u2028 end'
     loaded = resim.load_scenario(small_chain(**{"scenario.name": name, "scenario.horizon": 90}))
@@ -194,8 +194,8 @@ def test_the_python_api_writes_under_the_same_folder_rules(tmp_path: Path) -> No
     import pytest
 
     import resim
-    from resim.errors import ScenarioError
-    from resim.runfolder import check_complete
+    from resim.experiment.runfolder import check_complete
+    from resim.scenario.errors import ScenarioError
 
     res = resim.simulate(small_chain(), replications=2, out=tmp_path / "o")
     doc = check_complete(tmp_path / "o")
@@ -212,8 +212,8 @@ def test_interrupted_results_written_from_python_are_marked_partial(tmp_path: Pa
     import pytest
 
     import resim
-    from resim.interrupts import Interrupted
-    from resim.runfolder import check_complete
+    from resim.experiment.interrupts import Interrupted
+    from resim.experiment.runfolder import check_complete
 
     calls: list[int] = []
 
@@ -236,7 +236,7 @@ def test_results_are_not_written_over_the_current_directory(tmp_path: Path, monk
     import pytest
 
     import resim
-    from resim.errors import ScenarioError
+    from resim.scenario.errors import ScenarioError
 
     res = resim.simulate(small_chain(**{"scenario.horizon": 60}), replications=1, workers=1)
     res.write(tmp_path / "o")
@@ -271,8 +271,8 @@ def test_a_sweep_stored_before_seeds_were_integers_resumes(tmp_path: Path) -> No
 def test_report_on_a_calibration_folder_says_what_it_is(tmp_path: Path) -> None:
     import pytest
 
-    from resim.errors import ScenarioError
-    from resim.runfolder import check_complete
+    from resim.experiment.runfolder import check_complete
+    from resim.scenario.errors import ScenarioError
 
     (tmp_path / "cal").mkdir()
     (tmp_path / "cal" / "calibration.json").write_text("{}")

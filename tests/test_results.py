@@ -15,10 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import resim
-from resim.kpis import METRICS, automaker_kpis, describe, replication_kpis, wilson
+from resim.model.kpis import METRICS, automaker_kpis, describe, replication_kpis, wilson
 from resim.output import figures
 from resim.output.figures.common import save_figure
-from resim.tomlwriter import dumps
+from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import ROOT, SCENARIOS, small_chain
 
@@ -221,7 +221,7 @@ def test_replications_hold_real_automakers_and_totals_add_them_up() -> None:
     # seeds are integers that reproduce a replication: SeedSequence(seed_entropy, spawn_key=(r,))
     assert str(reps.replication.dtype) == "int64" and str(reps.seed_entropy.dtype) == "int64"
     assert str(reps.automaker.dtype) == "string" and (reps.seed_entropy == 11).all()
-    from resim.randomness import replication_seed
+    from resim.model.randomness import replication_seed
 
     ss = replication_seed(int(totals.seed_entropy.iloc[2]), int(totals.replication.iloc[2]))
     assert (ss.entropy, ss.spawn_key) == (11, (2,))
@@ -244,8 +244,8 @@ def test_t_and_wilson_intervals_are_the_textbook_ones() -> None:
 
 
 def test_results_write_makes_a_whole_run_folder_that_resim_report_accepts(tmp_path: Path) -> None:
-    from resim.errors import ScenarioError
-    from resim.runfolder import read_marker
+    from resim.experiment.runfolder import read_marker
+    from resim.scenario.errors import ScenarioError
 
     out = tmp_path / "nb"
     resim.simulate(small_chain(**{"scenario.replications": 2})).write(out)

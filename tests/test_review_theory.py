@@ -3,7 +3,7 @@
 With exponential review durations and Poisson background load each stage is an
 M/M/c queue and the office an open Jackson network, so the simulated waits,
 times in review, queue lengths and utilisations must match Erlang C / Jackson
-(``resim.theory``). Tolerances come from the simulation's own standard errors
+(``resim.model.queueing``). Tolerances come from the simulation's own standard errors
 (batch means over replications, a 99.9% Student-t interval), never from pinned
 seeded numbers; each test also checks that its interval is tight enough for
 the comparison to mean something.
@@ -25,7 +25,13 @@ import pytest
 from scipy import stats
 
 import resim
-from resim.theory import Rework, erlang_b, erlang_c, jackson_tandem, mmc_wait
+from resim.model.queueing import (
+    Rework,
+    erlang_b,
+    erlang_c,
+    jackson_tandem,
+    mmc_wait,
+)
 
 WARMUP = 300.0
 TAIL = 200.0
@@ -309,7 +315,7 @@ def test_approved_fraction_is_rate_times_multipliers(
 
 def _workday_end(start: date, holidays: list[date], t: float, d: float) -> float:
     """Calendar time when ``d`` working days of work begun at ``t`` end, by
-    walking the calendar day by day (independent of ``resim.workdays``)."""
+    walking the calendar day by day (independent of ``resim.model.calendar``)."""
     hol = np.array(holidays, dtype="datetime64[D]")
 
     def busy(day: int) -> bool:

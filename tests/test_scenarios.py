@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import resim
+from resim.experiment.sweeps import make_design
 from resim.scenario import with_values
-from resim.sweeps import make_design
 
 from chain_fixtures import SCENARIOS
 

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 import resim
-from resim.design import index_matrix, make_design
-from resim.kpis import METRICS
-from resim.outcomes import point_outcomes
-from resim.runfolder import check_complete
-from resim.sensitivity import analyse, plan, sweep_sensitivity
-from resim.tomlwriter import dumps
+from resim.experiment.design import index_matrix, make_design
+from resim.experiment.point_outcomes import point_outcomes
+from resim.experiment.runfolder import check_complete
+from resim.experiment.sensitivity import analyse, plan, sweep_sensitivity
+from resim.model.kpis import METRICS
+from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import small_chain
 from scenario_helpers import assert_one_line_error, cli

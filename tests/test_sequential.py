@@ -14,8 +14,8 @@ import pytest
 from scipy import stats
 
 import resim
-from resim.sequential import Target, decide, look_ahead, prefix_precision
-from resim.tomlwriter import dumps
+from resim.experiment.sequential import Target, decide, look_ahead, prefix_precision
+from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import small_chain
 from scenario_helpers import assert_one_line_error, cli
@@ -130,8 +130,8 @@ def test_a_sweep_with_target_ci_replicates_each_point_until_it_is_met(tmp_path: 
 
 
 def test_a_sequential_sweep_reports_the_work_known_each_round_not_the_cap(tmp_path: Path) -> None:
-    from resim.sequential import first_batch, parse_target
-    from resim.sweeps import sweep
+    from resim.experiment.sequential import first_batch, parse_target
+    from resim.experiment.sweeps import sweep
 
     seen: list[tuple[int, int]] = []
     done = [0]

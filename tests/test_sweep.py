@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 
 import resim
-from resim.comparison import compare
-from resim.design import full_grid, latin_hypercube, parse_grid, sobol
-from resim.errors import ScenarioError
-from resim.sweeps import sweep
-from resim.tomlwriter import dumps
+from resim.experiment.comparison import compare
+from resim.experiment.design import full_grid, latin_hypercube, parse_grid, sobol
+from resim.experiment.sweeps import sweep
+from resim.scenario.errors import ScenarioError
+from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import ROOT, small_chain
 

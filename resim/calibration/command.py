@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScenarioError
+from ..scenario.errors import ScenarioError
 from .directory import check_out, check_resume, make_request
 
 DEFAULT_BUDGET = 2000

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScenarioError
 from ..scenario import ScenarioBase as Scenario
+from ..scenario.errors import ScenarioError
 from .priors import Prior
 from .series import Target
 

@@ -23,7 +23,7 @@ from .series import ALL, Horizon, Series, Target
 
 
 class ReplicationOutput(Protocol):
-    """What measuring reads of a replication's ``resim.records.Records``
+    """What measuring reads of a replication's ``resim.model.records.Records``
     (named here so that measuring needs no simulation code): the monthly
     shipments and the licence and daily tables (``.data``: column lists)."""
 

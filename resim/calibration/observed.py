@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ..errors import ScenarioError
+from ..scenario.errors import ScenarioError
 from ..scenario.files import read_text
 
 REQUIRED = ("series", "period", "value")

@@ -24,9 +24,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..store import write_parquet, write_text
-from ..tomlwriter import comment_text
-from ..tomlwriter import dumps as toml_dumps
+from ..experiment.store import write_parquet, write_text
+from ..scenario.tomlwriter import comment_text
+from ..scenario.tomlwriter import dumps as toml_dumps
 from .abc_smc import Fit
 from .particle import ParticleModel
 from .posterior import POSTERIOR_FILE, SUMMARY_FILE, Posterior

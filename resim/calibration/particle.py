@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..execution import simulate_replication
-from ..records import Records
+from ..experiment.replications import simulate_replication
+from ..model.records import Records
 from ..scenario import Loaded
 from ..scenario import ScenarioBase as Scenario
 from .measure import Measured, statistics

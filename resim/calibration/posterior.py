@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ScenarioError
-from ..randomness import generator, replication_seed
+from ..model.randomness import generator, replication_seed
 from ..scenario import Loaded
+from ..scenario.errors import ScenarioError
 from .priors import Prior, apply_values
 
 POSTERIOR_FILE = "posterior.parquet"

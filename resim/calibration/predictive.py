@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..execution import execute
-from ..randomness import name_key
+from ..experiment.replications import execute
+from ..model.randomness import name_key
 from .observed import Period
 from .particle import ParticleModel, fan_grid
 from .posterior import Posterior

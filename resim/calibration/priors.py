@@ -25,10 +25,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..errors import ScenarioError
 from ..scenario import Loaded, build_timeline, parse_key, with_values
 from ..scenario import ScenarioBase as Scenario
 from ..scenario.checks import check_references
+from ..scenario.errors import ScenarioError
 
 TIE = "[*]"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"

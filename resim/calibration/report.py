@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ..store import atomic_write, write_text
+from ..experiment.store import atomic_write, write_text
 from .figures import fan_figure, png, posterior_figure, stockout_figure
 from .particle import ParticleModel
 from .posterior import Posterior

@@ -33,9 +33,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .. import registry
-from ..errors import ScenarioError
 from ..scenario import ScenarioBase as Scenario
+from ..scenario import registry
+from ..scenario.errors import ScenarioError
 from .observed import Observation, Period
 
 GRAMMAR = {

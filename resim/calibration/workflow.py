@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..execution import default_workers
+from ..experiment.replications import default_workers
+from ..experiment.store import write_text
 from ..scenario import Loaded
-from ..store import write_text
 from .abc_smc import fit
 from .directory import REQUEST_FILE
 from .outputs import parameter_lines, posterior_of, write_outputs

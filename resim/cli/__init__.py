@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 
 from .. import __version__
-from ..errors import ScenarioError
-from ..interrupts import Interrupted, stop_on_signals
-from ..runfolder import WriteError
+from ..experiment.interrupts import Interrupted, stop_on_signals
+from ..experiment.runfolder import WriteError
+from ..scenario.errors import ScenarioError
 from . import calibrate, compare, discover, init, report, run, schema, sensitivity, sweep, validate
 from .options import Parser, UsageError
 

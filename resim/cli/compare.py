@@ -31,8 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..comparison import compare
-    from ..execution import default_workers
+    from ..experiment.comparison import compare
+    from ..experiment.replications import default_workers
     from ..output.console import make_console
     from ..output.console_experiments import RUN_KPIS, compare_table
 
@@ -44,8 +44,8 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
                  workers=args.workers or default_workers(), posterior=args.posterior, seed=args.seed)
     b_name = args.b or f"{args.a} with {' '.join(args.b_set)}"
     if args.out:
+        from ..experiment.runfolder import RunFolder
         from ..output.compare_report import write_compare
-        from ..runfolder import RunFolder
 
         meta = {**df.attrs, "a": args.a if not args.a_set else f"{args.a} with {' '.join(args.a_set)}", "b": b_name,
                 "command": list(argv)}

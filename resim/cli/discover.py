@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..discovery import discover, parse_where, write_discovery
+    from ..experiment.discovery import discover, parse_where, write_discovery
     from ..output.console import make_console
     from ..output.console_experiments import discovery_lines
     from ..output.report import rebuild_sweep_report

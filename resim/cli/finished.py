@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ScenarioError
-from ..runfolder import RunFolder, check_complete
+from ..experiment.runfolder import RunFolder, check_complete
+from ..scenario.errors import ScenarioError
 
 
 @contextmanager

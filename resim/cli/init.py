@@ -14,7 +14,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import ScenarioError, one_line
+from ..scenario.errors import ScenarioError, one_line
 from .options import UsageError
 
 TEMPLATE = "scenario.toml.j2"
@@ -32,7 +32,7 @@ def scenario_text(file: str | Path) -> str:
     (``eu_stock.toml`` -> ``eu stock``), with the command that runs it."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from ..tomlwriter import toml_value
+    from ..scenario.tomlwriter import toml_value
 
     env = Environment(loader=PackageLoader("resim.cli", "templates"), autoescape=False,
                       undefined=StrictUndefined, keep_trailing_newline=True)
@@ -43,7 +43,7 @@ def scenario_text(file: str | Path) -> str:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..store import write_text
+    from ..experiment.store import write_text
 
     path = Path(args.file)
     if path.suffix != ".toml":

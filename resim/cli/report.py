@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ..experiment.runfolder import RunFolder, check_complete
     from ..output.report import report_command
-    from ..runfolder import RunFolder, check_complete
 
     doc = check_complete(args.directory)
     if doc.get("status") == "partial":

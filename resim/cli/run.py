@@ -1,7 +1,7 @@
 """``resim run``: a scenario's replications, written to one run folder.
 
 The folder is locked for the whole command and the files are staged and
-swapped in whole (``resim.runfolder``). Ctrl-C or SIGTERM stops the workers
+swapped in whole (``resim.experiment.runfolder``). Ctrl-C or SIGTERM stops the workers
 within seconds; the replications that finished are written, marked partial,
 and the command exits 130 or 143.
 """
@@ -34,8 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..api import load_scenario, run, with_posterior
-    from ..budget import check_memory, check_run, parse_memory, saturation_warnings
-    from ..execution import cap_workers, default_workers
+    from ..experiment.budget import check_memory, check_run, parse_memory, saturation_warnings
+    from ..experiment.replications import cap_workers, default_workers
+    from ..experiment.runfolder import RunFolder
     from ..output.console import (
         ProgressBar,
         kpi_table,
@@ -43,7 +44,6 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         licensing_table,
         make_console,
     )
-    from ..runfolder import RunFolder
 
     target = target_from(args)
     extra = []
@@ -55,7 +55,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     n = loaded.scenario.scenario.replications
     check_run(loaded.scenario, args.scenario, n)
     if target is not None:
-        from ..sequential import check_target
+        from ..experiment.sequential import check_target
 
         check_target(target, loaded)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem

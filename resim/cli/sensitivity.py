@@ -20,11 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..errors import ScenarioError
-    from ..outcomes import check_outcome
+    from ..experiment.point_outcomes import check_outcome
+    from ..experiment.sensitivity import sweep_sensitivity, write_sensitivity
     from ..output.console import make_console
     from ..output.console_experiments import sensitivity_table
-    from ..sensitivity import sweep_sensitivity, write_sensitivity
+    from ..scenario.errors import ScenarioError
 
     kpi = check_outcome(args.kpi)
     with finished_sweep(args.directory) as root:

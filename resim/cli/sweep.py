@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _design_line(args: argparse.Namespace, ranges: list) -> tuple[str, int] | None:
     """What a sampler over ranges will run, said before it runs, and its points."""
-    from ..design import points_per_sample
+    from ..experiment.design import points_per_sample
 
     if args.sampler == "grid" or not args.samples:
         return None
@@ -60,13 +60,13 @@ def _design_line(args: argparse.Namespace, ranges: list) -> tuple[str, int] | No
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..budget import parse_memory
-    from ..design import parse_grids, parse_range
-    from ..execution import default_workers
-    from ..interrupts import Interrupted
+    from ..experiment.budget import parse_memory
+    from ..experiment.design import parse_grids, parse_range
+    from ..experiment.interrupts import Interrupted
+    from ..experiment.replications import default_workers
+    from ..experiment.sweeps import sweep
     from ..output.console import ProgressBar, make_console
     from ..output.console_experiments import sensitivity_table, sweep_table
-    from ..sweeps import sweep
 
     if args.sampler != "grid" and args.grid:
         raise UsageError(f"resim sweep: --grid is for --sampler grid; use --range with {args.sampler}")

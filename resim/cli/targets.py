@@ -1,5 +1,5 @@
 """``--target-ci``, ``--target-kpi``, ``--target-abs``: sequential replications
-for ``run`` and for each point of a ``sweep`` (``resim.sequential``)."""
+for ``run`` and for each point of a ``sweep`` (``resim.experiment.sequential``)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def target_from(args: argparse.Namespace) -> Any:
         if args.target_kpi or args.target_abs is not None:
             raise UsageError("--target-kpi and --target-abs need --target-ci REL")
         return None
-    from ..sequential import parse_target
+    from ..experiment.sequential import parse_target
 
     return parse_target(args.target_ci, args.target_kpi, args.target_abs)
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import ScenarioError
+from ..scenario.errors import ScenarioError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +28,8 @@ def _count(n: int, what: str) -> str:
 
 def _check(path: str, sets: Sequence[str]) -> str:
     from ..api import load_scenario
-    from ..budget import check_sweep, saturation_warnings
-    from ..design import build_points, design_size, make_design
+    from ..experiment.budget import check_sweep, saturation_warnings
+    from ..experiment.design import build_points, design_size, make_design
 
     loaded = load_scenario(path, sets)
     s = loaded.scenario

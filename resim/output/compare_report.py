@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..store import write_parquet, write_text
+from ..experiment.store import write_parquet, write_text
 from .figures.common import Plot, save_plots
 from .figures.comparison import difference_forest
 from .formatting import format_number, metric_label

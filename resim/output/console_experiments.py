@@ -12,7 +12,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from ..rounding import digits_for
+from ..experiment.rounding import digits_for
 from .console import _day, _mean_ci, _num
 
 #: How each KPI reads in run, sweep and compare tables: label with unit, decimals, scale.

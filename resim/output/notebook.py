@@ -9,7 +9,7 @@ report's own template pieces (``templates/notebook.html.j2`` with
 80 columns, so all three read alike.
 
 The objects are read by duck typing (their attributes, not their classes):
-this module imports neither ``resim.sweeps`` nor ``resim.comparison``,
+this module imports neither ``resim.experiment.sweeps`` nor ``resim.experiment.comparison``,
 which import it only when asked to show themselves.
 """
 

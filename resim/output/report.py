@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from ..store import write_text
+from ..experiment.store import write_text
 from . import report_text as words
 from .figures import run_figures, save_run_figures
 from .figures.common import Plot, save_plots
@@ -50,7 +50,7 @@ from .sweep_sections import (
 )
 
 REPORT = "report.html"
-SWEEP_DESIGN = "sweep.json"  # written by resim.sweeps, with summary.parquet
+SWEEP_DESIGN = "sweep.json"  # written by resim.experiment.sweeps, with summary.parquet
 SWEEP_SUMMARY = "summary.parquet"
 
 

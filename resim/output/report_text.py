@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from .. import registry
+from ..scenario import registry
 from .formatting import MISSING
 from .formatting import format_number as num
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from ..errors import ScenarioError
-from ..runfolder import RunFolder
+from ..experiment.runfolder import RunFolder
+from ..scenario.errors import ScenarioError
 from ..scenario.keys import did_you_mean
 from .figures import (
     inventory_fan,

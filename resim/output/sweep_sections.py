@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..outcomes import OUTCOMES
-from ..rounding import digits_for
+from ..experiment.point_outcomes import OUTCOMES
+from ..experiment.rounding import digits_for
 from .figures.common import Plot
 from .figures.sensitivity import index_bars, prim_figure
 from .formatting import format_number, metric_label
@@ -116,7 +116,7 @@ def discovery_section(root: Path) -> tuple[dict[str, Any] | None, list[Plot]]:
     path = root / DISCOVERY_FILE
     if not path.is_file():
         return None, []
-    from ..discovery import discover
+    from ..experiment.discovery import discover
 
     saved = json.loads(path.read_text(encoding="utf-8"))
     found = discover(root, " and ".join(saved["where"]), saved["automaker"], saved["min_coverage"],

@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..execution import kpi_rows
-from ..kpis import ALL, FIRM_COLUMNS, METRICS, licensing_summary, summarise_kpis
-from ..licensing import licence_columns
-from ..model import STOCK_COLUMNS, TIMESERIES_COLUMNS
-from ..records import Records
+from ..experiment.replications import kpi_rows
+from ..experiment.store import write_parquet, write_text
+from ..model.kpis import ALL, FIRM_COLUMNS, METRICS, licensing_summary, summarise_kpis
+from ..model.licensing import licence_columns
+from ..model.records import Records
+from ..model.replication import STOCK_COLUMNS, TIMESERIES_COLUMNS
 from ..scenario import Loaded
-from ..store import write_parquet, write_text
-from ..tomlwriter import resolved_toml
-from ..units import day_to_date
+from ..scenario.tomlwriter import resolved_toml
+from ..scenario.units import day_to_date
 
 RESULT_FILES = (
     "summary.json",

@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..distributions import Days, Distribution
+from .distributions import Days, Distribution
 from .types import Element, Fraction, Frozen, Jurisdiction, Name, NonNeg, Positive, Whole
 
 

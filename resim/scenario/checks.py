@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import registry
-from ..errors import ScenarioError
+from . import registry
 from .document import ScenarioBase
+from .errors import ScenarioError
 from .keys import did_you_mean
 
 

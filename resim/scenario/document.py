@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field, create_model
 
-from .. import registry
+from . import registry
 from .chain import ActorTable
 from .schema import Controls, Grade, Licensing, Output, Policy, ScenarioMeta, Sweep
 from .types import Frozen, Name

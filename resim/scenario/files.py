@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ScenarioError
+from .errors import ScenarioError
 
 _MAX_BYTES = 5_000_000
 #: Scenario tables nest a handful of levels; far deeper is a mistake, and would

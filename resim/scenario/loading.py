@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import ScenarioError
 from .checks import check_graph, check_references
 from .document import ScenarioBase, scenario_class
+from .errors import ScenarioError
 from .files import read_with_extends
 from .keys import format_loc, parse_value, reason, set_key
 from .messages import raise_validation

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..distributions import DistSpec
-from ..errors import ScenarioError
+from .distributions import DistSpec
 from .document import scenario_class
+from .errors import ScenarioError
 from .keys import did_you_mean, format_loc, short
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from ..distributions import Days, Distribution, DistSpec
+from .distributions import Days, Distribution, DistSpec
 from .types import (
     Element,
     Fraction,

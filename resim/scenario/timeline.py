@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import ScenarioError
-from ..units import date_to_day
 from .checks import check_references
 from .document import ScenarioBase, scenario_class
+from .errors import ScenarioError
 from .keys import format_loc, parse_key, reason, set_key
 from .messages import raise_validation
+from .units import date_to_day
 
 _POLICY_FORBIDDEN = ("scenario", "policy", "sweep", "output", "extends", "grades")
 _STRUCTURE_MESSAGE = ("a policy may change values but not actors, suppliers, jurisdictions, grades, "

@@ -30,7 +30,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from ...store import atomic_write
+from ...experiment.store import atomic_write
 from ..formatting import METRIC_LABELS, compact, format_number
 from ..rundata import RunData
 

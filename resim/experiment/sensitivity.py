@@ -1,0 +1,169 @@
+"""Which levers matter: Sobol and Morris indices of a finished sweep (SALib).
+
+A ``--sampler sobol`` sweep is a Saltelli design (N base samples, each a
+block of D + 2 points: A, the D points AB_i that take key i from B, and B);
+a ``--sampler morris`` sweep is N trajectories of D + 1 points, one key
+moving per step. Each point's outcome is the mean over its replications
+(first-event days censored at the horizon, ``resim.experiment.point_outcomes``), and SALib
+turns the outcomes into, per KPI and automaker:
+
+* Sobol: the first-order index S1 (the share of the outcome's variance the
+  key explains alone) and the total index ST (alone and in every
+  interaction); a key with ST near 0 can be fixed anywhere in its range.
+* Morris: mu* (the mean absolute change of the KPI when the key moves across
+  its whole range, in the KPI's units) and sigma (how much that change
+  depends on the other keys: interactions or curvature).
+
+Each index has a 95% bootstrap interval, seeded by the scenario seed, so a
+recomputation (``resim sensitivity DIR``) gives the same numbers. A point with
+a failed replication is left out with its whole block or trajectory (the
+estimators need every point of one), and the notes say so.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..scenario.errors import ScenarioError
+from .design import INDEX_SAMPLERS, MORRIS_LEVELS, index_matrix, points_per_sample
+from .point_outcomes import OUTCOMES, PointOutcomes, horizon_of, point_outcomes
+from .store import write_parquet
+
+#: Bootstrap resamples behind each interval.
+RESAMPLES = 1000
+#: sensitivity.parquet: one row per method x automaker x KPI x key x index.
+COLUMNS = ["method", "automaker", "kpi", "parameter", "index", "value", "ci_low", "ci_high", "samples",
+           "points"]
+FILE = "sensitivity.parquet"
+#: The indices of each method, and whether SALib gives each a bootstrap interval.
+INDICES = {"sobol": (("S1", "S1_conf"), ("ST", "ST_conf")),
+           "morris": (("mu_star", "mu_star_conf"), ("sigma", None), ("mu", None))}
+
+
+def plan(sampler: str, ranges: Sequence[tuple[str, float, float]], samples: int, seed: int) -> dict[str, Any]:
+    """What the analysis needs to know of a design, stored in sweep.json. A
+    Morris design keeps its unrounded matrix: its elementary effects are
+    steps of a known size, which rounding a whole-number key would blur."""
+    out: dict[str, Any] = {"method": sampler, "names": [k for k, _, _ in ranges],
+                           "bounds": [[lo, hi] for _, lo, hi in ranges], "samples": samples, "seed": seed,
+                           "resamples": RESAMPLES}
+    if sampler == "morris":
+        out["levels"] = MORRIS_LEVELS
+        out["x"] = index_matrix(sampler, ranges, samples, seed).tolist()
+    return out
+
+
+@dataclass
+class Sensitivity:
+    """The indices (``frame``, columns :data:`COLUMNS`); what was left out
+    and why (``notes``, warnings); and the (KPI, automaker) pairs that are the
+    same at every point (``constant``: no key changes them, so no indices)."""
+
+    frame: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    constant: list[tuple[str, str]] = field(default_factory=list)
+
+    def of(self, kpi: str, automaker: str | None = None) -> pd.DataFrame:
+        f = self.frame[self.frame["kpi"] == kpi]
+        return f if automaker is None else f[f["automaker"] == automaker]
+
+
+def _blocks_ok(y: np.ndarray, size: int) -> np.ndarray:
+    """Which blocks (base samples, trajectories) have a finite outcome at every point."""
+    return np.isfinite(y.reshape(-1, size)).all(axis=1)
+
+
+def _salib_problem(p: Mapping[str, Any]) -> dict[str, Any]:
+    return {"num_vars": len(p["names"]), "names": list(p["names"]), "bounds": p["bounds"]}
+
+
+def _analyse_one(p: Mapping[str, Any], y: np.ndarray, keep: np.ndarray) -> dict[str, np.ndarray]:
+    from SALib.analyze import morris, sobol
+
+    size = points_per_sample(p["method"], len(p["names"]))
+    rows = np.repeat(keep, size)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        if p["method"] == "sobol":
+            return dict(sobol.analyze(_salib_problem(p), y[rows], calc_second_order=False,
+                                      num_resamples=p.get("resamples", RESAMPLES), conf_level=0.95,
+                                      seed=p["seed"]))
+        x = np.asarray(p["x"], dtype=float)[rows]
+        return dict(morris.analyze(_salib_problem(p), x, y[rows], num_resamples=p.get("resamples", RESAMPLES),
+                                   conf_level=0.95, num_levels=p.get("levels", MORRIS_LEVELS), seed=p["seed"]))
+
+
+def analyse(outcomes: PointOutcomes, p: Mapping[str, Any], n_points: int) -> Sensitivity:
+    """Indices of every outcome and automaker of a sweep whose design is ``p``
+    (:func:`plan`) and whose per-point outcomes are ``outcomes``."""
+    method = p["method"]
+    size = points_per_sample(method, len(p["names"]))
+    if n_points != p["samples"] * size:
+        raise ScenarioError("sweep.json", "sensitivity", f"{n_points} points do not make {p['samples']} "
+                            f"{'base samples' if method == 'sobol' else 'trajectories'} of {size}")
+    unit = "base sample" if method == "sobol" else "trajectory"
+    notes = []
+    if outcomes.failed:
+        gone = sorted({pt // size for pt in outcomes.failed})
+        notes.append(f"{len(outcomes.failed)} point(s) with a failed replication ({_few(outcomes.failed)}) "
+                     f"left out with their {unit} ({len(gone)} of {p['samples']}): indices rest on the rest")
+    rows: list[dict[str, Any]] = []
+    constant = []
+    for who in outcomes.automakers():
+        for kpi in OUTCOMES:
+            y = outcomes.column(who, kpi, n_points)
+            keep = _blocks_ok(y, size)
+            if np.isnan(y).all() and not outcomes.failed:
+                continue  # undefined for this automaker (vehicles of a buyer given in tonnes)
+            if keep.sum() < 2:
+                notes.append(f"{kpi} of {who}: fewer than two complete {unit}s; no indices")
+                continue
+            used = y[np.repeat(keep, size)]
+            if np.ptp(used) == 0:
+                constant.append((kpi, who))
+                continue
+            si = _analyse_one(p, y, keep)
+            for j, name in enumerate(p["names"]):
+                for index, conf in INDICES[method]:
+                    v = float(si[index][j])
+                    half = float(si[conf][j]) if conf else np.nan
+                    rows.append({"method": method, "automaker": who, "kpi": kpi, "parameter": name,
+                                 "index": index, "value": v, "ci_low": v - half, "ci_high": v + half,
+                                 "samples": int(keep.sum()), "points": int(keep.sum() * size)})
+    return Sensitivity(pd.DataFrame(rows, columns=COLUMNS), notes, constant)
+
+
+def _few(items: Sequence[int], limit: int = 6) -> str:
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def sweep_sensitivity(root: str | Path) -> Sensitivity:
+    """Recompute the indices of the finished sweep in ``root`` from its files."""
+    root = Path(root)
+    design = json.loads((root / "sweep.json").read_text(encoding="utf-8"))
+    p = design.get("sensitivity")
+    if design.get("sampler") not in INDEX_SAMPLERS or not p:
+        raise ScenarioError(str(root), "sampler", "sensitivity indices need a sweep with --sampler sobol or "
+                            "morris (their designs are built for them)", design.get("sampler"))
+    points = pd.read_parquet(root / "points.parquet")
+    results = pd.read_parquet(root / "results.parquet")
+    return analyse(point_outcomes(results, horizon_of(design, points)), p, len(points))
+
+
+def write_sensitivity(root: Path, sens: Sensitivity) -> Path:
+    path = Path(root) / FILE
+    write_parquet(path, sens.frame)
+    return path
+
+
+__all__ = ["COLUMNS", "FILE", "INDICES", "RESAMPLES", "Sensitivity", "analyse", "plan", "sweep_sensitivity",
+           "write_sensitivity"]

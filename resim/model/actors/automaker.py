@@ -1,0 +1,229 @@
+"""Automakers (or supplier bases, or aggregate buyers such as "EU industry"):
+each firm builds what its magnet kits allow every day (``assembly.py``) and
+orders magnets of its grade mix with a periodic order-up-to policy. An entry
+with ``firms = N`` is N such firms (``population.py``).
+
+Mitigation levers (all optional, SPEC §1), acting per firm with the entry's
+settings:
+* ``adaptive_target``: the order-up-to target grows with observed lead times
+  (stockpiling when the border slows down);
+* ``emergency``: when cover falls below ``cover_days``, orders go to suppliers
+  outside the controlling jurisdiction only, by air where a link offers it;
+* ``substitution``: after ``trigger_days`` of continuous shortage, magnet need
+  per vehicle falls by up to ``max_reduction`` over ``ramp_days``;
+* ``recycling``: a ``fraction`` of the magnet mass consumed returns to stock
+  after ``lag_days``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..shipping import Link, Order, Shipment
+from .assembly import Assembly
+from .population import Population
+from .trade import Buyer
+
+if TYPE_CHECKING:
+    from ...scenario import ScenarioBase
+    from ...scenario.registry import ActorKind
+    from ..context import Context
+
+
+class Automaker(Assembly, Buyer):
+    """One firm of an automaker entry (the entry itself when ``firms = 1``)."""
+
+    @classmethod
+    def instances(cls, ctx: Context, kind: ActorKind, cfg: Any) -> list[Automaker]:
+        """The firms of an entry, sharing one ``Population``."""
+        population = Population(ctx, cfg)
+        return [cls(ctx, kind, cfg, population, i) for i in range(population.n)]
+
+    def __init__(self, ctx: Context, kind: ActorKind, cfg: Any, population: Population | None = None,
+                 firm: int = 0):
+        super().__init__(ctx, kind, cfg)
+        self.population = population if population is not None else Population(ctx, cfg)
+        self.firm = firm
+        self.name = self.population.firm_name(firm)
+        self._traits()
+        self._mix = ctx.elements.zeros()  # set when the suppliers are connected
+        self._initial_t = float(self.population.initial_days[firm]) * self._demand
+        self._lead_ewma: float | None = None  # observed order-to-arrival days
+        self._open: deque[Order] = deque()  # orders not yet arrived, oldest first (adaptive_target.censored)
+        self._anticipate_until = -1.0  # raise the target until this day (an announced policy)
+        self.reference_price = 0.0
+
+    def elaborate(self) -> None:
+        """The grade mix of what it buys (its suppliers' mixes by share), and
+        the initial magnets in that mix."""
+        super().elaborate()
+        mix = sum((link.share * link.supplier.grade_mix() for link in self.links),
+                  np.zeros(len(self.ctx.elements.grade_names)))
+        self._mix = self.population.grade_of(self.firm, mix)
+        self.on_order = np.zeros_like(self._mix)
+        self._init_assembly(self._initial_t)
+        self.ctx.ledger.initial += self._assembly_held()
+        prices = [link.supplier.price_usd_per_kg() for link in self.links]
+        ref = self.cfg.reference_price_usd_per_kg
+        self.reference_price = ref if ref is not None else min(prices)
+
+    def _traits(self) -> None:
+        """This firm's values under the entry's parameters in force."""
+        pop, i = self.population, self.firm
+        pop.refresh(self.cfg)
+        self.demand_share = float(pop.share[i])
+        self._demand = self.cfg.demand_t * self.demand_share
+        self._target_days = float(pop.target_days[i])
+
+    def on_policy(self, old: ScenarioBase, new: ScenarioBase, changes: Any) -> None:
+        super().on_policy(old, new, changes)
+        self._traits()
+
+    def approval_chance(self, p: float) -> float:
+        """This firm's chance of approval when the rate in force is ``p``."""
+        return self.population.approval_chance(self.firm, p)
+
+    def next_duty(self, first: int) -> int:
+        """Every ``review_days`` (all firms of a population on the same days:
+        N identical firms then behave as one buyer of their total demand)."""
+        return self.next_multiple(first, "review_days")
+
+    def duty(self, day: int) -> None:
+        """Review before the day's consumption (and after the day's arrivals)."""
+        self.advance(day)
+        self._recycle_due(day)
+        self.review()
+
+    def finish(self) -> None:
+        super().finish()
+        self._finish_recycling(self.ctx.clock.horizon)
+
+    # ---------------------------------------------------------------- ordering
+    def demand_now(self) -> float:
+        return self._demand * (1.0 - self.reduction(self.ctx.clock.now))
+
+    def cover_days(self, extra_t: float = 0.0) -> float:
+        """Days of need the kits (plus ``extra_t`` on its way) cover now."""
+        self.sync()
+        d = self.demand_now()
+        return (self._stock + extra_t) / d if d > 0 else float("inf")
+
+    def first_day_cover_may_fall_below(self, days: float, extra_t: float, first: int) -> int | None:
+        """The earliest day >= ``first`` on which the cover (kits plus
+        ``extra_t``) could be below ``days`` days of need, if nothing arrives;
+        None if it never falls. Between events the kits fall by at most the
+        demand a day (``demand x (1 + catch_up)`` with a backlog) and demand
+        does not rise (substitution only lowers it), so the crossing cannot
+        come before the day computed from that rate."""
+        self.sync()
+        cfg = self.cfg
+        demand = self._demand
+        rate = demand * (1.0 + cfg.catch_up) if cfg.backlog else demand
+        if rate <= 0:
+            return None
+        # stock after day d >= stock - (d - done + 1) x rate
+        slack = self._stock + extra_t - days * demand
+        return first if slack < 0 else max(first, self.done + int(slack / rate) - 1)
+
+    def target(self) -> np.ndarray:
+        """Order up to ``target_days`` of need of each grade of the mix (more
+        while an announced policy is anticipated; with ``adaptive_target``,
+        at least the lead time estimate plus a review and a safety margin)."""
+        cfg = self.cfg
+        days = self._target_days
+        now = self.ctx.clock.now
+        if now < self._anticipate_until:
+            days += cfg.anticipation.extra_days
+        ad = cfg.adaptive_target
+        lead = self._lead_estimate() if ad is not None else None
+        if lead is not None:
+            days = max(days, min(ad.max_days, lead + cfg.review_days + ad.safety_days))
+        return days * self.demand_now() * self._mix
+
+    def _lead_estimate(self) -> float | None:
+        """Lead times seen (smoothed); with ``censored``, at least the age of
+        the oldest order still open: it has taken that long already."""
+        lead = self._lead_ewma
+        if self.cfg.adaptive_target.censored:
+            q = self._open
+            while q and not q[0].open:
+                q.popleft()
+            if q:
+                age = self.ctx.clock.now - q[0].day
+                lead = age if lead is None else max(lead, age)
+        return lead
+
+    def _learn(self, lead: float) -> None:
+        ad = self.cfg.adaptive_target
+        alpha = ad.alpha if ad is not None else 0.3
+        self._lead_ewma = lead if self._lead_ewma is None else (1 - alpha) * self._lead_ewma + alpha * lead
+
+    def ordered(self, order: Order) -> None:
+        ad = self.cfg.adaptive_target
+        if ad is not None and ad.censored:
+            self._open.append(order)
+
+    def licence_decided(self, link: Link, review_days: float) -> None:
+        """A review of one of its applications took ``review_days``: with
+        ``adaptive_target.reviews`` that plus the link's mean transit is a
+        lead time seen, before any goods arrive."""
+        ad = self.cfg.adaptive_target
+        if ad is not None and ad.reviews:
+            self._learn(review_days + link.mean_transit)
+
+    def on_announcement(self, step: Any) -> None:
+        """Anticipating firms raise their target until the policy's day."""
+        if self.population.anticipates(self.firm):
+            self._anticipate_until = max(self._anticipate_until, step.day)
+
+    def flies_licensed(self) -> bool:
+        em = self.cfg.emergency
+        return em is not None and em.fly_licensed and self.cover_days() < em.cover_days
+
+    def position(self) -> np.ndarray:
+        return self._stock * self._mix + self._spare + self.on_order
+
+    def split(self) -> tuple[list[Link], bool]:
+        em = self.cfg.emergency
+        links, air = super().split()
+        if em is not None and self._cover() < em.cover_days:
+            home = self.ctx.scenario.controls.jurisdiction
+            outside = [lk for lk in links if lk.supplier.jurisdiction != home]
+            if outside:
+                return outside, em.use_air
+        return links, air
+
+    def receive(self, shp: Shipment) -> None:
+        super().receive(shp)
+        order = shp.order
+        if order is None:
+            return  # a stockpile release: no order, no price
+        now = self.ctx.clock.now
+        self._learn(now - order.day)
+        link = shp.link
+        price = link.supplier.price_usd_per_kg() * (1.0 + link.premium)
+        usd = shp.mass * 1000.0 * (price - self.reference_price)
+        if shp.by_air and link.air_cost_usd_per_kg > 0:
+            usd += shp.mass * 1000.0 * link.air_cost_usd_per_kg
+        if usd:
+            self.ctx.records.costs.append(now, self.entry, usd)
+
+    def add_stock(self, shp: Shipment) -> None:
+        self._add_grades(shp.qty)
+
+    def daily_rows(self) -> tuple[list[float], ...]:
+        """The firm's record, one entry per day worked (up to now):
+        inventory after the day, demand, consumed, shortfall (tonnes) and
+        tonnes per vehicle."""
+        self.sync()
+        return self._rows
+
+    def _cover(self) -> float:
+        d = self.demand_now()
+        return self._stock / d if d > 0 else float("inf")
+
+    def _held(self) -> np.ndarray:
+        return self._assembly_held()

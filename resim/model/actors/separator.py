@@ -1,0 +1,78 @@
+"""Separators: concentrate in, separated oxides out, up to
+``capacity_t_per_day`` of concentrate with ``recovery`` (the rest is lost to
+tailings). Buys concentrate from mines; sells oxides element by element."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..shipping import Shipment
+from .plant import Plant
+
+if TYPE_CHECKING:
+    from ...scenario.registry import ActorKind
+    from ..context import Context
+
+
+class Separator(Plant):
+    def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
+        super().__init__(ctx, kind, cfg)
+        self._conc_mass = 0.0  # tonnes of concentrate on site
+        self._conc_vec = ctx.elements.zeros()  # its element content
+        self._oxide = ctx.elements.zeros()  # separated oxides, tonnes per element
+        self.open_qty = ctx.elements.zeros()
+
+    def unit_content(self) -> np.ndarray:
+        """Oxides are sold element by element: a tonne is a tonne of itself."""
+        return np.ones(self.ctx.elements.n)
+
+    def elaborate(self) -> None:
+        """Start with ``initial_inventory_days`` of concentrate, in the mix its
+        suppliers ship."""
+        super().elaborate()
+        mass = self.cfg.initial_inventory_days * self.cfg.capacity_t_per_day
+        vec = sum((link.share * mass * link.supplier.unit_content() for link in self.links),
+                  self.ctx.elements.zeros())
+        self._conc_mass, self._conc_vec = mass, vec
+        self.ctx.ledger.initial += vec
+
+    def work(self, days: int) -> None:
+        """Up to ``capacity_t_per_day`` a day from the pool; the pool keeps its
+        mix as it is drawn down, so ``days`` days take ``days`` x capacity
+        (or all of it) in that mix."""
+        if self._conc_mass <= 0:
+            return
+        f = min(1.0, days * self.cfg.capacity_t_per_day / self._conc_mass)
+        vec = self._conc_vec * f
+        self._conc_mass -= self._conc_mass * f
+        self._conc_vec = self._conc_vec - vec
+        rec = self.cfg.recovery
+        self._oxide = self._oxide + rec * vec
+        self.ctx.ledger.lost += (1.0 - rec) * vec
+
+    # buying concentrate (tonnes)
+    def target(self) -> float:
+        return self.cfg.target_days * self.cfg.capacity_t_per_day
+
+    def position(self) -> float:
+        return self._conc_mass + self.on_order
+
+    def add_stock(self, shp: Shipment) -> None:
+        self._conc_mass += shp.mass
+        self._conc_vec = self._conc_vec + shp.vec
+
+    # selling oxides (element vectors)
+    def available_for(self, remaining: np.ndarray) -> np.ndarray:
+        return np.minimum(remaining, self._oxide)
+
+    def take(self, qty: np.ndarray) -> tuple[float, np.ndarray]:
+        self._oxide = self._oxide - qty
+        return float(qty.sum()), qty.copy()
+
+    def restock(self, shp: Shipment) -> None:
+        self._oxide = self._oxide + shp.vec
+
+    def _held(self) -> np.ndarray:
+        return self._conc_vec + self._oxide

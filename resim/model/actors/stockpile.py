@@ -1,0 +1,87 @@
+"""Strategic stockpiles: a reserve of finished magnets (a government or
+industry stockpile) released to named automakers when their cover falls below
+a threshold. Releases travel on ordinary links (transit, and a licence if the
+stockpile sits in the controlling jurisdiction)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...scenario import ScenarioBase, SupplierLink
+from ..shipping import Shipment
+from .base import Actor, LinkParams
+
+if TYPE_CHECKING:
+    from ...scenario.registry import ActorKind
+    from ..context import Context
+
+
+class Stockpile(Actor):
+    def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
+        super().__init__(ctx, kind, cfg)
+        self.bom = ctx.elements.grade(cfg.grade)
+        self._unit = ctx.elements.mix({cfg.grade: 1.0})  # one tonne of its grade, per grade
+        self._magnets = cfg.initial_t
+        ctx.ledger.initial += self._magnets * self.bom
+
+    def wanted_customers(self) -> list[tuple[str, LinkParams]]:
+        """One release link per automaker named in ``release_to``; its
+        transit is the stockpile's."""
+        me = self.name
+
+        def params(scn: ScenarioBase) -> SupplierLink:
+            return SupplierLink(name=me, transit=scn.find("stockpiles", me).transit)
+
+        return [(name, params) for name in self.cfg.release_to]
+
+    def elaborate(self) -> None:
+        names = list(dict.fromkeys(link.customer.entry for link in self.customers))
+        if names != list(self.cfg.release_to):
+            raise RuntimeError(f"{self.name}: releases to {self.cfg.release_to} but connected to {names}")
+
+    def work_days(self, first: int, end: int) -> None:
+        """A stockpile neither produces nor consumes."""
+
+    def next_duty(self, first: int) -> int | None:
+        """The first day a named automaker's cover may be below the threshold
+        (``Automaker.first_day_cover_may_fall_below``). Arrivals only put it
+        off: waking up early costs one check and a new plan. What could bring
+        it forward - a policy, a release refused and returned - re-plans."""
+        if self._magnets <= 1e-12:
+            return None  # nothing to release until something comes back
+        threshold = self.cfg.release_below_days
+        days = [link.customer.first_day_cover_may_fall_below(threshold, link.in_flight, first)
+                for link in self.customers]
+        days = [d for d in days if d is not None]
+        return min(days) if days else None
+
+    def duty(self, day: int) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Top up every named automaker whose cover (on hand plus what this
+        stockpile already sent) is below ``release_below_days``; a firm of a
+        population gets its share of ``release_t_per_day``."""
+        cfg = self.cfg
+        for link in self.customers:
+            if self._magnets <= 1e-12:
+                return
+            if link.customer.cover_days(link.in_flight) >= cfg.release_below_days:
+                continue
+            qty = min(cfg.release_t_per_day * link.customer.demand_share, self._magnets)
+            self._magnets -= qty
+            link.in_flight += qty
+            link.send(None, qty, qty * self.bom, qty * self._unit)
+
+    def returned(self, shp: Shipment) -> None:
+        """A refused release comes back: the automaker's cover is lower than
+        planned for, and there may be magnets again."""
+        self._magnets += shp.mass
+        shp.link.in_flight -= shp.mass
+        self.plan(math.ceil(self.ctx.clock.now))
+
+    def _held(self) -> np.ndarray:
+        return self._magnets * self.bom

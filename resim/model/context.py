@@ -1,0 +1,157 @@
+"""What an actor may use: the narrow context of one replication.
+
+Actors, links and the licensing authority receive this instead of the whole
+model (a service locator invites reaching into anything): the clock, the
+calendar, named random streams, ids, the element index, the material ledger,
+the record tables, the licensing authority's public interface, and the
+scenario in force (parameters, swapped whole when a policy changes them).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from .kernel import Clock
+from .randomness import Streams
+from .records import Table
+
+if TYPE_CHECKING:
+    from ..scenario import ScenarioBase
+
+
+class Calendar:
+    """Calendar years of simulation days: quotas run per calendar year."""
+
+    def __init__(self, start: date, horizon: float):
+        self.start = start
+        origin = start.toordinal()
+        self._new_years = [
+            float(date(y, 1, 1).toordinal() - origin)
+            for y in range(start.year + 1, start.year + 2 + int(horizon // 365) + 1)
+        ]
+
+    def year_of(self, t: float) -> int:
+        """Calendar year of simulation time ``t``."""
+        return self.start.year + bisect.bisect_right(self._new_years, t)
+
+    def next_new_year(self, t: float) -> float:
+        """Simulation time of the first 1 January after ``t``."""
+        i = bisect.bisect_right(self._new_years, t)
+        return self._new_years[i] if i < len(self._new_years) else math.inf
+
+
+class Elements:
+    """The element and grade indexes of a run: element vectors, grade
+    contents (a magnet quantity is a vector over grades, its element content
+    that vector times ``grade_matrix``), and which elements are controlled
+    under the controls in force."""
+
+    def __init__(self, symbols: list[str], grades: dict[str, Any], controlled: list[str]):
+        self.symbols = symbols
+        self.index = {e: i for i, e in enumerate(symbols)}
+        self._grades = {name: self.vec(g.content) for name, g in grades.items()}
+        self.grade_names = sorted(grades)
+        self.grade_index = {g: i for i, g in enumerate(self.grade_names)}
+        self.grade_matrix = (np.array([self._grades[g] for g in self.grade_names])
+                             if grades else np.zeros((0, len(symbols))))
+        self.controlled_mask = self.mask(controlled)
+
+    @property
+    def n(self) -> int:
+        return len(self.symbols)
+
+    def vec(self, mapping: dict[str, float]) -> np.ndarray:
+        out = np.zeros(len(self.symbols))
+        for e, x in mapping.items():
+            out[self.index[e]] = x
+        return out
+
+    def mask(self, symbols: list[str]) -> np.ndarray:
+        wanted = set(symbols)
+        return np.array([1.0 if e in wanted else 0.0 for e in self.symbols])
+
+    def grade(self, name: str) -> np.ndarray:
+        """Element tonnes per tonne of magnet of grade ``name``."""
+        return self._grades[name]
+
+    def mix(self, shares: dict[str, float]) -> np.ndarray:
+        """A vector over grades from ``{grade: share}``."""
+        out = np.zeros(len(self.grade_names))
+        for g, x in shares.items():
+            out[self.grade_index[g]] = x
+        return out
+
+    def content(self, grades: np.ndarray) -> np.ndarray:
+        """Element tonnes of a quantity of magnets given per grade."""
+        return grades @ self.grade_matrix
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros(len(self.symbols))
+
+
+@dataclass
+class Ledger:
+    """Element tonnes by where they are or went, for the conservation check:
+    initial + produced = consumed + lost + on site + in transit + reserved
+    (held at the border) + recycling (consumed, on its way back)."""
+
+    n: int
+    initial: np.ndarray = field(init=False)
+    produced: np.ndarray = field(init=False)
+    consumed: np.ndarray = field(init=False)
+    lost: np.ndarray = field(init=False)
+    in_transit: np.ndarray = field(init=False)
+    reserved: np.ndarray = field(init=False)
+    recycling: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        for name in ("initial", "produced", "consumed", "lost", "in_transit", "reserved", "recycling"):
+            setattr(self, name, np.zeros(self.n))
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {k: getattr(self, k).copy() for k in
+                ("initial", "produced", "consumed", "lost", "in_transit", "reserved", "recycling")}
+
+
+class Recorder:
+    """The append-only tables actors and links write during a run (the
+    automakers' daily rows and the licence table are gathered at the end)."""
+
+    def __init__(self) -> None:
+        self.flows = Table(("day", "origin", "destination", "product", "tonnes"))
+        self.costs = Table(("day", "automaker", "usd"))
+        self.events = Table(("day", "kind", "key", "value"))
+
+
+class Licensing(Protocol):
+    """The licensing authority's face to links and suppliers: a parcel asks
+    to leave; an accepted order is announced (exporters may file on order)."""
+
+    def request(self, shp: Any) -> None:
+        """Ship the parcel (a ``shipping.Shipment``) now, or hold it until a
+        licence allows it. (Typed loosely: shipping depends on this module.)"""
+
+    def order_accepted(self, order: Any) -> None:
+        """A supplier accepted ``order``; its goods are not made yet."""
+
+
+@dataclass(eq=False)
+class Context:
+    """Everything one replication's actors share (and nothing more)."""
+
+    scenario: ScenarioBase
+    clock: Clock
+    calendar: Calendar
+    streams: Streams
+    elements: Elements
+    ledger: Ledger
+    records: Recorder
+    licensing: Licensing | None = None
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

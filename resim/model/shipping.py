@@ -1,0 +1,181 @@
+"""Orders, shipments and the links that carry them.
+
+A *link* is one supplier-customer connection with its transit-time
+distribution. Goods leave a supplier as a parcel (tonnes plus an element
+vector); the link asks the licensing authority whether the parcel may go now.
+Controlled parcels wait for a licence holding their goods (reserved stock);
+everything else departs at once. Arrival is a callback on a plain timeout, not
+a process per shipment: shipments are a hot path. Licence state (expiry, cap,
+waiting parcels) belongs to licensing (``licensing/licences.py``); a link
+keeps transit only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..scenario import ScenarioBase, SupplierLink
+    from .context import Context
+
+_EPS = 1e-9
+
+
+class Order:
+    """A customer's order to one supplier. ``qty``/``remaining`` are tonnes
+    (concentrate, magnets) or an element vector (oxides)."""
+
+    __slots__ = ("id", "link", "day", "qty", "remaining", "cancelled", "air", "delivered")
+
+    def __init__(self, oid: int, link: Link, day: float, qty: Any):
+        self.id = oid
+        self.link = link
+        self.day = day
+        self.qty = qty
+        self.remaining = qty
+        self.cancelled = False
+        self.air = False  # emergency order: ship by air where the link allows
+        self.delivered = 0.0  # tonnes arrived so far
+
+    @property
+    def open(self) -> bool:
+        """Not cancelled and not all arrived: its age bounds its lead time from below."""
+        total = float(np.sum(self.qty))
+        return not self.cancelled and self.delivered < total * (1.0 - 1e-9)
+
+
+class Shipment:
+    """A parcel on its way (or waiting for a licence) on one link."""
+
+    __slots__ = ("id", "link", "order", "mass", "vec", "qty", "licensed", "by_air")
+
+    def __init__(self, sid: int, link: Link, order: Order | None, mass: float, vec: np.ndarray, qty: Any):
+        self.id = sid
+        self.link = link
+        self.order = order
+        self.mass = mass  # tonnes of product
+        self.vec = vec  # tonnes per element
+        self.qty = qty  # in the order's unit (tonnes or element vector)
+        self.licensed = False  # left under a licence
+        self.by_air = False
+
+
+class Link:
+    """One supplier-customer connection: transit, and what is on its way."""
+
+    def __init__(self, ctx: Context, supplier: Any, customer: Any, product: str,
+                 cfg_of: Callable[[ScenarioBase], SupplierLink]):
+        self.ctx = ctx
+        self.supplier = supplier
+        self.customer = customer
+        self.product = product
+        self.key = f"{supplier.name}->{customer.name}"
+        self._cfg_of = cfg_of  # this link's parameters in a scenario (found by name)
+        cfg = cfg_of(ctx.scenario)
+        self.transit = ctx.streams.stream(f"link/{self.key}/transit", cfg.transit)
+        self.air: Any = None
+        self._configure(cfg)
+        self.crosses_border = supplier.jurisdiction != customer.jurisdiction
+        self.in_flight = 0.0  # stockpile releases sent and not yet arrived
+
+    def _configure(self, cfg: Any) -> None:
+        self.share = cfg.share
+        self.mean_transit = cfg.transit.mean
+        # What one unit ordered on this link can contain: a grade mix for
+        # magnets, the elements named for oxides (all by default), 1 for tonnes.
+        if self.product == "magnet":
+            self.supplies: Any = self.supplier.grade_mix()
+        elif self.product == "oxide":
+            elements = self.ctx.elements
+            self.supplies = np.ones(elements.n) if cfg.elements is None else elements.mask(cfg.elements)
+        else:
+            self.supplies = 1.0
+        self.transit.set_dist(cfg.transit)
+        self.qualified_from = cfg.qualification_days
+        self.premium = cfg.premium
+        air = cfg.air_freight
+        self.air_cost_usd_per_kg = air.cost_usd_per_kg if air is not None else 0.0
+        if air is not None:
+            if self.air is None:
+                self.air = self.ctx.streams.stream(f"link/{self.key}/air", air.transit)
+            self.air.set_dist(air.transit)
+
+    def on_policy(self, old: ScenarioBase, new: ScenarioBase, changes: Any) -> None:
+        """Share, transit, qualification, premium and air freight may change."""
+        cfg = self._cfg_of(new)
+        if cfg != self._cfg_of(old):
+            self._configure(cfg)
+
+    def send(self, order: Order | None, mass: float, vec: np.ndarray, qty: Any) -> None:
+        """Hand goods to the link. Oxides travel as separate products: the
+        controlled oxides (Dy, Tb...) as one parcel, the rest as another;
+        magnets as one parcel per grade (a Dy/Tb-free grade is not caught by
+        the controls, whatever else the order holds)."""
+        if self.product == "oxide":
+            mask = self.ctx.elements.controlled_mask
+            ctrl = vec * mask
+            if ctrl.any() and (vec - ctrl).any():
+                free = vec - ctrl
+                self._send(order, float(ctrl.sum()), ctrl, ctrl)
+                self._send(order, float(free.sum()), free, free)
+                return
+        elif self.product == "magnet" and np.count_nonzero(qty) > 1:
+            elements = self.ctx.elements
+            for g in np.flatnonzero(qty):
+                part = np.zeros_like(qty)
+                part[g] = qty[g]
+                self._send(order, float(qty[g]), elements.content(part), part)
+            return
+        self._send(order, mass, vec, qty)
+
+    def _send(self, order: Order | None, mass: float, vec: np.ndarray, qty: Any) -> None:
+        ctx = self.ctx
+        shp = Shipment(next(ctx.ids), self, order, mass, vec, qty)
+        ctx.ledger.reserved += vec
+        ctx.licensing.request(shp)  # type: ignore[union-attr]
+
+    def split(self, shp: Shipment, parts: int) -> list[Shipment]:
+        """Cut a held parcel into ``parts`` equal parcels of the same order."""
+        f = 1.0 / parts
+        ids = self.ctx.ids
+        return [Shipment(next(ids), self, shp.order, shp.mass * f, shp.vec * f, shp.qty * f) for _ in range(parts)]
+
+    def depart(self, shp: Shipment) -> None:
+        """Goods leave now: record the flow, then arrive after the transit time."""
+        ctx = self.ctx
+        ledger = ctx.ledger
+        ledger.reserved -= shp.vec
+        ledger.in_transit += shp.vec
+        clock = ctx.clock
+        ctx.records.flows.append(clock.now, self.supplier.jurisdiction, self.customer.jurisdiction,
+                                 self.product, shp.mass)
+        order = shp.order
+        by_air = self.air is not None and (
+            (order is not None and order.air) or (shp.licensed and self.customer.flies_licensed()))
+        shp.by_air = by_air
+        clock.after(self.air() if by_air else self.transit(), lambda _e, s=shp: self._arrive(s))
+
+    def _arrive(self, shp: Shipment) -> None:
+        self.ctx.ledger.in_transit -= shp.vec
+        if shp.order is None:
+            self.in_flight -= shp.mass
+        self.customer.receive(shp)
+
+    def give_back(self, shp: Shipment) -> None:
+        """Final rejection: goods return to the exporter, the order is cancelled
+        (the customer re-orders at its next review)."""
+        self.ctx.ledger.reserved -= shp.vec
+        self.supplier.returned(shp)
+        self.customer.cancel(shp)
+
+
+def is_empty(qty: Any) -> bool:
+    """Nothing left (every grade or element at most ``_EPS`` tonnes). On a
+    list of the few values a vector holds: a numpy reduction costs ~2 us,
+    ten times this, and suppliers ask it of every open order each day."""
+    if isinstance(qty, np.ndarray):
+        return all(v <= _EPS for v in qty.tolist())  # NaN is not empty, as numpy's (qty <= eps).all()
+    return qty <= _EPS
