@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from resim.experiment.sweeps import sweep
+from resim.api import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 

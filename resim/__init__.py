@@ -17,22 +17,18 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["ScenarioError", "compare", "load_scenario", "simulate", "sweep", "__version__"]
+__all__ = ["Results", "ScenarioError", "compare", "load_scenario", "simulate", "sweep", "__version__"]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load_scenario", "simulate"):
+    if name in ("load_scenario", "simulate", "sweep", "compare"):
         from . import api
 
         return getattr(api, name)
-    if name == "sweep":
-        from .experiment.sweeps import sweep
-
-        return sweep
-    if name == "compare":
-        from .experiment.comparison import compare
-
-        return compare
     if name == "ScenarioError":
         from .scenario.errors import ScenarioError
 

@@ -1,4 +1,10 @@
-"""The Python API (SPEC §3): ``load_scenario`` and ``simulate``.
+"""The Python API (SPEC §3): ``load_scenario``, ``simulate``, ``sweep`` and ``compare``.
+
+The top of the house: it loads a scenario (``resim.scenario``), hands a
+calibration's posterior in as the scenario's parameter draws
+(``resim.calibration``), runs the experiment (``resim.experiment``) and wraps
+what comes back in the output layer's objects (``Results``,
+``SweepResults``, ``Comparison``). Layers below never import it.
 
 Notebook users get the same objects the command line writes to disk, and
 ``simulate(..., out=DIR)`` writes them under the same folder discipline as
@@ -23,6 +29,8 @@ from .experiment.runfolder import RunFolder
 from .scenario import Loaded, ScenarioBase, load
 from .scenario.tomlwriter import toml_value
 
+Source = str | Path | Mapping[str, Any] | Loaded | ScenarioBase
+
 #: Scenario changes: ``{"licensing.approval_rate": 0.4}`` or ``["licensing.approval_rate=0.4"]``.
 Overrides = Iterable[str] | Mapping[str, Any]
 #: ``None``: a progress bar in a notebook only; ``True``: also on a terminal;
@@ -31,7 +39,9 @@ Progress = bool | Callable[[int], None] | None
 
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
     from .experiment.sequential import Decision, Target
+    from .output.comparison import Comparison
     from .output.results import Results  # `resim validate` stays light and fast
+    from .output.sweep import SweepResults
 
 
 def merge_overrides(*parts: Overrides) -> Overrides:
@@ -56,7 +66,7 @@ def merge_overrides(*parts: Overrides) -> Overrides:
 
 
 def load_scenario(
-    source: str | Path | Mapping[str, Any] | Loaded | ScenarioBase,
+    source: Source,
     overrides: Overrides = (),
 ) -> Loaded:
     """Read and validate a scenario (a path, a dict, or an already loaded one).
@@ -79,11 +89,11 @@ def with_posterior(loaded: Loaded, posterior: str | Path | None) -> Loaded:
 
     post = read_posterior(posterior)
     check_posterior(loaded, post)
-    return replace(loaded, posterior=post)
+    return replace(loaded, draws=post)
 
 
 def simulate(
-    scenario: str | Path | Mapping[str, Any] | Loaded | ScenarioBase,
+    scenario: Source,
     replications: int | None = None,
     seed: int | None = None,
     workers: int | None = None,
@@ -185,24 +195,23 @@ def run(
     An interrupt is returned, not raised, once what finished has been
     written (marked partial), so the caller can report it and exit 130/143;
     it is raised if no replication had finished (nothing to write)."""
-    from .experiment.replications import run_replications
+    from .experiment.experiment import Experiment, Memory
     from .output.results import Results
 
     n = loaded.scenario.scenario.replications
     t0 = time.perf_counter()
     stop: Interrupted | None = None
-    decision: Decision | None = None
+    held = Memory()
+    exp = Experiment([loaded], n, target=target, workers=workers, sink=held,
+                     progress=(lambda units, _failed: progress(units)) if progress else None)
     try:
-        if target is None:
-            outputs = run_replications(loaded, range(n), workers=workers, progress=progress)
-        else:
-            from .experiment.sequential import replicate
-
-            outputs, decision = replicate(loaded, target, n, workers, progress)
+        exp.run()
+        outputs = held.of(0, exp.kept(0))
     except Interrupted as e:
         stop, outputs = e, e.finished or []
         if not outputs:
             raise
+    decision: Decision | None = exp.decisions[0] if exp.decisions else None
     results = Results(loaded, outputs, time.perf_counter() - t0, workers)
     if target is not None and decision is not None:
         results.sequential = {"target": target.to_json(), **decision.to_json()}
@@ -212,3 +221,70 @@ def run(
     if folder is not None:
         results.commit(folder, argv)
     return results, stop, decision
+
+
+def sweep(
+    scenario: Source,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    sampler: str = "grid",
+    ranges: Sequence[tuple[str, float, float]] = (),
+    samples: int | None = None,
+    replications: int | None = None,
+    overrides: Overrides = (),
+    posterior: str | Path | None = None,
+    report: bool = True,
+    **options: Any,
+) -> SweepResults:
+    """Run a sweep; see ``resim sweep --help``. A ``grid`` of values per key
+    (``sampler="grid"``), or ``ranges`` ``(key, lo, hi)`` sampled by ``lhs``,
+    ``qmc``, ``sobol`` or ``morris`` (``samples`` base points), each point
+    run ``replications`` times with common random numbers. ``options`` are
+    ``resim.experiment.sweeps.run_sweep``'s: ``workers``, ``dask``, ``out``,
+    ``resume``, ``overwrite``, ``target``, progress callbacks, ...
+
+    Raises ScenarioError on bad input (before anything is written) and
+    ``Interrupted`` on Ctrl-C or SIGTERM (the finished parts are kept:
+    finish with ``resume=True``). ``report=False`` skips report.html."""
+    from .experiment.sweeps import run_sweep
+    from .output.sweep import SweepResults, write_report
+
+    base = with_posterior(load_scenario(scenario, overrides), posterior)
+    data = run_sweep(base, grid, sampler, ranges, samples, replications,
+                     finishing=write_report if report else None, **options)
+    return SweepResults.of(data)
+
+
+def compare(
+    a: Source,
+    b: Source | None = None,
+    replications: int | None = None,
+    overrides: Overrides = (),
+    overrides_a: Overrides = (),
+    overrides_b: Overrides = (),
+    workers: int | None = None,
+    posterior: str | Path | None = None,
+    seed: int | None = None,
+) -> Comparison:
+    """Per automaker and KPI: A mean, B mean, paired B - A with 95% CI, the
+    CI width ratio (independent / paired) and ``n`` pairs
+    (``resim.experiment.comparison.compare_loaded``). B defaults to A with
+    ``overrides_b`` applied and runs with A's seed (``seed``, default the
+    scenario's: common random numbers); with ``posterior`` both draw
+    replication r's fitted parameters from it, the same draw on both sides.
+    Overrides are ``KEY=VALUE`` strings or dicts."""
+    from .experiment.comparison import compare_loaded
+    from .experiment.replications import cap_workers, default_workers
+    from .output.comparison import Comparison, scenario_label
+
+    extra = {"scenario.seed": seed} if seed is not None else {}
+    la = with_posterior(load_scenario(a, merge_overrides(overrides, overrides_a, extra)), posterior)
+    seed = la.scenario.scenario.seed
+    lb = with_posterior(load_scenario(b if b is not None else a, merge_overrides(
+        overrides, overrides_b, {"scenario.seed": seed})), posterior)
+    n = replications or la.scenario.scenario.replications
+    workers = cap_workers(max(1, workers or default_workers()), n, announce=workers is not None)
+    frame = compare_loaded(la, lb, n, workers)
+    table = Comparison(frame)
+    table.attrs.update(frame.attrs, a=scenario_label(a, merge_overrides(overrides, overrides_a)),
+                       b=scenario_label(b if b is not None else a, merge_overrides(overrides, overrides_b)))
+    return table

@@ -26,7 +26,6 @@ import pandas as pd
 import pytest
 
 from resim.api import load_scenario
-from resim.calibration import command
 from resim.calibration.abc_smc import fit
 from resim.calibration.measure import Measured
 from resim.calibration.observed import Observation, Period, read_observed
@@ -44,6 +43,7 @@ from resim.calibration.posterior import (
 from resim.calibration.priors import Prior, check_priors, expand_key
 from resim.calibration.report import render
 from resim.calibration.series import Horizon, compile_targets, parse_series
+from resim.cli import calibrate as command
 from resim.cli import main as resim_main
 from resim.experiment.replications import simulate_replication
 from resim.scenario import get_key
@@ -367,7 +367,7 @@ def test_the_command_plugs_into_a_cli_parser_and_refuses_a_budget_below_one_gene
                               "licensing.approval_rate=0.2:0.9", "--budget", "100", "--out", str(tmp_path / "o")])
     assert (args.population, args.particle_replications, args.resume) == (100, 1, False)
     with pytest.raises(ScenarioError, match="--budget: is too small"):
-        command.run(args)
+        command.command(args)
     assert not (tmp_path / "o").exists()
 
 

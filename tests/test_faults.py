@@ -129,7 +129,7 @@ def test_a_killed_sweep_worker_is_a_failure_row_and_the_other_units_match_a_clea
 
 
 def test_compare_turns_a_failed_pair_into_a_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from resim.experiment.comparison import compare
+    from resim.api import compare
 
     faults.inject(monkeypatch, fail={2})
     df = compare(chain_file(tmp_path), overrides_b=["licensing.approval_rate=0.5"], replications=5)

@@ -20,10 +20,10 @@ from nbclient import NotebookClient
 
 import resim
 from resim.experiment.replications import cores
-from resim.experiment.sweeps import SweepResults
 from resim.output import notebook
 from resim.output.comparison import Comparison
 from resim.output.figures.common import new_figure
+from resim.output.sweep import SweepResults
 
 from chain_fixtures import ROOT, small_chain
 

@@ -130,8 +130,8 @@ def test_a_sweep_with_target_ci_replicates_each_point_until_it_is_met(tmp_path: 
 
 
 def test_a_sequential_sweep_reports_the_work_known_each_round_not_the_cap(tmp_path: Path) -> None:
+    from resim.api import sweep
     from resim.experiment.sequential import first_batch, parse_target
-    from resim.experiment.sweeps import sweep
 
     seen: list[tuple[int, int]] = []
     done = [0]

@@ -16,9 +16,8 @@ import pandas as pd
 import pytest
 
 import resim
-from resim.experiment.comparison import compare
+from resim.api import compare, sweep
 from resim.experiment.design import full_grid, latin_hypercube, parse_grid, sobol
-from resim.experiment.sweeps import sweep
 from resim.scenario.errors import ScenarioError
 from resim.scenario.tomlwriter import dumps
 

@@ -57,6 +57,17 @@ class Posterior:
         j = self.keys.index(key)
         return weighted_quantile(self.values[:, j], self.weights, q)
 
+    # ------------------------------------------- as ``scenario.ParameterDraws``
+    def scenario_for(self, loaded: Loaded, replication: int) -> Loaded:
+        """The scenario replication ``replication`` runs: its drawn particle's values set."""
+        return replication_scenario(loaded, self, replication)
+
+    def drawn(self, seed: int, replications: Sequence[int]) -> pd.DataFrame:
+        return drawn_values(self, seed, replications)
+
+    def describe(self) -> dict[str, object]:
+        return {"directory": self.source, "parameters": self.keys, "particles": int(len(self.weights))}
+
     def medians(self) -> dict[str, float]:
         """Each parameter's weighted median (rounded for whole-number keys)."""
         out = {}

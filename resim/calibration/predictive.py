@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..experiment.replications import execute
+from ..experiment.executors import map_tasks
 from ..model.randomness import name_key
 from .observed import Period
 from .particle import ParticleModel, fan_grid
@@ -60,7 +60,7 @@ def predictive(model: ParticleModel, posterior: Posterior, draws: int, seed: int
     tasks: list[tuple[Any, ...]] = [(model, posterior.particle(int(i)), int(s), grid)
                                     for i, s in zip(picks, seeds, strict=True)]
     results: dict[int, tuple[dict[str, float], dict[str, list[float]]]] = {}
-    for j, res in execute(_predict, tasks, workers, dask):
+    for j, res in map_tasks(_predict, tasks, workers, dask):
         results[j] = res
     ordered = [results[j] for j in range(draws)]
     labels = [t.label for t in model.targets]

@@ -6,7 +6,7 @@ candidate has an index within its generation, and NumPy's (and Python's)
 global generators are seeded from (root seed, generation, index) just before
 it is evaluated: its proposal, its simulation seed and its acceptance draw
 are fixed wherever it runs. Candidates are evaluated in batches of
-consecutive indices over ``resim.experiment.replications.execute`` (serial, a process pool
+consecutive indices over ``resim.experiment.executors.map_tasks`` (serial, a process pool
 or Dask), and a generation is the first ``n`` accepted *by index*, with the
 candidates before the last of them counted as its simulations. The batches
 are sized from the acceptance rate seen so far (never from the number of
@@ -28,7 +28,7 @@ from pyabc.inference_util import AnalysisVars
 from pyabc.population import Particle, Sample
 from pyabc.sampler import Sampler
 
-from ..experiment.replications import execute
+from ..experiment.executors import map_tasks
 from ..model.randomness import name_key
 
 _STREAM = name_key("calibration/candidate")
@@ -88,7 +88,7 @@ class SeededSampler(Sampler):
         tasks = [(blob, self.seed, t, range(i, min(i + chunk, start + size)))
                  for i in range(start, start + size, chunk)]
         out: dict[int, Particle] = {}
-        for _, part in execute(evaluate, tasks, self.workers, self.dask):
+        for _, part in map_tasks(evaluate, tasks, self.workers, self.dask):
             out.update(part)
         self.evaluated += size
         return out

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..experiment.comparison import compare
+    from ..api import compare
     from ..experiment.replications import default_workers
     from ..output.console import make_console
     from ..output.console_experiments import RUN_KPIS, compare_table

@@ -60,11 +60,11 @@ def _design_line(args: argparse.Namespace, ranges: list) -> tuple[str, int] | No
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ..api import sweep
     from ..experiment.budget import parse_memory
     from ..experiment.design import parse_grids, parse_range
     from ..experiment.interrupts import Interrupted
     from ..experiment.replications import default_workers
-    from ..experiment.sweeps import sweep
     from ..output.console import ProgressBar, make_console
     from ..output.console_experiments import sensitivity_table, sweep_table
 

@@ -24,32 +24,22 @@ error and the seed that reproduces it), as a failed replication does in
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..api import Overrides, load_scenario, merge_overrides, with_posterior
 from ..model.kpis import FIRST_DAYS, METRICS
-from ..output.comparison import Comparison, scenario_label
 from ..scenario import Loaded
 from .censoring import km_median, restricted
-from .replications import cap_workers, default_workers, kpi_rows, run_replications
+from .experiment import run_points
 
 #: The rows of a comparison per automaker, in order: the KPIs, with the
 #: stockout probability after the first stockout day.
 COMPARED = (*METRICS[:4], "stockout_probability", *METRICS[4:])
 COLUMNS = ["automaker", "metric", "n", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "width_ratio", "method",
            "median_a", "median_a_low", "median_a_high", "median_b", "median_b_low", "median_b_high"]
-
-
-def _kpis(loaded: Loaded, n: int, workers: int) -> pd.DataFrame:
-    """One row per replication x automaker; a failed replication is one row
-    with its error and seed."""
-    return kpi_rows(run_replications(loaded, range(n), workers=workers), loaded)
 
 
 def _failed_pairs(ka: pd.DataFrame, kb: pd.DataFrame) -> pd.DataFrame:
@@ -154,41 +144,25 @@ def compare_kpis(ka: pd.DataFrame, kb: pd.DataFrame, horizon_a: float, horizon_b
     return out.astype({c: float for c in COLUMNS if c.startswith(("median", "mean", "diff", "ci_", "width"))})
 
 
-def compare(
-    a: str | Path | Mapping[str, Any] | Loaded,
-    b: str | Path | Mapping[str, Any] | Loaded | None = None,
-    replications: int | None = None,
-    overrides: Overrides = (),
-    overrides_a: Overrides = (),
-    overrides_b: Overrides = (),
-    workers: int | None = None,
-    posterior: str | Path | None = None,
-    seed: int | None = None,
-) -> Comparison:
+def compare_loaded(la: Loaded, lb: Loaded, replications: int, workers: int = 1) -> pd.DataFrame:
     """Per automaker and KPI: A mean, B mean, paired B - A with 95% CI, the
     CI width ratio (independent / paired) and ``n`` pairs, over the pairs
     where both sides succeeded (first-event days censored at the horizon;
     ``stockout_probability`` as paired proportions); then one ``metric =
-    "failed"`` row per failed pair. B defaults to A with ``overrides_b``
-    applied. B runs with A's seed (``seed``, default the scenario's: common
-    random numbers); with ``posterior`` both draw replication r's fitted
-    parameters from it, the same draw on both sides. Overrides are
-    ``KEY=VALUE`` strings or dicts."""
-    extra = {"scenario.seed": seed} if seed is not None else {}
-    la = with_posterior(load_scenario(a, merge_overrides(overrides, overrides_a, extra)), posterior)
-    seed = la.scenario.scenario.seed
-    lb = with_posterior(load_scenario(b if b is not None else a, merge_overrides(
-        overrides, overrides_b, {"scenario.seed": seed})), posterior)
-    n = replications or la.scenario.scenario.replications
-    workers = cap_workers(max(1, workers or default_workers()), n, announce=workers is not None)
-    ka, kb = _kpis(la, n, workers), _kpis(lb, n, workers)
+    "failed"`` row per failed pair. Both run replications 0..n-1 as two
+    points of one experiment (the caller gives B A's seed: common random
+    numbers)."""
+    held = run_points([la, lb], replications, workers, records=False)
+    ka, kb = held.rows(0).drop(columns="point"), held.rows(1).drop(columns="point")
     failed = _failed_pairs(ka, kb)
     bad = set(failed["replication"])
     ka, kb = ka[~ka["replication"].isin(bad)], kb[~kb["replication"].isin(bad)]
     out = compare_kpis(ka, kb, float(la.scenario.scenario.horizon), float(lb.scenario.scenario.horizon))
-    table = Comparison(pd.concat([out, failed], ignore_index=True) if len(failed) else out)
-    table.attrs.update(seed=seed, replications=n, horizon_days=float(la.scenario.scenario.horizon),
-                       start_date=str(la.scenario.scenario.start_date),
-                       a=scenario_label(a, merge_overrides(overrides, overrides_a)),
-                       b=scenario_label(b if b is not None else a, merge_overrides(overrides, overrides_b)))
+    table = pd.concat([out, failed], ignore_index=True) if len(failed) else out
+    table.attrs.update(seed=la.scenario.scenario.seed, replications=replications,
+                       horizon_days=float(la.scenario.scenario.horizon),
+                       start_date=str(la.scenario.scenario.start_date))
     return table
+
+
+__all__ = ["COLUMNS", "COMPARED", "compare_kpis", "compare_loaded", "paired_proportions", "paired_stats"]

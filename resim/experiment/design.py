@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..api import load_scenario
-from ..scenario import Loaded, get_key, parse_value, with_values
+from ..scenario import Loaded, get_key, load, parse_value, with_values
 from ..scenario.errors import ScenarioError
 
 Point = dict[str, Any]
@@ -237,7 +236,7 @@ def build_points(base: Loaded, design: Sequence[Point], origin: str = "sweep.gri
         where = f"{base.source}: sweep design point {i} ({_point_text(point)})"
         try:
             scn = with_values(base.scenario, point, source=where)
-            points.append(load_scenario(scn))
+            points.append(load(scn))
         except ScenarioError as e:
             key = next((k for k in point if e.path == k or e.path.startswith((f"{k}.", f"{k}["))), None)
             if key is not None:

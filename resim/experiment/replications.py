@@ -1,12 +1,13 @@
-"""Execution: a run's replications, serially or on a process pool.
+"""One replication as a unit of work, and its KPI rows.
 
-The work is ``simulate_replication`` (model + that replication's KPIs), which
-is pure; ``resim.experiment.executors`` only schedules it. Results come back ordered by
-replication index whatever the number of workers, and each replication's
-random streams derive from its index alone, so ``--workers 1`` and
-``--workers 8`` write identical files. A replication that raises, or whose
-worker process dies, becomes an output with its error (a row with its seed),
-never a crashed batch; an interrupt keeps the replications that finished.
+``simulate_replication`` (the model plus that replication's KPIs) is what
+every experiment runs on its executors (``resim.experiment.experiment``): it
+is pure - its result depends on the scenario, the seed and the index alone -
+so ``--workers 1`` and ``--workers 8`` write identical files. A replication
+that raises, or whose worker process dies, becomes an output with its error
+(a row with its seed), never a crashed batch. Under ``--posterior`` the
+scenario's ``draws`` (handed in from above) give the replication its
+parameter values.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -26,14 +27,9 @@ from ..model.kpis import METRICS, replication_kpis
 from ..model.records import Records
 from ..model.replication import run_one
 from ..scenario import Loaded
-from . import executors
-from .executors import DaskConnection
-from .interrupts import as_interrupted
 
 #: Worker processes allowed per core: more only adds memory and switching.
 WORKERS_PER_CORE = 4
-#: Most replications sent to a worker in one task.
-CHUNK_MAX = 8
 
 
 def monthly_flows(flows: dict[str, list[Any]], start: date) -> pd.DataFrame:
@@ -59,10 +55,8 @@ def simulate_replication(loaded: Loaded, replication: int) -> Records:
     (from its own named stream: the same draw in every scenario of a
     comparison)."""
     try:
-        if loaded.posterior is not None:
-            from ..calibration.posterior import replication_scenario
-
-            loaded = replication_scenario(loaded, loaded.posterior, replication)
+        if loaded.draws is not None:
+            loaded = loaded.draws.scenario_for(loaded, replication)
         rec = run_one(loaded, replication)
         output = loaded.scenario.output
         rec.kpis = replication_kpis(rec.timeseries.frame(), rec.costs.frame(), rec.firms.frame())
@@ -77,10 +71,6 @@ def simulate_replication(loaded: Loaded, replication: int) -> Records:
         tb = traceback.format_exc(limit=-3).strip().splitlines()
         where = tb[-3].strip() if len(tb) >= 3 else ""
         return Records(replication=replication, error=f"{type(exc).__name__}: {exc} [{where}]")
-
-
-def _replicate(loaded: Loaded, reps: Sequence[int]) -> list[Records]:
-    return [simulate_replication(loaded, r) for r in reps]
 
 
 def died_output(replication: int, reason: str) -> Records:
@@ -109,66 +99,9 @@ def cap_workers(workers: int, units: int, announce: bool = True) -> int:
     return workers
 
 
-def run_replications(
-    loaded: Loaded,
-    replications: Sequence[int],
-    workers: int = 1,
-    progress: Callable[[int], None] | None = None,
-) -> list[Records]:
-    """Run replications, in order of index, on ``workers`` processes.
-
-    On Ctrl-C or SIGTERM raises :class:`resim.experiment.interrupts.Interrupted` whose
-    ``finished`` holds the outputs that completed, in order of index."""
-    reps = list(replications)
-    workers = max(1, min(workers, len(reps) or 1))
-    # small chunks: a chunk's replications come back together, so an
-    # interrupt loses at most the chunks in progress
-    size = 1 if workers <= 1 else max(1, min(CHUNK_MAX, math.ceil(len(reps) / (workers * 8))))
-    results: dict[int, Records] = {}
-    try:
-        for chunk, outs in executors.execute(_replicate, loaded, reps, workers=workers, chunk=size,
-                                             died=died_output):
-            for o in outs:
-                results[o.replication] = o
-            if progress:
-                progress(len(chunk))
-    except KeyboardInterrupt as e:
-        raise as_interrupted(e, [results[r] for r in reps if r in results]) from None
-    return [results[r] for r in reps]
-
-
-def _apply(fn: Callable[..., Any], units: Sequence[tuple[int, tuple[Any, ...]]]) -> list[tuple[int, Any]]:
-    return [(i, fn(*task)) for i, task in units]
-
-
-def _task_died(unit: tuple[int, tuple[Any, ...]], reason: str) -> Any:
-    raise RuntimeError(f"task {unit[0]} failed: {reason}")
-
-
-def execute(
-    fn: Callable[..., Any],
-    tasks: Sequence[tuple[Any, ...]],
-    workers: int = 1,
-    dask: str | None = None,
-) -> Iterator[tuple[int, Any]]:
-    """Run ``fn(*task)`` for each task; yield ``(task index, result)`` as they
-    finish (callers order results by index, so the executor never changes them).
-
-    For work that has no failure row of its own (calibration's batches): a
-    task whose worker process dies raises. Interrupts and dead workers are
-    handled as in ``resim.experiment.executors.execute``."""
-    units = list(enumerate(tasks))
-    conn = DaskConnection(dask, workers) if dask else None
-    try:
-        for _, results in executors.execute(_apply, fn, units, workers=workers, chunk=1, died=_task_died,
-                                            dask=conn):
-            yield from results
-    finally:
-        if conn is not None:
-            conn.close()
-
-
 KPI_COLUMNS = ["replication", "automaker", *METRICS, "error", "seed_entropy"]
+#: A unit's rows in an experiment of several points (a sweep's results.parquet, before its keys).
+RESULT_COLUMNS = ["point", *KPI_COLUMNS]
 
 
 def kpi_rows(outputs: Sequence[Records], loaded: Loaded) -> pd.DataFrame:

@@ -24,7 +24,7 @@ has a value.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,13 +33,10 @@ import pandas as pd
 from scipy import stats
 
 from ..model.kpis import FIRST_DAYS
-from ..model.records import Records
 from ..scenario import Loaded
 from ..scenario.errors import ScenarioError
 from .censoring import restricted
-from .interrupts import Interrupted
 from .point_outcomes import check_outcome
-from .replications import kpi_rows, run_replications
 
 #: Hoad et al.'s kLimit: replications the precision must hold for beyond n (up to 100).
 LOOK_AHEAD = 5
@@ -203,25 +200,5 @@ def _precision(target: Target, count: np.ndarray, mean: np.ndarray, half: np.nda
     return tuple(out)
 
 
-def replicate(loaded: Loaded, target: Target, cap: int, workers: int = 1,
-              progress: Callable[[int], None] | None = None) -> tuple[list[Records], Decision]:
-    """Run replications 0, 1, ... of ``loaded`` in batches until ``target``
-    is met or ``cap`` is reached; the kept outputs (a prefix) and the decision.
-    An interrupt carries every replication that finished."""
-    horizon = float(loaded.scenario.scenario.horizon)
-    outputs: list[Records] = []
-    total = first_batch(cap)
-    while True:
-        try:
-            outputs += run_replications(loaded, range(len(outputs), total), workers=workers, progress=progress)
-        except Interrupted as stop:
-            stop.finished = outputs + list(stop.finished or [])
-            raise
-        dec = decide(values(kpi_rows(outputs, loaded), target, horizon, len(outputs)), target, cap)
-        if dec.status != "more":
-            return outputs[:dec.replications], dec
-        total = min(cap, max(dec.next_total or 0, len(outputs) + workers))
-
-
 __all__ = ["LOOK_AHEAD", "MINIMUM", "Decision", "Target", "check_target", "decide", "first_batch", "look_ahead",
-           "parse_target", "prefix_precision", "replicate", "values"]
+           "parse_target", "prefix_precision", "values"]

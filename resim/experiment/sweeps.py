@@ -25,31 +25,31 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..api import load_scenario, with_posterior
 from ..model.kpis import METRICS, summarise_kpis
 from ..scenario import Loaded
 from ..scenario.errors import ScenarioError
 from .budget import check_memory, check_sweep
 from .design import INDEX_SAMPLERS, Point, build_points, design_origin, design_size, make_design
-from .executors import DaskConnection, execute
-from .replications import cap_workers, default_workers, died_output, kpi_rows, simulate_replication
+from .executors import DaskConnection
+from .experiment import Experiment, Stored
+from .replications import RESULT_COLUMNS, cap_workers, default_workers
 from .runfolder import RunFolder, WriteError, read_marker
-from .sequential import Decision, Target, check_target, decide, first_batch, values
+from .sequential import Decision, Target, check_target
 from .store import SweepStore, design_hash, write_parquet, write_text
-
-RESULT_COLUMNS = ["point", "replication", "automaker", *METRICS, "error", "seed_entropy"]
 
 
 @dataclass
-class SweepResults:
-    """A finished sweep: ``points``, ``results`` (tidy) and per-point ``summary``."""
+class SweepData:
+    """A finished sweep's data: ``points``, ``results`` (tidy) and per-point
+    ``summary`` (``resim.output.sweep.SweepResults`` adds its figures and
+    notebook view)."""
 
     out: Path
     keys: list[str]
@@ -66,75 +66,6 @@ class SweepResults:
     constant: list[tuple[str, str]] = field(default_factory=list)
     #: Per point, the sequential rule's decision (``--target-ci``), else empty.
     sequential: list[dict[str, Any]] = field(default_factory=list)
-
-    def __repr__(self) -> str:
-        from ..output.notebook import sweep_text
-
-        return sweep_text(self)
-
-    def _repr_html_(self) -> str:
-        from ..output.notebook import sweep_html
-
-        return sweep_html(self)
-
-    def plot_heatmap(self, x: str, y: str, metric: str = "vehicles_lost", automaker: str = "all"):  # noqa: ANN201
-        from ..output.figures.sweep import sweep_heatmap
-
-        return sweep_heatmap(self.summary, x, y, metric, automaker)
-
-    def plot_lines(self, x: str, metric: str = "vehicles_lost", automaker: str = "all", by: str | None = None):  # noqa: ANN201
-        from ..output.figures.sweep import sweep_lines
-
-        return sweep_lines(self.summary, x, metric, automaker, by)
-
-    def plot_scatter(self, metric: str = "vehicles_lost", automaker: str = "all"):  # noqa: ANN201
-        """Each point's mean against each swept key, with binned means (sampled designs)."""
-        from ..output.figures.scatter import sweep_scatter
-
-        return sweep_scatter(self.summary, self.keys, metric, automaker)
-
-    def plot_sensitivity(self, kpi: str = "vehicles_lost"):  # noqa: ANN201
-        """Sobol or Morris indices of ``kpi`` with their CIs (sobol and morris sweeps)."""
-        from ..output.figures.sensitivity import index_bars
-
-        if self.sensitivity is None:
-            raise ValueError(f"a {self.sampler} sweep has no sensitivity indices; use --sampler sobol or morris")
-        return index_bars(self.sensitivity, kpi)
-
-
-def _units(points: int, reps: int) -> list[tuple[int, int]]:
-    return [(p, r) for p in range(points) for r in range(reps)]
-
-
-@dataclass(frozen=True)
-class _Payload:
-    """What every worker needs: the checked design points, and where to
-    store parts (None: send rows back to the parent)."""
-
-    points: list[Loaded]
-    parts: Path | None
-
-
-def _unit_rows(points: Sequence[Loaded], point: int, replication: int) -> pd.DataFrame:
-    loaded = points[point]
-    return kpi_rows([simulate_replication(loaded, replication)], loaded).assign(point=point)[RESULT_COLUMNS]
-
-
-def run_units(payload: _Payload, units: Sequence[tuple[int, int]]) -> list[pd.DataFrame | int]:
-    """Worker task: the KPI rows of some (point, replication) units (a unit
-    that raises becomes a row with its error and seed). With a parts folder
-    the worker stores them itself and returns each unit's error count."""
-    frames = [_unit_rows(payload.points, p, r) for p, r in units]
-    if payload.parts is None:
-        return list(frames)
-    SweepStore(payload.parts.parent).write_part(pd.concat(frames, ignore_index=True))
-    return [int(f["error"].notna().sum()) for f in frames]
-
-
-def _died_rows(points: Sequence[Loaded], unit: tuple[int, int], reason: str) -> pd.DataFrame:
-    point, replication = unit
-    loaded = points[point]
-    return kpi_rows([died_output(replication, reason)], loaded).assign(point=point)[RESULT_COLUMNS]
 
 
 def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
@@ -158,65 +89,35 @@ def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str]) 
     return s.astype({c: float for c in s.columns if c.endswith(("_mean", "_ci_low", "_ci_high", "_p50"))})
 
 
-def sweep(
-    scenario: str | Path | Mapping[str, Any] | Loaded,
-    grid: Mapping[str, Sequence[Any]] | None = None,
-    sampler: str = "grid",
-    ranges: Sequence[tuple[str, float, float]] = (),
-    samples: int | None = None,
-    replications: int | None = None,
-    overrides: Iterable[str] | Mapping[str, Any] = (),
-    workers: int | None = None,
-    dask: str | None = None,
-    out: str | Path = "results/sweep",
-    resume: bool = False,
-    chunk: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    on_design: Callable[[int, int], None] | None = None,
-    on_total: Callable[[int, int], None] | None = None,
-    report: bool = True,
-    overwrite: bool = False,
-    max_memory: int | None = None,
-    announce: bool = True,
-    posterior: str | Path | None = None,
-    target: Target | None = None,
-) -> SweepResults:
-    """Run a sweep; see ``resim sweep --help``. Raises ScenarioError on bad
-    input (before anything is written), ``resim.experiment.interrupts.Interrupted`` on
-    Ctrl-C or SIGTERM (the finished parts are kept: finish with ``resume``).
+@dataclass(frozen=True)
+class SweepPlan:
+    """A checked sweep before it runs: the design and its points, the
+    replications per point, and the spec stored in sweep.json (whose hash is
+    the sweep's identity for ``--resume``)."""
 
-    ``workers`` (default: the cores) is capped at the units and 4 x the cores (``announce`` says
-    so on stderr). ``report=False`` skips report.html (a few seconds of plotting), e.g. when
-    timing the executors alone. With ``posterior`` (a ``resim calibrate``
-    folder) every replication of every point draws the fitted parameters
-    from the posterior (the same draw at every point: still paired). With
-    ``target`` (``resim.experiment.sequential.parse_target``) each point replicates
-    until its target is met, ``replications`` being the most per point.
+    keys: list[str]
+    design: list[Point]
+    points: list[Loaded]
+    replications: int
+    spec: dict[str, Any]
 
-    ``on_design(units, done)`` is called once the design is checked (units
-    at most, units already done on resume); with ``target``,
-    ``on_total(units, done)`` each round with the units known so far (done
-    plus the round's), so a progress bar's ETA is not the cap's."""
-    t0 = time.perf_counter()
-    base = with_posterior(load_scenario(scenario, overrides), posterior)
+
+def plan_sweep(base: Loaded, grid: Mapping[str, Sequence[Any]] | None = None, sampler: str = "grid",
+               ranges: Sequence[tuple[str, float, float]] = (), samples: int | None = None,
+               replications: int | None = None, target: Target | None = None) -> SweepPlan:
+    """Make and check the design (every point built like a scenario file);
+    ``ScenarioError`` on bad input, before anything is written."""
     n = replications or base.scenario.sweep.replications
     check_sweep(base.scenario, base.source, design_size(base, grid, sampler, samples, ranges), n)
     if target is not None:
         check_target(target, base)
     keys, design = make_design(base, grid, sampler, ranges, samples)
-    points = [replace(p, posterior=base.posterior)
-              for p in build_points(base, design, design_origin(grid, sampler))]
-    workers = cap_workers(max(1, workers or default_workers()), len(design) * n, announce)
-    for p in points:
-        check_memory(p, workers, max_memory)
-    spec = {
+    points = [replace(p, draws=base.draws) for p in build_points(base, design, design_origin(grid, sampler))]
+    spec: dict[str, Any] = {
         "source": base.source,
         "scenario": base.scenario.model_dump(mode="json", by_alias=True, exclude_none=True),
-        "keys": keys,
-        "points": design,
-        "replications": n,
-        "sampler": sampler,
-        "posterior": None if base.posterior is None else base.posterior.source,
+        "keys": keys, "points": design, "replications": n, "sampler": sampler,
+        "posterior": None if base.draws is None else base.draws.source,
     }
     if sampler in INDEX_SAMPLERS:
         from .sensitivity import plan
@@ -226,77 +127,73 @@ def sweep(
         spec["target"] = target.to_json()
     # the identity is the content: another spelling of the same file resumes
     spec["design_id"] = design_hash({k: v for k, v in spec.items() if k != "source"})
+    return SweepPlan(keys, design, points, n, spec)
+
+
+def run_sweep(
+    base: Loaded,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    sampler: str = "grid",
+    ranges: Sequence[tuple[str, float, float]] = (),
+    samples: int | None = None,
+    replications: int | None = None,
+    workers: int | None = None,
+    dask: str | None = None,
+    out: str | Path = "results/sweep",
+    resume: bool = False,
+    chunk: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_design: Callable[[int, int], None] | None = None,
+    on_total: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
+    max_memory: int | None = None,
+    announce: bool = True,
+    target: Target | None = None,
+    finishing: Callable[[SweepData], None] | None = None,
+) -> SweepData:
+    """Run a sweep of ``base`` (loaded, with its ``draws`` under
+    ``--posterior``) into ``out``; see ``resim sweep --help``. Raises
+    ScenarioError on bad input (before anything is written),
+    ``Interrupted`` on Ctrl-C or SIGTERM (the finished parts are kept:
+    finish with ``resume``).
+
+    ``workers`` (default: the cores) is capped at the units and 4 x the
+    cores (``announce`` says so on stderr). With ``target`` each point
+    replicates until its target is met, ``replications`` being the most per
+    point. ``on_design(units, done)`` is called once the design is checked;
+    with ``target``, ``on_total(units, done)`` each round with the units
+    known so far. ``finishing(data)`` runs in the folder before it is marked
+    complete (the caller's report)."""
+    t0 = time.perf_counter()
+    plan = plan_sweep(base, grid, sampler, ranges, samples, replications, target)
+    workers = cap_workers(max(1, workers or default_workers()), len(plan.design) * plan.replications, announce)
+    for p in plan.points:
+        check_memory(p, workers, max_memory)
     conn = DaskConnection(dask, workers) if dask else None  # a bad address: exit 2, nothing written
     try:
         with RunFolder(out, "sweep", overwrite) as folder:
             store = SweepStore(folder.out)
-            done = _open(folder, store, spec, resume, overwrite, str(out))
+            done = _open(folder, store, plan.spec, resume, overwrite, str(out))
             folder.unmark()
             if on_design:
-                on_design(len(design) * n, len(done))
-            payload = _Payload(points, None if conn else store.parts)
-
-            def run(todo: list[tuple[int, int]]) -> None:
-                size = chunk or max(1, min(32, math.ceil(len(todo) / (workers * 8)) if todo else 1))
-                for units, results in execute(run_units, payload, todo, workers=workers, chunk=size, dask=conn,
-                                              died=lambda u, why: _died_rows(points, u, why)):
-                    frames = [r for r in results if isinstance(r, pd.DataFrame)]
-                    if frames:
-                        store.write_part(pd.concat(frames, ignore_index=True))
-                    if progress:
-                        progress(len(units), sum(r if isinstance(r, int) else int(r["error"].notna().sum())
-                                                 for r in results))
-
+                on_design(len(plan.design) * plan.replications, len(done))
+            exp = Experiment(plan.points, plan.replications, target=target, workers=workers, dask=conn,
+                             sink=Stored(store, in_workers=conn is None), chunk=chunk, progress=progress,
+                             on_total=on_total if target is not None else None)
             try:
-                decisions = None
-                if target is None:
-                    run([u for u in _units(len(design), n) if u not in done])
-                else:
-                    decisions = _rounds(store, points, target, n, workers, run, on_total)
-                res = finish(store, keys, design, time.perf_counter() - t0, report, decisions)
+                exp.run()
+                data = finish(store, plan.keys, plan.design, time.perf_counter() - t0, exp.decisions)
+                if finishing:
+                    finishing(data)
             except OSError as e:
                 raise WriteError(f"could not store the sweep's results in {out} ({e.strerror or e}); the "
                                  "finished parts are kept: free some space and finish with --resume") from None
-            folder.mark("complete", units=len(res.results.drop_duplicates(["point", "replication"])),
-                        failures=len(res.failures))
-            return res
+            folder.mark("complete", units=len(data.results.drop_duplicates(["point", "replication"])),
+                        failures=len(data.failures))
+            return data
     finally:
         if conn is not None:
             conn.close()
-
-
-def _prefix(done: set[tuple[int, int]], point: int) -> int:
-    """How many replications of ``point``, from 0 on, are stored without a gap."""
-    m = 0
-    while (point, m) in done:
-        m += 1
-    return m
-
-
-def _rounds(store: SweepStore, points: Sequence[Loaded], target: Target, cap: int, workers: int,
-            run: Callable[[list[tuple[int, int]]], None],
-            on_total: Callable[[int, int], None] | None = None) -> list[Decision]:
-    """Replicate every point in rounds until its target is met or ``cap`` is
-    reached; the decisions. A resumed sweep starts from its stored units."""
-    totals = [first_batch(cap)] * len(points)
-    while True:
-        done = store.done_units()
-        todo = [(p, r) for p, t in enumerate(totals) for r in range(t) if (p, r) not in done]
-        if on_total:
-            on_total(len(done) + len(todo), len(done))
-        run(todo)
-        done = store.done_units()
-        by_point = dict(tuple(store.read_parts().groupby("point", sort=False)))
-        decisions = []
-        for p, loaded in enumerate(points):
-            v = values(by_point[p], target, float(loaded.scenario.scenario.horizon), _prefix(done, p))
-            decisions.append(decide(v, target, cap))
-        more = [p for p, d in enumerate(decisions) if d.status == "more"]
-        if not more:
-            return decisions
-        step = max(1, math.ceil(workers / len(more)))
-        for p in more:
-            totals[p] = min(cap, max(decisions[p].next_total or 0, _prefix(done, p) + step))
 
 
 def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bool, overwrite: bool,
@@ -325,7 +222,7 @@ def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bo
 
 
 def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float,
-           report: bool = True, decisions: Sequence[Decision] | None = None) -> SweepResults:
+           decisions: Sequence[Decision] | None = None) -> SweepData:
     """Assemble the final tables from the parts (sorted, so executors agree);
     with ``decisions`` (sequential replications) each point keeps the
     replications its decision names; a sobol or morris design gets its indices."""
@@ -369,24 +266,20 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
         design_doc["sensitivity_notes"] = notes
         design_doc["sensitivity_constant"] = [list(c) for c in constant]
     write_text(store.root / "sweep.json", json.dumps(design_doc, indent=2, default=str) + "\n")
-    if report and len(summary) and all(pd.api.types.is_numeric_dtype(points[k]) for k in keys):
-        from ..output.report import write_sweep_report
-
-        write_sweep_report(store.root, summary, keys)
-    return SweepResults(store.root, keys, points, results, summary, failures, runtime,
+    return SweepData(store.root, keys, points, results, summary, failures, runtime,
                         design_doc.get("sampler", "grid"), sens, notes, constant, sequential)
 
 
-def load_sweep(out: str | Path) -> SweepResults:
+def load_sweep(out: str | Path) -> SweepData:
     """Read a finished sweep directory back."""
     root = Path(out)
     d = json.loads((root / "sweep.json").read_text())
     sens = root / "sensitivity.parquet"
-    return SweepResults(root, d["keys"], pd.read_parquet(root / "points.parquet"),
+    return SweepData(root, d["keys"], pd.read_parquet(root / "points.parquet"),
                         pd.read_parquet(root / "results.parquet"), pd.read_parquet(root / "summary.parquet"),
                         d.get("failures", []), d.get("runtime_s", math.nan), d.get("sampler", "grid"),
                         pd.read_parquet(sens) if sens.is_file() else None, d.get("sensitivity_notes", []),
                         [tuple(c) for c in d.get("sensitivity_constant", [])], d.get("sequential", []))
 
 
-__all__ = ["SweepResults", "finish", "load_sweep", "make_design", "run_units", "summarise", "sweep"]
+__all__ = ["SweepData", "SweepPlan", "finish", "load_sweep", "make_design", "plan_sweep", "run_sweep", "summarise"]

@@ -95,11 +95,8 @@ class RunTables:
         self.failures = [(o.replication, o.error) for o in self.outputs if o.error]
         ok = [o for o in self.outputs if not o.error]
         self.replications, self.totals = split_kpis(kpi_rows(self.outputs, loaded))
-        if loaded.posterior is not None:  # the parameter values each replication drew
-            from ..calibration.posterior import drawn_values
-
-            drawn = drawn_values(loaded.posterior, self.scenario.scenario.seed,
-                                 [o.replication for o in self.outputs])
+        if loaded.draws is not None:  # the parameter values each replication drew
+            drawn = loaded.draws.drawn(self.scenario.scenario.seed, [o.replication for o in self.outputs])
             self.replications = self.replications.merge(drawn, on="replication", how="left")
             self.totals = self.totals.merge(drawn, on="replication", how="left")
         self.timeseries = self._timeseries(ok)
@@ -175,9 +172,7 @@ class RunTables:
             "horizon_days": scn.scenario.horizon,
             "start_date": str(self.start_date),
             "firms": {a.name: a.firms for a in scn.automakers},
-            "posterior": None if self.loaded.posterior is None else {
-                "directory": self.loaded.posterior.source, "parameters": self.loaded.posterior.keys,
-                "particles": int(len(self.loaded.posterior.weights))},
+            "posterior": None if self.loaded.draws is None else self.loaded.draws.describe(),
             "kpis": summarise_kpis(pd.concat([self.replications, self.totals.assign(automaker=ALL)],
                                              ignore_index=True)),
             "licensing": licensing_summary(self.licences, self.stages,

@@ -15,7 +15,7 @@ from typing import Any
 from .chain import ActorTable, BuyerTable, SupplierLink
 from .document import ScenarioBase, scenario_class
 from .keys import format_loc, get_key, parse_key, parse_value, set_key
-from .loading import Loaded, load
+from .loading import Loaded, ParameterDraws, load
 from .timeline import PolicyStep, build_timeline, with_values
 
 
@@ -31,6 +31,7 @@ __all__ = [
     "ActorTable",
     "BuyerTable",
     "Loaded",
+    "ParameterDraws",
     "PolicyStep",
     "ScenarioBase",
     "SupplierLink",

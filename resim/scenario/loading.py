@@ -9,10 +9,10 @@ reported as ``FILE: key.path[i].name: what is wrong, got VALUE`` (a
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -25,17 +25,36 @@ from .messages import raise_validation
 from .timeline import PolicyStep, build_timeline, with_values
 
 
+class ParameterDraws(Protocol):
+    """Parameter values that differ by replication (``--posterior``: a
+    calibration's particles). The calibration layer makes them and hands them
+    in from above; experiments and output reach them only through this face,
+    so no layer below calibration imports it."""
+
+    source: str
+    keys: list[str]
+
+    def scenario_for(self, loaded: Loaded, replication: int) -> Loaded:
+        """The scenario replication ``replication`` of ``loaded`` runs."""
+
+    def drawn(self, seed: int, replications: Sequence[int]) -> Any:
+        """A frame: one row per replication with the values it drew."""
+
+    def describe(self) -> dict[str, Any]:
+        """What summary.json says of the draws."""
+
+
 @dataclass(frozen=True)
 class Loaded:
     """A validated scenario with its policy timeline and where it came from;
-    with ``posterior`` (a calibration's particles, ``--posterior``), each
-    replication runs with the parameter values it draws from it."""
+    with ``draws`` (``--posterior``), each replication runs with the
+    parameter values it draws."""
 
     scenario: ScenarioBase
     timeline: tuple[PolicyStep, ...]
     raw: dict[str, Any]
     source: str
-    posterior: Any = None
+    draws: ParameterDraws | None = None
 
 
 def _split_set(text: str) -> tuple[str, str]:
