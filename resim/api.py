@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,33 +132,55 @@ def simulate(
     still writes the replications that finished, marked partial, and
     re-raises ``resim.experiment.interrupts.Interrupted`` with those ``Results`` as its
     ``finished``."""
-    extra: dict[str, Any] = {}
-    if replications is not None:
-        extra["scenario.replications"] = replications
-    if seed is not None:
-        extra["scenario.seed"] = seed
-    loaded = with_posterior(load_scenario(scenario, merge_overrides(overrides, extra)), posterior)
-    from .experiment.replications import cap_workers, default_workers
-
-    n = loaded.scenario.scenario.replications
-    check_run(loaded.scenario, loaded.source, n)
     target = None
     if target_ci is not None:
-        from .experiment.sequential import check_target, parse_target
+        from .experiment.sequential import parse_target
 
         target = parse_target(target_ci, target_kpis, target_abs)
-        check_target(target, loaded)
-    workers = cap_workers(max(1, workers or default_workers()), n, announce=workers is not None)
-    check_memory(loaded, workers, max_memory)
+    plan = plan_run(scenario, overrides, replications=replications, seed=seed, posterior=posterior,
+                    target=target, workers=workers, max_memory=max_memory, announce=workers is not None)
+    n = plan.loaded.scenario.scenario.replications
     with progress_reporter(progress, "replications", n) as advance:
         if out is None:
-            results, stop, _ = run(loaded, workers, advance, target=target)
+            results, stop, _ = run(plan.loaded, plan.workers, advance, target=target)
         else:
             with RunFolder(out, "run", overwrite) as folder:
-                results, stop, _ = run(loaded, workers, advance, folder, target=target)
+                results, stop, _ = run(plan.loaded, plan.workers, advance, folder, target=target)
     if stop is not None:
         raise stop
     return results
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A run checked before it starts: the scenario (with its draws), the
+    precision target if any, and the workers it will use."""
+
+    loaded: Loaded
+    target: Target | None
+    workers: int
+
+
+def plan_run(scenario: Source, overrides: Overrides = (), *, replications: int | None = None,
+             seed: int | None = None, posterior: str | Path | None = None, target: Target | None = None,
+             workers: int | None = None, max_memory: int | None = None, announce: bool = True) -> RunPlan:
+    """Load and check everything a run needs before any replication starts,
+    as ``simulate`` and ``resim run`` both do: the scenario with
+    ``replications`` and ``seed`` set, the posterior, the work and memory
+    budgets, the target's automakers; ``workers`` (default: the cores)
+    capped at the replications and 4 x the cores (``announce`` says so)."""
+    from .experiment.replications import cap_workers, default_workers
+    from .experiment.sequential import check_target
+
+    meta = {k: v for k, v in (("scenario.replications", replications), ("scenario.seed", seed)) if v is not None}
+    loaded = with_posterior(load_scenario(scenario, merge_overrides(overrides, meta)), posterior)
+    n = loaded.scenario.scenario.replications
+    check_run(loaded.scenario, loaded.source, n)
+    if target is not None:
+        check_target(target, loaded)
+    workers = cap_workers(max(1, workers or default_workers()), n, announce=announce)
+    check_memory(loaded, workers, max_memory)
+    return RunPlan(loaded, target, workers)
 
 
 @contextmanager

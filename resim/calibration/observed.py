@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from ..scenario.errors import ScenarioError
 from ..scenario.files import read_text
@@ -88,20 +89,7 @@ def read_observed(path: str | Path) -> list[Observation]:
     label = str(path)
     text = read_text(Path(path), label, "CSV file")
     reader = csv.reader(text.splitlines())
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise ScenarioError(label, "", "is empty; it needs a header series,period,value[,sd]") from None
-    except csv.Error as e:
-        raise ScenarioError(label, "row 1", f"cannot read the header: {e}") from None
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ScenarioError(label, "row 1", f"header needs the columns {', '.join(REQUIRED)} (missing {', '.join(missing)})",
-                            ",".join(header))
-    dupes = sorted({h for h in header if header.count(h) > 1 and h in (*REQUIRED, "sd")})
-    if dupes:
-        raise ScenarioError(label, "row 1", f"column {dupes[0]} appears twice", ",".join(header))
-    col = {name: header.index(name) for name in (*REQUIRED, "sd") if name in header}
+    col = _columns(label, reader)
     rows: list[Observation] = []
     seen: dict[str, int] = {}
     try:
@@ -115,6 +103,24 @@ def read_observed(path: str | Path) -> list[Observation]:
     if not rows:
         raise ScenarioError(label, "", "has a header but no rows")
     return rows
+
+
+def _columns(label: str, reader: Any) -> dict[str, int]:
+    """The position of each column the reader needs, from the header row."""
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ScenarioError(label, "", "is empty; it needs a header series,period,value[,sd]") from None
+    except csv.Error as e:
+        raise ScenarioError(label, "row 1", f"cannot read the header: {e}") from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ScenarioError(label, "row 1", f"header needs the columns {', '.join(REQUIRED)} (missing {', '.join(missing)})",
+                            ",".join(header))
+    dupes = sorted({h for h in header if header.count(h) > 1 and h in (*REQUIRED, "sd")})
+    if dupes:
+        raise ScenarioError(label, "row 1", f"column {dupes[0]} appears twice", ",".join(header))
+    return {name: header.index(name) for name in (*REQUIRED, "sd") if name in header}
 
 
 def _row(label: str, line: int, fields: list[str], col: dict[str, int], seen: dict[str, int]) -> Observation:

@@ -89,27 +89,38 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 def read_posterior(directory: str | Path) -> Posterior:
     """Read a calibration's output directory; ``ScenarioError`` (``--posterior``) if unusable."""
     d = Path(directory)
-    label = "--posterior"
     if not d.is_dir():
-        raise ScenarioError(label, "", "is not a directory", str(directory))
+        raise ScenarioError("--posterior", "", "is not a directory", str(directory))
+    priors, frame = _read(d)
+    values, weights = _particles(d, priors, frame)
+    return Posterior(str(directory), priors, values, weights / weights.sum())
+
+
+def _read(d: Path) -> tuple[tuple[Prior, ...], pd.DataFrame]:
+    """The priors (calibration.json) and the particles (posterior.parquet) of a folder."""
+    for name in (SUMMARY_FILE, POSTERIOR_FILE):
+        if not (d / name).is_file():
+            raise ScenarioError("--posterior", "", f"{name} is missing: not the --out of a finished "
+                                "resim calibrate", str(d))
     try:
         meta = json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8"))
         priors = tuple(Prior.from_dict(p, f"p{i}") for i, p in enumerate(meta["priors"]))
-        frame = pd.read_parquet(d / POSTERIOR_FILE)
-    except FileNotFoundError as e:
-        raise ScenarioError(label, "", f"{Path(e.filename or '').name or 'a file'} is missing: "
-                            "not the --out of resim calibrate", str(directory)) from None
+        return priors, pd.read_parquet(d / POSTERIOR_FILE)
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ScenarioError(label, "", f"cannot read the calibration in it ({type(e).__name__}: {e})",
-                            str(directory)) from None
+        raise ScenarioError("--posterior", "", f"cannot read the calibration in it ({type(e).__name__}: {e})",
+                            str(d)) from None
+
+
+def _particles(d: Path, priors: tuple[Prior, ...], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Values (particles x parameters) and weights, checked usable."""
     missing = [c for c in [*(p.key for p in priors), "weight"] if c not in frame.columns]
     if missing:
-        raise ScenarioError(label, "", f"{POSTERIOR_FILE} lacks the column {missing[0]}", str(directory))
+        raise ScenarioError("--posterior", "", f"{POSTERIOR_FILE} lacks the column {missing[0]}", str(d))
     values = frame[[p.key for p in priors]].to_numpy(dtype=float)
     weights = frame["weight"].to_numpy(dtype=float)
     if not len(frame) or not np.all(np.isfinite(values)) or not np.all(weights >= 0) or weights.sum() <= 0:
-        raise ScenarioError(label, "", f"{POSTERIOR_FILE} holds no usable particles", str(directory))
-    return Posterior(str(directory), priors, values, weights / weights.sum())
+        raise ScenarioError("--posterior", "", f"{POSTERIOR_FILE} holds no usable particles", str(d))
+    return values, weights
 
 
 def draw_index(posterior: Posterior, seed: int, replication: int) -> int:

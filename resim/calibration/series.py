@@ -184,29 +184,43 @@ def _check_value(source: str, obs: Observation, series: Series, horizon: Horizon
                         f"{obs.period.text} means days {lo} to {hi - 1}", v)
 
 
-def _check_producible(source: str, obs: Observation, series: Series, scn: Scenario,
-                      steps: Sequence[Scenario]) -> None:
+def _check_automaker(source: str, obs: Observation, series: Series, scn: Scenario,
+                     steps: Sequence[Scenario]) -> None:
     automakers = [a.name for a in scn.automakers]
-    if series.kind in ("share_stopped", "stockout_day"):
-        if series.args[0] not in automakers:
-            names = ", ".join(automakers) or "none"
-            raise _fail(source, obs, "series", f"no automaker entry of that name (entries: {names})", obs.series)
-        return
-    if series.kind == "approved_share":
-        dests = _licence_destinations(steps)
-        if not dests:
-            raise _fail(source, obs, "series", "the scenario files no licence applications it records "
-                        "(licence_mode none, no recorded background load)", obs.series)
-        if series.args[0] != ALL and series.args[0] not in dests:
-            raise _fail(source, obs, "series", f"no recorded applications go to that destination "
-                        f"(destinations: {', '.join(sorted(dests))})", obs.series)
-        return
+    if series.args[0] not in automakers:
+        names = ", ".join(automakers) or "none"
+        raise _fail(source, obs, "series", f"no automaker entry of that name (entries: {names})", obs.series)
+
+
+def _check_applications(source: str, obs: Observation, series: Series, scn: Scenario,
+                        steps: Sequence[Scenario]) -> None:
+    dests = _licence_destinations(steps)
+    if not dests:
+        raise _fail(source, obs, "series", "the scenario files no licence applications it records "
+                    "(licence_mode none, no recorded background load)", obs.series)
+    if series.args[0] != ALL and series.args[0] not in dests:
+        raise _fail(source, obs, "series", f"no recorded applications go to that destination "
+                    f"(destinations: {', '.join(sorted(dests))})", obs.series)
+
+
+def _check_flow(source: str, obs: Observation, series: Series, scn: Scenario,
+                steps: Sequence[Scenario]) -> None:
     product, origin, dest = series.args
     links = {(o, d) for p, o, d in _links(scn) if p == product and o != d}
     if not any(o == origin and (dest == ALL or d == dest) for o, d in links):
         have = ", ".join(sorted(f"{o}->{d}" for o, d in links)) or "none"
         raise _fail(source, obs, "series", f"the scenario ships no {product} across that border "
                     f"({product} links abroad: {have})", obs.series)
+
+
+#: How each kind of series is checked against the scenario: can the model produce it?
+_PRODUCIBLE = {"share_stopped": _check_automaker, "stockout_day": _check_automaker,
+               "approved_share": _check_applications}
+
+
+def _check_producible(source: str, obs: Observation, series: Series, scn: Scenario,
+                      steps: Sequence[Scenario]) -> None:
+    _PRODUCIBLE.get(series.kind, _check_flow)(source, obs, series, scn, steps)
 
 
 def compile_targets(observations: Iterable[Observation], scn: Scenario, source: str,

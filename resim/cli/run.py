@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .options import add_output_flags, add_posterior_flag, check_out, positive_int, seed
 from .targets import add_target_flags, target_from
@@ -33,62 +34,57 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..api import load_scenario, run, with_posterior
-    from ..experiment.budget import check_memory, check_run, parse_memory, saturation_warnings
-    from ..experiment.replications import cap_workers, default_workers
+    from ..api import plan_run, run
+    from ..experiment.budget import parse_memory, saturation_warnings
     from ..experiment.runfolder import RunFolder
-    from ..output.console import (
-        ProgressBar,
-        kpi_table,
-        licensing_lines,
-        licensing_table,
-        make_console,
-    )
+    from ..output.console import ProgressBar, make_console
 
-    target = target_from(args)
-    extra = []
-    if args.replications is not None:
-        extra.append(f"scenario.replications={args.replications}")
-    if args.seed is not None:
-        extra.append(f"scenario.seed={args.seed}")
-    loaded = with_posterior(load_scenario(args.scenario, [*args.set, *extra]), args.posterior)
-    n = loaded.scenario.scenario.replications
-    check_run(loaded.scenario, args.scenario, n)
-    if target is not None:
-        from ..experiment.sequential import check_target
-
-        check_target(target, loaded)
+    plan = plan_run(args.scenario, args.set, replications=args.replications, seed=args.seed,
+                    posterior=args.posterior, target=target_from(args), workers=args.workers,
+                    max_memory=parse_memory(args.max_memory) if args.max_memory else None,
+                    announce=args.workers is not None and not args.quiet)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     check_out(out)
-    asked = args.workers or default_workers()
-    workers = cap_workers(asked, n, announce=False)
-    check_memory(loaded, workers, parse_memory(args.max_memory) if args.max_memory else None)
     if not args.quiet:
-        cap_workers(asked, n, announce=args.workers is not None)
-        for line in saturation_warnings(loaded):
+        for line in saturation_warnings(plan.loaded):
             print(line, file=sys.stderr)
+    n = plan.loaded.scenario.scenario.replications
     console = make_console(sys.stderr if args.json else sys.stdout)
     with RunFolder(out, "run", args.overwrite) as folder:
         with ProgressBar(console, "replications", enabled=not args.quiet) as bar:
             bar.total(n)
-            results, stop, decision = run(loaded, workers, bar.advance, folder, argv, target)
+            results, stop, decision = run(plan.loaded, plan.workers, bar.advance, folder, argv, plan.target)
+    _show(args, console, results, decision, plan, out)
+    return _verdict(args, results, stop, decision, n, out)
+
+
+def _show(args: argparse.Namespace, console: Any, results: Any, decision: Any, plan: Any, out: Path) -> None:
+    """The KPI table (or summary.json with ``--json``) and the run's last lines."""
+    from ..output.console import kpi_table, licensing_lines, licensing_table
+
     summary = results.summary()
-    done = len(results.outputs)
     if args.json:
         print(json.dumps(summary, indent=2))
-    elif not args.quiet:
-        console.print(kpi_table(summary) if summary["kpis"] else licensing_table(summary))
-        for line in licensing_lines(summary):
-            console.print(line)
-        if decision is not None:
-            console.print(f"sequential: {decision.line(target)}")
-        console.print(f"{done} replications in {results.runtime_s:.1f} s on {workers} worker(s); results in {out}/")
+        return
+    if args.quiet:
+        return
+    console.print(kpi_table(summary) if summary["kpis"] else licensing_table(summary))
+    for line in licensing_lines(summary):
+        console.print(line)
+    if decision is not None:
+        console.print(f"sequential: {decision.line(plan.target)}")
+    console.print(f"{len(results.outputs)} replications in {results.runtime_s:.1f} s on {plan.workers} worker(s); "
+                  f"results in {out}/")
+
+
+def _verdict(args: argparse.Namespace, results: Any, stop: Any, decision: Any, n: int, out: Path) -> int:
+    """Warnings on stderr and the exit code: 130/143 interrupted, 1 failed replications."""
     if decision is not None and decision.status == "capped":
         print(f"resim: warning: --target-ci {args.target_ci:g} not met within -n {n} replications; "
               "the intervals are wider than asked", file=sys.stderr)
     if stop is not None:
-        print(f"resim: interrupted: {done} of {n} replications finished; written to {out}/, marked partial",
-              file=sys.stderr)
+        print(f"resim: interrupted: {len(results.outputs)} of {n} replications finished; written to {out}/, "
+              "marked partial", file=sys.stderr)
         return stop.exit_code
     if results.failures:
         first = results.failures[0]

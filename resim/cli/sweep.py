@@ -8,6 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .options import UsageError, add_output_flags, add_posterior_flag, check_out, positive_int, seed
 from .targets import add_target_flags, target_from
@@ -60,56 +61,72 @@ def _design_line(args: argparse.Namespace, ranges: list) -> tuple[str, int] | No
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..api import sweep
-    from ..experiment.budget import parse_memory
-    from ..experiment.design import parse_grids, parse_range
     from ..experiment.interrupts import Interrupted
-    from ..experiment.replications import default_workers
-    from ..output.console import ProgressBar, make_console
-    from ..output.console_experiments import sensitivity_table, sweep_table
+    from ..output.console import make_console
 
     if args.sampler != "grid" and args.grid:
         raise UsageError(f"resim sweep: --grid is for --sampler grid; use --range with {args.sampler}")
-    grid = parse_grids(args.grid) or None
-    ranges = [parse_range(r) for r in args.range]
-    target = target_from(args)
-    max_memory = parse_memory(args.max_memory) if args.max_memory else None
-    sets = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-sweep"
     check_out(out)
-    workers = args.workers or default_workers()
     console = make_console()
-    said = _design_line(args, ranges)
     try:
-        label = f"sweep units ({said[1]} points)" if said else "sweep units"
-        with ProgressBar(console, label, enabled=not args.quiet) as bar:
-
-            def on_design(total: int, done: int) -> None:  # the design is checked: say what will run
-                if said and not args.quiet:
-                    print(f"resim: {said[0].format(units=f'{total:,}')}", file=sys.stderr)
-                if target is None:  # with a target the rounds say what is known (on_total)
-                    bar.total(total, done)
-
-            res = sweep(args.scenario, grid=grid, sampler=args.sampler, ranges=ranges, samples=args.samples,
-                        replications=args.replications, overrides=sets, workers=workers, dask=args.dask, out=out,
-                        resume=args.resume, progress=bar.advance, on_design=on_design, on_total=bar.total,
-                        overwrite=args.overwrite,
-                        max_memory=max_memory, announce=args.workers is not None and not args.quiet,
-                        posterior=args.posterior, target=target)
+        res = _run(args, out, console)
     except Interrupted as stop:
         print(f"resim: interrupted: the finished units are kept in {out / 'parts'}/; "
               f"finish with: resim sweep ... --out {out} --resume", file=sys.stderr)
         return stop.exit_code
-    reps = res.results.drop_duplicates(["point", "replication"]).groupby("point").size()
     if not args.quiet:
-        console.print(sweep_table(res, max_rows=40 if res.sampler == "grid" else 12))
-        if res.sensitivity is not None:
-            console.print(sensitivity_table(res.sensitivity, "vehicles_lost"))
-            same = [who for kpi, who in res.constant if kpi == "vehicles_lost"]
-            if same:
-                console.print(f"vehicles lost is the same at every point for {', '.join(same)}: no indices")
-        per = f"{reps.iloc[0]}" if reps.nunique() == 1 else f"{reps.min()}-{reps.max()} (mean {reps.mean():.1f})"
-        console.print(f"{len(res.points)} points x {per} replications in {res.runtime_s:.1f} s; results in {out}/")
+        _show(console, res, out)
+    return _verdict(args, res, out)
+
+
+def _run(args: argparse.Namespace, out: Path, console: Any) -> Any:
+    """The sweep, with a progress bar whose total is said once the design is checked."""
+    from ..api import sweep
+    from ..experiment.budget import parse_memory
+    from ..experiment.design import parse_grids, parse_range
+    from ..experiment.replications import default_workers
+    from ..output.console import ProgressBar
+
+    grid = parse_grids(args.grid) or None
+    ranges = [parse_range(r) for r in args.range]
+    target = target_from(args)
+    sets = [*args.set, *([f"scenario.seed={args.seed}"] if args.seed is not None else [])]
+    said = _design_line(args, ranges)
+    label = f"sweep units ({said[1]} points)" if said else "sweep units"
+    with ProgressBar(console, label, enabled=not args.quiet) as bar:
+
+        def on_design(total: int, done: int) -> None:  # the design is checked: say what will run
+            if said and not args.quiet:
+                print(f"resim: {said[0].format(units=f'{total:,}')}", file=sys.stderr)
+            if target is None:  # with a target the rounds say what is known (on_total)
+                bar.total(total, done)
+
+        return sweep(args.scenario, grid=grid, sampler=args.sampler, ranges=ranges, samples=args.samples,
+                     replications=args.replications, overrides=sets, posterior=args.posterior,
+                     workers=args.workers or default_workers(), dask=args.dask, out=out, resume=args.resume,
+                     progress=bar.advance, on_design=on_design, on_total=bar.total, overwrite=args.overwrite,
+                     max_memory=parse_memory(args.max_memory) if args.max_memory else None,
+                     announce=args.workers is not None and not args.quiet, target=target)
+
+
+def _show(console: Any, res: Any, out: Path) -> None:
+    """The sweep's table, its sensitivity indices and its last line."""
+    from ..output.console_experiments import sensitivity_table, sweep_table
+
+    console.print(sweep_table(res, max_rows=40 if res.sampler == "grid" else 12))
+    if res.sensitivity is not None:
+        console.print(sensitivity_table(res.sensitivity, "vehicles_lost"))
+        same = [who for kpi, who in res.constant if kpi == "vehicles_lost"]
+        if same:
+            console.print(f"vehicles lost is the same at every point for {', '.join(same)}: no indices")
+    reps = res.results.drop_duplicates(["point", "replication"]).groupby("point").size()
+    per = f"{reps.iloc[0]}" if reps.nunique() == 1 else f"{reps.min()}-{reps.max()} (mean {reps.mean():.1f})"
+    console.print(f"{len(res.points)} points x {per} replications in {res.runtime_s:.1f} s; results in {out}/")
+
+
+def _verdict(args: argparse.Namespace, res: Any, out: Path) -> int:
+    """Warnings on stderr and the exit code (1: failed units)."""
     for note in res.notes:
         print(f"resim: warning: sensitivity: {note}", file=sys.stderr)
     capped = [d["point"] for d in res.sequential if d["status"] == "capped"]
@@ -117,10 +134,10 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"resim: warning: --target-ci {args.target_ci:g} not met within -n at {len(capped)} of "
               f"{len(res.points)} points (first: point {capped[0]}); sweep.json lists each point's precision",
               file=sys.stderr)
-    if res.failures:
-        f = res.failures[0]
-        print(f"resim: {len(res.failures)} sweep units failed; first: point {f['point']} replication "
-              f"{f['replication']}: {f['error']} (seed {f['seed_entropy']}; rows in {out / 'results.parquet'})",
-              file=sys.stderr)
-        return 1
-    return 0
+    if not res.failures:
+        return 0
+    f = res.failures[0]
+    print(f"resim: {len(res.failures)} sweep units failed; first: point {f['point']} replication "
+          f"{f['replication']}: {f['error']} (seed {f['seed_entropy']}; rows in {out / 'results.parquet'})",
+          file=sys.stderr)
+    return 1

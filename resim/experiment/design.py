@@ -32,22 +32,25 @@ Point = dict[str, Any]
 
 def parse_grid(text: str) -> tuple[str, list[Any]]:
     """``KEY=V1,V2,...`` (TOML values) or ``KEY=LO:HI:N`` (N evenly spaced)."""
-    if "=" not in text:
-        raise ScenarioError("--grid", text, "must look like KEY=V1,V2 or KEY=LO:HI:N")
-    key, spec = (s.strip() for s in text.split("=", 1))
+    key, _, spec = (s.strip() for s in text.partition("="))
     if not key or not spec:
         raise ScenarioError("--grid", text, "must look like KEY=V1,V2 or KEY=LO:HI:N")
     parts = spec.split(":")
     if len(parts) == 3 and all(p.strip() for p in parts):
-        lo, hi, n = (parse_value(p) for p in parts)
-        if not (_is_num(lo) and _is_num(hi)) or not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ScenarioError("--grid", key, "LO:HI:N needs two numbers and a whole number N >= 1", spec)
-        values: list[Any] = [float(v) for v in np.linspace(lo, hi, n)]
+        values = _spaced(key, spec, *(parse_value(p) for p in parts))
     else:
         values = [parse_value(v.strip()) for v in spec.split(",") if v.strip()]
     if not values:
         raise ScenarioError("--grid", key, "needs at least one value", spec)
     return key, values
+
+
+def _spaced(key: str, spec: str, lo: Any, hi: Any, n: Any) -> list[Any]:
+    """``LO:HI:N``: N evenly spaced values from LO to HI."""
+    whole = isinstance(n, int) and not isinstance(n, bool) and n >= 1
+    if not (_is_num(lo) and _is_num(hi) and whole):
+        raise ScenarioError("--grid", key, "LO:HI:N needs two numbers and a whole number N >= 1", spec)
+    return [float(v) for v in np.linspace(lo, hi, n)]
 
 
 def parse_grids(texts: Sequence[str]) -> dict[str, list[Any]]:
@@ -182,19 +185,24 @@ def make_design(
         if not g:
             raise ScenarioError(loaded.source, "sweep.grid", "nothing to sweep: give --grid KEY=V1,V2 or a [sweep] grid")
         return list(g), full_grid(g)
+    _check_sampled(sampler, ranges, samples)
+    integer = [_is_integer_key(scn, k) for k, _, _ in ranges]
+    seed = scn.scenario.seed
+    keys = [k for k, _, _ in ranges]
+    if sampler in INDEX_SAMPLERS:
+        return keys, _rounded(index_matrix(sampler, ranges, samples or 0, seed), ranges, integer)
+    fn = latin_hypercube if sampler == "lhs" else sobol
+    return keys, fn(ranges, samples or 0, seed, integer)
+
+
+def _check_sampled(sampler: str, ranges: Sequence[tuple[str, float, float]], samples: int | None) -> None:
+    """A sampler over ranges needs a known sampler, ranges and a sample size."""
     if sampler not in RANGE_SAMPLERS:
         raise ScenarioError("--sampler", "", "must be grid, lhs, qmc, sobol or morris", sampler)
     if not ranges:
         raise ScenarioError("--sampler", sampler, "needs at least one --range KEY=LO:HI")
     if not samples or samples < 1:
         raise ScenarioError("--samples", "", f"must be a whole number >= 1 with --sampler {sampler}", samples)
-    integer = [_is_integer_key(scn, k) for k, _, _ in ranges]
-    seed = scn.scenario.seed
-    keys = [k for k, _, _ in ranges]
-    if sampler in INDEX_SAMPLERS:
-        return keys, _rounded(index_matrix(sampler, ranges, samples, seed), ranges, integer)
-    fn = latin_hypercube if sampler == "lhs" else sobol
-    return keys, fn(ranges, samples, seed, integer)
 
 
 def _is_integer_key(scn: Any, key: str) -> bool:

@@ -165,29 +165,43 @@ def decide(v: np.ndarray, target: Target, cap: int) -> Decision:
     """The rule applied to replications 0..m-1 (rows of ``v``), with at most ``cap`` in all."""
     m = v.shape[0]
     count, mean, half = prefix_precision(v) if m else (np.zeros((0, 0)),) * 3
-    if m:
-        ok = (half <= target.rel * np.abs(mean)) | (half == 0)
-        if target.abs_floor is not None:
-            ok |= half <= target.abs_floor
-        ok = ok.all(axis=1)
-        for n in range(MINIMUM, m + 1):
-            end = n + look_ahead(n)
-            if end > m:
-                break
-            if ok[n - 1:end].all():
-                return Decision("met", end, n, None, _precision(target, count, mean, half, end))
+    met = _solution(target, count, mean, half) if m else None
+    if met is not None:
+        n, end = met
+        return Decision("met", end, n, None, _precision(target, count, mean, half, end))
     if m >= cap:
         return Decision("capped", cap, None, None, _precision(target, count, mean, half, cap))
     if m == 0:
         return Decision("more", 0, None, first_batch(cap), ())
-    need = []
-    for j in range(v.shape[1]):
-        h, c, mu = half[-1, j], count[-1, j], abs(mean[-1, j])
-        goals = [g for g in (target.rel * mu, target.abs_floor) if g]
-        need.append(min((c * (h / g) ** 2 for g in goals), default=math.inf) if math.isfinite(h) else math.inf)
-    star = max(need) if need else math.inf
+    star = max((_needed(target, count[-1, j], mean[-1, j], half[-1, j]) for j in range(v.shape[1])),
+               default=math.inf)
     grow = 2 * m if not math.isfinite(star) else min(2 * m, math.ceil(star) + look_ahead(math.ceil(star)))
     return Decision("more", m, None, min(cap, max(m + LOOK_AHEAD, grow)), ())
+
+
+def _solution(target: Target, count: np.ndarray, mean: np.ndarray, half: np.ndarray) -> tuple[int, int] | None:
+    """The first n whose precision holds through its look-ahead, and the
+    replications that keeps (n plus the look-ahead); None if none yet."""
+    m = count.shape[0]
+    ok = (half <= target.rel * np.abs(mean)) | (half == 0)
+    if target.abs_floor is not None:
+        ok |= half <= target.abs_floor
+    ok = ok.all(axis=1)
+    for n in range(MINIMUM, m + 1):
+        end = n + look_ahead(n)
+        if end > m:
+            return None
+        if ok[n - 1:end].all():
+            return n, end
+    return None
+
+
+def _needed(target: Target, count: float, mean: float, half: float) -> float:
+    """Replications one KPI needs at the precision seen so far (the CI shrinks as 1/sqrt(n))."""
+    if not math.isfinite(half):
+        return math.inf
+    goals = [g for g in (target.rel * abs(mean), target.abs_floor) if g]
+    return min((count * (half / g) ** 2 for g in goals), default=math.inf)
 
 
 def _precision(target: Target, count: np.ndarray, mean: np.ndarray, half: np.ndarray,

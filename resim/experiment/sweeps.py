@@ -221,13 +221,10 @@ def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bo
     return set()
 
 
-def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float,
-           decisions: Sequence[Decision] | None = None) -> SweepData:
-    """Assemble the final tables from the parts (sorted, so executors agree);
-    with ``decisions`` (sequential replications) each point keeps the
-    replications its decision names; a sobol or morris design gets its indices."""
-    parts = store.read_parts()
-    points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(design)])
+def _results(parts: pd.DataFrame, points: pd.DataFrame, keys: list[str],
+             decisions: Sequence[Decision] | None) -> pd.DataFrame:
+    """The tidy results: each point's kept replications, sorted by point,
+    replication and automaker (``all`` last), so executors agree."""
     if decisions is not None:
         keep = parts["point"].map({p: d.replications for p, d in enumerate(decisions)})
         parts = parts[parts["replication"] < keep].reset_index(drop=True)
@@ -237,37 +234,49 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
     parts = parts.assign(_o=parts["automaker"].map(order).fillna(-1))
     parts = parts.sort_values(["point", "replication", "_o"], kind="stable").drop(columns="_o")
     results = points.merge(parts, on="point", how="right")
-    results = results[["point", *keys, *[c for c in RESULT_COLUMNS if c != "point"]]].reset_index(drop=True)
+    return results[["point", *keys, *[c for c in RESULT_COLUMNS if c != "point"]]].reset_index(drop=True)
+
+
+def _failures(results: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{"point": int(r.point), "replication": int(r.replication), "error": r.error,
+             "seed_entropy": int(r.seed_entropy)} for r in results[results["error"].notna()].itertuples()]
+
+
+def _indices(store: SweepStore, design_doc: dict[str, Any], results: pd.DataFrame,
+             points: pd.DataFrame) -> tuple[pd.DataFrame | None, list[str], list[tuple[str, str]]]:
+    """A sobol or morris design's indices (written to sensitivity.parquet), else none."""
+    if not design_doc.get("sensitivity") or not len(results):
+        return None, [], []
+    from .point_outcomes import horizon_of, point_outcomes
+    from .sensitivity import analyse, write_sensitivity
+
+    found = analyse(point_outcomes(results, horizon_of(design_doc, points)), design_doc["sensitivity"], len(points))
+    write_sensitivity(store.root, found)
+    design_doc.update(sensitivity_notes=found.notes, sensitivity_constant=[list(c) for c in found.constant])
+    return found.frame, found.notes, found.constant
+
+
+def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float,
+           decisions: Sequence[Decision] | None = None) -> SweepData:
+    """Assemble and write the final tables from the parts; with ``decisions``
+    (sequential replications) each point keeps the replications its decision
+    names; a sobol or morris design gets its indices."""
+    points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(design)])
+    results = _results(store.read_parts(), points, keys, decisions)
     summary = summarise(results[RESULT_COLUMNS], points, keys)
-    write_parquet(store.root / "points.parquet", points)
-    write_parquet(store.root / "results.parquet", results)
-    write_parquet(store.root / "summary.parquet", summary)
-    failures = [
-        {"point": int(r.point), "replication": int(r.replication), "error": r.error,
-         "seed_entropy": int(r.seed_entropy)}
-        for r in results[results["error"].notna()].itertuples()
-    ]
+    for name, frame in (("points", points), ("results", results), ("summary", summary)):
+        write_parquet(store.root / f"{name}.parquet", frame)
+    failures = _failures(results)
     design_doc = store.read_design()
     sequential = [] if decisions is None else [{"point": p, **d.to_json()} for p, d in enumerate(decisions)]
-    sens, notes, constant = None, [], []
-    if design_doc.get("sensitivity") and len(results):
-        from .point_outcomes import horizon_of, point_outcomes
-        from .sensitivity import analyse, write_sensitivity
-
-        found = analyse(point_outcomes(results, horizon_of(design_doc, points)), design_doc["sensitivity"],
-                        len(points))
-        write_sensitivity(store.root, found)
-        sens, notes, constant = found.frame, found.notes, found.constant
+    sens, notes, constant = _indices(store, design_doc, results, points)
     design_doc.update({"status": "complete", "units": int(len(results.drop_duplicates(["point", "replication"]))),
                        "failures": failures, "runtime_s": round(runtime, 3)})
     if sequential:
         design_doc["sequential"] = sequential
-    if sens is not None:
-        design_doc["sensitivity_notes"] = notes
-        design_doc["sensitivity_constant"] = [list(c) for c in constant]
     write_text(store.root / "sweep.json", json.dumps(design_doc, indent=2, default=str) + "\n")
     return SweepData(store.root, keys, points, results, summary, failures, runtime,
-                        design_doc.get("sampler", "grid"), sens, notes, constant, sequential)
+                     design_doc.get("sampler", "grid"), sens, notes, constant, sequential)
 
 
 def load_sweep(out: str | Path) -> SweepData:
