@@ -22,7 +22,7 @@ from resim.api import with_posterior
 from resim.calibration.measure import Measured
 from resim.calibration.observed import Period
 from resim.calibration.series import Horizon, parse_series
-from resim.experiment.replications import run_replications
+from resim.experiment.experiment import run_points
 from resim.scenario import load
 
 from chain_fixtures import ROOT, SCENARIOS
@@ -46,7 +46,7 @@ def _calibration_rows() -> list[tuple[str, str, float]]:
 
 def test_the_calibrated_scenario_reproduces_its_calibration_series() -> None:
     loaded = with_posterior(load(SCENARIOS / "april_2025_controls.toml", {"scenario.horizon": 334}), POSTERIOR)
-    outputs = run_replications(loaded, range(REPLICATIONS), workers=2)
+    outputs = run_points([loaded], REPLICATIONS, workers=2).of(0)
     assert not [o.error for o in outputs if o.error]
     horizon = Horizon.of(replace(loaded).scenario)
     measured = [Measured(o, horizon) for o in outputs]

@@ -276,5 +276,5 @@ def test_report_on_a_calibration_folder_says_what_it_is(tmp_path: Path) -> None:
 
     (tmp_path / "cal").mkdir()
     (tmp_path / "cal" / "calibration.json").write_text("{}")
-    with pytest.raises(ScenarioError, match="is a calibration: its report is report.html"):
+    with pytest.raises(ScenarioError, match="is a finished calibration: its report is"):
         check_complete(tmp_path / "cal")

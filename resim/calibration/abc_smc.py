@@ -30,6 +30,7 @@ import pandas as pd
 import pyabc
 from pyabc.weighted_statistics import effective_sample_size
 
+from ..experiment.executors import DaskConnection
 from .directory import HISTORY
 from .distance import make_distance, observed
 from .particle import ParticleModel
@@ -38,6 +39,14 @@ from .sampler import SeededSampler
 #: The next generation's acceptance rate, as a share of the last one's, when
 #: deciding whether the budget left covers it (rates fall as epsilon does).
 RATE_DECAY = 0.5
+
+
+class NoGeneration(Exception):
+    """The budget ran out before a first generation was complete."""
+
+    def __init__(self, spent: int):
+        super().__init__(f"the budget ran out after {spent} simulations, before a first generation was complete")
+        self.spent = spent
 
 
 @dataclass
@@ -109,7 +118,7 @@ def next_cost(history: pyabc.History, population: int) -> float:
 
 
 def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: int, workers: int = 1,
-        dask: str | None = None, resume: bool = False,
+        dask: DaskConnection | None = None, resume: bool = False,
         progress: Callable[[str], None] | None = None) -> Fit:
     """Run (or, with ``resume``, continue) ABC-SMC until the budget is spent.
 
@@ -159,7 +168,7 @@ def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: 
             f"{(history.total_nr_simulations or 0) * reps} simulations kept so far{prior}, "
             f"{sampler.evaluated * reps / max(elapsed, 1e-9):.1f} simulations/s")
     if history.max_t < 0:
-        raise RuntimeError("the budget ran out before a first generation was complete")
+        raise NoGeneration(sampler.evaluated * reps)
     return Fit(posterior_frame(model, history), generations(history),
                (history.total_nr_simulations or 0) * reps, sampler.evaluated * reps,
                time.perf_counter() - t0, stopped)

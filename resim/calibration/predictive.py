@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..experiment.executors import map_tasks
+from ..experiment.executors import DaskConnection, map_tasks
 from ..model.randomness import name_key
 from .observed import Period
 from .particle import ParticleModel, fan_grid
@@ -50,7 +50,7 @@ def _predict(model: ParticleModel, values: Mapping[str, float], seed: int,
 
 
 def predictive(model: ParticleModel, posterior: Posterior, draws: int, seed: int,
-               workers: int = 1, dask: str | None = None) -> Predictive:
+               workers: int = 1, dask: DaskConnection | None = None) -> Predictive:
     """Simulate ``draws`` posterior-predictive samples (each ``model.replications``
     replications, averaged as in the fit)."""
     grid = fan_grid(model.targets, model.scenario)

@@ -157,6 +157,34 @@ def _whole(scn: Scenario, key: str, near: float) -> bool:
     return False
 
 
+#: Tables that set what is simulated (the run's name, start, horizon, seed and
+#: replications; designs; outputs; grades), never a parameter of the model.
+STRUCTURAL_TABLES = ("scenario", "sweep", "output", "policy", "grades", "extends")
+#: Entry fields that are counts or sizes of the model, not its parameters.
+STRUCTURAL_FIELDS = ("firms",)
+
+
+def check_structural(scn: Scenario, key: str, text: str) -> None:
+    """Refuse a key that is not a model parameter: a structural table, a
+    field an entry declares structural (names, jurisdictions, grades,
+    suppliers), or a size of the model (a population's firms)."""
+    tokens = parse_key(key)
+    head = tokens[0] if tokens and isinstance(tokens[0], str) else ""
+    if head in STRUCTURAL_TABLES:
+        raise ScenarioError("--fit", key, f"is in [{head}], which sets what is simulated, not a model parameter; "
+                            "fit a parameter such as licensing.approval_rate", text)
+    field = tokens[-1] if tokens and isinstance(tokens[-1], str) else ""
+    node: Any = scn
+    for tok in tokens[:-1]:
+        try:
+            node = _walk(node, tok)
+        except (ValueError, KeyError, IndexError, AttributeError, StopIteration, TypeError):
+            return  # a key the scenario lacks: with_values names it
+    if field in (*getattr(node, "structural", ()), *STRUCTURAL_FIELDS):
+        raise ScenarioError("--fit", key, f"is structural ({field} fixes the network or its size), not a model "
+                            "parameter --fit can vary", text)
+
+
 def _kind(scn: Scenario, key: str, text: str, near: float) -> bool:
     """Whether ``key`` holds a whole number; errors for values no number can replace."""
     try:
@@ -196,6 +224,7 @@ def check_priors(scn: Scenario, specs: Sequence[str]) -> list[Prior]:
         key, lo, hi, log = parse_fit(text)
         concrete = expand_key(scn, key)
         for k in concrete:
+            check_structural(scn, k, text)
             where = canonical(scn, k)
             if where in owner:
                 raise ScenarioError("--fit", key, f"sets {k}, which --fit {owner[where]} also sets", text)

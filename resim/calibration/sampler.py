@@ -28,7 +28,7 @@ from pyabc.inference_util import AnalysisVars
 from pyabc.population import Particle, Sample
 from pyabc.sampler import Sampler
 
-from ..experiment.executors import map_tasks
+from ..experiment.executors import DaskConnection, map_tasks
 from ..model.randomness import name_key
 
 _STREAM = name_key("calibration/candidate")
@@ -69,7 +69,7 @@ def evaluate(blob: bytes, seed: int, t: int, indices: range) -> list[tuple[int, 
 class SeededSampler(Sampler):
     """Evaluate candidates in index order over ``execute``; keep the first n accepted."""
 
-    def __init__(self, seed: int, workers: int = 1, dask: str | None = None,
+    def __init__(self, seed: int, workers: int = 1, dask: DaskConnection | None = None,
                  on_batch: Callable[[int, int, int], None] | None = None):
         super().__init__()
         self.seed = int(seed)

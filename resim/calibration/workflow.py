@@ -1,7 +1,7 @@
 """A calibration from checked inputs to its files: fit, posterior-predictive
 check, outputs and report, with progress on the terminal.
 
-``command.run`` checks everything a user can get wrong and calls
+``resim.cli.calibrate`` checks everything a user can get wrong and calls
 ``calibrate``; nothing here raises ``ScenarioError``.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..experiment.executors import DaskConnection
 from ..experiment.replications import default_workers
 from ..experiment.store import write_text
 from ..scenario import Loaded
@@ -29,22 +30,20 @@ from .series import Target
 
 
 @contextlib.contextmanager
-def dask_address(dask: str | None, workers: int) -> Iterator[str | None]:
-    """``--dask local`` starts one LocalCluster for the whole calibration
-    (not one per batch); an address is used as given."""
-    if dask != "local":
-        yield dask
+def dask_connection(dask: str | None, workers: int | None) -> Iterator[DaskConnection | None]:
+    """One Dask connection for the whole calibration (not one per batch),
+    made before anything is written: an address that does not answer is bad
+    input. ``local`` is a TLS-secured LocalCluster, as for sweeps."""
+    if not dask:
+        yield None
         return
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
+    with DaskConnection(dask, workers or default_workers()) as conn:
+        yield conn
 
 
 def calibrate(args: argparse.Namespace, loaded: Loaded, targets: list[Target], priors: list[Prior],
-              seed: int, out: Path, request: dict[str, Any]) -> int:
-    """Fit, check and write; returns 0."""
+              seed: int, out: Path, request: dict[str, Any], dask: DaskConnection | None = None) -> dict[str, Any]:
+    """Fit, check and write; returns calibration.json's content."""
     say = (lambda _: None) if args.quiet else (lambda text: print(text, flush=True))
     workers = args.workers or default_workers()
     reps = args.particle_replications
@@ -55,15 +54,13 @@ def calibrate(args: argparse.Namespace, loaded: Loaded, targets: list[Target], p
     say(f"calibrating {', '.join(p.key for p in priors)} of {loaded.source} against {len(targets)} observed rows "
         f"({args.observed}); {args.population} particles, budget {args.budget} simulations, "
         f"fitted horizon {model.horizon_days:g} days")
-    with dask_address(args.dask, workers) as dask:
-        result = fit(model, out, seed=seed, population=args.population,
-                     budget=args.budget - args.predictive * reps, workers=workers, dask=dask,
-                     resume=args.resume, progress=say)
-        post = posterior_of(result, model, str(out))
-        pred = None
-        if args.predictive:
-            say(f"posterior-predictive check: {args.predictive} draws over the whole horizon")
-            pred = predictive(model, post, args.predictive, seed, workers, dask)
+    result = fit(model, out, seed=seed, population=args.population, budget=args.budget - args.predictive * reps,
+                 workers=workers, dask=dask, resume=args.resume, progress=say)
+    post = posterior_of(result, model, str(out))
+    pred = None
+    if args.predictive:
+        say(f"posterior-predictive check: {args.predictive} draws over the whole horizon")
+        pred = predictive(model, post, args.predictive, seed, workers, dask)
     settings = {
         "scenario": loaded.scenario.scenario.name,
         "source": loaded.source,
@@ -87,4 +84,4 @@ def calibrate(args: argparse.Namespace, loaded: Loaded, targets: list[Target], p
         say(f"{inside} of {len(targets)} observed rows inside their 90% posterior-predictive band")
     say(f"results in {out}/ (posterior.parquet, calibration.json, scenario.calibrated.toml, report.html)")
     sys.stdout.flush()
-    return 0
+    return summary

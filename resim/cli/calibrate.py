@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..calibration.directory import check_out, check_resume, make_request
+from ..calibration.directory import HISTORY, check_out, check_resume, make_request
 from ..scenario.errors import ScenarioError
 
 DEFAULT_BUDGET = 2000
@@ -85,7 +85,30 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
-    """Run ``resim calibrate``; returns the exit code (bad input raises ``ScenarioError``)."""
+    """Run ``resim calibrate``; returns the exit code (bad input raises ``ScenarioError``).
+
+    ``--out`` is locked first, before the scenario is read: a second
+    calibration into it is refused at once, and a start refused for any
+    reason (a bad input, a budget below one generation, a Dask address that
+    does not answer) leaves nothing behind. The folder is written in place
+    (pyabc's history is what ``--resume`` continues) and marked complete at
+    the end."""
+    from ..experiment.runfolder import RunFolder
+
+    out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-calibration"
+    with RunFolder(out, "calibration") as folder:
+        check_out(out, args.resume)
+        inputs = _inputs(args, out)
+        try:
+            import pyabc  # noqa: F401 - only to say what is missing before any work
+        except ImportError:
+            print("resim calibrate needs pyabc: pip install 'resim[calibrate]'", file=sys.stderr)
+            return 1
+        return _calibrate(args, folder, inputs)
+
+
+def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Every input checked: scenario, observed rows against it, --fit keys, the budget, --resume."""
     from ..api import load_scenario
     from ..calibration.observed import read_observed
     from ..calibration.priors import check_priors
@@ -97,6 +120,16 @@ def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     targets = compile_targets(read_observed(args.observed), scn, args.observed,
                               [step.scenario for step in loaded.timeline])
     priors = check_priors(scn, args.fit)
+    _check_budget(args)
+    request = make_request(loaded.scenario, targets, priors, seed, args.population, args.particle_replications)
+    if args.resume:
+        check_resume(out, request)
+    return {"loaded": loaded, "targets": targets, "priors": priors, "seed": seed, "out": out, "request": request}
+
+
+def _check_budget(args: argparse.Namespace) -> None:
+    """A budget that cannot cover a prior sample, a first generation and the
+    predictive draws is refused before anything runs."""
     reps = args.particle_replications
     least = 3 * args.population * reps + args.predictive * reps
     if args.budget < least:
@@ -104,16 +137,40 @@ def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
                             f"--population {args.population} need about {3 * args.population * reps} "
                             f"simulations, plus {args.predictive * reps} for --predictive; give at least {least}",
                             args.budget)
-    out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-calibration"
-    check_out(out, args.resume)
-    request = make_request(loaded.scenario, targets, priors, seed, args.population, reps)
-    if args.resume:
-        check_resume(out, request)
-    try:
-        import pyabc  # noqa: F401 - only to say what is missing before any work
-    except ImportError:
-        print("resim calibrate needs pyabc: pip install 'resim[calibrate]'", file=sys.stderr)
-        return 1
-    from ..calibration.workflow import calibrate
 
-    return calibrate(args, loaded, targets, priors, seed, out, request)
+
+def _calibrate(args: argparse.Namespace, folder: Any, inputs: dict[str, Any]) -> int:
+    """The fit in the locked folder, with true messages when it stops early."""
+    from ..calibration.abc_smc import NoGeneration
+    from ..calibration.workflow import calibrate, dask_connection
+    from ..experiment.interrupts import Interrupted
+
+    out = inputs["out"]
+    with dask_connection(args.dask, args.workers) as conn:  # a bad address: refused, nothing written
+        folder.unmark()
+        try:
+            summary = calibrate(args, dask=conn, **inputs)
+        except Interrupted as stop:
+            print(f"resim: interrupted: {_kept(out)} kept in {out}/; continue with: resim calibrate "
+                  f"{args.scenario} ... --resume --out {out}", file=sys.stderr)
+            return stop.exit_code
+        except NoGeneration as e:
+            raise ScenarioError("--budget", "", f"ran out after {e.spent} simulations, before a first generation "
+                                f"was complete (fewer candidates were accepted than expected); continue with "
+                                f"--resume and --budget {e.spent * 2 + args.predictive * args.particle_replications}"
+                                " or more", args.budget) from None
+    folder.mark("complete", generations=len(summary["generations"]),
+                effective_sample_size=summary["effective_sample_size"], simulations=summary["simulations"])
+    return 0
+
+
+def _kept(out: Path) -> str:
+    """How many generations the history in ``out`` holds, in words."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{out / HISTORY}?mode=ro", uri=True) as db:
+            n = db.execute("select count(*) from populations where t >= 0").fetchone()[0]
+    except sqlite3.Error:
+        n = 0
+    return "no generation is" if n == 0 else ("1 generation is" if n == 1 else f"{n} generations are")

@@ -204,19 +204,14 @@ def _task_died(unit: tuple[int, tuple[Any, ...]], reason: str) -> Any:
 
 
 def map_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]], workers: int = 1,
-              dask: str | None = None) -> Iterator[tuple[int, Any]]:
+              dask: DaskConnection | None = None) -> Iterator[tuple[int, Any]]:
     """``fn(*task)`` for each task on the same executors, yielding ``(task
     index, result)`` as they finish (callers order by index). For work with
     no failure row of its own (calibration's candidate batches): a task
     whose worker process dies raises."""
     units = list(enumerate(tasks))
-    conn = DaskConnection(dask, workers) if dask else None
-    try:
-        for _, results in execute(_apply, fn, units, workers=workers, chunk=1, died=_task_died, dask=conn):
-            yield from results
-    finally:
-        if conn is not None:
-            conn.close()
+    for _, results in execute(_apply, fn, units, workers=workers, chunk=1, died=_task_died, dask=dask):
+        yield from results
 
 
 def _dask_call(work: Work, payload: Any, units: Sequence[Any]) -> list[Any]:

@@ -44,7 +44,10 @@ from ..scenario.errors import ScenarioError
 MARKER = ".resim-complete.json"
 #: Files a report may rebuild in place; the marker does not pin them.
 _REBUILT = ("report.html", "plots")
-KINDS = ("run", "sweep", "compare")
+KINDS = ("run", "sweep", "compare", "calibration")
+#: What marks a folder a calibration's before its marker is written (pyabc's
+#: history and the request ``--resume`` checks).
+CALIBRATION_FILES = ("history.db", "calibration.request.json", "calibration.json")
 
 
 class WriteError(Exception):
@@ -73,6 +76,8 @@ def _kind_of(path: Path) -> str | None:
                 return kind
     if (path / "sweep.json").is_file():
         return "sweep"
+    if any((path / f).is_file() for f in CALIBRATION_FILES):
+        return "calibration"
     if (path / "manifest.json").is_file() or (path / "summary.json").is_file():
         return "run"
     return "" if not any(path.iterdir()) else None
@@ -98,9 +103,8 @@ def check_complete(directory: str | Path) -> dict[str, Any]:
     if not d.is_dir():
         raise ScenarioError(str(directory), "", "does not exist" if not d.exists() else "is not a directory")
     doc = read_marker(d)
-    if doc is None and (d / "calibration.json").is_file():
-        raise ScenarioError(str(directory), "", "is a calibration: its report is report.html there, written by "
-                            "resim calibrate (resim report reads runs, sweeps and comparisons)")
+    if (doc or {}).get("kind") == "calibration" or (doc is None and _kind_of(d) == "calibration"):
+        raise ScenarioError(str(directory), "", _calibration_words(d, doc))
     if doc is None or doc.get("kind") not in KINDS:
         raise ScenarioError(str(directory), "", f"is not a finished run or sweep (no {MARKER}): it was "
                             "interrupted, is still being written, or is not a resim result; run it again")
@@ -112,6 +116,17 @@ def check_complete(directory: str | Path) -> dict[str, Any]:
             raise ScenarioError(str(directory), name, "is not the file this run wrote (the folder mixes "
                                 "runs); run it again")
     return doc
+
+
+def _calibration_words(d: Path, doc: dict[str, Any] | None) -> str:
+    """What a calibration folder holds, for ``resim report``."""
+    shipped = doc is None and (d / "calibration.json").is_file() and not (d / "history.db").is_file()
+    finished = (doc or {}).get("status") == "complete" or shipped
+    if finished:
+        return (f"is a finished calibration: its report is {d / 'report.html'}, written by resim calibrate "
+                "(resim report rebuilds runs, sweeps and comparisons)")
+    return ("is an unfinished calibration (interrupted, or still running): continue it with resim calibrate "
+            f"SCENARIO ... --resume --out {d}")
 
 
 def _digest(path: Path) -> str:
