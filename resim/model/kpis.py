@@ -11,43 +11,109 @@ anecdote.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-METRICS = (
-    "vehicles_lost",
-    "shortfall_t",
-    "stockout_days",
-    "first_stockout_day",
-    "longest_stoppage_days",
-    "fill_rate",
-    "extra_cost_usd",
-    "peak_share_stopped",
-    "firms_ever_stopped",
-    "first_firm_stockout_day",
-)
-ALL = "all"
 
-#: The range each KPI can take; confidence intervals are clipped to it (a
-#: t-interval on few, skewed replications can otherwise dip below zero).
-BOUNDS: dict[str, tuple[float | None, float | None]] = {
-    "vehicles_lost": (0.0, None),
-    "shortfall_t": (0.0, None),
-    "stockout_days": (0.0, None),
-    "first_stockout_day": (0.0, None),
-    "longest_stoppage_days": (0.0, None),
-    "fill_rate": (0.0, 1.0),
-    "extra_cost_usd": (None, None),
-    "peak_share_stopped": (0.0, 1.0),
-    "firms_ever_stopped": (0.0, None),
-    "first_firm_stockout_day": (0.0, None),
-}
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI, declared once: every table, file, report, figure and
+    command-line check reads what it shows and accepts from here, so adding a
+    KPI is this declaration plus its computation in :func:`automaker_kpis`.
+
+    ``unit`` is the unit of the stored value, ``heading`` the tables' name
+    for it in the unit shown (the value times ``scale``, with ``digits``
+    decimals). ``aggregation`` says how the row of every automaker together
+    (``all``) is formed: ``pooled`` from the daily rows of every automaker
+    (a day is short when any firm is), ``sum`` over the entries. ``bounds``
+    is the range the KPI can take; its confidence intervals are clipped to
+    it (a t-interval on few, skewed replications can otherwise dip below
+    zero). A ``censored`` KPI is the day of a first event, undefined (NaN) in
+    a replication without one; where a value is needed per replication
+    (sensitivity, discovery, comparisons, sequential targets) it counts as
+    the horizon. ``shown``: where it is shown beyond the result files
+    (``report``: the HTML report and notebook; ``terminal``: the terminal
+    tables too), ``drop_rank`` the order in which a terminal run table too
+    wide for the screen leaves it out (0: never), ``population`` that it is
+    shown only when an automaker entry is a population of firms, and
+    ``stand_in`` the KPI shown in its place when it is undefined for every
+    entry. ``occurrence_of`` marks a share of replications: those in which
+    that censored KPI happened."""
+
+    name: str
+    label: str
+    unit: str
+    heading: str
+    better: str
+    aggregation: str
+    meaning: str
+    bounds: tuple[float | None, float | None] = (0.0, None)
+    digits: int = 0
+    scale: float = 1.0
+    censored: bool = False
+    per_firm: bool = False
+    population: bool = False
+    shown: str = "files"
+    drop_rank: int = 0
+    stand_in: str | None = None
+    occurrence_of: str | None = None
+
+    @property
+    def is_share(self) -> bool:
+        """A share (of demand, firms or replications): bounded by 0 and 1."""
+        return self.bounds == (0.0, 1.0)
+
+
+SUM, POOLED = "sum", "pooled"
+TERMINAL, REPORT = "terminal", "report"
+LOWER, HIGHER = "lower", "higher"
+
+#: The KPIs of one replication, in the column order of replications.parquet.
+KPIS: tuple[Kpi, ...] = (
+    Kpi("vehicles_lost", "vehicles lost", "vehicles", "vehicles lost", LOWER, SUM,
+        "vehicles not built for want of magnets (NaN for a buyer given in tonnes)",
+        per_firm=True, shown=TERMINAL, stand_in="shortfall_t"),
+    Kpi("shortfall_t", "magnet shortfall", "t", "magnet shortfall (t)", LOWER, POOLED,
+        "magnet demand never met: demand minus consumption", per_firm=True, shown=REPORT),
+    Kpi("stockout_days", "stockout days", "days", "stockout days", LOWER, POOLED,
+        "days on which the entry (any of its firms) was short", per_firm=True, shown=TERMINAL, drop_rank=2),
+    Kpi("first_stockout_day", "first stockout", "day of run", "first stockout", HIGHER, POOLED,
+        "day of the run on which the first stockout began", censored=True, per_firm=True, shown=TERMINAL),
+    Kpi("longest_stoppage_days", "longest stoppage", "days", "longest stoppage (days)", LOWER, POOLED,
+        "longest run of consecutive stockout days", per_firm=True, shown=REPORT),
+    Kpi("fill_rate", "fill rate", "share of demand", "fill rate %", HIGHER, POOLED,
+        "share of magnet demand met", bounds=(0.0, 1.0), digits=1, scale=100.0, per_firm=True,
+        shown=TERMINAL, drop_rank=1),
+    Kpi("extra_cost_usd", "extra cost", "USD", "extra cost (USD)", LOWER, SUM,
+        "US dollars paid above the reference price of magnets", bounds=(None, None)),
+    Kpi("peak_share_stopped", "peak share of lines stopped", "share of firms", "peak lines stopped %", LOWER,
+        POOLED, "largest share of the entry's firms short on one day", bounds=(0.0, 1.0), scale=100.0,
+        population=True, shown=TERMINAL, drop_rank=3),
+    Kpi("firms_ever_stopped", "firms ever stopped", "firms", "firms ever stopped", LOWER, SUM,
+        "firms of the entry short on at least one day", digits=1, population=True, shown=REPORT),
+    Kpi("first_firm_stockout_day", "first firm stockout", "day of run", "first firm stockout", HIGHER, POOLED,
+        "day of the run on which the entry's first firm ran short (its first stockout)", censored=True),
+)
+#: Across replications: the share of them with a stockout (a Wilson interval, not a t-interval).
+STOCKOUT_PROBABILITY = Kpi(
+    "stockout_probability", "stockout probability", "share of replications", "P(stockout)", LOWER, POOLED,
+    "share of replications with a stockout", bounds=(0.0, 1.0), digits=2, shown=TERMINAL, drop_rank=4,
+    occurrence_of="first_stockout_day")
+#: Every KPI in the order tables show them: each share of replications after the day it counts.
+READING_ORDER: tuple[Kpi, ...] = tuple(
+    x for k in KPIS for x in (k, *(s for s in (STOCKOUT_PROBABILITY,) if s.occurrence_of == k.name)))
+BY_NAME: dict[str, Kpi] = {k.name: k for k in READING_ORDER}
+
+METRICS = tuple(k.name for k in KPIS)
+ALL = "all"
+BOUNDS: dict[str, tuple[float | None, float | None]] = {k.name: k.bounds for k in KPIS}
 #: KPIs that are days of a first event, undefined (NaN) in a replication without one.
-FIRST_DAYS = ("first_stockout_day", "first_firm_stockout_day")
+FIRST_DAYS = tuple(k.name for k in KPIS if k.censored)
 
 
 def _runs(short: np.ndarray) -> tuple[int, float, int]:
@@ -59,6 +125,22 @@ def _runs(short: np.ndarray) -> tuple[int, float, int]:
     starts = np.r_[0, breaks + 1]
     ends = np.r_[breaks, idx.size - 1]
     return int(idx.size), float(idx[0]), int((ends - starts + 1).max())
+
+
+def _lost_tonnes(demand_t: np.ndarray, consumed_t: np.ndarray) -> tuple[float, float]:
+    """(total demand, tonnes lost for good): demand minus consumption, a
+    rounding-sized remainder counted as none."""
+    demand = float(demand_t.sum())
+    lost_t = max(0.0, demand - float(consumed_t.sum()))
+    return demand, 0.0 if lost_t < 1e-9 * max(demand, 1.0) else lost_t
+
+
+def _vehicles(lost_t: float, demand_vehicles: np.ndarray, produced_vehicles: np.ndarray) -> float:
+    """Vehicles not built; NaN when a day's demand has no vehicle count."""
+    if lost_t == 0.0:
+        return 0.0 if not np.isnan(demand_vehicles).any() else math.nan
+    vehicles = float(demand_vehicles.sum() - produced_vehicles.sum())
+    return max(0.0, vehicles) if not math.isnan(vehicles) else math.nan
 
 
 def automaker_kpis(
@@ -88,25 +170,17 @@ def automaker_kpis(
     order = np.argsort(day, kind="stable")
     short = shortfall_t[order] > 0.0
     n_short, first, longest = _runs(short)
-    demand = float(demand_t.sum())
-    lost_t = max(0.0, demand - float(consumed_t.sum()))
-    if lost_t < 1e-9 * max(demand, 1.0):
-        lost_t = 0.0
+    demand, lost_t = _lost_tonnes(demand_t, consumed_t)
     if demand_vehicles is None or produced_vehicles is None:
         tpv = np.broadcast_to(np.asarray(t_per_vehicle, dtype=float), demand_t.shape)
         demand_vehicles, produced_vehicles = demand_t / tpv, consumed_t / tpv
-    if lost_t == 0.0:
-        vehicles = 0.0 if not np.isnan(demand_vehicles).any() else math.nan
-    else:
-        vehicles = float(demand_vehicles.sum() - produced_vehicles.sum())
-        vehicles = max(0.0, vehicles) if not math.isnan(vehicles) else math.nan
     if firms is None or firms_stopped is None:
         share = short.astype(float)
     else:
         share = np.asarray(firms_stopped, dtype=float) / np.asarray(firms, dtype=float)
     first_day = float(day[order][int(first)]) if not math.isnan(first) else math.nan
     return {
-        "vehicles_lost": vehicles,
+        "vehicles_lost": _vehicles(lost_t, demand_vehicles, produced_vehicles),
         "shortfall_t": lost_t,
         "stockout_days": float(n_short),
         "first_stockout_day": first_day,
@@ -119,6 +193,39 @@ def automaker_kpis(
     }
 
 
+def _per_automaker(frame: pd.DataFrame | None, values: Callable[[pd.DataFrame], Any]) -> dict[str, float]:
+    """``values`` of a per-row table (costs, firms) summed per automaker (plain
+    Python: a few rows per replication)."""
+    out: dict[str, float] = {}
+    if frame is not None and len(frame):
+        for who, x in zip(frame["automaker"].tolist(), values(frame).tolist(), strict=True):
+            out[who] = out.get(who, 0.0) + x
+    return out
+
+
+def _sum_of_entries(values: list[float]) -> float:
+    """A ``sum`` KPI of every automaker together: NaN only if no entry has it."""
+    x = np.array(values, dtype=float)
+    return float(np.nansum(x)) if not np.isnan(x).all() else math.nan
+
+
+def _total_kpis(base: list[np.ndarray], more: dict[str, np.ndarray], rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The ``all`` row: pooled KPIs from every entry's daily rows summed per
+    day, ``sum`` KPIs (:attr:`Kpi.aggregation`) summed over the entries."""
+    days, at = np.unique(base[0], return_inverse=True)
+
+    def total(c: np.ndarray) -> np.ndarray:
+        return np.bincount(at, weights=c.astype(float), minlength=days.size)
+
+    demand, consumed, short = (total(c) for c in base[1:4])
+    head = {c: total(more[c]) for c in ("firms", "firms_stopped") if c in more}
+    k = automaker_kpis(days, demand, consumed, short, math.nan, **head)
+    for kpi in KPIS:
+        if kpi.aggregation == SUM:
+            k[kpi.name] = _sum_of_entries([r[kpi.name] for r in rows])
+    return k
+
+
 def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None,
                      firms: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per automaker entry and one for ``all`` (every automaker
@@ -129,15 +236,8 @@ def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None
     Plain numpy on the columns (no groupby): it runs once per replication,
     and on a reference replication pandas' grouping cost as much as a tenth
     of the simulation."""
-    cost: dict[str, float] = {}
-    if costs is not None and len(costs):
-        for who, usd in zip(costs["automaker"].tolist(), costs["usd"].tolist(), strict=True):
-            cost[who] = cost.get(who, 0.0) + usd
-    ever: dict[str, float] = {}
-    if firms is not None and len(firms):
-        stopped = firms["stockout_days"].to_numpy() > 0
-        for who, hit in zip(firms["automaker"].tolist(), stopped.tolist(), strict=True):
-            ever[who] = ever.get(who, 0.0) + hit
+    cost = _per_automaker(costs, lambda f: f["usd"])
+    ever = _per_automaker(firms, lambda f: f["stockout_days"].to_numpy() > 0)
     codes, names = pd.factorize(timeseries["automaker"].to_numpy(), sort=False)
     base = [timeseries[c].to_numpy() for c in ("day", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle")]
     extra = [c for c in ("demand_vehicles", "produced_vehicles", "firms", "firms_stopped") if c in timeseries]
@@ -151,25 +251,15 @@ def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None
             day, demand, consumed, short, tpv, cost.get(name, 0.0), **per,
             firms_ever_stopped=ever.get(name) if firms is not None else None)})
     if rows:
-        days, at = np.unique(base[0], return_inverse=True)
-
-        def total(c: np.ndarray) -> np.ndarray:
-            return np.bincount(at, weights=c.astype(float), minlength=days.size)
-
-        demand, consumed, short = (total(c) for c in base[1:4])
-        head = {c: total(more[c]) for c in ("firms", "firms_stopped") if c in more}
-        k = automaker_kpis(days, demand, consumed, short, math.nan, sum(cost.values()), **head,
-                           firms_ever_stopped=sum(r["firms_ever_stopped"] for r in rows))
-        veh = np.array([r["vehicles_lost"] for r in rows], dtype=float)
-        k["vehicles_lost"] = float(np.nansum(veh)) if not np.isnan(veh).all() else math.nan
-        rows.append({"automaker": ALL, **k})
+        rows.append({"automaker": ALL, **_total_kpis(base, more, rows)})
     return pd.DataFrame(rows, columns=["automaker", *METRICS])
 
 
+#: The KPIs of each firm in firms.parquet.
+FIRM_KPIS = tuple(k.name for k in KPIS if k.per_firm)
 #: One row per firm of every automaker entry, per replication (``firms.parquet``).
 FIRM_COLUMNS = ("automaker", "firm", "name", "demand_share", "initial_inventory_days", "target_days",
-                "approval_standing", "vehicles_lost", "shortfall_t", "stockout_days", "first_stockout_day",
-                "longest_stoppage_days", "fill_rate")
+                "approval_standing", *FIRM_KPIS)
 
 
 def firm_kpis(rows: np.ndarray) -> list[dict[str, float]]:
@@ -179,8 +269,7 @@ def firm_kpis(rows: np.ndarray) -> list[dict[str, float]]:
     out = []
     for r in rows:
         k = automaker_kpis(day, r[1], r[2], r[3], r[4])
-        out.append({m: k[m] for m in ("vehicles_lost", "shortfall_t", "stockout_days", "first_stockout_day",
-                                      "longest_stoppage_days", "fill_rate")})
+        out.append({m: k[m] for m in FIRM_KPIS})
     return out
 
 
@@ -221,13 +310,13 @@ def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
     ok = replications[replications["error"].isna()] if "error" in replications.columns else replications
     for name, g in ok.groupby("automaker", sort=False):
         block: dict[str, Any] = {}
-        for m in METRICS:
-            block[m] = describe(g[m].to_numpy(dtype=float), BOUNDS[m])
+        for kpi in KPIS:
+            block[kpi.name] = describe(g[kpi.name].to_numpy(dtype=float), kpi.bounds)
         n = len(g)
-        hit = int(g["first_stockout_day"].notna().sum())
-        block["stockout_probability"] = {"mean": hit / n if n else None, "ci95": wilson(hit, n), "n": n}
+        hit = int(g[STOCKOUT_PROBABILITY.occurrence_of].notna().sum())
+        block[STOCKOUT_PROBABILITY.name] = {"mean": hit / n if n else None, "ci95": wilson(hit, n), "n": n}
         # a firm's first stockout is its entry's first stockout day, so the two probabilities agree
-        block["firm_stockout_probability"] = block["stockout_probability"]
+        block["firm_stockout_probability"] = block[STOCKOUT_PROBABILITY.name]
         out[str(name)] = block
     return out
 
