@@ -143,6 +143,13 @@ def _vehicles(lost_t: float, demand_vehicles: np.ndarray, produced_vehicles: np.
     return max(0.0, vehicles) if not math.isnan(vehicles) else math.nan
 
 
+def _share_stopped(short: np.ndarray, firms: np.ndarray | None, firms_stopped: np.ndarray | None) -> np.ndarray:
+    """The share of the entry's firms stopped each day (one firm without the counts)."""
+    if firms is None or firms_stopped is None:
+        return short.astype(float)
+    return np.asarray(firms_stopped, dtype=float) / np.asarray(firms, dtype=float)
+
+
 def automaker_kpis(
     day: np.ndarray,
     demand_t: np.ndarray,
@@ -174,10 +181,7 @@ def automaker_kpis(
     if demand_vehicles is None or produced_vehicles is None:
         tpv = np.broadcast_to(np.asarray(t_per_vehicle, dtype=float), demand_t.shape)
         demand_vehicles, produced_vehicles = demand_t / tpv, consumed_t / tpv
-    if firms is None or firms_stopped is None:
-        share = short.astype(float)
-    else:
-        share = np.asarray(firms_stopped, dtype=float) / np.asarray(firms, dtype=float)
+    share = _share_stopped(short, firms, firms_stopped)
     first_day = float(day[order][int(first)]) if not math.isnan(first) else math.nan
     return {
         "vehicles_lost": _vehicles(lost_t, demand_vehicles, produced_vehicles),
@@ -226,6 +230,22 @@ def _total_kpis(base: list[np.ndarray], more: dict[str, np.ndarray], rows: list[
     return k
 
 
+def _entry_rows(automaker: np.ndarray, base: list[np.ndarray], more: dict[str, np.ndarray],
+                cost: dict[str, float], ever: dict[str, float] | None) -> list[dict[str, Any]]:
+    """One row of KPIs per automaker entry, in order of first appearance
+    (``ever``: firms ever stopped per entry, None without firm rows)."""
+    codes, names = pd.factorize(automaker, sort=False)
+    rows = []
+    for k, name in enumerate(names):
+        idx = np.flatnonzero(codes == k)
+        day, demand, consumed, short, tpv = (c[idx] for c in base)
+        per = {c: v[idx] for c, v in more.items()}
+        rows.append({"automaker": name, **automaker_kpis(
+            day, demand, consumed, short, tpv, cost.get(name, 0.0), **per,
+            firms_ever_stopped=None if ever is None else ever.get(name))})
+    return rows
+
+
 def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None,
                      firms: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per automaker entry and one for ``all`` (every automaker
@@ -237,19 +257,11 @@ def replication_kpis(timeseries: pd.DataFrame, costs: pd.DataFrame | None = None
     and on a reference replication pandas' grouping cost as much as a tenth
     of the simulation."""
     cost = _per_automaker(costs, lambda f: f["usd"])
-    ever = _per_automaker(firms, lambda f: f["stockout_days"].to_numpy() > 0)
-    codes, names = pd.factorize(timeseries["automaker"].to_numpy(), sort=False)
+    ever = _per_automaker(firms, lambda f: f["stockout_days"].to_numpy() > 0) if firms is not None else None
     base = [timeseries[c].to_numpy() for c in ("day", "demand_t", "consumed_t", "shortfall_t", "t_per_vehicle")]
     extra = [c for c in ("demand_vehicles", "produced_vehicles", "firms", "firms_stopped") if c in timeseries]
     more = {c: timeseries[c].to_numpy(dtype=float) for c in extra}
-    rows = []
-    for k, name in enumerate(names):
-        idx = np.flatnonzero(codes == k)
-        day, demand, consumed, short, tpv = (c[idx] for c in base)
-        per = {c: v[idx] for c, v in more.items()}
-        rows.append({"automaker": name, **automaker_kpis(
-            day, demand, consumed, short, tpv, cost.get(name, 0.0), **per,
-            firms_ever_stopped=ever.get(name) if firms is not None else None)})
+    rows = _entry_rows(timeseries["automaker"].to_numpy(), base, more, cost, ever)
     if rows:
         rows.append({"automaker": ALL, **_total_kpis(base, more, rows)})
     return pd.DataFrame(rows, columns=["automaker", *METRICS])
@@ -273,24 +285,28 @@ def firm_kpis(rows: np.ndarray) -> list[dict[str, float]]:
     return out
 
 
+def _clipped(interval: tuple[float, float], bounds: tuple[float | None, float | None]) -> list[float | None]:
+    lo, hi = bounds
+    low, high = (float(v) for v in interval)
+    return [low if lo is None else max(lo, low), high if hi is None else min(hi, high)]
+
+
+def _t_interval(x: np.ndarray, mean: float) -> tuple[float, float]:
+    """scipy's 95% Student t interval of the mean; identical values give a
+    zero-width interval at the mean rather than scipy's NaN for a zero scale."""
+    sem = float(stats.sem(x))
+    return stats.t.interval(0.95, x.size - 1, loc=mean, scale=sem) if sem > 0 else (mean, mean)
+
+
 def describe(values: Iterable[float], bounds: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
     """Mean, 95% t-interval of the mean (clipped to ``bounds``), and
-    p5/p50/p95 of replication values.
-
-    The interval is scipy's Student t (``stats.t.interval`` around the mean
-    with its standard error); identical values give a zero-width interval
-    at the mean rather than scipy's NaN for a zero scale."""
+    p5/p50/p95 of replication values (None and NaN left out)."""
     x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     n = x.size
     if n == 0:
         return {"mean": None, "ci95": [None, None], "p5": None, "p50": None, "p95": None, "n": 0}
     mean = float(x.mean())
-    ci: list[float | None] = [None, None]
-    if n > 1:
-        sem = float(stats.sem(x))
-        low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=sem) if sem > 0 else (mean, mean)
-        lo, hi = bounds
-        ci = [float(low) if lo is None else max(lo, float(low)), float(high) if hi is None else min(hi, float(high))]
+    ci = _clipped(_t_interval(x, mean), bounds) if n > 1 else [None, None]
     p5, p50, p95 = (float(v) for v in np.percentile(x, [5, 50, 95]))
     return {"mean": mean, "ci95": ci, "p5": p5, "p50": p50, "p95": p95, "n": int(n)}
 
@@ -321,6 +337,39 @@ def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _decisions(licences: pd.DataFrame, names: list[str], replications: list[int]) -> dict[str, Any]:
+    """Applications per replication, approved share, pending files, days to
+    decision, stage waits per visit and approvals by kind."""
+    if not len(licences):
+        return {"applications": describe([0.0] * len(replications)), "approved_share": describe([]),
+                "pending_at_horizon": 0, "decision_days": _pooled(np.array([])),
+                "stage_wait_days": {s: _pooled(np.array([])) for s in names}, "by_kind": {}}
+    per_rep = licences.groupby("replication").size().reindex(replications, fill_value=0)
+    decided = licences[licences["outcome"] != "pending"]
+    share = decided.groupby("replication")["outcome"].apply(lambda s: float((s == "approved").mean()))
+    days = (decided["decided_day"] - decided["submitted_day"]).to_numpy(dtype=float)
+    return {"applications": describe(per_rep.to_numpy(dtype=float)),
+            "approved_share": describe(share.to_numpy(dtype=float)),
+            "pending_at_horizon": int((licences["outcome"] == "pending").sum()),
+            "decision_days": _pooled(days),
+            "stage_wait_days": {s: _wait_per_visit(decided, s) for s in names},
+            "by_kind": {str(kind): {"decided": int(len(g)), "approved_share": float((g["outcome"] == "approved").mean())}
+                        for kind, g in decided.groupby("kind")}}
+
+
+def _wait_per_visit(decided: pd.DataFrame, stage: str) -> dict[str, float | None]:
+    visits = decided[f"visits_{stage}"].to_numpy(dtype=float)
+    w = decided[f"wait_{stage}"].to_numpy(dtype=float)
+    mask = visits > 0
+    return _pooled(w[mask] / visits[mask])
+
+
+def _utilisation(g: pd.DataFrame) -> dict[str, Any] | None:
+    """Busy reviewer time over reviewer time (None for unlimited reviewers)."""
+    finite = g[g["reviewer_area"] > 0]
+    return describe((finite["busy_area"] / finite["reviewer_area"]).to_numpy(dtype=float)) if len(finite) else None
+
+
 def licensing_summary(licences: pd.DataFrame, stages: pd.DataFrame, replications: list[int]) -> dict[str, Any]:
     """The ``licensing`` block: volumes, approval, decision times, stage waits,
     time-average queue lengths and reviewer utilisation.
@@ -329,49 +378,12 @@ def licensing_summary(licences: pd.DataFrame, stages: pd.DataFrame, replications
     again); queue lengths and utilisation come from the office's time
     integrals, which include background applications.
     """
-    out: dict[str, Any] = {}
     names = list(dict.fromkeys(stages["stage"])) if len(stages) else []
-    if len(licences):
-        per_rep = licences.groupby("replication").size().reindex(replications, fill_value=0)
-        out["applications"] = describe(per_rep.to_numpy(dtype=float))
-        decided = licences[licences["outcome"] != "pending"]
-        share = decided.groupby("replication")["outcome"].apply(lambda s: float((s == "approved").mean()))
-        out["approved_share"] = describe(share.to_numpy(dtype=float))
-        out["pending_at_horizon"] = int((licences["outcome"] == "pending").sum())
-        days = (decided["decided_day"] - decided["submitted_day"]).to_numpy(dtype=float)
-        out["decision_days"] = _pooled(days)
-        waits = {}
-        for s in names:
-            visits = decided[f"visits_{s}"].to_numpy(dtype=float)
-            w = decided[f"wait_{s}"].to_numpy(dtype=float)
-            mask = visits > 0
-            per_visit = w[mask] / visits[mask]
-            waits[s] = _pooled(per_visit)
-        out["stage_wait_days"] = waits
-        by_kind = {}
-        for kind, g in decided.groupby("kind"):
-            by_kind[str(kind)] = {
-                "decided": int(len(g)),
-                "approved_share": float((g["outcome"] == "approved").mean()),
-            }
-        out["by_kind"] = by_kind
-    else:
-        out["applications"] = describe([0.0] * len(replications))
-        out["approved_share"] = describe([])
-        out["pending_at_horizon"] = 0
-        out["decision_days"] = _pooled(np.array([]))
-        out["stage_wait_days"] = {s: _pooled(np.array([])) for s in names}
-        out["by_kind"] = {}
-    q, util = {}, {}
-    for s in names:
-        g = stages[stages["stage"] == s]
-        q[s] = describe((g["queue_area"] / g["horizon_days"]).to_numpy(dtype=float))
-        finite = g[g["reviewer_area"] > 0]
-        util[s] = describe((finite["busy_area"] / finite["reviewer_area"]).to_numpy(dtype=float)) \
-            if len(finite) else None
-    out["queue_length"] = q
-    out["reviewer_utilisation"] = util
-    return out
+    per_stage = {s: stages[stages["stage"] == s] for s in names}
+    return {**_decisions(licences, names, replications),
+            "queue_length": {s: describe((g["queue_area"] / g["horizon_days"]).to_numpy(dtype=float))
+                             for s, g in per_stage.items()},
+            "reviewer_utilisation": {s: _utilisation(g) for s, g in per_stage.items()}}
 
 
 def _pooled(x: np.ndarray) -> dict[str, float | None]:
