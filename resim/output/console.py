@@ -81,8 +81,8 @@ class Cell:
     band: str = ""
 
     def text(self, stacked: bool) -> str:
-        first = [self.main, self.ci] if stacked else [" ".join(p for p in (self.main, self.ci) if p)]
-        return "\n".join(p for p in (*first, self.band) if p)
+        lines = (self.main, self.ci, self.band) if stacked else (" ".join(filter(None, (self.main, self.ci))), self.band)
+        return "\n".join(filter(None, lines))
 
 
 @dataclass(frozen=True)
@@ -154,11 +154,15 @@ class FittedTable:
         for c in shown:
             t.add_column(c.short if stacked else c.heading, justify=c.justify,  # type: ignore[arg-type]
                          no_wrap=True, overflow="ellipsis")
+        self._add_rows(t, shown, stacked)
+        return t
+
+    def _add_rows(self, t: Table, shown: Sequence[Column], stacked: bool) -> None:
+        """The rows, a gap above the total row (side-by-side layouts only); "-" for a missing cell."""
         for i, row in enumerate(self.rows):
             if i == self.section_before and not stacked:
                 t.add_section()
             t.add_row(*[row[c.key].text(stacked) if c.key in row else "-" for c in shown])
-        return t
 
 
 # ---------------------------------------------------------------- the run's tables
@@ -177,20 +181,33 @@ def _with_band(cell: Cell, d: dict[str, Any], digits: int, scale: float = 1.0) -
     return Cell(cell.main, cell.ci, f"({_num(d['p5'] * scale, digits)}–{_num(d['p95'] * scale, digits)})")
 
 
+def _month_days(start: date, a: float, b: float) -> tuple[str, str]:
+    """Two days of the run as month-day (``06-18``)."""
+    return _day(start, a)[5:], _day(start, b)[5:]
+
+
+def _first_ci(start: date, main: str, ci95: Sequence[float | None] | None) -> str:
+    """The interval of a first stockout's mean as month-days; none when it is that one day."""
+    lo, hi = (ci95 or [None, None])[:2]
+    if lo is None:
+        return ""
+    a, b = _month_days(start, lo, hi)
+    return "" if a == b == main[5:] else f"[{a}, {b}]"
+
+
+def _first_band(start: date, d: dict[str, Any]) -> str:
+    if d.get("p5") is None:
+        return ""
+    a, b = _month_days(start, d["p5"], d["p95"])
+    return "" if a == b else f"({a}–{b})"
+
+
 def _first_stockout(start: date, d: dict[str, Any], band: bool) -> Cell:
+    """A first stockout as the date of its mean, its CI and (``band``) p5–p95 as month-days."""
     if d.get("mean") is None:
         return Cell("none")
     main = _day(start, d["mean"])
-    lo, hi = (d.get("ci95") or [None, None])[:2]
-    ci = ""
-    if lo is not None:
-        a, b = _day(start, lo)[5:], _day(start, hi)[5:]
-        ci = "" if a == b == main[5:] else f"[{a}, {b}]"
-    spread = ""
-    if band and d.get("p5") is not None:
-        a, b = _day(start, d["p5"])[5:], _day(start, d["p95"])[5:]
-        spread = "" if a == b else f"({a}–{b})"
-    return Cell(main, ci, spread)
+    return Cell(main, _first_ci(start, main, d.get("ci95")), _first_band(start, d) if band else "")
 
 
 #: How a censored KPI's column reads in the run table: its cells are the
@@ -205,13 +222,13 @@ def run_kpis(summary: dict[str, Any]) -> list[Kpi]:
     entry has firms), each one undefined for every entry replaced by its
     stand-in (buyers given in tonnes have no vehicle count: the tonnes they lack)."""
     populations = any(k > 1 for k in summary.get("firms", {}).values())
-    out = []
-    for kpi in TERMINAL_KPIS:
-        if kpi.stand_in and not any(k[kpi.name].get("mean") is not None for k in summary["kpis"].values()):
-            kpi = BY_NAME[kpi.stand_in]
-        if populations or not kpi.population:
-            out.append(kpi)
-    return out
+    shown = [BY_NAME[k.stand_in] if k.stand_in and _undefined(summary, k.name) else k for k in TERMINAL_KPIS]
+    return [k for k in shown if populations or not k.population]
+
+
+def _undefined(summary: dict[str, Any], name: str) -> bool:
+    """Whether no automaker entry has a mean of KPI ``name``."""
+    return all(block[name].get("mean") is None for block in summary["kpis"].values())
 
 
 def _run_cell(kpi: Kpi, d: dict[str, Any], start: date, band: bool) -> Cell:

@@ -63,16 +63,20 @@ def _sweep_cell(kpi: Kpi, d: dict[str, Any]) -> str:
                     kpi.digits, kpi.scale)
 
 
+def _point_rows(t: Table, res: Any, rows: Any) -> None:
+    fmt = _key_values(res)
+    for d in rows.to_dict("records"):
+        t.add_row(*(escape(fmt[k](d[k])) for k in res.keys), *(_sweep_cell(k, d) for k in SWEEP_KPIS))
+
+
 def sweep_table(res: Any, max_rows: int = 40) -> Table:
     """Per design point: the swept values and the ``all`` KPIs with CIs."""
     s = res.summary
     t = Table(title="sweep: every automaker together ('all'), mean [95% CI]", title_justify="left")
     for c in (*(escape(str(k)) for k in res.keys), *(k.heading for k in SWEEP_KPIS)):
         t.add_column(c, justify="right")
-    fmt = _key_values(res)
     rows = s[s["automaker"] == "all"] if len(s) else s
-    for d in rows.head(max_rows).to_dict("records"):
-        t.add_row(*(escape(fmt[k](d[k])) for k in res.keys), *(_sweep_cell(k, d) for k in SWEEP_KPIS))
+    _point_rows(t, res, rows.head(max_rows))
     if len(rows) > max_rows:
         t.caption = f"first {max_rows} of {len(rows)} points; all in summary.parquet"
     return t
@@ -105,25 +109,32 @@ def _index_cell(r: Any, digits: int, scale: float) -> str:
     return _mean_ci({"mean": r["value"], "ci95": [_or_none(r["ci_low"]), _or_none(r["ci_high"])]}, digits, scale)
 
 
-def sensitivity_table(frame: Any, kpi: str = "vehicles_lost", automaker: str | None = None) -> Table:
-    """Sobol S1 and ST (or Morris mu* and sigma) of one KPI, per automaker and
-    swept key, most influential first, with 95% bootstrap CIs (Sobol indices
-    are shares, to two places; Morris effects are in the KPI's units)."""
+def _indices_of(frame: Any, kpi: str, automaker: str | None) -> Any:
     f = frame[frame["kpi"] == kpi]
-    if automaker is not None:
-        f = f[f["automaker"] == automaker]
-    method = str(f["method"].iloc[0]) if len(f) else "sobol"
-    view = _VIEWS.get(method, _VIEWS["morris"])
-    label, digits, scale = _kpi_format(kpi)
-    fmt = (2, 1.0) if method == "sobol" else (digits, scale)
-    t = Table(title=view.title.format(label), title_justify="left")
-    for c, j in (("automaker", "left"), ("key", "left"), *((c, "right") for c in view.columns)):
-        t.add_column(c, justify=j)  # type: ignore[arg-type]
+    return f if automaker is None else f[f["automaker"] == automaker]
+
+
+def _index_rows(t: Table, f: Any, view: _IndexView, fmt: tuple[int, float]) -> None:
+    """Per automaker, its keys most influential first (by the view's lead index)."""
     for who in dict.fromkeys(f["automaker"]):
         g = f[f["automaker"] == who]
         for key in g[g["index"] == view.lead].sort_values("value", ascending=False)["parameter"]:
             at = g[g["parameter"] == key].set_index("index")
             t.add_row(escape(str(who)), escape(str(key)), *(_index_cell(at.loc[i], *fmt) for i in view.shown))
+
+
+def sensitivity_table(frame: Any, kpi: str = "vehicles_lost", automaker: str | None = None) -> Table:
+    """Sobol S1 and ST (or Morris mu* and sigma) of one KPI, per automaker and
+    swept key, most influential first, with 95% bootstrap CIs (Sobol indices
+    are shares, to two places; Morris effects are in the KPI's units)."""
+    f = _indices_of(frame, kpi, automaker)
+    method = str(f["method"].iloc[0]) if len(f) else "sobol"
+    view = _VIEWS.get(method, _VIEWS["morris"])
+    label, digits, scale = _kpi_format(kpi)
+    t = Table(title=view.title.format(label), title_justify="left")
+    for c, j in (("automaker", "left"), ("key", "left"), *((c, "right") for c in view.columns)):
+        t.add_column(c, justify=j)  # type: ignore[arg-type]
+    _index_rows(t, f, view, (2, 1.0) if method == "sobol" else (digits, scale))
     if len(f):
         t.caption = (f"{int(f['points'].iloc[0])} points ({int(f['samples'].iloc[0])} {view.samples}); "
                      "all KPIs in sensitivity.parquet")
@@ -144,14 +155,16 @@ def _compare_cells(r: Any, start: date | None) -> list[str]:
     kpi = BY_NAME.get(str(r.metric))
     label, digits, scale = _kpi_format(str(r.metric))
     ci = _mean_ci({"mean": _or_none(r.diff), "ci95": [_or_none(r.ci_low), _or_none(r.ci_high)]}, digits, scale)
+    sides = [_or_none(r.mean_a), _or_none(r.mean_b)]
     if kpi is not None and kpi.censored and start is not None:
-        label, ci = heading(kpi, "censored"), ci + " days"
-        side = [_day(start, _or_none(v)) for v in (r.mean_a, r.mean_b)]
+        label, ci, sides = heading(kpi, "censored"), ci + " days", [_day(start, v) for v in sides]
     else:
-        side = [_num(None if _or_none(v) is None else v * scale, digits) for v in (r.mean_a, r.mean_b)]
-    n = getattr(r, "n", None)
-    return [escape(str(r.automaker)), escape(label), "-" if n is None or n != n else f"{int(n)}", *side, ci,
-            _ratio(r.width_ratio)]
+        sides = [_num(None if v is None else v * scale, digits) for v in sides]
+    return [escape(str(r.automaker)), escape(label), _count(getattr(r, "n", None)), *sides, ci, _ratio(r.width_ratio)]
+
+
+def _count(n: Any) -> str:
+    return "-" if n is None or n != n else f"{int(n)}"
 
 
 def _compare_notes(metrics: Sequence[str], every: bool) -> list[str]:
@@ -164,6 +177,10 @@ def _compare_notes(metrics: Sequence[str], every: bool) -> list[str]:
     return notes
 
 
+def _start_date(attrs: dict[str, Any]) -> date | None:
+    return date.fromisoformat(attrs["start_date"]) if attrs.get("start_date") else None
+
+
 def compare_table(df: Any, a: str, b: str, metrics: Any = None) -> Table:
     """Per automaker and KPI: the pairs (n), both means and the paired
     difference B - A with its CI, in the units and formats of ``resim run``
@@ -173,9 +190,8 @@ def compare_table(df: Any, a: str, b: str, metrics: Any = None) -> Table:
               title_justify="left")
     for c, j in _COMPARE_COLUMNS:
         t.add_column(c, justify=j)  # type: ignore[arg-type]
-    attrs = getattr(df, "attrs", {}) or {}
-    start = date.fromisoformat(attrs["start_date"]) if attrs.get("start_date") else None
-    rows = [r for r in df.itertuples(index=False) if metrics is None or r.metric in metrics]
+    start = _start_date(getattr(df, "attrs", {}) or {})
+    rows = [r for r in df.itertuples(index=False) if r.metric in (metrics or (r.metric,))]
     for r in rows:
         t.add_row(*_compare_cells(r, start))
     notes = _compare_notes([str(r.metric) for r in rows], metrics is None)

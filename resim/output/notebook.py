@@ -107,14 +107,17 @@ def _sweep_subtitle(res: Any) -> str:
     return text
 
 
+def _point_cells(d: Mapping[str, Any], keys: list[str]) -> list[str]:
+    """A design point's swept values, then its KPIs of every automaker together."""
+    return [*(f"{d[k]:g}" if isinstance(d[k], float) else str(d[k]) for k in keys),
+            *(_mean_ci(d, k) for k in SWEEP_KPIS)]
+
+
 def sweep_html(res: Any) -> str:
     """The sweep's points with every automaker's KPIs together (mean [95% CI]), first rows."""
     s = res.summary
     rows_all = s[s["automaker"] == "all"] if len(s) else s
-    rows = []
-    for d in rows_all.head(SWEEP_ROWS).to_dict("records"):
-        rows.append([*(f"{d[k]:g}" if isinstance(d[k], float) else str(d[k]) for k in res.keys),
-                     *(_mean_ci(d, k) for k in SWEEP_KPIS)])
+    rows = [_point_cells(d, res.keys) for d in rows_all.head(SWEEP_ROWS).to_dict("records")]
     notes = []
     if len(rows_all) > SWEEP_ROWS:
         notes.append(f"First {SWEEP_ROWS} of {len(rows_all)} points.")
@@ -135,16 +138,19 @@ def _labels(df: pd.DataFrame) -> tuple[str, str]:
     return str(df.attrs.get("a", "A")), str(df.attrs.get("b", "B"))
 
 
+def _ratio_text(ratio: Any) -> str:
+    """How much narrower pairing made the interval: 2.4x, inf, or – when unknown."""
+    return "–" if ratio is None or pd.isna(ratio) else ("inf" if math.isinf(ratio) else f"{ratio:.1f}x")
+
+
 def _comparison_cells(r: Mapping[str, Any], with_n: bool) -> list[str]:
     """automaker, KPI, A, B, B - A [CI], width ratio (and pairs): in the report's units."""
     m = str(r["metric"])
     diff = kpi_value(m, r.get("diff"))
     if r.get("ci_low") is not None and not pd.isna(r.get("ci_low")):
         diff += f" [{kpi_value(m, r['ci_low'])}, {kpi_value(m, r['ci_high'])}]"
-    ratio = r.get("width_ratio")
-    ratio_text = "–" if ratio is None or pd.isna(ratio) else ("inf" if math.isinf(ratio) else f"{ratio:.1f}x")
     cells = [str(r["automaker"]), compared_label(m), kpi_value(m, r.get("mean_a")), kpi_value(m, r.get("mean_b")),
-             diff, ratio_text]
+             diff, _ratio_text(r.get("width_ratio"))]
     return [*cells, "–" if pd.isna(r.get("n")) else f"{int(r['n'])}"] if with_n else cells
 
 

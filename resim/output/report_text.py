@@ -207,19 +207,20 @@ def upstream_rows(sc: Mapping[str, Any]) -> Rows:
     return rows
 
 
+def _policy_change(p: Mapping[str, Any], start: date) -> Rows:
+    """One row per key a policy change sets: from when, the key, its new value, the note."""
+    when = str(p["date"]) if p.get("date") is not None else date_of(start, p.get("day"))
+    return [[when, key, value if isinstance(value, str) else json.dumps(value), p.get("note", "")]
+            for key, value in p.get("set", {}).items()]
+
+
 def policy_rows(sc: Mapping[str, Any], summary: Mapping[str, Any], start: date
                 ) -> tuple[list[str], Rows] | None:
     """The policy timeline as (heading, rows): from the scenario, or else from the
     events in summary.json; None when nothing changes during the run."""
     pol = sc.get("policy", [])
     if pol:
-        rows = []
-        for p in pol:
-            when = str(p["date"]) if p.get("date") is not None else date_of(start, p.get("day"))
-            for key, value in p.get("set", {}).items():
-                rows.append([when, key, json.dumps(value) if not isinstance(value, str) else value,
-                             p.get("note", "")])
-        return ["from", "scenario value", "becomes", "note"], rows
+        return ["from", "scenario value", "becomes", "note"], [row for p in pol for row in _policy_change(p, start)]
     events = summary.get("events", [])
     if not events:
         return None

@@ -141,13 +141,19 @@ def sweep_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str,
     ax.set_yticks(range(len(ys)), [tick(v) for v in ys])
     ax.set_xlabel(key_label(x))
     ax.set_ylabel(key_label(y))
+    label = _colour_bar(fig, ax, im, metric, finite)
+    ax.set_title(f"{_who(automaker)}: mean {label} [95% CI]\nby design point")
+    return fig
+
+
+def _colour_bar(fig: Figure, ax: Any, im: Any, metric: str, finite: np.ndarray) -> str:
+    """The heatmap's colour bar, labelled with the KPI and its unit; the KPI's words."""
     cbar = fig.colorbar(im, ax=ax)
     label, unit = METRIC_LABELS.get(metric, (metric.replace("_", " "), ""))
     cbar.set_label(f"mean {label}" + (f"\n({unit})" if unit else ""))
     if finite.size and np.nanmax(np.abs(finite)) >= 1000:
         cbar.ax.yaxis.set_major_formatter(THOUSANDS)
-    ax.set_title(f"{_who(automaker)}: mean {label} [95% CI]\nby design point")
-    return fig
+    return label
 
 
 def _groups(df: pd.DataFrame, by: str | None) -> list[tuple[Any, pd.DataFrame]]:
@@ -198,16 +204,20 @@ def sweep_lines(summary: pd.DataFrame, x: str, metric: str, automaker: str = "al
                    _line_name(by, value), i == 0, alpha)
     if not numeric:
         ax.set_xticks(list(pos.values()), [tick(v) for v in xs])
+    _lines_axes(ax, df[f"{metric}_mean"].to_numpy(dtype=float), x, metric,
+                "By automaker" if by == "automaker" else _who(automaker))
+    return fig
+
+
+def _lines_axes(ax: Any, means: np.ndarray, x: str, metric: str, who: str) -> None:
     ax.set_xlabel(key_label(x))
     ax.set_ylabel(f"mean {metric_label(metric)}")
-    if abs(np.nanmax(np.abs(df[f"{metric}_mean"].to_numpy(dtype=float)), initial=0.0)) >= 1000:
+    if abs(np.nanmax(np.abs(means), initial=0.0)) >= 1000:
         ax.yaxis.set_major_formatter(THOUSANDS)
-    who = "By automaker" if by == "automaker" else _who(automaker)
     ax.set_title(f"{who}: mean {METRIC_LABELS.get(metric, (metric,))[0]} and 95% CI "
                  f"against {x.split('.')[-1]}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, framealpha=0.9)
-    return fig
 
 
 # ---------------------------------------------------------------- the sweep report's figures
