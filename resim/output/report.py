@@ -292,7 +292,6 @@ def report_command(directory: str) -> int:
         path = write_report(out)
     elif (out / SWEEP_DESIGN).is_file() and (out / SWEEP_SUMMARY).is_file():
         path = rebuild_sweep_report(out)
-
     else:
         what = ("does not exist" if not out.exists()
                 else "is not a finished run or sweep directory (no summary.json)")

@@ -88,30 +88,31 @@ def date_of(start: date, day: Any) -> str:
 
 
 # ---------------------------------------------------------------- the scenario
+def _general_licence(c: Mapping[str, Any]) -> str:
+    text = (f"general: one licence per exporter–customer pair covers every shipment for "
+            f"{days_text(float(c.get('lifetime_days', 0)))}; a renewal is filed "
+            f"{float(c.get('renewal_lead_days', 0)):g} days before expiry, and shipments stop "
+            "if it is not approved by then.")
+    return text + (f" Each licence is capped at {float(c['quantity_cap_t']):g} t." if c.get("quantity_cap_t") else "")
+
+
+#: What each licence mode means, from the ``controls`` table (``general`` for any other).
+_LICENCE_MODES = {
+    "none": lambda c: "none: no licence is needed (the reference case).",
+    "per_shipment": lambda c: ("per shipment: every shipment needs its own licence, to be used within "
+                               f"{days_text(float(c.get('shipment_validity_days', 90)))} of issue."),
+}
+
+
 def controls_facts(sc: Mapping[str, Any]) -> Facts:
     """Which exports need a licence, and what a licence covers."""
     c = sc.get("controls", {})
-    mode = c.get("licence_mode", "none")
-    items = []
-    elements = ", ".join(c.get("controlled_elements", []))
-    items.append(("Export controls",
-                  f"{c.get('jurisdiction', 'CN')} controls {elements}: a product needs a licence when "
-                  f"it leaves {c.get('jurisdiction', 'CN')} for another jurisdiction and these "
-                  f"elements make up more than {100 * float(c.get('de_minimis', 0)):g}% of its mass."))
-    if mode == "none":
-        items.append(("Licence mode", "none: no licence is needed (the reference case)."))
-    elif mode == "per_shipment":
-        items.append(("Licence mode",
-                      "per shipment: every shipment needs its own licence, to be used within "
-                      f"{days_text(float(c.get('shipment_validity_days', 90)))} of issue."))
-    else:
-        text = (f"general: one licence per exporter–customer pair covers every shipment for "
-                f"{days_text(float(c.get('lifetime_days', 0)))}; a renewal is filed "
-                f"{float(c.get('renewal_lead_days', 0)):g} days before expiry, and shipments stop "
-                "if it is not approved by then.")
-        if c.get("quantity_cap_t"):
-            text += f" Each licence is capped at {float(c['quantity_cap_t']):g} t."
-        items.append(("Licence mode", text))
+    where = c.get("jurisdiction", "CN")
+    items = [("Export controls",
+              f"{where} controls {', '.join(c.get('controlled_elements', []))}: a product needs a licence when "
+              f"it leaves {where} for another jurisdiction and these "
+              f"elements make up more than {100 * float(c.get('de_minimis', 0)):g}% of its mass."),
+             ("Licence mode", _LICENCE_MODES.get(c.get("licence_mode", "none"), _general_licence)(c))]
     if c.get("annual_quota_t"):
         items.append(("Annual quota", f"{float(c['annual_quota_t']):,g} t licensed per calendar "
                                       "year; when spent, applications wait for January."))
