@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .finished import finished_sweep
+
+if TYPE_CHECKING:
+    from ..experiment.sensitivity import Sensitivity
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,26 +23,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
-def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..experiment.point_outcomes import check_outcome
+def _recompute(directory: str, automaker: str | None) -> Sensitivity:
+    """The indices of the finished sweep in ``directory``, rewritten to its
+    sensitivity.parquet; refuses an automaker that has none."""
     from ..experiment.sensitivity import sweep_sensitivity, write_sensitivity
-    from ..output.console import make_console
-    from ..output.console_experiments import sensitivity_table
     from ..scenario.errors import ScenarioError
 
-    kpi = check_outcome(args.kpi)
-    with finished_sweep(args.directory) as root:
+    with finished_sweep(directory) as root:
         found = sweep_sensitivity(root)
         names = set(found.frame["automaker"])
-        if args.automaker is not None and args.automaker not in names:
-            raise ScenarioError("--automaker", args.automaker, f"has no indices in {args.directory}; one of "
+        if automaker is not None and automaker not in names:
+            raise ScenarioError("--automaker", automaker, f"has no indices in {directory}; one of "
                                 f"{', '.join(sorted(names))}")
         write_sensitivity(root, found)
+    return found
+
+
+def _no_indices(found: Sensitivity, kpi: str, same: list[str]) -> str:
+    """Why ``kpi`` has no indices, in one line."""
+    why = [n for n in found.notes if n.startswith(f"{kpi} of")]
+    return (f"resim sensitivity: no indices for {kpi}" + (f": {why[0]}" if why else "")
+            + (f" (the same at every point for {', '.join(same)})" if same else ""))
+
+
+def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ..experiment.point_outcomes import check_outcome
+    from ..output.console import make_console
+    from ..output.console_experiments import sensitivity_table
+
+    kpi = check_outcome(args.kpi)
+    found = _recompute(args.directory, args.automaker)
     same = [who for k, who in found.constant if k == kpi and args.automaker in (None, who)]
     if found.of(kpi).empty:
-        why = [n for n in found.notes if n.startswith(f"{kpi} of")]
-        print(f"resim sensitivity: no indices for {kpi}" + (f": {why[0]}" if why else "")
-              + (f" (the same at every point for {', '.join(same)})" if same else ""), file=sys.stderr)
+        print(_no_indices(found, kpi, same), file=sys.stderr)
     else:
         console = make_console()
         console.print(sensitivity_table(found.frame, kpi, args.automaker))

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model.kpis import METRICS
+from ..model.kpis import METRICS, STOCKOUT_PROBABILITY
 from ..scenario.errors import ScenarioError
 from .censoring import censor_first_days
 
 #: What a point's outcome can be read on: every KPI and the stockout probability.
-OUTCOMES = (*METRICS, "stockout_probability")
+OUTCOMES = (*METRICS, STOCKOUT_PROBABILITY.name)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def point_outcomes(results: pd.DataFrame, horizon: float | np.ndarray) -> PointO
     if np.ndim(horizon):
         horizon = np.asarray(horizon, dtype=float)[ok["point"].to_numpy(dtype=int)]
     rows = censor_first_days(ok, horizon).assign(
-        stockout_probability=ok["first_stockout_day"].notna().astype(float))
+        **{STOCKOUT_PROBABILITY.name: ok[STOCKOUT_PROBABILITY.occurrence_of].notna().astype(float)})
     cols, by = list(OUTCOMES), [rows["point"], rows["automaker"]]
     means = rows[cols].groupby(by, sort=False).mean()
     # a KPI undefined in some replication (vehicles of a buyer given in tonnes) is undefined at the point

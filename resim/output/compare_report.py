@@ -20,22 +20,11 @@ import pandas as pd
 from ..experiment.store import write_parquet, write_text
 from .figures.common import Plot, save_plots
 from .figures.comparison import difference_forest
-from .formatting import format_number, metric_label
+from .formatting import compared_label, kpi_value
 from .report import REPORT, _figure_items, render
 
 FILE = "compare.parquet"
 META = "compare.json"
-
-
-def _value(metric: str, x: Any) -> str:
-    """A compared value as the run report writes it."""
-    if x is None or not math.isfinite(float(x)):
-        return "–"
-    if metric in ("fill_rate", "peak_share_stopped"):
-        return format_number(100 * float(x), 1)
-    if metric == "stockout_probability":
-        return format_number(x, 2)
-    return format_number(x, 0) if abs(float(x)) >= 1000 else format_number(x, 1)
 
 
 def _median(row: Mapping[str, Any], side: str) -> str:
@@ -51,12 +40,10 @@ def _rows(df: pd.DataFrame) -> list[list[str]]:
     rows = []
     for r in df[df["metric"] != "failed"].to_dict("records"):
         m = str(r["metric"])
-        label = ("first stockout (restricted mean, days)" if m == "first_stockout_day"
-                 else "first firm stockout (restricted mean, days)" if m == "first_firm_stockout_day"
-                 else "fill rate (%)" if m == "fill_rate" else metric_label(m))
         ratio = r.get("width_ratio")
-        rows.append([str(r["automaker"]), label, str(int(r["n"])), _value(m, r["mean_a"]), _value(m, r["mean_b"]),
-                     f"{_value(m, r['diff'])} [{_value(m, r['ci_low'])}, {_value(m, r['ci_high'])}]",
+        rows.append([str(r["automaker"]), compared_label(m), str(int(r["n"])), kpi_value(m, r["mean_a"]),
+                     kpi_value(m, r["mean_b"]),
+                     f"{kpi_value(m, r['diff'])} [{kpi_value(m, r['ci_low'])}, {kpi_value(m, r['ci_high'])}]",
                      "–" if ratio is None or ratio != ratio else ("inf" if math.isinf(ratio) else f"{ratio:.1f}x"),
                      str(r.get("method") or "")])
     return rows

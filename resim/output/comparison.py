@@ -39,14 +39,17 @@ class Comparison(pd.DataFrame):
 def scenario_label(source: Any, changes: Iterable[str] | Mapping[str, Any] = ()) -> str:
     """A scenario and its changes as a reader names them:
     ``six_month_licences.toml with licensing.approval_rate=0.3``."""
-    if isinstance(source, str | Path):
-        name = str(source)
-    else:  # a loaded scenario, or a dict
-        meta = getattr(getattr(source, "scenario", None), "scenario", None)
-        name = getattr(meta, "name", None) or (source.get("scenario", {}).get("name")
-                                               if isinstance(source, Mapping) else None) or "scenario"
+    name = str(source) if isinstance(source, str | Path) else _scenario_name(source)
     sets = [f"{k}={v}" for k, v in changes.items()] if isinstance(changes, Mapping) else list(changes)
     return f"{name} with {' '.join(sets)}" if sets else name
+
+
+def _scenario_name(source: Any) -> str:
+    """The name of a loaded scenario or a scenario dict ("scenario" without one)."""
+    meta = getattr(getattr(source, "scenario", None), "scenario", None)
+    if getattr(meta, "name", None):
+        return meta.name
+    return (source.get("scenario", {}).get("name") if isinstance(source, Mapping) else None) or "scenario"
 
 
 __all__ = ["Comparison", "scenario_label"]

@@ -32,7 +32,8 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from .formatting import format_number
+from ..model.kpis import BY_NAME, Kpi
+from .formatting import TERMINAL_KPIS, format_number, heading, two_lines
 from .progress import ProgressBar
 
 #: Piped output's width when ``COLUMNS`` does not say.
@@ -80,8 +81,8 @@ class Cell:
     band: str = ""
 
     def text(self, stacked: bool) -> str:
-        first = [self.main, self.ci] if stacked else [" ".join(p for p in (self.main, self.ci) if p)]
-        return "\n".join(p for p in (*first, self.band) if p)
+        lines = (self.main, self.ci, self.band) if stacked else (" ".join(filter(None, (self.main, self.ci))), self.band)
+        return "\n".join(filter(None, lines))
 
 
 @dataclass(frozen=True)
@@ -122,35 +123,46 @@ class FittedTable:
         """The first layout whose natural width is at most ``width``."""
         console = console or Console(width=max(width, 20))
         wide = console.options.update_width(10_000)
-        droppable = [k for k in self.drop if any(c.key == k for c in self.columns)]
-        candidates = [(stacked, gap, droppable[:n]) for n in range(len(droppable) + 1)
-                      for stacked, gap in (self.layouts if n == 0 else self.layouts[-1:])]
         table = None
-        for stacked, gap, dropped in candidates:
+        for stacked, gap, dropped in self._candidates():
             table = self._build(stacked, gap, dropped)
             if Measurement.get(console, wide, table).maximum <= width:
                 return table
         assert table is not None
         return table
 
+    def _candidates(self) -> list[tuple[bool, int, list[str]]]:
+        """(stacked, gap, dropped) in the order tried: every layout, then the
+        last one with one more droppable column left out each time."""
+        droppable = [k for k in self.drop if any(c.key == k for c in self.columns)]
+        first = [(stacked, gap, []) for stacked, gap in self.layouts]
+        stacked, gap = self.layouts[-1]
+        return first + [(stacked, gap, droppable[:n]) for n in range(1, len(droppable) + 1)]
+
+    def _caption(self, dropped: Sequence[str]) -> str | None:
+        if not dropped:
+            return self.caption or None
+        names = ", ".join(c.heading for c in self.columns if c.key in dropped)
+        return (f"{self.caption}\n" if self.caption else "") + (
+            f"Left out at this width: {names} (all in summary.json; widen the terminal to see them).")
+
     def _build(self, stacked: bool, gap: int, dropped: Sequence[str]) -> Table:
-        caption = self.caption
-        if dropped:
-            names = ", ".join(c.heading for c in self.columns if c.key in dropped)
-            caption = f"{caption}\n" if caption else ""
-            caption += f"Left out at this width: {names} (all in summary.json; widen the terminal to see them)."
-        t = Table(title=self.title, title_justify="left", caption=caption or None, caption_justify="left",
+        t = Table(title=self.title, title_justify="left", caption=self._caption(dropped), caption_justify="left",
                   box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, gap),
                   show_lines=stacked)
         shown = [c for c in self.columns if c.key not in dropped]
         for c in shown:
             t.add_column(c.short if stacked else c.heading, justify=c.justify,  # type: ignore[arg-type]
                          no_wrap=True, overflow="ellipsis")
+        self._add_rows(t, shown, stacked)
+        return t
+
+    def _add_rows(self, t: Table, shown: Sequence[Column], stacked: bool) -> None:
+        """The rows, a gap above the total row (side-by-side layouts only); "-" for a missing cell."""
         for i, row in enumerate(self.rows):
-            if self.section_before is not None and i == self.section_before and not stacked:
+            if i == self.section_before and not stacked:
                 t.add_section()
             t.add_row(*[row[c.key].text(stacked) if c.key in row else "-" for c in shown])
-        return t
 
 
 # ---------------------------------------------------------------- the run's tables
@@ -169,34 +181,75 @@ def _with_band(cell: Cell, d: dict[str, Any], digits: int, scale: float = 1.0) -
     return Cell(cell.main, cell.ci, f"({_num(d['p5'] * scale, digits)}–{_num(d['p95'] * scale, digits)})")
 
 
+def _month_days(start: date, a: float, b: float) -> tuple[str, str]:
+    """Two days of the run as month-day (``06-18``)."""
+    return _day(start, a)[5:], _day(start, b)[5:]
+
+
+def _first_ci(start: date, main: str, ci95: Sequence[float | None] | None) -> str:
+    """The interval of a first stockout's mean as month-days; none when it is that one day."""
+    lo, hi = (ci95 or [None, None])[:2]
+    if lo is None:
+        return ""
+    a, b = _month_days(start, lo, hi)
+    return "" if a == b == main[5:] else f"[{a}, {b}]"
+
+
+def _first_band(start: date, d: dict[str, Any]) -> str:
+    if d.get("p5") is None:
+        return ""
+    a, b = _month_days(start, d["p5"], d["p95"])
+    return "" if a == b else f"({a}–{b})"
+
+
 def _first_stockout(start: date, d: dict[str, Any], band: bool) -> Cell:
+    """A first stockout as the date of its mean, its CI and (``band``) p5–p95 as month-days."""
     if d.get("mean") is None:
         return Cell("none")
     main = _day(start, d["mean"])
-    lo, hi = (d.get("ci95") or [None, None])[:2]
-    ci = ""
-    if lo is not None:
-        a, b = _day(start, lo)[5:], _day(start, hi)[5:]
-        ci = "" if a == b == main[5:] else f"[{a}, {b}]"
-    spread = ""
-    if band and d.get("p5") is not None:
-        a, b = _day(start, d["p5"])[5:], _day(start, d["p95"])[5:]
-        spread = "" if a == b else f"({a}–{b})"
-    return Cell(main, ci, spread)
+    return Cell(main, _first_ci(start, main, d.get("ci95")), _first_band(start, d) if band else "")
 
 
-#: The KPI columns of the run table: (key, heading, stacked heading, digits, scale).
-KPI_COLUMNS = (
-    ("vehicles_lost", "vehicles lost", "vehicles\nlost", 0, 1.0),
-    ("stockout_days", "stockout days", "stockout\ndays", 0, 1.0),
-    ("first_stockout_day", "first stockout (if any)", "first\nstockout", 0, 1.0),
-    ("stockout_probability", "P(stockout)", "\nP(stockout)", 2, 1.0),
-    ("fill_rate", "fill rate %", "fill\nrate %", 1, 100.0),
-    ("peak_share_stopped", "peak lines stopped %", "peak lines\nstopped %", 0, 100.0),
-)
-SHORTFALL = ("shortfall_t", "magnet shortfall t", "magnet\nshortfall t", 0, 1.0)
+#: How a censored KPI's column reads in the run table: its cells are the
+#: runs with one (as dates), and "none" when no run has one.
+RUN_CENSORED = "if any"
 #: Left out in this order when the table would not fit otherwise.
-KPI_DROP_ORDER = ("fill_rate", "stockout_days", "peak_share_stopped", "stockout_probability")
+KPI_DROP_ORDER = tuple(k.name for k in sorted((k for k in TERMINAL_KPIS if k.drop_rank), key=lambda k: k.drop_rank))
+
+
+def run_kpis(summary: dict[str, Any]) -> list[Kpi]:
+    """The run table's KPIs: the terminal ones (a population's only when an
+    entry has firms), each one undefined for every entry replaced by its
+    stand-in (buyers given in tonnes have no vehicle count: the tonnes they lack)."""
+    populations = any(k > 1 for k in summary.get("firms", {}).values())
+    shown = [BY_NAME[k.stand_in] if k.stand_in and _undefined(summary, k.name) else k for k in TERMINAL_KPIS]
+    return [k for k in shown if populations or not k.population]
+
+
+def _undefined(summary: dict[str, Any], name: str) -> bool:
+    """Whether no automaker entry has a mean of KPI ``name``."""
+    return all(block[name].get("mean") is None for block in summary["kpis"].values())
+
+
+def _run_cell(kpi: Kpi, d: dict[str, Any], start: date, band: bool) -> Cell:
+    """A KPI's cell: a first-event day as a date; a share of replications
+    without the band of single replications (each is 0 or 1)."""
+    if kpi.censored:
+        return _first_stockout(start, d, band)
+    cell = _ci(d, kpi.digits, kpi.scale)
+    return _with_band(cell, d, kpi.digits, kpi.scale) if band and kpi.occurrence_of is None else cell
+
+
+def _run_title(summary: dict[str, Any]) -> tuple[str, str]:
+    title = f"{escape(str(summary['scenario']))}: {summary['replications']} replications, mean [95% CI]"
+    posterior = summary.get("posterior")
+    if not posterior:
+        return title, ""
+    return title + "; (p5–p95 of replications)", (
+        f"with --posterior {escape(str(posterior['directory']))}: each replication drew "
+        f"{', '.join(escape(k) for k in posterior['parameters'])}. [95% CI] is where the mean "
+        "lies (it shrinks with replications); (p5–p95) is where 90% of outcomes fall, "
+        "parameter uncertainty included.")
 
 
 def kpi_table(summary: dict[str, Any]) -> FittedTable:
@@ -206,39 +259,16 @@ def kpi_table(summary: dict[str, Any]) -> FittedTable:
     the p5-p95 band of single replications, which holds the parameters'
     uncertainty as well as the simulation's noise."""
     start = date.fromisoformat(summary["start_date"])
-    n = summary["replications"]
-    posterior = summary.get("posterior")
-    populations = any(k > 1 for k in summary.get("firms", {}).values())
-    # buyers given in tonnes have no vehicle count: show the tonnes they lack instead
-    lost = "vehicles_lost" if any(k["vehicles_lost"].get("mean") is not None
-                                  for k in summary["kpis"].values()) else "shortfall_t"
-    title = f"{escape(str(summary['scenario']))}: {n} replications, mean [95% CI]"
-    caption = ""
-    if posterior:
-        title += "; (p5–p95 of replications)"
-        caption = (f"with --posterior {escape(str(posterior['directory']))}: each replication drew "
-                   f"{', '.join(escape(k) for k in posterior['parameters'])}. [95% CI] is where the mean "
-                   "lies (it shrinks with replications); (p5–p95) is where 90% of outcomes fall, "
-                   "parameter uncertainty included.")
-    columns = [Column("automaker", "automaker", "automaker", "left")]
-    specs = [SHORTFALL if key == "vehicles_lost" and lost == "shortfall_t" else (key, *rest)
-             for key, *rest in KPI_COLUMNS if key != "peak_share_stopped" or populations]
-    columns += [Column(key, head, short) for key, head, short, _, _ in specs]
-    rows = []
-    for name, k in summary["kpis"].items():
-        row = {"automaker": Cell(escape(str(name)))}
-        for key, _, _, digits, scale in specs:
-            if key == "first_stockout_day":
-                row[key] = _first_stockout(start, k[key], bool(posterior))
-            elif key == "stockout_probability":
-                row[key] = _ci(k[key], digits, scale)
-            elif key in k:
-                cell = _ci(k[key], digits, scale)
-                row[key] = _with_band(cell, k[key], digits, scale) if posterior else cell
-        rows.append(row)
+    band = bool(summary.get("posterior"))
+    kpis = run_kpis(summary)
+    columns = [Column("automaker", "automaker", "automaker", "left"),
+               *(Column(k.name, heading(k, RUN_CENSORED), two_lines(k.heading)) for k in kpis)]
+    rows = [{"automaker": Cell(escape(str(name))),
+             **{k.name: _run_cell(k, block[k.name], start, band) for k in kpis if k.name in block}}
+            for name, block in summary["kpis"].items()]
     names = list(summary["kpis"])
-    total = names.index("all") if "all" in names else None
-    return FittedTable(title, columns, rows, caption, KPI_DROP_ORDER, total)
+    title, caption = _run_title(summary)
+    return FittedTable(title, columns, rows, caption, KPI_DROP_ORDER, names.index("all") if "all" in names else None)
 
 
 def licensing_table(summary: dict[str, Any]) -> FittedTable:
@@ -276,5 +306,5 @@ def licensing_lines(summary: dict[str, Any]) -> list[str]:
 
 
 
-__all__ = ["KPI_COLUMNS", "KPI_DROP_ORDER", "Cell", "Column", "FittedTable", "ProgressBar", "kpi_table",
-           "licensing_lines", "licensing_table", "make_console"]
+__all__ = ["KPI_DROP_ORDER", "RUN_CENSORED", "Cell", "Column", "FittedTable", "ProgressBar", "kpi_table",
+           "licensing_lines", "licensing_table", "make_console", "run_kpis"]

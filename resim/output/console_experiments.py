@@ -6,6 +6,8 @@ same way). Every user string goes through ``rich.markup.escape``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,26 +15,23 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..experiment.rounding import digits_for
+from ..model.kpis import BY_NAME, Kpi
 from .console import _day, _mean_ci, _num
+from .formatting import HEADLINE_KPIS, heading
 
-#: How each KPI reads in run, sweep and compare tables: label with unit, decimals, scale.
-KPI_FORMATS: dict[str, tuple[str, int, float]] = {
-    "vehicles_lost": ("vehicles lost", 0, 1.0),
-    "shortfall_t": ("magnet shortfall (t)", 1, 1.0),
-    "stockout_days": ("stockout days", 0, 1.0),
-    "first_stockout_day": ("first stockout (day, censored)", 0, 1.0),
-    "stockout_probability": ("P(stockout)", 2, 1.0),
-    "longest_stoppage_days": ("longest stoppage (days)", 0, 1.0),
-    "fill_rate": ("fill rate %", 1, 100.0),
-    "extra_cost_usd": ("extra cost (USD)", 0, 1.0),
-    "peak_share_stopped": ("peak lines stopped %", 0, 100.0),
-    "firms_ever_stopped": ("firms ever stopped", 1, 1.0),
-    "first_firm_stockout_day": ("first firm stockout (day, censored)", 0, 1.0),
-}
+#: How a censored KPI's heading reads where each replication counts (sensitivity, comparisons).
+CENSORED = "day, censored"
+#: The KPIs ``resim run`` prints, which ``resim compare`` prints too (all are in --json and compare.parquet).
+RUN_KPIS = tuple(k.name for k in HEADLINE_KPIS)
+#: The sweep table's KPIs: each point's mean (a first-event day's mean over only
+#: the runs with one would mislead across points, so none is shown).
+SWEEP_KPIS = tuple(k for k in HEADLINE_KPIS if not k.censored)
 
 
-def _kpi_format(metric: str) -> tuple[str, int, float]:
-    return KPI_FORMATS.get(metric, (metric, 2, 1.0))
+def _kpi_format(metric: str, censored: str = CENSORED) -> tuple[str, int, float]:
+    """Heading, decimals and scale of a KPI (a name that is none: as given, two decimals)."""
+    kpi = BY_NAME.get(metric)
+    return (heading(kpi, censored), kpi.digits, kpi.scale) if kpi else (metric, 2, 1.0)
 
 
 def _or_none(x: Any) -> float | None:
@@ -54,65 +53,132 @@ def _key_values(res: Any) -> dict[str, Any]:
     return fmt
 
 
+def _sweep_cell(kpi: Kpi, d: dict[str, Any]) -> str:
+    """A point's mean with its CI; a share of replications alone, to keep the
+    table narrow (its interval is in summary.parquet)."""
+    mean = d[f"{kpi.name}_mean"]
+    if kpi.occurrence_of:
+        return _num(mean, kpi.digits)
+    return _mean_ci({"mean": mean, "ci95": [d[f"{kpi.name}_ci_low"], d[f"{kpi.name}_ci_high"]]},
+                    kpi.digits, kpi.scale)
+
+
+def _point_rows(t: Table, res: Any, rows: Any) -> None:
+    fmt = _key_values(res)
+    for d in rows.to_dict("records"):
+        t.add_row(*(escape(fmt[k](d[k])) for k in res.keys), *(_sweep_cell(k, d) for k in SWEEP_KPIS))
+
+
 def sweep_table(res: Any, max_rows: int = 40) -> Table:
     """Per design point: the swept values and the ``all`` KPIs with CIs."""
     s = res.summary
     t = Table(title="sweep: every automaker together ('all'), mean [95% CI]", title_justify="left")
-    for k in res.keys:
-        t.add_column(escape(str(k)), justify="right")
-    for c in ("vehicles lost", "stockout days", "P(stockout)", "fill rate %"):
+    for c in (*(escape(str(k)) for k in res.keys), *(k.heading for k in SWEEP_KPIS)):
         t.add_column(c, justify="right")
-    fmt = _key_values(res)
     rows = s[s["automaker"] == "all"] if len(s) else s
-    for d in rows.head(max_rows).to_dict("records"):
-        vals = [escape(fmt[k](d[k])) for k in res.keys]
-        t.add_row(*vals,
-                  _mean_ci({"mean": d["vehicles_lost_mean"], "ci95": [d["vehicles_lost_ci_low"], d["vehicles_lost_ci_high"]]}),
-                  _mean_ci({"mean": d["stockout_days_mean"], "ci95": [d["stockout_days_ci_low"], d["stockout_days_ci_high"]]}),
-                  _num(d["stockout_probability_mean"], 2),
-                  _mean_ci({"mean": d["fill_rate_mean"], "ci95": [d["fill_rate_ci_low"], d["fill_rate_ci_high"]]}, 1, 100.0))
+    _point_rows(t, res, rows.head(max_rows))
     if len(rows) > max_rows:
         t.caption = f"first {max_rows} of {len(rows)} points; all in summary.parquet"
     return t
 
 
-def sensitivity_table(frame: Any, kpi: str = "vehicles_lost", automaker: str | None = None) -> Table:
-    """Sobol S1 and ST (or Morris mu* and sigma) of one KPI, per automaker and
-    swept key, most influential first, with 95% bootstrap CIs."""
+@dataclass(frozen=True)
+class _IndexView:
+    """How the table shows one method's indices: title, columns, the index it
+    sorts keys by, the indices shown, and the samples' name."""
+
+    title: str
+    columns: tuple[str, str]
+    lead: str
+    shown: tuple[str, str]
+    samples: str
+
+
+_VIEWS = {
+    "sobol": _IndexView("Sobol indices of {}: share of its variance over the design, [95% CI]",
+                        ("S1 (alone)", "ST (with interactions)"), "ST", ("S1", "ST"), "base samples"),
+    "morris": _IndexView("Morris effects on {}: change across a key's whole range, [95% CI]",
+                         ("mu*", "sigma (interactions)"), "mu_star", ("mu_star", "sigma"), "trajectories"),
+}
+
+
+def _index_cell(r: Any, digits: int, scale: float) -> str:
+    """An index with its bootstrap CI (the value alone where it has none)."""
+    if r["ci_low"] != r["ci_low"]:
+        return _num(r["value"] * scale, digits)
+    return _mean_ci({"mean": r["value"], "ci95": [_or_none(r["ci_low"]), _or_none(r["ci_high"])]}, digits, scale)
+
+
+def _indices_of(frame: Any, kpi: str, automaker: str | None) -> Any:
     f = frame[frame["kpi"] == kpi]
-    if automaker is not None:
-        f = f[f["automaker"] == automaker]
-    method = str(f["method"].iloc[0]) if len(f) else "sobol"
-    label, digits, scale = _kpi_format(kpi)
-    if method == "sobol":
-        title = f"Sobol indices of {label}: share of its variance over the design, [95% CI]"
-        cols, lead, fmt = ("S1 (alone)", "ST (with interactions)"), "ST", (2, 1.0)
-        shown = ("S1", "ST")
-    else:
-        title = f"Morris effects on {label}: change across a key's whole range, [95% CI]"
-        cols, lead, fmt = ("mu*", "sigma (interactions)"), "mu_star", (digits, scale)
-        shown = ("mu_star", "sigma")
-    t = Table(title=title, title_justify="left")
-    for c, j in (("automaker", "left"), ("key", "left"), *((c, "right") for c in cols)):
-        t.add_column(c, justify=j)  # type: ignore[arg-type]
+    return f if automaker is None else f[f["automaker"] == automaker]
+
+
+def _index_rows(t: Table, f: Any, view: _IndexView, fmt: tuple[int, float]) -> None:
+    """Per automaker, its keys most influential first (by the view's lead index)."""
     for who in dict.fromkeys(f["automaker"]):
         g = f[f["automaker"] == who]
-        order = g[g["index"] == lead].sort_values("value", ascending=False)["parameter"]
-        for key in order:
-            cells = []
-            for idx in shown:
-                r = g[(g["parameter"] == key) & (g["index"] == idx)].iloc[0]
-                cells.append(_mean_ci({"mean": r["value"], "ci95": [_or_none(r["ci_low"]), _or_none(r["ci_high"])]},
-                                      *fmt) if r["ci_low"] == r["ci_low"] else _num(r["value"] * fmt[1], fmt[0]))
-            t.add_row(escape(str(who)), escape(str(key)), *cells)
+        for key in g[g["index"] == view.lead].sort_values("value", ascending=False)["parameter"]:
+            at = g[g["parameter"] == key].set_index("index")
+            t.add_row(escape(str(who)), escape(str(key)), *(_index_cell(at.loc[i], *fmt) for i in view.shown))
+
+
+def sensitivity_table(frame: Any, kpi: str = "vehicles_lost", automaker: str | None = None) -> Table:
+    """Sobol S1 and ST (or Morris mu* and sigma) of one KPI, per automaker and
+    swept key, most influential first, with 95% bootstrap CIs (Sobol indices
+    are shares, to two places; Morris effects are in the KPI's units)."""
+    f = _indices_of(frame, kpi, automaker)
+    method = str(f["method"].iloc[0]) if len(f) else "sobol"
+    view = _VIEWS.get(method, _VIEWS["morris"])
+    label, digits, scale = _kpi_format(kpi)
+    t = Table(title=view.title.format(label), title_justify="left")
+    for c, j in (("automaker", "left"), ("key", "left"), *((c, "right") for c in view.columns)):
+        t.add_column(c, justify=j)  # type: ignore[arg-type]
+    _index_rows(t, f, view, (2, 1.0) if method == "sobol" else (digits, scale))
     if len(f):
-        t.caption = (f"{int(f['points'].iloc[0])} points ({int(f['samples'].iloc[0])} "
-                     f"{'base samples' if method == 'sobol' else 'trajectories'}); all KPIs in sensitivity.parquet")
+        t.caption = (f"{int(f['points'].iloc[0])} points ({int(f['samples'].iloc[0])} {view.samples}); "
+                     "all KPIs in sensitivity.parquet")
     return t
 
 
-#: The KPIs ``resim run`` prints, which ``resim compare`` prints too (all are in --json and compare.parquet).
-RUN_KPIS = ("vehicles_lost", "stockout_days", "first_stockout_day", "stockout_probability", "fill_rate")
+_COMPARE_COLUMNS = (("automaker", "left"), ("KPI", "left"), ("n", "right"), ("A", "right"), ("B", "right"),
+                    ("B - A [95% CI]", "right"), ("CI width: indep. / paired", "right"))
+
+
+def _ratio(x: float) -> str:
+    return "-" if x != x else ("inf" if x == float("inf") else f"{x:.1f}x")
+
+
+def _compare_cells(r: Any, start: date | None) -> list[str]:
+    """One comparison row: automaker, KPI, n, A, B, B - A [CI], width ratio;
+    a first-event day's sides as dates and its difference in days."""
+    kpi = BY_NAME.get(str(r.metric))
+    label, digits, scale = _kpi_format(str(r.metric))
+    ci = _mean_ci({"mean": _or_none(r.diff), "ci95": [_or_none(r.ci_low), _or_none(r.ci_high)]}, digits, scale)
+    sides = [_or_none(r.mean_a), _or_none(r.mean_b)]
+    if kpi is not None and kpi.censored and start is not None:
+        label, ci, sides = heading(kpi, "censored"), ci + " days", [_day(start, v) for v in sides]
+    else:
+        sides = [_num(None if v is None else v * scale, digits) for v in sides]
+    return [escape(str(r.automaker)), escape(label), _count(getattr(r, "n", None)), *sides, ci, _ratio(r.width_ratio)]
+
+
+def _count(n: Any) -> str:
+    return "-" if n is None or n != n else f"{int(n)}"
+
+
+def _compare_notes(metrics: Sequence[str], every: bool) -> list[str]:
+    notes = []
+    if any(BY_NAME[m].censored for m in metrics if m in BY_NAME):
+        notes.append("first stockout: the mean of min(first stockout day, horizon) - a replication without one "
+                     "counts as the horizon, so no pair is dropped; Kaplan-Meier medians in compare.parquet")
+    if not every:
+        notes.append("every KPI in --json and compare.parquet")
+    return notes
+
+
+def _start_date(attrs: dict[str, Any]) -> date | None:
+    return date.fromisoformat(attrs["start_date"]) if attrs.get("start_date") else None
 
 
 def compare_table(df: Any, a: str, b: str, metrics: Any = None) -> Table:
@@ -122,35 +188,13 @@ def compare_table(df: Any, a: str, b: str, metrics: Any = None) -> Table:
     KPIs to show (default every row of ``df``)."""
     t = Table(title=f"B - A with common random numbers; A = {escape(a)}; B = {escape(b)}",
               title_justify="left")
-    for c, j in (("automaker", "left"), ("KPI", "left"), ("n", "right"), ("A", "right"), ("B", "right"),
-                 ("B - A [95% CI]", "right"), ("CI width: indep. / paired", "right")):
+    for c, j in _COMPARE_COLUMNS:
         t.add_column(c, justify=j)  # type: ignore[arg-type]
-    attrs = getattr(df, "attrs", {}) or {}
-    start = date.fromisoformat(attrs["start_date"]) if attrs.get("start_date") else None
-    censored = False
-    for r in df.itertuples(index=False):
-        if metrics is not None and r.metric not in metrics:
-            continue
-        label, digits, scale = _kpi_format(str(r.metric))
-        days = str(r.metric) in ("first_stockout_day", "first_firm_stockout_day")
-        censored |= days
-        ci = _mean_ci({"mean": _or_none(r.diff), "ci95": [_or_none(r.ci_low), _or_none(r.ci_high)]}, digits, scale)
-        ratio = "-" if r.width_ratio != r.width_ratio else ("inf" if r.width_ratio == float("inf") else f"{r.width_ratio:.1f}x")
-        n = getattr(r, "n", None)
-        if days and start is not None:
-            label = label.replace("(day, censored)", "(censored)")
-            side = [_day(start, _or_none(v)) for v in (r.mean_a, r.mean_b)]
-            ci += " days"
-        else:
-            side = [_num(None if _or_none(v) is None else v * scale, digits) for v in (r.mean_a, r.mean_b)]
-        t.add_row(escape(str(r.automaker)), escape(label), "-" if n is None or n != n else f"{int(n)}", *side, ci,
-                  ratio)
-    notes = []
-    if censored:
-        notes.append("first stockout: the mean of min(first stockout day, horizon) - a replication without one "
-                     "counts as the horizon, so no pair is dropped; Kaplan-Meier medians in compare.parquet")
-    if metrics is not None:
-        notes.append("every KPI in --json and compare.parquet")
+    start = _start_date(getattr(df, "attrs", {}) or {})
+    rows = [r for r in df.itertuples(index=False) if r.metric in (metrics or (r.metric,))]
+    for r in rows:
+        t.add_row(*_compare_cells(r, start))
+    notes = _compare_notes([str(r.metric) for r in rows], metrics is None)
     if notes:
         t.caption = "; ".join(notes)
         t.caption_justify = "left"
@@ -171,4 +215,4 @@ def discovery_lines(found: Any, rows: int = 8) -> list[str]:
     return [*lines, escape(found.words())]
 
 
-__all__ = ["KPI_FORMATS", "RUN_KPIS", "compare_table", "discovery_lines", "sensitivity_table", "sweep_table"]
+__all__ = ["CENSORED", "RUN_KPIS", "SWEEP_KPIS", "compare_table", "discovery_lines", "sensitivity_table", "sweep_table"]

@@ -23,17 +23,15 @@ from typing import Any
 import pandas as pd
 from rich.console import Console
 
+from ..model.kpis import Kpi
 from . import report
 from .console import kpi_table, licensing_lines, licensing_table
-from .console_experiments import sweep_table
-from .formatting import format_number, metric_label
+from .console_experiments import SWEEP_KPIS, sweep_table
+from .formatting import compared_label, format_number, kpi_value
 from .report_text import licensing_rows
 
 #: Design points shown in a sweep's table (all are in ``res.summary``).
 SWEEP_ROWS = 30
-#: The sweep table's KPIs, for every automaker together: (metric, heading, digits, scale).
-SWEEP_KPIS = (("vehicles_lost", "vehicles lost", 0, 1.0), ("stockout_days", "stockout days", 0, 1.0),
-              ("stockout_probability", "P(stockout)", 2, 1.0), ("fill_rate", "fill rate %", 1, 100.0))
 RUN_HINT = ("Tables: res.replications (per automaker), res.totals (all automakers), res.timeseries, "
             "res.licences, res.flows, res.summary(). Figures: res.plot_inventory(automaker), "
             "res.plot_vehicles_lost(), res.plot_licences(), res.plot_flows(). Files: res.write(DIR).")
@@ -48,17 +46,19 @@ def as_text(renderable: Any, width: int = 80) -> str:
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
 
 
-def _fmt(metric: str, x: Any, digits: int = 0, scale: float = 1.0) -> str:
+def _fmt(x: Any, kpi: Kpi) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
-    return format_number(float(x) * scale, digits, short_from=1e4)
+    return format_number(float(x) * kpi.scale, kpi.digits, short_from=1e4)
 
 
-def _mean_ci(metric: str, mean: Any, lo: Any, hi: Any, digits: int, scale: float) -> str:
-    text = _fmt(metric, mean, digits, scale)
+def _mean_ci(d: Mapping[str, Any], kpi: Kpi) -> str:
+    """A point's mean of ``kpi`` with its 95% CI, in the units of the terminal's sweep table."""
+    text = _fmt(d.get(f"{kpi.name}_mean"), kpi)
+    lo = d.get(f"{kpi.name}_ci_low")
     if lo is None or (isinstance(lo, float) and math.isnan(lo)):
         return text
-    return f"{text} [{_fmt(metric, lo, digits, scale)}, {_fmt(metric, hi, digits, scale)}]"
+    return f"{text} [{_fmt(lo, kpi)}, {_fmt(d.get(f'{kpi.name}_ci_high'), kpi)}]"
 
 
 def _render(**context: Any) -> str:
@@ -107,24 +107,24 @@ def _sweep_subtitle(res: Any) -> str:
     return text
 
 
+def _point_cells(d: Mapping[str, Any], keys: list[str]) -> list[str]:
+    """A design point's swept values, then its KPIs of every automaker together."""
+    return [*(f"{d[k]:g}" if isinstance(d[k], float) else str(d[k]) for k in keys),
+            *(_mean_ci(d, k) for k in SWEEP_KPIS)]
+
+
 def sweep_html(res: Any) -> str:
     """The sweep's points with every automaker's KPIs together (mean [95% CI]), first rows."""
     s = res.summary
     rows_all = s[s["automaker"] == "all"] if len(s) else s
-    rows = []
-    for d in rows_all.head(SWEEP_ROWS).to_dict("records"):
-        cells = [f"{d[k]:g}" if isinstance(d[k], float) else str(d[k]) for k in res.keys]
-        for metric, _, digits, scale in SWEEP_KPIS:
-            cells.append(_mean_ci(metric, d.get(f"{metric}_mean"), d.get(f"{metric}_ci_low"),
-                                  d.get(f"{metric}_ci_high"), digits, scale))
-        rows.append(cells)
+    rows = [_point_cells(d, res.keys) for d in rows_all.head(SWEEP_ROWS).to_dict("records")]
     notes = []
     if len(rows_all) > SWEEP_ROWS:
         notes.append(f"First {SWEEP_ROWS} of {len(rows_all)} points.")
     notes.append(f"Every automaker and point in res.summary; every replication in res.results; files in "
                  f"{res.out}. Figures: res.plot_heatmap(x, y), res.plot_lines(x).")
     return _render(title="Sweep: every automaker together, mean [95% CI]", subtitle=_sweep_subtitle(res),
-                   head=[*res.keys, *(h for _, h, _, _ in SWEEP_KPIS)], rows=rows, notes=notes)
+                   head=[*res.keys, *(k.heading for k in SWEEP_KPIS)], rows=rows, notes=notes)
 
 
 def sweep_text(res: Any) -> str:
@@ -134,43 +134,34 @@ def sweep_text(res: Any) -> str:
 
 
 # ---------------------------------------------------------------- a comparison
-def _metric_heading(metric: str) -> str:
-    """A metric as the report names it, with its unit (fill rate in %)."""
-    labels = dict(report.KPI_COLUMNS + report.POPULATION_COLUMNS)
-    return labels.get(metric, metric_label(metric))
-
-
-def _cmp_value(metric: str, x: Any) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    return report.kpi_value(metric, x)
-
-
 def _labels(df: pd.DataFrame) -> tuple[str, str]:
     return str(df.attrs.get("a", "A")), str(df.attrs.get("b", "B"))
+
+
+def _ratio_text(ratio: Any) -> str:
+    """How much narrower pairing made the interval: 2.4x, inf, or – when unknown."""
+    return "–" if ratio is None or pd.isna(ratio) else ("inf" if math.isinf(ratio) else f"{ratio:.1f}x")
+
+
+def _comparison_cells(r: Mapping[str, Any], with_n: bool) -> list[str]:
+    """automaker, KPI, A, B, B - A [CI], width ratio (and pairs): in the report's units."""
+    m = str(r["metric"])
+    diff = kpi_value(m, r.get("diff"))
+    if r.get("ci_low") is not None and not pd.isna(r.get("ci_low")):
+        diff += f" [{kpi_value(m, r['ci_low'])}, {kpi_value(m, r['ci_high'])}]"
+    cells = [str(r["automaker"]), compared_label(m), kpi_value(m, r.get("mean_a")), kpi_value(m, r.get("mean_b")),
+             diff, _ratio_text(r.get("width_ratio"))]
+    return [*cells, "–" if pd.isna(r.get("n")) else f"{int(r['n'])}"] if with_n else cells
 
 
 def comparison_html(df: pd.DataFrame) -> str:
     """Per automaker and KPI: A, B, and the paired B - A with its 95% CI."""
     a, b = _labels(df)
     ok = df[df["metric"] != "failed"] if len(df) else df
-    head = ["automaker", "KPI", "A mean", "B mean", "B − A [95% CI]", "CI width: independent / paired"]
     with_n = "n" in df.columns
-    if with_n:
-        head.append("pairs")
-    rows = []
-    for r in ok.to_dict("records"):
-        m = str(r["metric"])
-        diff = _cmp_value(m, r.get("diff"))
-        if r.get("ci_low") is not None and not pd.isna(r.get("ci_low")):
-            diff += f" [{_cmp_value(m, r['ci_low'])}, {_cmp_value(m, r['ci_high'])}]"
-        ratio = r.get("width_ratio")
-        ratio_text = "–" if ratio is None or pd.isna(ratio) else ("inf" if math.isinf(ratio) else f"{ratio:.1f}x")
-        cells = [str(r["automaker"]), _metric_heading(m), _cmp_value(m, r.get("mean_a")),
-                 _cmp_value(m, r.get("mean_b")), diff, ratio_text]
-        if with_n:
-            cells.append("–" if pd.isna(r.get("n")) else f"{int(r['n'])}")
-        rows.append(cells)
+    head = ["automaker", "KPI", "A mean", "B mean", "B − A [95% CI]", "CI width: independent / paired",
+            *(["pairs"] if with_n else [])]
+    rows = [_comparison_cells(r, with_n) for r in ok.to_dict("records")]
     notes = [f"A = {a}; B = {b}. Replication r of both runs shares its random numbers (common random "
              "numbers), so the paired interval is narrower than two independent samples would give."]
     failed = len(df) - len(ok)

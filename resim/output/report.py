@@ -26,6 +26,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from ..experiment.store import write_text
+from ..model.kpis import BY_NAME, Kpi
 from . import report_text as words
 from .figures import run_figures, save_run_figures
 from .figures.common import Plot, save_plots
@@ -39,7 +40,7 @@ from .figures.sweep import (
     tick,
     with_mean,
 )
-from .formatting import format_number, metric_label
+from .formatting import REPORT_KPIS, format_number, heading, kpi_value, metric_label
 from .rundata import load_run
 from .sweep_sections import (
     design_rows,
@@ -84,54 +85,34 @@ def _load_json(path: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- run report
-KPI_COLUMNS = (
-    ("vehicles_lost", "vehicles lost"),
-    ("shortfall_t", "magnet shortfall (t)"),
-    ("stockout_days", "stockout days"),
-    ("first_stockout_day", "first stockout (runs with one)"),
-    ("longest_stoppage_days", "longest stoppage (days)"),
-    ("fill_rate", "fill rate (% of demand)"),
-    ("stockout_probability", "P(stockout)"),
-)
-#: Added when an automaker entry is a population of firms.
-POPULATION_COLUMNS = (
-    ("peak_share_stopped", "peak share of lines stopped (%)"),
-    ("firms_ever_stopped", "firms ever stopped"),
-)
+#: How a censored KPI's column reads in the run report: the mean over the runs with one.
+REPORT_CENSORED = "runs with one"
 
 
-def _kpi_columns(summary: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def report_kpis(summary: Mapping[str, Any]) -> tuple[Kpi, ...]:
+    """The KPIs of the report's table (a population's only when an entry has firms)."""
     populations = any(n > 1 for n in summary.get("firms", {}).values())
-    return KPI_COLUMNS + POPULATION_COLUMNS if populations else KPI_COLUMNS
+    return tuple(k for k in REPORT_KPIS if populations or not k.population)
 
 
-def kpi_value(metric: str, x: Any) -> str:
-    """A KPI as the table shows it: fill rate in %, probabilities to 2 places, counts whole."""
-    if x is None:
-        return "–"
-    if metric in ("fill_rate", "peak_share_stopped"):
-        return format_number(100 * float(x), 1)
-    if metric == "stockout_probability":
-        return format_number(x, 2)
-    if metric == "first_stockout_day":
-        return format_number(x, 0)
-    if metric in ("stockout_days", "longest_stoppage_days") or abs(float(x)) < 1000:
-        return format_number(x, 1)
+def _day_number(x: Any) -> str:
     return format_number(x, 0)
 
 
-def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date, band: bool = False) -> dict[str, Any]:
+def _kpi_cell(kpi: Kpi, block: Mapping[str, Any] | None, start: date, band: bool = False) -> dict[str, Any]:
     """One KPI cell: the exact mean (for machines), the shown mean and its
-    interval; with ``band`` (``--posterior``) also the p5-p95 of replications."""
+    interval; with ``band`` (``--posterior``) also the p5-p95 of replications.
+    A first-event day shows its date, then the day and interval in whole days."""
     if not block or block.get("mean") is None:
-        return {"metric": metric, "mean": None}
+        return {"metric": kpi.name, "mean": None}
+    value = _day_number if kpi.censored else functools.partial(kpi_value, kpi.name)
     mean = block["mean"]
     lo, hi = (block.get("ci95") or [None, None])[:2]
-    cell = {"metric": metric, "mean": repr(float(mean)), "main": kpi_value(metric, mean),
-            "day": None, "ci": f"[{kpi_value(metric, lo)}, {kpi_value(metric, hi)}]", "band": None}
+    cell = {"metric": kpi.name, "mean": repr(float(mean)), "main": value(mean),
+            "day": None, "ci": f"[{value(lo)}, {value(hi)}]", "band": None}
     if band and block.get("p5") is not None:
-        cell["band"] = f"p5–p95 {kpi_value(metric, block['p5'])}–{kpi_value(metric, block['p95'])}"
-    if metric == "first_stockout_day":
+        cell["band"] = f"p5–p95 {value(block['p5'])}–{value(block['p95'])}"
+    if kpi.censored:
         cell["day"], cell["main"] = cell["main"], words.date_of(start, mean)
         cell["ci"] = f"{cell['ci']}, n={block.get('n', '?')}"
     return cell
@@ -139,7 +120,7 @@ def _kpi_cell(metric: str, block: Mapping[str, Any] | None, start: date, band: b
 
 def kpi_labels(summary: Mapping[str, Any]) -> list[str]:
     """The KPI table's column headings (population columns when an entry has firms)."""
-    return [label for _, label in _kpi_columns(summary)]
+    return [heading(k, REPORT_CENSORED) for k in report_kpis(summary)]
 
 
 def kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
@@ -147,7 +128,7 @@ def kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
     band = bool(summary.get("posterior"))
     return [{"name": name, "total": name == "all",
              "label": "all automakers" if name == "all" else name,
-             "cells": [_kpi_cell(m, block.get(m), start, band) for m, _ in _kpi_columns(summary)]}
+             "cells": [_kpi_cell(k, block.get(k.name), start, band) for k in report_kpis(summary)]}
             for name, block in summary.get("kpis", {}).items()]
 
 
@@ -197,10 +178,12 @@ def write_report(out_dir: Path, title: str | None = None) -> Path:
 
 # ---------------------------------------------------------------- sweep report
 def sweep_value(metric: str, x: Any) -> str:
-    """A sweep mean or bound: shares to 3 places, large counts whole, else one decimal."""
+    """A sweep mean or bound, as the figures draw it: shares to 3 places,
+    large counts whole, else one decimal."""
+    kpi = BY_NAME.get(metric)
     if x is None or not math.isfinite(float(x)):
         return "–"
-    if metric in ("fill_rate", "stockout_probability"):
+    if kpi is not None and kpi.is_share:
         return format_number(x, 3)
     return format_number(x, 0) if abs(float(x)) >= 1000 else format_number(x, 1)
 
@@ -218,6 +201,34 @@ def _sweep_rows(summary: pd.DataFrame, cols: list[str], metric: str,
                      "hi": sweep_value(metric, r.get(f"{metric}_ci_high"))}
         rows.append({"cells": [formats[c](r[c]) if c in formats else str(r[c]) for c in cols], "value": value})
     return rows
+
+
+def _check_keys(summary: pd.DataFrame, keys: list[str]) -> None:
+    if not keys:
+        raise ValueError("a sweep report needs at least one swept key")
+    missing = [k for k in keys if k not in summary.columns]
+    if missing:
+        raise ValueError(f"summary has no column for swept key(s) {missing}")
+
+
+def _table_columns(table: pd.DataFrame, keys: list[str], repeated: Any) -> list[str]:
+    """The sweep table's columns: the keys, the automaker, and the point number when points repeat."""
+    cols = [*keys, "automaker"] if "automaker" in table.columns else list(keys)
+    return [*cols, "point"] if repeated and "point" in table.columns else cols
+
+
+def _sweep_figures(out_dir: Path, doc: Mapping[str, Any], table: pd.DataFrame, keys: list[str],
+                   metric: str) -> dict[str, Any]:
+    """The page's figure sections (main, sensitivity, discovery), drawn and
+    saved, with the sections' contexts."""
+    sampled = doc.get("sampler") not in (None, "grid")
+    sens, sens_plots = sensitivity_section(out_dir, doc, metric)
+    found, found_plots = discovery_section(out_dir)
+    plots = sampled_figures(table, keys, metric) if sampled else report_figures(table, keys, metric)
+    saved = iter(save_plots([*plots, *sens_plots, *found_plots], out_dir))
+    return {"figures": _figure_items([next(saved) for _ in plots]),
+            "sensitivity": sens, "sensitivity_figures": _figure_items([next(saved) for _ in sens_plots]),
+            "discovery": found, "discovery_figures": _figure_items(list(saved))}
 
 
 def write_sweep_report(out_dir: Path, summary: pd.DataFrame, keys: list[str],
@@ -240,35 +251,20 @@ def write_sweep_report(out_dir: Path, summary: pd.DataFrame, keys: list[str],
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if not keys:
-        raise ValueError("a sweep report needs at least one swept key")
-    missing = [k for k in keys if k not in summary.columns]
-    if missing:
-        raise ValueError(f"summary has no column for swept key(s) {missing}")
+    _check_keys(summary, keys)
     doc = _load_json(out_dir / SWEEP_DESIGN)
     name = doc.get("scenario", {}).get("scenario", {}).get("name")
-    title = title or (f"{name}: resim sweep" if name else "resim sweep")
     sampler = doc.get("sampler")
-    sampled = sampler not in (None, "grid")
     table = labelled_keys(summary.reset_index(drop=True), keys)
-    sens, sens_plots = sensitivity_section(out_dir, doc, metric)
-    found, found_plots = discovery_section(out_dir)
-    plots = sampled_figures(table, keys, metric) if sampled else report_figures(table, keys, metric)
-    saved = save_plots([*plots, *sens_plots, *found_plots], out_dir)
     points = design_points(table, keys)
     repeated = repeated_points(table, keys)
-    cols = [*keys, "automaker"] if "automaker" in table.columns else list(keys)
-    if repeated and "point" in table.columns:
-        cols.append("point")
-    n_main = len(plots)
+    cols = _table_columns(table, keys, repeated)
     page = render(
-        "sweep.html.j2", title=title, n_points=len(points),
+        "sweep.html.j2", title=title or (f"{name}: resim sweep" if name else "resim sweep"), n_points=len(points),
         replications=doc.get("replications"), sampler=sampler,
         metric=metric_label(metric), failures=len(doc.get("failures") or []), repeated=repeated,
         design=design_rows(points, keys, sampler, lambda k: ", ".join(tick(v) for v in sorted_values(points[k]))),
-        figures=_figure_items(saved[:n_main]), sequential=sequential_text(doc),
-        sensitivity=sens, sensitivity_figures=_figure_items(saved[n_main:n_main + len(sens_plots)]),
-        discovery=found, discovery_figures=_figure_items(saved[n_main + len(sens_plots):]),
+        sequential=sequential_text(doc), **_sweep_figures(out_dir, doc, table, keys, metric),
         head=[*cols, f"mean {metric_label(metric)} [95% CI]"],
         rows=_sweep_rows(with_mean(table, metric), cols, metric, value_formats(table, keys, sampler)),
     )
@@ -296,7 +292,6 @@ def report_command(directory: str) -> int:
         path = write_report(out)
     elif (out / SWEEP_DESIGN).is_file() and (out / SWEEP_SUMMARY).is_file():
         path = rebuild_sweep_report(out)
-
     else:
         what = ("does not exist" if not out.exists()
                 else "is not a finished run or sweep directory (no summary.json)")
@@ -306,5 +301,5 @@ def report_command(directory: str) -> int:
     return 0
 
 
-__all__ = ["REPORT", "kpi_labels", "kpi_rows", "kpi_value", "rebuild_sweep_report", "render", "report_command",
-           "sweep_value", "write_report", "write_sweep_report"]
+__all__ = ["REPORT", "REPORT_CENSORED", "kpi_labels", "kpi_rows", "rebuild_sweep_report", "render", "report_command",
+           "report_kpis", "sweep_value", "write_report", "write_sweep_report"]

@@ -33,6 +33,34 @@ def days_text(days: float) -> str:
     return text
 
 
+#: How each kind of distribution reads, over its parameters (each written as ``{x:g}``).
+_DIST_WORDS = {
+    "constant": "{value} {unit}",
+    "uniform": "{low}–{high} {unit} (uniform)",
+    "triangular": "{low}–{high} {unit}, most likely {mode} (triangular)",
+    "normal": "mean {mean} {unit}, sd {sd} (normal, truncated at 0)",
+    "lognormal": "mean {mean} {unit}, cv {cv} (lognormal)",
+    "exponential": "mean {mean} {unit} (exponential)",
+}
+
+
+class _Numbers(dict):
+    """A distribution's parameters as ``str.format_map`` reads them: numbers as ``{x:g}``."""
+
+    def __getitem__(self, key: str) -> str:
+        value = super().__getitem__(key)
+        return value if key == "unit" else f"{float(value):g}"
+
+
+def _gamma_text(d: Mapping[str, Any], unit: str) -> str:
+    parts = [f"{k} {float(d[k]):g}" for k in ("mean", "cv", "shape", "scale") if d.get(k) is not None]
+    return f"{', '.join(parts)} ({unit}, gamma)"
+
+
+def _empirical_text(d: Mapping[str, Any], unit: str) -> str:
+    return f"one of {', '.join(f'{float(v):g}' for v in d.get('values', []))} {unit} (empirical)"
+
+
 def dist_text(d: Any, unit: str = "days") -> str:
     """A number or a distribution (as written in scenario.resolved.toml) in words:
     ``90`` -> '90 days'; ``{dist = "uniform", low = 5, high = 15}`` -> '5–15 days (uniform)'."""
@@ -41,26 +69,10 @@ def dist_text(d: Any, unit: str = "days") -> str:
     if not isinstance(d, Mapping):
         return str(d)
     kind = d.get("dist", "constant")
-    g = (lambda k: f"{float(d[k]):g}")  # noqa: E731
-    if kind == "constant":
-        return f"{g('value')} {unit}"
-    if kind == "uniform":
-        return f"{g('low')}–{g('high')} {unit} (uniform)"
-    if kind == "triangular":
-        return f"{g('low')}–{g('high')} {unit}, most likely {g('mode')} (triangular)"
-    if kind == "normal":
-        return f"mean {g('mean')} {unit}, sd {g('sd')} (normal, truncated at 0)"
-    if kind == "lognormal":
-        return f"mean {g('mean')} {unit}, cv {g('cv')} (lognormal)"
-    if kind == "exponential":
-        return f"mean {g('mean')} {unit} (exponential)"
-    if kind == "gamma":
-        parts = [f"{k} {g(k)}" for k in ("mean", "cv", "shape", "scale") if d.get(k) is not None]
-        return f"{', '.join(parts)} ({unit}, gamma)"
-    if kind == "empirical":
-        vals = ", ".join(f"{float(v):g}" for v in d.get("values", []))
-        return f"one of {vals} {unit} (empirical)"
-    return json.dumps(d)
+    if kind in _DIST_WORDS:
+        return _DIST_WORDS[kind].format_map(_Numbers(d, unit=unit))
+    special = {"gamma": _gamma_text, "empirical": _empirical_text}.get(kind)
+    return special(d, unit) if special else json.dumps(d)
 
 
 def pct(x: Any, digits: int = 0) -> str:
@@ -76,40 +88,38 @@ def date_of(start: date, day: Any) -> str:
 
 
 # ---------------------------------------------------------------- the scenario
+def _general_licence(c: Mapping[str, Any]) -> str:
+    text = (f"general: one licence per exporter–customer pair covers every shipment for "
+            f"{days_text(float(c.get('lifetime_days', 0)))}; a renewal is filed "
+            f"{float(c.get('renewal_lead_days', 0)):g} days before expiry, and shipments stop "
+            "if it is not approved by then.")
+    return text + (f" Each licence is capped at {float(c['quantity_cap_t']):g} t." if c.get("quantity_cap_t") else "")
+
+
+#: What each licence mode means, from the ``controls`` table (``general`` for any other).
+_LICENCE_MODES = {
+    "none": lambda c: "none: no licence is needed (the reference case).",
+    "per_shipment": lambda c: ("per shipment: every shipment needs its own licence, to be used within "
+                               f"{days_text(float(c.get('shipment_validity_days', 90)))} of issue."),
+}
+
+
 def controls_facts(sc: Mapping[str, Any]) -> Facts:
     """Which exports need a licence, and what a licence covers."""
     c = sc.get("controls", {})
-    mode = c.get("licence_mode", "none")
-    items = []
-    elements = ", ".join(c.get("controlled_elements", []))
-    items.append(("Export controls",
-                  f"{c.get('jurisdiction', 'CN')} controls {elements}: a product needs a licence when "
-                  f"it leaves {c.get('jurisdiction', 'CN')} for another jurisdiction and these "
-                  f"elements make up more than {100 * float(c.get('de_minimis', 0)):g}% of its mass."))
-    if mode == "none":
-        items.append(("Licence mode", "none: no licence is needed (the reference case)."))
-    elif mode == "per_shipment":
-        items.append(("Licence mode",
-                      "per shipment: every shipment needs its own licence, to be used within "
-                      f"{days_text(float(c.get('shipment_validity_days', 90)))} of issue."))
-    else:
-        text = (f"general: one licence per exporter–customer pair covers every shipment for "
-                f"{days_text(float(c.get('lifetime_days', 0)))}; a renewal is filed "
-                f"{float(c.get('renewal_lead_days', 0)):g} days before expiry, and shipments stop "
-                "if it is not approved by then.")
-        if c.get("quantity_cap_t"):
-            text += f" Each licence is capped at {float(c['quantity_cap_t']):g} t."
-        items.append(("Licence mode", text))
+    where = c.get("jurisdiction", "CN")
+    items = [("Export controls",
+              f"{where} controls {', '.join(c.get('controlled_elements', []))}: a product needs a licence when "
+              f"it leaves {where} for another jurisdiction and these "
+              f"elements make up more than {100 * float(c.get('de_minimis', 0)):g}% of its mass."),
+             ("Licence mode", _LICENCE_MODES.get(c.get("licence_mode", "none"), _general_licence)(c))]
     if c.get("annual_quota_t"):
         items.append(("Annual quota", f"{float(c['annual_quota_t']):,g} t licensed per calendar "
                                       "year; when spent, applications wait for January."))
     return items
 
 
-def licensing_facts(sc: Mapping[str, Any]) -> Facts:
-    """How the review office decides: approval rate, calendar, rejections, rework, load."""
-    lic = sc.get("licensing", {})
-    items = []
+def _approval_fact(lic: Mapping[str, Any]) -> str:
     rate = f"{100 * float(lic.get('approval_rate', 1.0)):g}% of decided applications approved"
     mult = []
     if lic.get("approval_by_destination"):
@@ -120,32 +130,40 @@ def licensing_facts(sc: Mapping[str, Any]) -> Facts:
             f"{k.replace('_', ' ')} ×{float(v):g}" for k, v in lic["approval_by_end_use"].items()))
     if mult:
         rate += ", multiplied " + "; ".join(mult)
-    items.append(("Approval rate", rate + " (the rate in force on the day of the decision)."))
-    if lic.get("working_days"):
-        n_hol = len(lic.get("holidays", []))
-        items.append(("Review calendar", f"working days (Monday to Friday, {n_hol} holidays "
-                                         "excluded): review durations below are working days."))
-    else:
-        items.append(("Review calendar", "calendar days."))
+    return rate + " (the rate in force on the day of the decision)."
+
+
+def _calendar_fact(lic: Mapping[str, Any]) -> str:
+    if not lic.get("working_days"):
+        return "calendar days."
+    return (f"working days (Monday to Friday, {len(lic.get('holidays', []))} holidays "
+            "excluded): review durations below are working days.")
+
+
+def _rejections_fact(lic: Mapping[str, Any]) -> str:
     attempts = int(lic.get("max_attempts", 1))
-    if attempts > 1:
-        items.append(("Rejections", f"a rejected exporter refiles after "
-                                    f"{dist_text(lic.get('resubmit_days', 20))}, "
-                                    f"up to {attempts} attempts in all."))
-    else:
-        items.append(("Rejections", "final: no resubmission."))
-    rw = lic.get("rework", {})
-    if float(rw.get("probability", 0)) > 0:
-        items.append(("Rework", f"{100 * float(rw['probability']):g}% of files are sent back at "
-                                f"the {rw.get('stage', 'technical')} stage for missing documents; "
-                                f"the exporter fixes them in {dist_text(rw.get('fix_days', 10))}."))
+    if attempts <= 1:
+        return "final: no resubmission."
+    return f"a rejected exporter refiles after {dist_text(lic.get('resubmit_days', 20))}, up to {attempts} attempts in all."
+
+
+def _background_fact(lic: Mapping[str, Any]) -> str:
     bg = lic.get("background", {})
-    if float(bg.get("applications_per_day", 0)) > 0:
-        items.append(("Background load", f"{float(bg['applications_per_day']):g} applications per "
-                                         "day from other exporters (Poisson) share the reviewers."))
-    else:
-        items.append(("Background load", "none: the office reviews only this chain's files."))
-    return items
+    if float(bg.get("applications_per_day", 0)) <= 0:
+        return "none: the office reviews only this chain's files."
+    return f"{float(bg['applications_per_day']):g} applications per day from other exporters (Poisson) share the reviewers."
+
+
+def licensing_facts(sc: Mapping[str, Any]) -> Facts:
+    """How the review office decides: approval rate, calendar, rejections, rework, load."""
+    lic = sc.get("licensing", {})
+    rw = lic.get("rework", {})
+    rework = ([("Rework", f"{100 * float(rw['probability']):g}% of files are sent back at "
+                          f"the {rw.get('stage', 'technical')} stage for missing documents; "
+                          f"the exporter fixes them in {dist_text(rw.get('fix_days', 10))}.")]
+              if float(rw.get("probability", 0)) > 0 else [])
+    return [("Approval rate", _approval_fact(lic)), ("Review calendar", _calendar_fact(lic)),
+            ("Rejections", _rejections_fact(lic)), *rework, ("Background load", _background_fact(lic))]
 
 
 def automaker_rows(sc: Mapping[str, Any]) -> Rows:
@@ -190,19 +208,20 @@ def upstream_rows(sc: Mapping[str, Any]) -> Rows:
     return rows
 
 
+def _policy_change(p: Mapping[str, Any], start: date) -> Rows:
+    """One row per key a policy change sets: from when, the key, its new value, the note."""
+    when = str(p["date"]) if p.get("date") is not None else date_of(start, p.get("day"))
+    return [[when, key, value if isinstance(value, str) else json.dumps(value), p.get("note", "")]
+            for key, value in p.get("set", {}).items()]
+
+
 def policy_rows(sc: Mapping[str, Any], summary: Mapping[str, Any], start: date
                 ) -> tuple[list[str], Rows] | None:
     """The policy timeline as (heading, rows): from the scenario, or else from the
     events in summary.json; None when nothing changes during the run."""
     pol = sc.get("policy", [])
     if pol:
-        rows = []
-        for p in pol:
-            when = str(p["date"]) if p.get("date") is not None else date_of(start, p.get("day"))
-            for key, value in p.get("set", {}).items():
-                rows.append([when, key, json.dumps(value) if not isinstance(value, str) else value,
-                             p.get("note", "")])
-        return ["from", "scenario value", "becomes", "note"], rows
+        return ["from", "scenario value", "becomes", "note"], [row for p in pol for row in _policy_change(p, start)]
     events = summary.get("events", [])
     if not events:
         return None
@@ -262,37 +281,45 @@ def licence_record_scope(sc: Mapping[str, Any]) -> str:
     return "this chain's exporters only (background files load the queues but are not listed)"
 
 
+def _reviewers_text(reviewers: Any) -> str:
+    if reviewers is None:
+        return MISSING
+    if isinstance(reviewers, str) or math.isinf(float(reviewers)):
+        return "unlimited"
+    return f"{float(reviewers):g}"
+
+
+def _wait_text(w: Mapping[str, Any]) -> str:
+    if w.get("mean") is None:
+        return MISSING
+    return f"{num(w.get('mean'), 1)} (median {num(w.get('p50'), 1)}, p95 {num(w.get('p95'), 1)})"
+
+
+def _queue_text(q: Mapping[str, Any]) -> str:
+    if q.get("mean") is None:
+        return MISSING
+    return f"{num(q.get('mean'), 1)} [{num(q['ci95'][0], 1)}, {num(q['ci95'][1], 1)}]"
+
+
+def _utilisation_text(u: Mapping[str, Any] | None) -> str:
+    if not u or u.get("mean") is None:
+        return f"{MISSING} (unlimited reviewers)"
+    return f"{pct(u.get('mean'), 1)} [{pct(u['ci95'][0], 1)}, {pct(u['ci95'][1], 1)}]"
+
+
+def _stage_row(st: Mapping[str, Any], unit: str, licensing: Mapping[str, Any]) -> list[str]:
+    name = st.get("name", "?")
+    return [name, _reviewers_text(st.get("reviewers")), dist_text(st["duration"], unit) if "duration" in st else MISSING,
+            _wait_text(licensing.get("stage_wait_days", {}).get(name) or {}),
+            _queue_text(licensing.get("queue_length", {}).get(name) or {}),
+            _utilisation_text(licensing.get("reviewer_utilisation", {}).get(name))]
+
+
 def stage_rows(sc: Mapping[str, Any], licensing: Mapping[str, Any]) -> Rows:
     """One row per review stage: reviewers, review time, wait, queue, utilisation."""
-    stages = sc.get("licensing", {}).get("stages", [])
-    if not stages:
-        stages = [{"name": n} for n in licensing.get("stage_wait_days", {})]
+    stages = sc.get("licensing", {}).get("stages", []) or [{"name": n} for n in licensing.get("stage_wait_days", {})]
     unit = "working days" if sc.get("licensing", {}).get("working_days") else "days"
-    waits = licensing.get("stage_wait_days", {})
-    queues = licensing.get("queue_length", {})
-    utils = licensing.get("reviewer_utilisation", {})
-    rows = []
-    for st in stages:
-        name = st.get("name", "?")
-        reviewers = st.get("reviewers")
-        if reviewers is None:
-            rev = MISSING
-        elif isinstance(reviewers, str) or math.isinf(float(reviewers)):
-            rev = "unlimited"
-        else:
-            rev = f"{float(reviewers):g}"
-        w = waits.get(name) or {}
-        q = queues.get(name) or {}
-        u = utils.get(name)
-        wait = (f"{num(w.get('mean'), 1)} (median {num(w.get('p50'), 1)}, p95 "
-                f"{num(w.get('p95'), 1)})") if w.get("mean") is not None else MISSING
-        queue = (f"{num(q.get('mean'), 1)} [{num(q['ci95'][0], 1)}, {num(q['ci95'][1], 1)}]"
-                 if q.get("mean") is not None else MISSING)
-        util = (f"{pct(u.get('mean'), 1)} [{pct(u['ci95'][0], 1)}, {pct(u['ci95'][1], 1)}]"
-                if u and u.get("mean") is not None else f"{MISSING} (unlimited reviewers)")
-        dur = dist_text(st["duration"], unit) if "duration" in st else MISSING
-        rows.append([name, rev, dur, wait, queue, util])
-    return rows
+    return [_stage_row(st, unit, licensing) for st in stages]
 
 
 def run_rows(summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> Rows:

@@ -60,6 +60,41 @@ def _ci(value: float, lo: float, hi: float, digits: int) -> str:
     return text
 
 
+#: Per method: the two indices the table shows, and its heading.
+_INDICES = {
+    "sobol": (("S1", "ST"), ["KPI", "key", "S1 (alone) [95% CI]", "ST (with interactions) [95% CI]"]),
+    "morris": (("mu_star", "sigma"), ["KPI", "key", "mu* [95% CI]", "sigma"]),
+}
+
+
+def _index_text(r: pd.Series, method: str) -> str:
+    """A Sobol index to two places; a Morris effect (in the KPI's units) to
+    three below 10, else whole."""
+    digits = 2 if method == "sobol" else (3 if abs(r["value"]) < 10 else 0)
+    return _ci(r["value"], r["ci_low"], r["ci_high"], digits)
+
+
+def _index_rows(f: pd.DataFrame, who: str, method: str) -> list[list[str]]:
+    """Per KPI (in outcome order) and swept key: the two indices of ``who``."""
+    pair = _INDICES.get(method, _INDICES["morris"])[0]
+    rows = []
+    for kpi in OUTCOMES:
+        g = f[(f["kpi"] == kpi) & (f["automaker"] == who)]
+        for key in dict.fromkeys(g["parameter"]):
+            at = g[g["parameter"] == key].set_index("index")
+            rows.append([metric_label(kpi), key, *(_index_text(at.loc[i], method) for i in pair)])
+    return rows
+
+
+def _index_plots(f: pd.DataFrame, method: str, metric: str) -> list[Plot]:
+    if f[f["kpi"] == metric].empty:
+        return []
+    return [Plot(f"sensitivity_{metric}",
+                 f"{'Sobol indices' if method == 'sobol' else 'Morris effects'} of {metric_label(metric)} "
+                 "per swept key and automaker, with 95% bootstrap confidence intervals (seeded).",
+                 index_bars(f, metric))]
+
+
 def sensitivity_section(root: Path, doc: Mapping[str, Any], metric: str) -> tuple[dict[str, Any] | None, list[Plot]]:
     """The indices of a sobol or morris sweep: a figure for ``metric`` and a
     table of every KPI for all automakers together."""
@@ -68,33 +103,13 @@ def sensitivity_section(root: Path, doc: Mapping[str, Any], metric: str) -> tupl
         return None, []
     f = pd.read_parquet(path)
     method = str(doc["sampler"])
-    pair = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
     who = "all" if "all" in set(f["automaker"]) else (str(f["automaker"].iloc[0]) if len(f) else "all")
-    rows = []
-    for kpi in OUTCOMES:
-        g = f[(f["kpi"] == kpi) & (f["automaker"] == who)]
-        if g.empty:
-            continue
-        for key in dict.fromkeys(g["parameter"]):
-            cells = []
-            for idx in pair:
-                r = g[(g["parameter"] == key) & (g["index"] == idx)].iloc[0]
-                digits = 2 if method == "sobol" else (3 if abs(r["value"]) < 10 else 0)
-                cells.append(_ci(r["value"], r["ci_low"], r["ci_high"], digits))
-            rows.append([metric_label(kpi), key, *cells])
-    plots = []
-    if not f[f["kpi"] == metric].empty:
-        plots.append(Plot(f"sensitivity_{metric}",
-                          f"{'Sobol indices' if method == 'sobol' else 'Morris effects'} of {metric_label(metric)} "
-                          "per swept key and automaker, with 95% bootstrap confidence intervals (seeded).",
-                          index_bars(f, metric)))
-    head = (["KPI", "key", "S1 (alone) [95% CI]", "ST (with interactions) [95% CI]"] if method == "sobol"
-            else ["KPI", "key", "mu* [95% CI]", "sigma"])
     plan = doc.get("sensitivity", {})
-    context = {"method": method, "who": who, "head": head, "rows": rows, "notes": doc.get("sensitivity_notes", []),
+    context = {"method": method, "who": who, "head": _INDICES.get(method, _INDICES["morris"])[1],
+               "rows": _index_rows(f, who, method), "notes": doc.get("sensitivity_notes", []),
                "constant": _constant_text(doc.get("sensitivity_constant", [])),
                "samples": plan.get("samples"), "resamples": plan.get("resamples")}
-    return context, plots
+    return context, _index_plots(f, method, metric)
 
 
 def _constant_text(pairs: Sequence[Sequence[str]]) -> str | None:

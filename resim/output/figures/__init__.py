@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..rundata import RunSource, load_run
+from ..rundata import RunData, RunSource, load_run
 from .common import Plot, save_figure, save_plots, slug, unique_stems
 from .flows import monthly_flows
 from .inventory import inventory_fan
@@ -26,6 +26,65 @@ RUN_PLOT_FILES = ("inventory_*.png", "lines_stopped_*.png", "vehicles_lost.png",
                   "licence_decisions.png", "flows.png")
 
 
+def _fans(run: RunData) -> list[Plot]:
+    """An inventory fan per automaker, and a lines-stopped fan per population
+    of firms, each with a file name of its own."""
+    fans = run.automakers if len(run.timeseries) else []
+    out = [Plot(stem,
+                f"{name}: magnets on hand (t) day by day. The line is the median over replications, "
+                "the band holds 90% of them; grey days are days when at least half the replications "
+                "cannot build every vehicle. The lower panel gives the share of replications short "
+                "on each day. Dashed lines mark policy changes.",
+                inventory_fan(run, name))
+           for name, stem in zip(fans, unique_stems(f"inventory_{slug(n)}" for n in fans), strict=True)]
+    firms = run.summary.get("firms", {})
+    crowds = [n for n in fans if firms.get(n, 1) > 1]
+    return out + [Plot(stem,
+                       f"{name} ({firms[name]} firms): share of its firms short of magnets on each day. The line "
+                       "is the median over replications, the band holds 90% of them; the dotted line is the "
+                       "share of the entry's demand those firms carry. Dashed lines mark policy changes.",
+                       lines_stopped_fan(run, name))
+                  for name, stem in zip(crowds, unique_stems(f"lines_stopped_{slug(n)}" for n in crowds),
+                                        strict=True)]
+
+
+def _vehicles_lost(run: RunData) -> list[Plot]:
+    if not (len(run.kpis) and run.automakers):
+        return []
+    return [Plot("vehicles_lost",
+                 "Vehicles lost per replication for each automaker: the box holds the middle half of "
+                 "the replications, dots are single replications, the black diamond and bar are the "
+                 "mean and its 95% confidence interval. Above a pile of dots at 0: the share of "
+                 "replications that lost nothing.",
+                 vehicles_lost_distribution(run))]
+
+
+def _licences(run: RunData) -> list[Plot]:
+    if not len(run.licences):
+        return []
+    return [Plot("licence_pipeline",
+                 "Licence applications in review (filed, not yet decided) on each day: median and "
+                 "5–95% band over replications by kind (top); mean number in each review stage, an "
+                 "approximate split rebuilt from recorded waits and services (bottom).",
+                 licence_pipeline(run)),
+            Plot("licence_decisions",
+                 "Licence decisions per month by outcome (mean number per replication, by month of "
+                 "decision); applications still pending at the horizon are not counted. Hatched bars: "
+                 "months the run covers only in part, scaled to a whole month.",
+                 licence_decisions(run))]
+
+
+def _flows(run: RunData) -> list[Plot]:
+    if not len(run.flows):
+        return []
+    return [Plot("flows",
+                 "Tonnes shipped per month by destination jurisdiction, one panel per product "
+                 "(mean over replications, by month of departure). Hatched bars: the first or last "
+                 "month, which the run covers only in part, scaled to a whole month (a month with "
+                 "fewer than half its days simulated is not drawn; the legend names it).",
+                 monthly_flows(run))]
+
+
 def run_figures(source: RunSource) -> list[Plot]:
     """Every figure of a run, with captions: inventory fans per automaker,
     vehicles lost, licence pipeline and decisions, monthly flows. A scenario
@@ -33,55 +92,7 @@ def run_figures(source: RunSource) -> list[Plot]:
     Each automaker's fan has a file name of its own, even when two names
     slug alike (the second gets ``_2``)."""
     run = load_run(source)
-    out: list[Plot] = []
-    fans = run.automakers if len(run.timeseries) else []
-    for name, stem in zip(fans, unique_stems(f"inventory_{slug(n)}" for n in fans), strict=True):
-        out.append(Plot(
-            stem,
-            f"{name}: magnets on hand (t) day by day. The line is the median over replications, "
-            "the band holds 90% of them; grey days are days when at least half the replications "
-            "cannot build every vehicle. The lower panel gives the share of replications short "
-            "on each day. Dashed lines mark policy changes.",
-            inventory_fan(run, name)))
-    firms = run.summary.get("firms", {})
-    crowds = [n for n in fans if firms.get(n, 1) > 1]
-    for name, stem in zip(crowds, unique_stems(f"lines_stopped_{slug(n)}" for n in crowds), strict=True):
-        out.append(Plot(
-            stem,
-            f"{name} ({firms[name]} firms): share of its firms short of magnets on each day. The line "
-            "is the median over replications, the band holds 90% of them; the dotted line is the "
-            "share of the entry's demand those firms carry. Dashed lines mark policy changes.",
-            lines_stopped_fan(run, name)))
-    if len(run.kpis) and run.automakers:
-        out.append(Plot(
-            "vehicles_lost",
-            "Vehicles lost per replication for each automaker: the box holds the middle half of "
-            "the replications, dots are single replications, the black diamond and bar are the "
-            "mean and its 95% confidence interval. Above a pile of dots at 0: the share of "
-            "replications that lost nothing.",
-            vehicles_lost_distribution(run)))
-    if len(run.licences):
-        out.append(Plot(
-            "licence_pipeline",
-            "Licence applications in review (filed, not yet decided) on each day: median and "
-            "5–95% band over replications by kind (top); mean number in each review stage, an "
-            "approximate split rebuilt from recorded waits and services (bottom).",
-            licence_pipeline(run)))
-        out.append(Plot(
-            "licence_decisions",
-            "Licence decisions per month by outcome (mean number per replication, by month of "
-            "decision); applications still pending at the horizon are not counted. Hatched bars: "
-            "months the run covers only in part, scaled to a whole month.",
-            licence_decisions(run)))
-    if len(run.flows):
-        out.append(Plot(
-            "flows",
-            "Tonnes shipped per month by destination jurisdiction, one panel per product "
-            "(mean over replications, by month of departure). Hatched bars: the first or last "
-            "month, which the run covers only in part, scaled to a whole month (a month with "
-            "fewer than half its days simulated is not drawn; the legend names it).",
-            monthly_flows(run)))
-    return out
+    return [*_fans(run), *_vehicles_lost(run), *_licences(run), *_flows(run)]
 
 
 def save_run_figures(plots: list[Plot], out_dir: str | Path) -> list[tuple[Path, Plot]]:

@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..formatting import metric_label
+from ..formatting import HEADLINE_KPIS, compared_label
 from .common import PALETTE, THOUSANDS, new_figure
 
 #: The KPIs drawn, with the factor they are shown at (fill rate in %).
-SHOWN = (("vehicles_lost", 1.0), ("stockout_days", 1.0), ("first_stockout_day", 1.0),
-         ("stockout_probability", 1.0), ("fill_rate", 100.0))
+SHOWN = tuple((k.name, k.scale) for k in HEADLINE_KPIS)
 
 
 def difference_forest(df: pd.DataFrame) -> Figure:
@@ -40,8 +39,7 @@ def difference_forest(df: pd.DataFrame) -> Figure:
         ax.axvline(0, color="0.3", linewidth=0.9)
         ax.set_yticks(y, who if p % cols == 0 else [""] * len(who), fontsize=8)
         ax.invert_yaxis()
-        label = metric_label(metric) if metric != "first_stockout_day" else "first stockout (restricted mean, days)"
-        ax.set_title(("fill rate (% points)" if metric == "fill_rate" else label), fontsize=8.5)
+        ax.set_title(compared_label(metric, "% points"), fontsize=8.5)
         if np.nanmax(np.abs(np.r_[lo, hi]), initial=0) >= 1000:
             ax.xaxis.set_major_formatter(THOUSANDS)
         ax.tick_params(axis="x", labelsize=7.5)

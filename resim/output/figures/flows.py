@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -26,6 +28,24 @@ from .common import (
 PRODUCTS = ("concentrate", "oxide", "magnet")
 
 
+def _products(tot: pd.Series) -> list[str]:
+    """The products shipped: the chain's in order, then any other, sorted."""
+    shipped = set(tot.index.get_level_values(0))
+    return [p for p in PRODUCTS if p in shipped] + sorted(shipped - set(PRODUCTS))
+
+
+def _product_panel(ax: Any, table: pd.DataFrame, x: np.ndarray, coverage: np.ndarray,
+                   colour: dict[str, str]) -> None:
+    """One product's monthly tonnes, stacked by destination (those it never reaches left out)."""
+    bottom = np.zeros(len(table))
+    for d, c in colour.items():
+        if d not in table.columns or not table[d].any():
+            continue
+        tonnes = per_whole_month(table[d].to_numpy(), coverage)
+        month_bars(ax, x, tonnes, coverage, f"to {d}", bottom=bottom.copy(), width=24, color=c)
+        bottom += tonnes
+
+
 def monthly_flows(source: RunSource) -> Figure:
     """Tonnes shipped per month (by departure) by destination, one panel per product.
 
@@ -42,10 +62,8 @@ def monthly_flows(source: RunSource) -> Figure:
         return empty_figure("Monthly shipments", "no shipments recorded")
     fl = fl[fl["replication"].isin(run.replications)]
     tot = fl.groupby(["product", "month", "destination"])["tonnes"].sum() / len(run.replications)
-    products = [p for p in PRODUCTS if p in tot.index.get_level_values(0)]
-    products += sorted(set(tot.index.get_level_values(0)) - set(products))
-    dests = sorted(set(fl["destination"].astype(str)))
-    colour = {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(dests)}
+    products = _products(tot)
+    colour = {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(sorted(set(fl["destination"].astype(str))))}
     months = pd.period_range(min(fl["month"]), max(fl["month"]), freq="M")
     x = months.to_timestamp().to_numpy().astype("datetime64[D]") + np.timedelta64(15, "D")
     coverage = month_coverage(run, months)
@@ -54,14 +72,7 @@ def monthly_flows(source: RunSource) -> Figure:
     for ax, product in zip(axes, products, strict=True):
         table = tot.loc[product].unstack("destination", fill_value=0.0)
         table.index = pd.PeriodIndex(table.index, freq="M")
-        table = table.reindex(months, fill_value=0.0)
-        bottom = np.zeros(len(months))
-        for d in dests:
-            if d not in table.columns or not table[d].any():
-                continue
-            tonnes = per_whole_month(table[d].to_numpy(), coverage)
-            month_bars(ax, x, tonnes, coverage, f"to {d}", bottom=bottom.copy(), width=24, color=colour[d])
-            bottom += tonnes
+        _product_panel(ax, table.reindex(months, fill_value=0.0), x, coverage, colour)
         note_partial_months(ax, months, coverage)
         ax.set_ylabel(f"{product}\n(t per month)")
         headroom(ax, 0.12)

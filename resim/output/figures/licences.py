@@ -8,6 +8,8 @@ the figure that draws it, and is tested against a hand-worked table.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,55 +60,82 @@ def occupancy(rep_idx: np.ndarray, start: np.ndarray, end: np.ndarray, n_reps: i
     return np.cumsum(out, axis=1)[:, :n_days]
 
 
-def pipeline(run: RunData) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """(days, in-review count per kind [reps x days], mean count per stage [days])."""
-    days = day_grid(run)
-    n_days = days.size
+@dataclass(frozen=True)
+class _Spans:
+    """The applications' time in review: replication index, submission and
+    end (decision, or the horizon) of each, on a grid of whole days."""
+
+    ridx: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    n_reps: int
+    n_days: int
+
+    def occupy(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Mean count over replications, per day, of the intervals [a, b) (cut at the end of review)."""
+        return occupancy(self.ridx, np.minimum(a, self.end), np.minimum(b, self.end), self.n_reps,
+                         self.n_days).mean(axis=0)
+
+
+def _recorded(run: RunData) -> tuple[list[int], pd.DataFrame]:
+    """The replications, and the licence rows of those replications."""
     reps = run.replications or sorted(set(run.licences.get("replication", [])))
-    index = {r: i for i, r in enumerate(reps)}
-    lic = run.licences[run.licences["replication"].isin(index)] if len(run.licences) else run.licences
-    by_kind: dict[str, np.ndarray] = {}
-    by_stage: dict[str, np.ndarray] = {}
-    if not len(lic) or not reps:
-        return days, by_kind, by_stage
-    horizon = run.horizon_days
-    start = lic["submitted_day"].to_numpy(dtype=float)
-    decided = lic["decided_day"].to_numpy(dtype=float)
-    end = np.minimum(np.where(np.isnan(decided), horizon, decided), horizon)
-    ridx = lic["replication"].map(index).to_numpy(dtype=np.int64)
-    n_reps = len(reps)
+    lic = run.licences[run.licences["replication"].isin(reps)] if len(run.licences) else run.licences
+    return reps, lic
+
+
+def _by_kind(lic: pd.DataFrame, sp: _Spans) -> dict[str, np.ndarray]:
+    """In-review count per kind of application [replications x days]."""
     kinds = lic["kind"].astype(str).to_numpy()
-    for kind in dict.fromkeys(kinds):
-        m = kinds == kind
-        by_kind[kind] = occupancy(ridx[m], start[m], end[m], n_reps, n_days)
+    return {kind: occupancy(sp.ridx[kinds == kind], sp.start[kinds == kind], sp.end[kinds == kind], sp.n_reps,
+                            sp.n_days) for kind in dict.fromkeys(kinds)}
+
+
+def _rework_stage(run: RunData) -> str | None:
+    """The stage that sends files back for rework (the last stage when the scenario does not say)."""
+    stages = run.stage_names
+    at = run.scenario.get("licensing", {}).get("rework", {}).get("stage")
+    return at if at in stages else (stages[-1] if stages else None)
+
+
+def _by_stage(run: RunData, lic: pd.DataFrame, sp: _Spans) -> dict[str, np.ndarray]:
+    """Mean count per review stage [days], the stages laid end to end from
+    submission; the time in no stage is the exporter fixing a file, placed
+    after the first visit to the rework stage."""
     stages = run.stage_names
     durations = {s: np.nan_to_num(lic[f"wait_{s}"].to_numpy(dtype=float))
                  + np.nan_to_num(lic[f"service_{s}"].to_numpy(dtype=float)) for s in stages}
-    # Time not spent in any stage is the exporter fixing a file sent back for rework.
-    fixing = np.maximum(end - start - sum(durations.values(), np.zeros(len(lic))), 0.0)
-    rework_at = run.scenario.get("licensing", {}).get("rework", {}).get("stage")
-    if rework_at not in stages:
-        rework_at = stages[-1] if stages else None
-    rework = REWORK
-
-    def occupy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return occupancy(ridx, np.minimum(a, end), np.minimum(b, end), n_reps, n_days).mean(axis=0)
-
-    t = start.copy()
+    fixing = np.maximum(sp.end - sp.start - sum(durations.values(), np.zeros(len(lic))), 0.0)
+    rework_at = _rework_stage(run)
+    out: dict[str, np.ndarray] = {}
+    t = sp.start.copy()
     for s in stages:
         dur = durations[s]
         if s != rework_at:
-            by_stage[s] = occupy(t, t + dur)
+            out[s] = sp.occupy(t, t + dur)
             t = t + dur
             continue
         # the first visit, the fixes, then the later visits (visits share the time evenly)
         col = f"visits_{s}"
-        visits = np.maximum(lic[col].to_numpy(dtype=float), 1.0) if col in lic.columns else 1.0
-        first = dur / visits
-        by_stage[s] = occupy(t, t + first) + occupy(t + first + fixing, t + dur + fixing)
-        by_stage[rework] = occupy(t + first, t + first + fixing)
+        first = dur / (np.maximum(lic[col].to_numpy(dtype=float), 1.0) if col in lic.columns else 1.0)
+        out[s] = sp.occupy(t, t + first) + sp.occupy(t + first + fixing, t + dur + fixing)
+        out[REWORK] = sp.occupy(t + first, t + first + fixing)
         t = t + dur + fixing
-    return days, by_kind, by_stage
+    return out
+
+
+def pipeline(run: RunData) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(days, in-review count per kind [reps x days], mean count per stage [days])."""
+    days = day_grid(run)
+    reps, lic = _recorded(run)
+    if not len(lic) or not reps:
+        return days, {}, {}
+    index = {r: i for i, r in enumerate(reps)}
+    decided = lic["decided_day"].to_numpy(dtype=float)
+    horizon = run.horizon_days
+    sp = _Spans(lic["replication"].map(index).to_numpy(dtype=np.int64), lic["submitted_day"].to_numpy(dtype=float),
+                np.minimum(np.where(np.isnan(decided), horizon, decided), horizon), len(reps), days.size)
+    return days, _by_kind(lic, sp), _by_stage(run, lic, sp)
 
 
 def licence_pipeline(source: RunSource) -> Figure:
@@ -134,6 +163,13 @@ def licence_pipeline(source: RunSource) -> Figure:
     when = run.day_to_datetime(days)
     fig = new_figure(9.5, 6.4)
     ax, ax2 = fig.subplots(2, 1, sharex=True)
+    _kinds_panel(ax, run, when, by_kind)
+    _stages_panel(ax2, run, when, by_stage)
+    return fig
+
+
+def _kinds_panel(ax: Any, run: RunData, when: Any, by_kind: dict[str, np.ndarray]) -> None:
+    """Applications in review per kind: median over replications and 5–95% band."""
     for i, (kind, counts) in enumerate(by_kind.items()):
         lo, med, hi = np.percentile(counts, [5, 50, 95], axis=0)
         colour = PALETTE[i % len(PALETTE)]
@@ -148,6 +184,10 @@ def licence_pipeline(source: RunSource) -> Figure:
     ax.set_title(f"Licence applications in review, {len(run.replications)} replications")
     legend_right(ax)
     ax.grid(alpha=0.3)
+
+
+def _stages_panel(ax2: Any, run: RunData, when: Any, by_stage: dict[str, np.ndarray]) -> None:
+    """Mean applications per review stage, stacked (rework in grey, when there is any)."""
     labels = [k for k in by_stage if k != REWORK or by_stage[k].any()]
     stage_colours = iter(STAGE_PALETTE * (1 + len(labels) // len(STAGE_PALETTE)))
     colours = ["0.78" if k == REWORK else next(stage_colours) for k in labels]
@@ -161,7 +201,6 @@ def licence_pipeline(source: RunSource) -> Figure:
     legend_right(ax2, title="review stage\n(approximate split)", title_fontsize=8)
     ax2.grid(alpha=0.3)
     date_axis(ax2)
-    return fig
 
 
 def licence_decisions(source: RunSource) -> Figure:

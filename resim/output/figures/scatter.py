@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,36 +47,44 @@ def binned_means(x: np.ndarray, y: np.ndarray, bins: int | None = None) -> pd.Da
     return pd.DataFrame(rows, columns=["x", "mean", "ci_low", "ci_high", "n"])
 
 
+def _of(summary: pd.DataFrame, metric: str, automaker: str) -> pd.DataFrame:
+    """The rows of ``automaker`` with a ``{metric}_mean`` column (ValueError without one)."""
+    df = with_mean(summary, metric)
+    if "automaker" in df.columns:
+        df = df[df["automaker"].astype(str) == automaker]
+    if f"{metric}_mean" not in df.columns:
+        raise ValueError(f"summary has no column {metric + '_mean'!r}")
+    return df
+
+
+def _key_panel(ax: Any, x: np.ndarray, y: np.ndarray, big: bool) -> None:
+    """The points against one key, and their binned mean with its 95% CI band."""
+    ax.scatter(x, y, s=12, color=PALETTE[0], alpha=0.45, linewidths=0, label="design point")
+    b = binned_means(x, y)
+    if len(b):
+        ax.plot(b["x"], b["mean"], color=PALETTE[1], marker="o", markersize=3.5, label="binned mean")
+        ax.fill_between(b["x"], b["ci_low"], b["ci_high"], color=PALETTE[1], alpha=0.2, label="95% CI")
+    if big:
+        ax.yaxis.set_major_formatter(THOUSANDS)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+
+
 def sweep_scatter(summary: pd.DataFrame, keys: Sequence[str], metric: str = "vehicles_lost",
                   automaker: str = "all") -> Figure:
     """One panel per swept key: each point's mean ``metric`` for ``automaker``
     against the key, and the binned mean with its 95% CI band."""
-    df = with_mean(summary, metric)
-    if "automaker" in df.columns:
-        df = df[df["automaker"].astype(str) == automaker]
-    col = f"{metric}_mean"
-    if col not in df.columns:
-        raise ValueError(f"summary has no column {col!r}")
+    df = _of(summary, metric, automaker)
     rows = math.ceil(len(keys) / COLUMNS)
     cols = min(len(keys), COLUMNS)
     fig = new_figure(3.6 * cols + 0.6, 3.1 * rows + 0.6)
-    y = df[col].to_numpy(dtype=float)
-    big = np.nanmax(np.abs(y), initial=0.0) >= 1000
+    y = df[f"{metric}_mean"].to_numpy(dtype=float)
     for i, key in enumerate(keys):
         ax = fig.add_subplot(rows, cols, i + 1)
-        x = df[key].to_numpy(dtype=float)
-        ax.scatter(x, y, s=12, color=PALETTE[0], alpha=0.45, linewidths=0, label="design point")
-        b = binned_means(x, y)
-        if len(b):
-            ax.plot(b["x"], b["mean"], color=PALETTE[1], marker="o", markersize=3.5, label="binned mean")
-            ax.fill_between(b["x"], b["ci_low"], b["ci_high"], color=PALETTE[1], alpha=0.2, label="95% CI")
+        _key_panel(ax, df[key].to_numpy(dtype=float), y, np.nanmax(np.abs(y), initial=0.0) >= 1000)
         ax.set_xlabel(key_label(key), fontsize=8.5)
         if i % cols == 0:
             ax.set_ylabel(f"mean {metric_label(metric)}", fontsize=8.5)
-        if big:
-            ax.yaxis.set_major_formatter(THOUSANDS)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
         if i == 0:
             ax.legend(fontsize=7, framealpha=0.9)
     who = "All automakers" if automaker == "all" else automaker

@@ -26,14 +26,41 @@ from .sweep import key_label
 MAX_PANELS = 6
 
 
+#: Per method: the two indices drawn side by side, and what the figure calls them.
+_PAIRS = {"sobol": ("S1", "ST"), "morris": ("mu_star", "sigma")}
+_NAMES = {"S1": "S1 (alone)", "ST": "ST (with interactions)", "mu_star": "mu*", "sigma": "sigma"}
+_WHAT = {"sobol": "Sobol indices (share of variance over the design)",
+         "morris": "Morris effects (change across a key's range)"}
+
+
+def _short(key: str) -> str:
+    return key if len(key) <= 38 else "…" + key[-37:]
+
+
+def _index_panel(ax: Any, g: pd.DataFrame, keys: list[str], method: str) -> None:
+    """One automaker's two indices per key as bars, with their CIs as error bars."""
+    pos = np.arange(len(keys))
+    for k, (idx, colour) in enumerate(zip(_PAIRS.get(method, _PAIRS["morris"]), PALETTE[:2], strict=True)):
+        r = g[g["index"] == idx].set_index("parameter").reindex(keys)
+        v = r["value"].to_numpy(dtype=float)
+        err = np.vstack([v - r["ci_low"].to_numpy(dtype=float), r["ci_high"].to_numpy(dtype=float) - v])
+        ax.barh(pos + (k - 0.5) * 0.38, v, height=0.36, color=colour, label=_NAMES[idx],
+                xerr=None if np.isnan(err).all() else np.nan_to_num(err), capsize=3,
+                error_kw={"elinewidth": 1, "ecolor": "0.25"})
+    ax.set_yticks(pos, [_short(k) for k in keys], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0, color="0.3", linewidth=0.8)
+    ax.grid(axis="x", alpha=0.3)
+    if method == "morris" and np.nanmax(np.abs(g["value"].to_numpy(dtype=float)), initial=0) >= 1000:
+        ax.xaxis.set_major_formatter(THOUSANDS)
+
+
 def index_bars(frame: pd.DataFrame, kpi: str = "vehicles_lost") -> Figure:
     """Horizontal bars of each key's indices for ``kpi``, one panel per automaker ("all" first)."""
     f = frame[frame["kpi"] == kpi]
     if f.empty:
         raise ValueError(f"no indices for {kpi!r}")
     method = str(f["method"].iloc[0])
-    pair = ("S1", "ST") if method == "sobol" else ("mu_star", "sigma")
-    names = {"S1": "S1 (alone)", "ST": "ST (with interactions)", "mu_star": "mu*", "sigma": "sigma"}
     who = sorted(dict.fromkeys(f["automaker"]), key=lambda a: a != "all")[:MAX_PANELS]
     keys = list(dict.fromkeys(f["parameter"]))
     cols = min(len(who), 2)
@@ -41,27 +68,11 @@ def index_bars(frame: pd.DataFrame, kpi: str = "vehicles_lost") -> Figure:
     fig = new_figure(5.2 * cols + 1.5, 0.6 + rows * (0.9 + 0.45 * len(keys)))
     for p, a in enumerate(who):
         ax = fig.add_subplot(rows, cols, p + 1)
-        g = f[f["automaker"] == a]
-        pos = np.arange(len(keys))
-        for k, (idx, colour) in enumerate(zip(pair, PALETTE[:2], strict=True)):
-            r = g[g["index"] == idx].set_index("parameter").reindex(keys)
-            v = r["value"].to_numpy(dtype=float)
-            err = np.vstack([v - r["ci_low"].to_numpy(dtype=float), r["ci_high"].to_numpy(dtype=float) - v])
-            ax.barh(pos + (k - 0.5) * 0.38, v, height=0.36, color=colour, label=names[idx],
-                    xerr=None if np.isnan(err).all() else np.nan_to_num(err), capsize=3,
-                    error_kw={"elinewidth": 1, "ecolor": "0.25"})
-        ax.set_yticks(pos, [k if len(k) <= 38 else "…" + k[-37:] for k in keys], fontsize=8)
-        ax.invert_yaxis()
-        ax.axvline(0, color="0.3", linewidth=0.8)
+        _index_panel(ax, f[f["automaker"] == a], keys, method)
         ax.set_title("all automakers" if a == "all" else str(a), fontsize=9.5)
-        ax.grid(axis="x", alpha=0.3)
-        if method == "morris" and np.nanmax(np.abs(g["value"].to_numpy(dtype=float)), initial=0) >= 1000:
-            ax.xaxis.set_major_formatter(THOUSANDS)
         if p == 0:
             ax.legend(fontsize=7.5, loc="lower right", framealpha=0.9)
-    what = ("Sobol indices (share of variance over the design)" if method == "sobol"
-            else "Morris effects (change across a key's range)")
-    fig.suptitle(f"{what} of {metric_label(kpi)}, with 95% bootstrap CIs", fontsize=10)
+    fig.suptitle(f"{_WHAT.get(method, _WHAT['morris'])} of {metric_label(kpi)}, with 95% bootstrap CIs", fontsize=10)
     return fig
 
 
