@@ -44,19 +44,28 @@ def short(part: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+#: A name written bare inside brackets (``automakers[EU automaker]``): no
+#: quote or bracket, no space at either end, not a number (``[3]`` is an index).
+_BARE_NAME = re.compile(r"(?!-?\d+$)[^\s\]\"](?:[^\]\"]*[^\s\]\"])?")
+
+
+def _part(part: Any, first: bool) -> str:
+    if isinstance(part, int):
+        return f"[{part}]"
+    if isinstance(part, tuple):  # an entry by its name, as the key grammar reads it
+        name = short(part[1])
+        return f"[{name}]" if _BARE_NAME.fullmatch(name) else f'["{name}"]'
+    part = short(part)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+        return part if first else "." + part
+    return f'["{part}"]'
+
+
 def format_loc(loc: Iterable[Any]) -> str:
+    """A location (field names, indices, ("name", x) look-ups) as a dotted key."""
     text = ""
     for part in loc:
-        if isinstance(part, str):
-            part = short(part)
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif isinstance(part, tuple):
-            text += f'["{part[1]}"]'
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
-            text += ("." if text else "") + str(part)
-        else:
-            text += f'["{part}"]'
+        text += _part(part, not text)
     return text
 
 

@@ -21,7 +21,7 @@ from .document import ScenarioBase, scenario_class
 from .errors import ScenarioError
 from .files import read_with_extends
 from .keys import format_loc, parse_value, reason, set_key
-from .messages import raise_validation
+from .messages import entry_names, raise_validation
 from .timeline import PolicyStep, build_timeline, with_values
 
 
@@ -111,10 +111,10 @@ def load(
     try:
         scn = scenario_class().model_validate(raw)
     except ValidationError as e:
-        raise_validation(label, e, set_locs)
-        raise
-    check_references(scn, label)
-    timeline = build_timeline(scn, label)
-    validate_sweep_keys(scn, label)
-    check_graph(scn, label)
+        raise_validation(label, e, set_locs, raw)
+    with entry_names(raw):
+        check_references(scn, label)
+        timeline = build_timeline(scn, label)
+        validate_sweep_keys(scn, label)
+        check_graph(scn, label)
     return Loaded(scn, timeline, raw, label)

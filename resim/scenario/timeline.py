@@ -60,8 +60,7 @@ def with_values(scn: ScenarioBase, changes: Mapping[str, Any], source: str = "--
     try:
         return scenario_class().model_validate(raw)
     except ValidationError as e:
-        raise_validation(source, e, set_locs)
-        raise  # unreachable
+        raise_validation(source, e, set_locs, raw)
 
 
 def _check_keys(label: str, i: int, changes: Mapping[str, Any]) -> None:
