@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .experiment.budget import check_memory, check_run
+from .experiment.budget import check_memory, check_run, time_budget
 from .experiment.interrupts import Interrupted
 from .experiment.runfolder import RunFolder
 from .scenario import Loaded, ScenarioBase, load
@@ -96,6 +96,7 @@ def simulate(
     target_ci: float | None = None,
     target_kpis: Sequence[str] = (),
     target_abs: float | None = None,
+    max_hours: float | None = None,
 ) -> Results:
     """Run a scenario's replications and return its ``Results``.
 
@@ -120,7 +121,11 @@ def simulate(
     does (``overwrite=True`` is ``--overwrite``); an interrupt (Ctrl-C) then
     still writes the replications that finished, marked partial, and
     re-raises ``resim.experiment.interrupts.Interrupted`` with those ``Results`` as its
-    ``finished``."""
+    ``finished``.
+
+    A run estimated to take more than ``max_hours`` on its workers (default
+    ``resim.experiment.budget.DEFAULT_MAX_HOURS``; ``math.inf`` for no limit)
+    is refused before it starts, as ``resim run --max-hours`` does."""
     extra: dict[str, Any] = {}
     if replications is not None:
         extra["scenario.replications"] = replications
@@ -139,6 +144,7 @@ def simulate(
         check_target(target, loaded)
     workers = cap_workers(max(1, workers or default_workers()), n, announce=workers is not None)
     check_memory(loaded, workers, max_memory)
+    time_budget(loaded, n, workers, max_hours)
     with progress_reporter(progress, "replications", n) as advance:
         if out is None:
             results, stop, _ = run(loaded, workers, advance, target=target)

@@ -78,6 +78,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="ADDRESS", help='Dask scheduler address, or "local" for a LocalCluster')
     p.add_argument("--out", help="output directory (default: results/<scenario>-calibration)")
     p.add_argument("--resume", action="store_true", help="continue the calibration in --out")
+    p.add_argument("--max-hours", metavar="H",
+                   help="refuse a calibration estimated to take longer than H hours on its workers, before it "
+                        "starts (default 24)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -103,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
                             f"--population {args.population} need about {3 * args.population * reps} "
                             f"simulations, plus {args.predictive * reps} for --predictive; give at least {least}",
                             args.budget)
+    from ..experiment.budget import time_budget
+    from ..experiment.replications import default_workers
+
+    time_budget(loaded, args.budget, args.workers or default_workers(), args.max_hours,
+                what=f"--budget {args.budget} simulations")
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-calibration"
     check_out(out, args.resume)
     request = make_request(loaded.scenario, targets, priors, seed, args.population, reps)

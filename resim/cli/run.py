@@ -34,7 +34,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..api import load_scenario, run, with_posterior
-    from ..experiment.budget import check_memory, check_run, parse_memory, saturation_warnings
+    from ..experiment.budget import (
+        check_memory,
+        check_run,
+        parse_memory,
+        saturation_warnings,
+        time_budget,
+    )
     from ..experiment.replications import cap_workers, default_workers
     from ..experiment.runfolder import RunFolder
     from ..output.console import (
@@ -63,8 +69,11 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     asked = args.workers or default_workers()
     workers = cap_workers(asked, n, announce=False)
     check_memory(loaded, workers, parse_memory(args.max_memory) if args.max_memory else None)
+    said = time_budget(loaded, n, workers, args.max_hours)
     if not args.quiet:
         cap_workers(asked, n, announce=args.workers is not None)
+        if said:
+            print(said, file=sys.stderr)
         for line in saturation_warnings(loaded):
             print(line, file=sys.stderr)
     console = make_console(sys.stderr if args.json else sys.stdout)

@@ -95,7 +95,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
                         resume=args.resume, progress=bar.advance, on_design=on_design, on_total=bar.total,
                         overwrite=args.overwrite,
                         max_memory=max_memory, announce=args.workers is not None and not args.quiet,
-                        posterior=args.posterior, target=target)
+                        posterior=args.posterior, target=target, max_hours=args.max_hours)
     except Interrupted as stop:
         print(f"resim: interrupted: the finished units are kept in {out / 'parts'}/; "
               f"finish with: resim sweep ... --out {out} --resume", file=sys.stderr)

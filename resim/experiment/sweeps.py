@@ -36,7 +36,7 @@ from ..api import load_scenario, with_posterior
 from ..model.kpis import METRICS, summarise_kpis
 from ..scenario import Loaded
 from ..scenario.errors import ScenarioError
-from .budget import check_memory, check_sweep
+from .budget import check_memory, check_sweep, sweep_budget
 from .design import INDEX_SAMPLERS, Point, build_points, design_origin, design_size, make_design
 from .executors import DaskConnection, execute
 from .replications import cap_workers, default_workers, died_output, kpi_rows, simulate_replication
@@ -180,6 +180,7 @@ def sweep(
     announce: bool = True,
     posterior: str | Path | None = None,
     target: Target | None = None,
+    max_hours: str | float | None = None,
 ) -> SweepResults:
     """Run a sweep; see ``resim sweep --help``. Raises ScenarioError on bad
     input (before anything is written), ``resim.experiment.interrupts.Interrupted`` on
@@ -209,6 +210,7 @@ def sweep(
     workers = cap_workers(max(1, workers or default_workers()), len(design) * n, announce)
     for p in points:
         check_memory(p, workers, max_memory)
+    sweep_budget(points, n, workers, max_hours)  # --max-hours (default budget.DEFAULT_MAX_HOURS)
     spec = {
         "source": base.source,
         "scenario": base.scenario.model_dump(mode="json", by_alias=True, exclude_none=True),

@@ -21,6 +21,7 @@ from .document import ScenarioBase, scenario_class
 from .errors import ScenarioError
 from .files import read_with_extends
 from .keys import format_loc, parse_value, reason, set_key
+from .limits import check_limits
 from .messages import entry_names, raise_validation
 from .timeline import PolicyStep, build_timeline, with_values
 
@@ -112,6 +113,7 @@ def load(
         scn = scenario_class().model_validate(raw)
     except ValidationError as e:
         raise_validation(label, e, set_locs, raw)
+    check_limits(scn, label, set_locs)
     with entry_names(raw):
         check_references(scn, label)
         timeline = build_timeline(scn, label)

@@ -259,7 +259,7 @@ def entry_names(raw: Any) -> Iterator[None]:
         raise ScenarioError(e.source, path, e.message, e.value, e.extra) from None
 
 
-def _source(source: str, path: str, set_locs: Mapping[str, str]) -> str:
+def flag_or(source: str, path: str, set_locs: Mapping[str, str]) -> str:
     """``--set`` when a flag put the value at ``path`` (or above or below it)."""
     where = source
     for loc_text, flag in set_locs.items():
@@ -302,7 +302,7 @@ def raise_validation(source: str, exc: ValidationError, set_locs: Mapping[str, s
     loc = tuple(err["loc"])
     is_key = bool(loc) and loc[-1] == "[key]"  # pydantic's marker for a bad dict key
     w = walk(loc[:-1] if is_key else loc)
-    where = _source(source, format_loc(w.clean), set_locs)
+    where = flag_or(source, format_loc(w.clean), set_locs)
     path = format_loc(named(w.clean, raw))
     problems = len({tuple(walk(tuple(e["loc"])).clean) for e in errors})
     more = f" (+{problems - 1} more problem{'s' if problems > 2 else ''})" if problems > 1 else ""

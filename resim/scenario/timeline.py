@@ -19,6 +19,7 @@ from .checks import check_references
 from .document import ScenarioBase, scenario_class
 from .errors import ScenarioError
 from .keys import format_loc, parse_key, reason, set_key
+from .limits import check_limits
 from .messages import raise_validation
 from .units import date_to_day
 
@@ -58,9 +59,11 @@ def with_values(scn: ScenarioBase, changes: Mapping[str, Any], source: str = "--
             raise ScenarioError(source, key, reason(e)) from None
         set_locs[format_loc(loc)] = source
     try:
-        return scenario_class().model_validate(raw)
+        scn = scenario_class().model_validate(raw)
     except ValidationError as e:
         raise_validation(source, e, set_locs, raw)
+    check_limits(scn, source, set_locs)
+    return scn
 
 
 def _check_keys(label: str, i: int, changes: Mapping[str, Any]) -> None:
