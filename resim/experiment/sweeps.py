@@ -93,6 +93,15 @@ class SweepResults:
 
         return sweep_scatter(self.summary, self.keys, metric, automaker)
 
+    def discover(self, where: str, automaker: str = "all", min_coverage: float = 0.8,  # noqa: ANN201
+                 max_quasi_p: float = 0.05):
+        """PRIM over this sweep, as ``resim discover``: a PrimBox with
+        ``show_tradeoff()``, ``inspect(i)`` and ``select(i)`` (EMA Workbench's names)."""
+        from ..output.prim_box import PrimBox
+        from .discovery import discover
+
+        return PrimBox(discover(self.out, where, automaker, min_coverage, max_quasi_p))
+
     def plot_sensitivity(self, kpi: str = "vehicles_lost"):  # noqa: ANN201
         """Sobol or Morris indices of ``kpi`` with their CIs (sobol and morris sweeps)."""
         from ..output.figures.sensitivity import index_bars
