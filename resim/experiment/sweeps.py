@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..api import load_scenario, with_posterior
@@ -39,6 +40,7 @@ from ..scenario.errors import ScenarioError
 from .budget import check_memory, check_sweep, sweep_budget
 from .design import INDEX_SAMPLERS, Point, build_points, design_origin, design_size, make_design
 from .executors import DaskConnection, execute
+from .point_outcomes import horizon_of
 from .replications import cap_workers, default_workers, died_output, kpi_rows, simulate_replication
 from .runfolder import RunFolder, WriteError, read_marker
 from .sequential import Decision, Target, check_target, decide, first_batch, values
@@ -146,12 +148,15 @@ def _died_rows(points: Sequence[Loaded], unit: tuple[int, int], reason: str) -> 
     return kpi_rows([died_output(replication, reason)], loaded).assign(point=point)[RESULT_COLUMNS]
 
 
-def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str],
+              horizon: Any = None) -> pd.DataFrame:
     """One row per point x automaker: mean, 95% CI and p50 of each KPI, from
-    the same summariser as a run's summary.json (``kpis.summarise_kpis``)."""
+    the same summariser as a run's summary.json (``kpis.summarise_kpis``;
+    ``horizon``, one number or one per point, bounds the KPIs in days)."""
     rows = []
     for point, g in results.groupby("point", sort=False):
-        for who, block in summarise_kpis(g).items():
+        h = None if horizon is None else float(horizon if np.ndim(horizon) == 0 else horizon[int(point)])
+        for who, block in summarise_kpis(g, h).items():
             row: dict[str, Any] = {"point": int(point), "automaker": who,
                                    "replications": block["stockout_probability"]["n"]}
             for m in (*METRICS, "stockout_probability"):
@@ -352,7 +357,8 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
     parts = parts.sort_values(["point", "replication", "_o"], kind="stable").drop(columns="_o")
     results = points.merge(parts, on="point", how="right")
     results = results[["point", *keys, *[c for c in RESULT_COLUMNS if c != "point"]]].reset_index(drop=True)
-    summary = summarise(results[RESULT_COLUMNS], points, keys)
+    design_doc = store.read_design()
+    summary = summarise(results[RESULT_COLUMNS], points, keys, horizon_of(design_doc, points))
     write_parquet(store.root / "points.parquet", points)
     write_parquet(store.root / "results.parquet", results)
     write_parquet(store.root / "summary.parquet", summary)
@@ -361,11 +367,10 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
          "seed_entropy": int(r.seed_entropy)}
         for r in results[results["error"].notna()].itertuples()
     ]
-    design_doc = store.read_design()
     sequential = [] if decisions is None else [{"point": p, **d.to_json()} for p, d in enumerate(decisions)]
     sens, notes, constant = None, [], []
     if design_doc.get("sensitivity") and len(results):
-        from .point_outcomes import horizon_of, point_outcomes
+        from .point_outcomes import point_outcomes
         from .sensitivity import analyse, write_sensitivity
 
         found = analyse(point_outcomes(results, horizon_of(design_doc, points)), design_doc["sensitivity"],

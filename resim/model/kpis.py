@@ -46,6 +46,8 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "firms_ever_stopped": (0.0, None),
     "first_firm_stockout_day": (0.0, None),
 }
+#: KPIs counted in days of the run: at most the horizon, so their intervals are clipped to it too.
+DAY_KPIS = ("stockout_days", "first_stockout_day", "longest_stoppage_days", "first_firm_stockout_day")
 #: KPIs that are days of a first event, undefined (NaN) in a replication without one.
 FIRST_DAYS = ("first_stockout_day", "first_firm_stockout_day")
 
@@ -215,14 +217,23 @@ def wilson(successes: int, n: int) -> list[float | None]:
     return [max(0.0, float(ci.low)), min(1.0, float(ci.high))]
 
 
-def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """``kpis`` block of summary.json from the replications table."""
+def kpi_bounds(metric: str, horizon: float | None = None) -> tuple[float | None, float | None]:
+    """The range ``metric`` can take: ``BOUNDS``, and at most ``horizon`` for KPIs in days."""
+    lo, hi = BOUNDS[metric]
+    if horizon is not None and metric in DAY_KPIS:
+        hi = horizon if hi is None else min(hi, horizon)
+    return lo, hi
+
+
+def summarise_kpis(replications: pd.DataFrame, horizon: float | None = None) -> dict[str, dict[str, Any]]:
+    """``kpis`` block of summary.json from the replications table (``horizon``:
+    the run's, which bounds the intervals of KPIs in days)."""
     out: dict[str, dict[str, Any]] = {}
     ok = replications[replications["error"].isna()] if "error" in replications.columns else replications
     for name, g in ok.groupby("automaker", sort=False):
         block: dict[str, Any] = {}
         for m in METRICS:
-            block[m] = describe(g[m].to_numpy(dtype=float), BOUNDS[m])
+            block[m] = describe(g[m].to_numpy(dtype=float), kpi_bounds(m, horizon))
         n = len(g)
         hit = int(g["first_stockout_day"].notna().sum())
         block["stockout_probability"] = {"mean": hit / n if n else None, "ci95": wilson(hit, n), "n": n}

@@ -58,8 +58,8 @@ def sweep_table(res: Any, max_rows: int = 40) -> Table:
     """Per design point: the swept values and the ``all`` KPIs with CIs."""
     s = res.summary
     t = Table(title="sweep: every automaker together ('all'), mean [95% CI]", title_justify="left")
-    for k in res.keys:
-        t.add_column(escape(str(k)), justify="right")
+    for k in res.keys:  # a narrow terminal wraps a long key over lines rather than cutting it
+        t.add_column(escape(str(k)), justify="right", overflow="fold")
     for c in ("vehicles lost", "stockout days", "P(stockout)", "fill rate %"):
         t.add_column(c, justify="right")
     fmt = _key_values(res)

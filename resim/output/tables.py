@@ -179,7 +179,7 @@ class RunTables:
                 "directory": self.loaded.posterior.source, "parameters": self.loaded.posterior.keys,
                 "particles": int(len(self.loaded.posterior.weights))},
             "kpis": summarise_kpis(pd.concat([self.replications, self.totals.assign(automaker=ALL)],
-                                             ignore_index=True)),
+                                             ignore_index=True), float(scn.scenario.horizon)),
             "licensing": licensing_summary(self.licences, self.stages,
                                             [o.replication for o in self.outputs if not o.error]),
             "events": events,
