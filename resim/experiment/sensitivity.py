@@ -158,17 +158,28 @@ def analyse(outcomes: PointOutcomes, p: Mapping[str, Any], n_points: int) -> Sen
     for who in outcomes.automakers():
         for kpi in OUTCOMES:
             y = outcomes.column(who, kpi, n_points)
-            keep = _blocks_ok(y, size)
             if np.isnan(y).all() and not outcomes.failed:
                 continue  # undefined for this automaker (vehicles of a buyer given in tonnes)
-            if keep.sum() < 2:
-                notes.append(f"{kpi} of {who}: fewer than two complete {unit}s; no indices")
-            elif np.ptp(y[np.repeat(keep, size)]) == 0:
+            found = _indices(p, y, size, who, kpi)
+            if isinstance(found, list):
+                rows += found
+            elif found == "constant":
                 constant.append((kpi, who))
             else:
-                rows += _rows(p, _analyse_one(p, y, keep), who, kpi, int(keep.sum()), size)
+                notes.append(f"{kpi} of {who}: fewer than two complete {unit}s; no indices")
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return Sensitivity(frame, notes + _doubtful(frame), constant)
+
+
+def _indices(p: Mapping[str, Any], y: np.ndarray, size: int, who: str, kpi: str) -> list[dict[str, Any]] | str:
+    """The index rows of one automaker and KPI, or why there are none
+    ("few": under two complete blocks; "constant": the same at every point)."""
+    keep = _blocks_ok(y, size)
+    if keep.sum() < 2:
+        return "few"
+    if np.ptp(y[np.repeat(keep, size)]) == 0:
+        return "constant"
+    return _rows(p, _analyse_one(p, y, keep), who, kpi, int(keep.sum()), size)
 
 
 def _few(items: Sequence[int], limit: int = 6) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -59,15 +59,18 @@ def _unwrap(tp: Any) -> list[Any]:
     return [tp]
 
 
+def _annotated_bounds(meta: tuple[Any, ...]) -> list[Any]:
+    found = [m for m in meta if isinstance(m, at.BaseMetadata)]
+    return found + [c for m in meta if isinstance(m, FieldInfo) for c in m.metadata]
+
+
 def _constraints(tp: Any) -> list[Any]:
     """The bounds (``annotated_types`` Gt, Ge, Lt, Le) declared on ``tp``,
     through Annotated and unions."""
     origin = typing.get_origin(tp)
     if origin is typing.Annotated:
         inner, *meta = typing.get_args(tp)
-        found = [m for m in meta if isinstance(m, at.BaseMetadata)]
-        found += [c for m in meta if isinstance(m, FieldInfo) for c in m.metadata]
-        return _constraints(inner) + found
+        return _constraints(inner) + _annotated_bounds(tuple(meta))
     if origin in (typing.Union, types.UnionType):
         return [c for a in typing.get_args(tp) for c in _constraints(a)]
     return []
@@ -112,22 +115,34 @@ class Walk:
     union: bool = False                               # the location went through a union member
 
 
+def _is_union_label(pending: list[Any], part: Any) -> bool:
+    """Pydantic's label of a union member ("constrained-float", "literal['rest']")."""
+    return isinstance(part, str) and len([t for t in pending if t is not type(None)]) > 1
+
+
+def _advance(out: Walk, pending: list[Any], part: Any) -> list[Any]:
+    """One location part: the types it leads to (``out`` records the path and bounds)."""
+    steps = [s for s in (_step(tp, part) for tp in pending) if s is not None]
+    if steps:
+        out.clean.append(part)
+        out.bounds = [c for s in steps for c in s[1]]
+        return [t for s in steps for t in s[0]]
+    members = _dist_member(pending, part)
+    if members:
+        return members
+    if _is_union_label(pending, part):
+        out.union = True
+        return pending
+    out.clean.append(part)
+    out.bounds = []
+    return []
+
+
 def walk(loc: tuple[Any, ...]) -> Walk:
     """Walk the schema along a pydantic error location."""
     out, pending = Walk(), [scenario_class()]
     for part in loc:
-        steps = [s for s in (_step(tp, part) for tp in pending) if s is not None]
-        if steps:
-            pending = [t for s in steps for t in s[0]]
-            out.bounds = [c for s in steps for c in s[1]]
-            out.clean.append(part)
-        elif members := _dist_member(pending, part):
-            pending = members
-        elif isinstance(part, str) and len([t for t in pending if t is not type(None)]) > 1:
-            out.union = True  # pydantic's label of a union member ("constrained-float", "literal['rest']")
-        else:
-            out.clean.append(part)
-            pending, out.bounds = [], []
+        pending = _advance(out, pending, part)
     out.model = next((tp for tp in pending if _is_model(tp)), None)
     return out
 
@@ -139,18 +154,22 @@ def number(x: Any) -> str:
     return repr(x) if isinstance(x, float) else str(x)
 
 
+def _strictest(bounds: list[Any], kinds: tuple[tuple[Any, str, str], ...], upper: bool) -> str | None:
+    """The tightest of the bounds of ``kinds`` as ``>= 0``; at a tie the strict one."""
+    found = [(getattr(b, attr), sym) for cls, attr, sym in kinds for b in bounds if isinstance(b, cls)]
+    if not found:
+        return None
+    if upper:
+        v, sym = min(found, key=lambda b: (b[0], b[1] == "<="))
+    else:
+        v, sym = max(found, key=lambda b: (b[0], b[1] == ">"))
+    return f"{sym} {number(v)}"
+
+
 def range_text(bounds: list[Any]) -> str | None:
     """``must be > 0 and <= 1`` from a key's declared bounds (the strictest
     lower and upper one); None without bounds."""
-    lower = [(getattr(b, attr), sym) for cls, attr, sym in _SYMBOLS[:2] for b in bounds if isinstance(b, cls)]
-    upper = [(getattr(b, attr), sym) for cls, attr, sym in _SYMBOLS[2:] for b in bounds if isinstance(b, cls)]
-    parts = []
-    if lower:  # the highest bound; at a tie ">" is the stricter
-        v, sym = max(lower, key=lambda b: (b[0], b[1] == ">"))
-        parts.append(f"{sym} {number(v)}")
-    if upper:
-        v, sym = min(upper, key=lambda b: (b[0], b[1] == "<="))
-        parts.append(f"{sym} {number(v)}")
+    parts = [p for p in (_strictest(bounds, _SYMBOLS[:2], False), _strictest(bounds, _SYMBOLS[2:], True)) if p]
     return "must be " + " and ".join(parts) if parts else None
 
 
@@ -172,21 +191,30 @@ def _length(kind: str, ctx: Mapping[str, Any]) -> str:
     return "must not be empty"
 
 
+def _bound(err: Mapping[str, Any], w: Walk) -> str:
+    sym = dict(zip(_BOUND_KINDS, (">=", ">", "<=", "<"), strict=True))[err["type"]]
+    return range_text(w.bounds) or f"must be {sym} {number(next(iter((err.get('ctx') or {}).values())))}"
+
+
+def _table(err: Mapping[str, Any], w: Walk) -> str:
+    return _DIST_HINT if _is_distribution(tuple(err["loc"])) else "must be a table"
+
+
+#: Messages that need the error's context or the schema, by pydantic's error type.
+_CONTEXTUAL: dict[str, Callable[[Mapping[str, Any], Walk], str]] = {
+    **dict.fromkeys(_BOUND_KINDS, _bound),
+    **dict.fromkeys(_TABLE_KINDS, _table),
+    "literal_error": lambda err, w: f"must be one of {(err.get('ctx') or {}).get('expected', '')}",
+    "union_tag_invalid": lambda err, w: f"dist must be one of {(err.get('ctx') or {}).get('expected_tags', '')}",
+    **dict.fromkeys(("too_short", "string_too_short", "string_too_long"),
+                    lambda err, w: _length(err["type"], err.get("ctx") or {})),
+}
+
+
 def _contextual(kind: str, err: Mapping[str, Any], w: Walk) -> str | None:
-    """Messages that need the error's context or the schema."""
-    ctx = err.get("ctx") or {}
-    if kind in _BOUND_KINDS:
-        sym = dict(zip(_BOUND_KINDS, (">=", ">", "<=", "<"), strict=True))[kind]
-        return range_text(w.bounds) or f"must be {sym} {number(next(iter(ctx.values())))}"
-    if kind in _TABLE_KINDS:
-        return _DIST_HINT if _is_distribution(tuple(err["loc"])) else "must be a table"
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}"
-    if kind == "union_tag_invalid":
-        return f"dist must be one of {ctx.get('expected_tags', '')}"
-    if kind in ("too_short", "string_too_short", "string_too_long"):
-        return _length(kind, ctx)
-    if isinstance(ctx.get("error"), NegativeDuration):
+    if kind in _CONTEXTUAL:
+        return _CONTEXTUAL[kind](err, w)
+    if isinstance((err.get("ctx") or {}).get("error"), NegativeDuration):
         return range_text(w.bounds) or "must be >= 0"
     return None
 
@@ -218,6 +246,15 @@ def _name_of(node: Any, i: int) -> str | None:
     return name if isinstance(name, str) and names.count(name) == 1 else None
 
 
+def _entry(part: Any, node: Any) -> tuple[Any, Any]:
+    """One step of ``named``: the part as shown, and the raw node below it."""
+    if isinstance(part, int) and isinstance(node, list):
+        name = _name_of(node, part)
+        below = node[part] if -len(node) <= part < len(node) else None
+        return (("name", name) if name is not None else part), below
+    return part, node.get(part) if isinstance(node, dict) else None
+
+
 def named(loc: list[Any], raw: Any) -> list[Any]:
     """``loc`` with list indices replaced by the entries' names where the raw
     document has them (``automakers[0]`` -> ``automakers[EU automaker]``)."""
@@ -225,13 +262,8 @@ def named(loc: list[Any], raw: Any) -> list[Any]:
     for part in loc:
         if part == "value" and isinstance(node, int | float | str) and raw is not None:
             break  # a bare number is a constant: the file has no ".value"
-        if isinstance(part, int) and isinstance(node, list):
-            name = _name_of(node, part)
-            out.append(("name", name) if name is not None else part)
-            node = node[part] if -len(node) <= part < len(node) else None
-            continue
-        out.append(part)
-        node = node.get(part) if isinstance(node, dict) else None
+        shown, node = _entry(part, node)
+        out.append(shown)
     return out
 
 
