@@ -137,24 +137,25 @@ def _patch(entries: list[Any], patches: Mapping[str, Any], label: str, path: tup
     out = list(entries)
     names = [e.get("name") if isinstance(e, dict) else None for e in entries]
     for name, patch in patches.items():
-        where = format_loc([*path, ("name", name)])
-        if name not in names:
-            known = [n for n in names if isinstance(n, str)]
-            raise ScenarioError(label, where, f"the parent has no {path[-1]} entry named \"{name}\""
-                                f"{did_you_mean(name, known)}; a table keyed by name changes an entry of the "
-                                f"parent, [[{path[-1]}]] replaces them all")
-        if not isinstance(patch, Mapping):
-            raise ScenarioError(label, where, "must be a table of the keys to change", patch)
+        _check_patch(names, name, patch, label, path)
         i = names.index(name)
         out[i] = _merge(entries[i], patch, label, (*path, name))
     return out
 
 
-def read_with_extends(path: Path, label: str, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    raw = read_toml(path, label)
-    parent = raw.pop("extends", None)
-    if parent is None:
-        return raw
+def _check_patch(names: list[Any], name: str, patch: Any, label: str, path: tuple[str, ...]) -> None:
+    where = format_loc([*path, ("name", name)])
+    if name not in names:
+        known = [n for n in names if isinstance(n, str)]
+        raise ScenarioError(label, where, f"the parent has no {path[-1]} entry named \"{name}\""
+                            f"{did_you_mean(name, known)}; a table keyed by name changes an entry of the "
+                            f"parent, [[{path[-1]}]] replaces them all")
+    if not isinstance(patch, Mapping):
+        raise ScenarioError(label, where, "must be a table of the keys to change", patch)
+
+
+def _parent(path: Path, label: str, parent: Any, seen: tuple[Path, ...]) -> Path:
+    """The file ``extends = parent`` names, checked (a path, no cycle, a file)."""
     if not isinstance(parent, str) or not parent.strip():
         raise ScenarioError(label, "extends", "must be the path of another scenario file", parent)
     target = (path.parent / parent).resolve()
@@ -162,5 +163,15 @@ def read_with_extends(path: Path, label: str, seen: tuple[Path, ...] = ()) -> di
         raise ScenarioError(label, "extends", "makes a cycle of extends", parent)
     if not target.is_file():
         raise ScenarioError(label, "extends", "no such file (resolved relative to this file)", parent)
+    return target
+
+
+def read_with_extends(path: Path, label: str, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file with its ``extends`` chain merged in (the parents first)."""
+    raw = read_toml(path, label)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    target = _parent(path, label, parent, seen)
     base = read_with_extends(target, str(Path(label).parent / parent), (*seen, path.resolve()))
     return _merge(base, raw, label)
