@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Results", "ScenarioError", "compare", "load_scenario", "simulate", "sweep", "__version__"]
+__all__ = ["Results", "ScenarioError", "compare", "load_scenario", "load_sweep", "simulate", "sweep", "__version__"]
 
 
 def __dir__() -> list[str]:
@@ -25,7 +25,7 @@ def __dir__() -> list[str]:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load_scenario", "simulate", "sweep", "compare"):
+    if name in ("load_scenario", "load_sweep", "simulate", "sweep", "compare"):
         from . import api
 
         return getattr(api, name)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .experiment.budget import check_memory, check_run
+from .experiment.budget import check_memory, check_run, time_budget
 from .experiment.interrupts import Interrupted
 from .experiment.runfolder import RunFolder
 from .scenario import Loaded, ScenarioBase, load
@@ -107,6 +107,7 @@ def simulate(
     target_ci: float | None = None,
     target_kpis: Sequence[str] = (),
     target_abs: float | None = None,
+    max_hours: float | None = None,
 ) -> Results:
     """Run a scenario's replications and return its ``Results``.
 
@@ -131,14 +132,19 @@ def simulate(
     does (``overwrite=True`` is ``--overwrite``); an interrupt (Ctrl-C) then
     still writes the replications that finished, marked partial, and
     re-raises ``resim.experiment.interrupts.Interrupted`` with those ``Results`` as its
-    ``finished``."""
+    ``finished``.
+
+    A run estimated to take more than ``max_hours`` on its workers (default
+    ``resim.experiment.budget.DEFAULT_MAX_HOURS``; ``math.inf`` for no limit)
+    is refused before it starts, as ``resim run --max-hours`` does."""
     target = None
     if target_ci is not None:
         from .experiment.sequential import parse_target
 
         target = parse_target(target_ci, target_kpis, target_abs)
     plan = plan_run(scenario, overrides, replications=replications, seed=seed, posterior=posterior,
-                    target=target, workers=workers, max_memory=max_memory, announce=workers is not None)
+                    target=target, workers=workers, max_memory=max_memory, max_hours=max_hours,
+                    announce=workers is not None)
     n = plan.loaded.scenario.scenario.replications
     with progress_reporter(progress, "replications", n) as advance:
         if out is None:
@@ -159,15 +165,19 @@ class RunPlan:
     loaded: Loaded
     target: Target | None
     workers: int
+    #: The line to print before a long run (its time estimate), else None.
+    estimate: str | None = None
 
 
 def plan_run(scenario: Source, overrides: Overrides = (), *, replications: int | None = None,
              seed: int | None = None, posterior: str | Path | None = None, target: Target | None = None,
-             workers: int | None = None, max_memory: int | None = None, announce: bool = True) -> RunPlan:
+             workers: int | None = None, max_memory: int | None = None, max_hours: str | float | None = None,
+             announce: bool = True) -> RunPlan:
     """Load and check everything a run needs before any replication starts,
     as ``simulate`` and ``resim run`` both do: the scenario with
     ``replications`` and ``seed`` set, the posterior, the work and memory
-    budgets, the target's automakers; ``workers`` (default: the cores)
+    budgets (``max_hours``: the time estimate's limit), the target's
+    automakers; ``workers`` (default: the cores)
     capped at the replications and 4 x the cores (``announce`` says so)."""
     from .experiment.replications import cap_workers, default_workers
     from .experiment.sequential import check_target
@@ -180,7 +190,8 @@ def plan_run(scenario: Source, overrides: Overrides = (), *, replications: int |
         check_target(target, loaded)
     workers = cap_workers(max(1, workers or default_workers()), n, announce=announce)
     check_memory(loaded, workers, max_memory)
-    return RunPlan(loaded, target, workers)
+    estimate = time_budget(loaded, n, workers, max_hours)
+    return RunPlan(loaded, target, workers, estimate)
 
 
 @contextmanager
@@ -311,3 +322,10 @@ def compare(
     table.attrs.update(frame.attrs, a=scenario_label(a, merge_overrides(overrides, overrides_a)),
                        b=scenario_label(b if b is not None else a, merge_overrides(overrides, overrides_b)))
     return table
+
+
+def load_sweep(out: str | Path) -> SweepResults:
+    """A finished sweep folder read back, with its figures and ``discover``."""
+    from .output.sweep import SweepResults
+
+    return SweepResults.load(out)

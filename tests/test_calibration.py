@@ -178,7 +178,7 @@ def test_a_month_the_horizon_cuts_short_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("fit_arg", "says"), [
     ("licensing.aproval_rate=0.1:0.5", 'unknown key "aproval_rate" (did you mean "approval_rate"?)'),
-    ("licensing.approval_rate=0.1:1.5", "must be <= 1"),
+    ("licensing.approval_rate=0.1:1.5", "must be >= 0 and <= 1"),
     ("licensing.approval_rate=0.5:0.1", "needs LO < HI"),
     ("licensing.approval_rate=0:0.5:log", "log-uniform prior needs LO > 0"),
     ("licensing.approval_rate", "must look like KEY=LO:HI"),

@@ -231,8 +231,8 @@ def test_set_key_parsing() -> None:
         ("licensing.aproval_rate=0.4",
          ['--set: licensing.aproval_rate: unknown key "aproval_rate" (did you mean "approval_rate"?)']),
         ("licensing.approval_rate=high", ["--set: licensing.approval_rate: must be a number", 'got "high"']),
-        ("licensing.approval_rate=1.5", ["--set: licensing.approval_rate: must be <= 1", "got 1.5"]),
-        ("licensing.stages[1].reviewers=0", ["--set: licensing.stages[1].reviewers:", "got 0"]),
+        ("licensing.approval_rate=1.5", ["--set: licensing.approval_rate: must be >= 0 and <= 1", "got 1.5"]),
+        ("licensing.stages[1].reviewers=0", ["--set: licensing.stages[security].reviewers:", "got 0"]),
         ("licensing.stages[7].reviewers=3", ["--set: licensing.stages[7].reviewers:", "no [7]"]),
         ("automakers[EU automker].target_days=3",
          ['automakers has no entry named "EU automker" (did you mean "EU automaker"?)']),
@@ -363,7 +363,7 @@ def test_distribution_kinds_known_means() -> None:
         ('{ dist = "uniform", low = 1, hi = 2 }', ['resubmit_days.hi: unknown key "hi" (did you mean "high"?)']),
         ('{ dist = "normal", maen = 5, sd = 1 }', ['resubmit_days.maen: unknown key "maen" (did you mean "mean"?)']),
         ("true", ["resubmit_days: must be a number of days", "got true"]),
-        ('"3 days"', ["resubmit_days.value:", 'got "3 days"']),
+        ('"3 days"', ["licensing.resubmit_days: must be a number of days", 'got "3 days"']),
     ],
 )
 def test_bad_distributions(tmp_path: Path, spec: str, fragments: list[str]) -> None:
@@ -386,17 +386,17 @@ def test_bad_distributions(tmp_path: Path, spec: str, fragments: list[str]) -> N
         ("approval_rate = 0.6", "aproval_rate = 0.6",
          ['licensing.aproval_rate: unknown key "aproval_rate" (did you mean "approval_rate"?)']),
         ("[sweep]", "[swep]", ['swep: unknown key "swep" (did you mean "sweep"?)']),
-        ("replications = 20", "replications = 0", ["scenario.replications: must be >= 1, got 0"]),
+        ("replications = 20", "replications = 0", ["scenario.replications: must be >= 1 and <= 1000000, got 0"]),
         ("replications = 20", "replications = 2.5", ["scenario.replications: must be a whole number", "got 2.5"]),
-        ("reviewers = 30", "reviewers = 0", ['licensing.stages[0].reviewers: must be >= 1 or "inf", got 0']),
-        ("reviewers = 30", "reviewers = 2.5", ["licensing.stages[0].reviewers:", "got 2.5"]),
+        ("reviewers = 30", "reviewers = 0", ['licensing.stages[technical].reviewers: must be >= 1 or "inf", got 0']),
+        ("reviewers = 30", "reviewers = 2.5", ["licensing.stages[technical].reviewers:", "got 2.5"]),
         ('horizon = "2y"', "horizon = 0", ["scenario.horizon: must be at least 1 day, got 0"]),
         ('licence_mode = "general"', 'licence_mode = "sometimes"',
          ["controls.licence_mode: must be one of", 'got "sometimes"']),
         ('grade = "N42SH"', 'grade = "N42XX"',
-         ['magnet_makers[0].grade: no [grades.N42XX] table (did you mean "N42SH"?), got "N42XX"']),
+         ['magnet_makers[JL MAG].grade: no [grades.N42XX] table (did you mean "N42SH"?), got "N42XX"']),
         ('suppliers = [{ name = "Bayan Obo"', 'suppliers = [{ name = "Bayan Obi"',
-         ['separators[0].suppliers[0].name: no mine of that name (did you mean "Bayan Obo"?), got "Bayan Obi"']),
+         ['separators[Baotou separation].suppliers[Bayan Obi].name: no mine of that name (did you mean "Bayan Obo"?), got "Bayan Obi"']),
         ('stage = "technical"', 'stage = "techincal"',
          ['licensing.rework.stage: no stage of that name (did you mean "technical"?), got "techincal"']),
         ('name = "US automaker"', 'name = "EU automaker"',
@@ -452,7 +452,7 @@ def test_deep_nesting_is_bad_input_not_a_crash(tmp_path: Path, valid: Path) -> N
 
 def test_first_of_several_problems_is_reported_with_a_count(tmp_path: Path) -> None:
     msg = error_of(tmp_path, "[scenario]\nreplications = 0\nseed = -1\n")
-    assert msg.startswith("s.toml: scenario.replications: must be >= 1, got 0")
+    assert msg.startswith("s.toml: scenario.replications: must be >= 1 and <= 1000000, got 0")
     assert msg.endswith("(+1 more problem)")
 
 
@@ -490,7 +490,7 @@ def test_policy_timeline_is_cumulative_and_sorted(tmp_path: Path) -> None:
     [
         ('{ "licensing.aproval_rate" = 0.6 }',
          ["s.toml: policy[0].set: licensing.aproval_rate: unknown key", '(did you mean "approval_rate"?)']),
-        ('{ "licensing.approval_rate" = 7 }', ["policy[0].set: licensing.approval_rate: must be <= 1", "got 7"]),
+        ('{ "licensing.approval_rate" = 7 }', ["policy[0].set: licensing.approval_rate: must be >= 0 and <= 1", "got 7"]),
         ('{ "licensing.approval_rate" = nan }', ["policy[0].set: licensing.approval_rate:", "got nan"]),
         ('{ "controls.licence_mode" = "sometimes" }', ["policy[0].set: controls.licence_mode:", 'got "sometimes"']),
         ('{ "scenario.seed" = 3 }', ['policy[0].set."scenario.seed": a policy cannot change scenario']),
@@ -499,7 +499,7 @@ def test_policy_timeline_is_cumulative_and_sorted(tmp_path: Path) -> None:
         ('{ "" = 1 }', ['policy[0].set."": empty key']),
         ('{ "automakers[Nobody].target_days" = 1 }', ['automakers has no entry named "Nobody"']),
         ('{ "licensing.rework.stage" = "nope" }', ["policy[0].set: licensing.rework.stage: no stage", 'got "nope"']),
-        ('{ "magnet_makers[0].grade" = "N99" }', ["policy[0].set: magnet_makers[0].grade:", 'got "N99"']),
+        ('{ "magnet_makers[0].grade" = "N99" }', ["policy[0].set: magnet_makers[JL MAG].grade:", 'got "N99"']),
         ('{ "controls.renewal_lead_days" = 400 }', ["policy[0].set: controls.renewal_lead_days: must be shorter"]),
         ("{}", ["policy[0].set: must not be empty"]),
     ],
@@ -553,13 +553,13 @@ def test_supply_cycle_detected_by_the_graph_check() -> None:
 def test_cycle_through_tiers_is_refused_by_the_loader(tmp_path: Path) -> None:
     text = replaced('suppliers = [{ name = "Bayan Obo"', 'suppliers = [{ name = "JL MAG"')
     msg = error_of(tmp_path, text)
-    assert 'separators[0].suppliers[0].name: "JL MAG" is in magnet_makers; separators buy from mines' in msg
+    assert 'separators[Baotou separation].suppliers[JL MAG].name: "JL MAG" is in magnet_makers; separators buy from mines' in msg
 
 
 def test_grade_elements_must_come_from_upstream_mines(tmp_path: Path) -> None:
     msg = error_of(tmp_path, replaced("composition = { Nd = 0.17, Pr = 0.05, Dy = 0.002, Tb = 0.0005 }",
                                       "composition = { Nd = 0.17, Pr = 0.05 }"))
-    assert msg == ('s.toml: magnet_makers[0].grade: grade "N42SH" needs Dy, Tb, '
+    assert msg == ('s.toml: magnet_makers[JL MAG].grade: grade "N42SH" needs Dy, Tb, '
                    "which none of this maker's upstream mines produce")
 
 
@@ -571,7 +571,7 @@ def test_validate_exit_codes(tmp_path: Path, valid: Path) -> None:
     assert res.code == 0 and res.err == ""
     assert res.out.startswith(f"{valid}: ok (2 automakers, 1 magnet maker, 3 review stages, 2 policy changes)")
     bad = write(tmp_path / "bad.toml", replaced("replications = 20", "replications = 0"))
-    assert_one_line_error(cli("validate", str(bad)), f"{bad}: scenario.replications: must be >= 1, got 0")
+    assert_one_line_error(cli("validate", str(bad)), f"{bad}: scenario.replications: must be >= 1 and <= 1000000, got 0")
     # several files: every bad one reported, one line each; good ones still checked
     bad2 = write(tmp_path / "bad2.toml", "[scenario\n")
     res = cli("validate", str(bad), str(valid), str(bad2))
@@ -579,7 +579,7 @@ def test_validate_exit_codes(tmp_path: Path, valid: Path) -> None:
     assert len(res.err_lines) == 2 and "bad.toml" in res.err_lines[0] and "bad2.toml" in res.err_lines[1]
     assert "valid.toml: ok" in res.out
     res = cli("validate", str(valid), "--set", "licensing.approval_rate=2")
-    assert_one_line_error(res, "--set: licensing.approval_rate: must be <= 1")
+    assert_one_line_error(res, "--set: licensing.approval_rate: must be >= 0 and <= 1")
 
 
 def test_schema_is_json_schema() -> None:
@@ -614,12 +614,12 @@ def test_cli_subprocess_bad_run_writes_nothing(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.toml", replaced("approval_rate = 0.6", "approval_rate = 1.5"))
     out = tmp_path / "out"
     res = cli_subprocess("run", str(bad), "--out", str(out))
-    assert_one_line_error(res, f"{bad}: licensing.approval_rate: must be <= 1", "got 1.5")
+    assert_one_line_error(res, f"{bad}: licensing.approval_rate: must be >= 0 and <= 1", "got 1.5")
     assert not out.exists()
     # `python -m resim FILE` is `resim run FILE`; bad --set is bad input too
     good = write(tmp_path / "good.toml", VALID_TOML)
     res = cli_subprocess(str(good), "--out", str(out), "--set", "licensing.stages[1].reviewers=-1")
-    assert_one_line_error(res, "--set: licensing.stages[1].reviewers:", "got -1")
+    assert_one_line_error(res, "--set: licensing.stages[security].reviewers:", "got -1")
     assert not out.exists()
     res = cli_subprocess("validate", str(good), str(tmp_path / "missing.toml"))
     assert_one_line_error(res, "missing.toml: no such file")

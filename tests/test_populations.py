@@ -195,12 +195,12 @@ def test_stocks_by_element_are_recorded_when_asked_and_match_the_ledger() -> Non
 
 
 @pytest.mark.parametrize(("change", "fragment"), [
-    ({"automakers[EU maker].firms": 0}, "automakers[0].firms: must be >= 1, got 0"),
-    ({"automakers[EU maker].approval_spread": 1.5}, "automakers[0].approval_spread: must be <= 1.0, got 1.5"),
+    ({"automakers[EU maker].firms": 0}, "automakers[EU maker].firms: must be >= 1 and <= 100000, got 0"),
+    ({"automakers[EU maker].approval_spread": 1.5}, "automakers[EU maker].approval_spread: must be >= 0 and <= 1, got 1.5"),
     ({"automakers[EU maker].size": 0}, "size must have a positive mean"),
     ({"magnet_makers[cn maker].grades": {"N42SH": 0.5}}, "give either grade or grades"),
     ({"separators[sep].suppliers[0].elements": ["Nd"]},
-     "separators[0].suppliers[0].elements: only buyers of oxides buy by element"),
+     "separators[sep].suppliers[mine].elements: only buyers of oxides buy by element"),
     ({"magnet_makers[jp maker].suppliers": [{"name": "sep", "share": 0.5, "elements": ["Nd"]}]},
      "supplier shares of Nd must sum to 1, they sum to 0.5"),
 ])
@@ -215,7 +215,7 @@ def test_a_stockpile_of_a_grade_its_automaker_does_not_use_is_refused() -> None:
     src["grades"]["FREE"] = {"content": {"Nd": 0.3}}
     src["stockpiles"] = [{"name": "reserve", "jurisdiction": "DE", "grade": "FREE", "initial_t": 5,
                           "release_to": ["EU maker"]}]
-    with pytest.raises(ScenarioError, match='stockpiles\\[0\\].grade: "EU maker" uses no FREE'):
+    with pytest.raises(ScenarioError, match='stockpiles\\[reserve\\].grade: "EU maker" uses no FREE'):
         load(src)
 
 

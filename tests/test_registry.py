@@ -113,7 +113,7 @@ def test_a_registered_kind_is_a_table_of_scenario_files(recyclers: None) -> None
 def test_its_table_gets_the_usual_checks(recyclers: None) -> None:
     src = _with_recycler()
     src["scrap_recyclers"][0]["output_t_per_dya"] = 1.0
-    with pytest.raises(ScenarioError, match=r'scrap_recyclers\[0\]\.output_t_per_dya: unknown key '
+    with pytest.raises(ScenarioError, match=r'scrap_recyclers\[DE scrap\]\.output_t_per_dya: unknown key '
                                             r'"output_t_per_dya" \(did you mean "output_t_per_day"\?\)'):
         load(src)
     src = _with_recycler()
@@ -122,7 +122,7 @@ def test_its_table_gets_the_usual_checks(recyclers: None) -> None:
         load(src)
     src = _with_recycler()
     src["scrap_recyclers"][0]["grade"] = "N52"
-    with pytest.raises(ScenarioError, match=r"scrap_recyclers\[0\].grade: no \[grades.N52\] table"):
+    with pytest.raises(ScenarioError, match=r"scrap_recyclers\[DE scrap\].grade: no \[grades.N52\] table"):
         load(src)
     src = _with_recycler()
     src["policy"] = [{"day": 5, "set": {"scrap_recyclers[0].jurisdiction": "FR"}}]

@@ -79,6 +79,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dask", metavar="ADDRESS", help='Dask scheduler address, or "local" for a LocalCluster')
     p.add_argument("--out", help="output directory (default: results/<scenario>-calibration)")
     p.add_argument("--resume", action="store_true", help="continue the calibration in --out")
+    p.add_argument("--max-hours", metavar="H",
+                   help="refuse a calibration estimated to take longer than H hours on its workers, before it "
+                        "starts (default 24)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -121,6 +124,7 @@ def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
                               [step.scenario for step in loaded.timeline])
     priors = check_priors(scn, args.fit)
     _check_budget(args)
+    _check_time(args, loaded)
     request = make_request(loaded.scenario, targets, priors, seed, args.population, args.particle_replications)
     if args.resume:
         check_resume(out, request)
@@ -137,6 +141,15 @@ def _check_budget(args: argparse.Namespace) -> None:
                             f"--population {args.population} need about {3 * args.population * reps} "
                             f"simulations, plus {args.predictive * reps} for --predictive; give at least {least}",
                             args.budget)
+
+
+def _check_time(args: argparse.Namespace, loaded: Any) -> None:
+    """Refuse a budget estimated to take longer than ``--max-hours``."""
+    from ..experiment.budget import time_budget
+    from ..experiment.replications import default_workers
+
+    time_budget(loaded, args.budget, args.workers or default_workers(), args.max_hours,
+                what=f"--budget {args.budget} simulations")
 
 
 def _calibrate(args: argparse.Namespace, folder: Any, inputs: dict[str, Any]) -> int:

@@ -51,8 +51,17 @@ def add_output_flags(p: argparse.ArgumentParser, default: str) -> None:
                    help="worker processes (default: cores; at most the units of work and 4 x cores)")
     p.add_argument("--max-memory", metavar="SIZE",
                    help="refuse work whose estimate exceeds SIZE, e.g. 8G (default: the available memory)")
+    add_max_hours_flag(p)
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def add_max_hours_flag(p: argparse.ArgumentParser) -> None:
+    """--max-hours (run, sweep, calibrate). The default is budget.DEFAULT_MAX_HOURS,
+    written out so that building the parser imports nothing heavy."""
+    p.add_argument("--max-hours", metavar="H",
+                   help="refuse work estimated to take longer than H hours on its workers, before it starts "
+                        "(default 24)")
 
 
 def add_posterior_flag(p: argparse.ArgumentParser) -> None:
@@ -73,4 +82,4 @@ def check_out(out: Path) -> None:
             break
 
 
-__all__ = ["Parser", "UsageError", "add_output_flags", "check_out", "positive_int", "seed"]
+__all__ = ["Parser", "UsageError", "add_max_hours_flag", "add_output_flags", "check_out", "positive_int", "seed"]

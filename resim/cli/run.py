@@ -42,10 +42,12 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     plan = plan_run(args.scenario, args.set, replications=args.replications, seed=args.seed,
                     posterior=args.posterior, target=target_from(args), workers=args.workers,
                     max_memory=parse_memory(args.max_memory) if args.max_memory else None,
-                    announce=args.workers is not None and not args.quiet)
+                    max_hours=args.max_hours, announce=args.workers is not None and not args.quiet)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     check_out(out)
     if not args.quiet:
+        if plan.estimate:
+            print(plan.estimate, file=sys.stderr)
         for line in saturation_warnings(plan.loaded):
             print(line, file=sys.stderr)
     n = plan.loaded.scenario.scenario.replications

@@ -107,7 +107,8 @@ def _run(args: argparse.Namespace, out: Path, console: Any) -> Any:
                      workers=args.workers or default_workers(), dask=args.dask, out=out, resume=args.resume,
                      progress=bar.advance, on_design=on_design, on_total=bar.total, overwrite=args.overwrite,
                      max_memory=parse_memory(args.max_memory) if args.max_memory else None,
-                     announce=args.workers is not None and not args.quiet, target=target)
+                     announce=args.workers is not None and not args.quiet, target=target,
+                     max_hours=args.max_hours)
 
 
 def _show(console: Any, res: Any, out: Path) -> None:

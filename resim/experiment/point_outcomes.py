@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..model.kpis import METRICS, STOCKOUT_PROBABILITY
 from ..scenario.errors import ScenarioError
+from ..scenario.keys import did_you_mean
 from .censoring import censor_first_days
 
 #: What a point's outcome can be read on: every KPI and the stockout probability.
@@ -78,7 +79,7 @@ def point_outcomes(results: pd.DataFrame, horizon: float | np.ndarray) -> PointO
 def check_outcome(name: str, source: str = "--kpi") -> str:
     """``name`` if it is an outcome, else a one-line error listing them."""
     if name not in OUTCOMES:
-        raise ScenarioError(source, name, f"is not a KPI; one of {', '.join(OUTCOMES)}")
+        raise ScenarioError(source, name, f"is not a KPI{did_you_mean(name, OUTCOMES)}; one of {', '.join(OUTCOMES)}")
     return name
 
 

@@ -67,7 +67,10 @@ class Trajectory:
 
     @staticmethod
     def _p(box: Box, wider: Box) -> float:
-        if wider.density >= 1.0 or wider.points == box.points:
+        """EMA Workbench's quasi-p-value: the chance of at least the box's hits
+        among its points if each hit with the density of the wider box
+        (``scipy.stats.binomtest``, one-sided, greater)."""
+        if box.points == 0:
             return 1.0
         return float(stats.binomtest(box.hits, box.points, wider.density, alternative="greater").pvalue)
 
@@ -156,6 +159,39 @@ def _pastes(x: np.ndarray, others: np.ndarray, j: int, lower: float, upper: floa
             ("upper", quantile(above, alpha) if above.size else init[1])]
 
 
+Candidate = tuple[object, int, str, float, np.ndarray]  # (score, key, side, cut, points inside after it)
+
+
+def _best_peel(x: np.ndarray, y: np.ndarray, inside: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+               init: tuple[np.ndarray, np.ndarray], alpha: float) -> Candidate | None:
+    """The peel that raises the density most per point removed (ties: fewer restricted keys)."""
+    best = None
+    for j in range(x.shape[1]):
+        for side, cut in _peels(x[inside, j], alpha):
+            new = inside & ((x[:, j] >= cut) if side == "lower" else (x[:, j] <= cut))
+            if not 0 < new.sum() < inside.sum():
+                continue
+            score = (_lenient1(y[inside], y[new]), -_restricted_after(lower, upper, init, j, side, cut))
+            if best is None or score > best[0]:
+                best = (score, j, side, cut, new)
+    return best
+
+
+def _best_paste(x: np.ndarray, y: np.ndarray, inside: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                init: tuple[np.ndarray, np.ndarray], restricted: Sequence[int], alpha: float) -> Candidate | None:
+    """The paste that raises the density most per point added, if any does."""
+    best = None
+    for j in restricted:
+        others = _inside(x, Box(tuple(lower), tuple(upper), 0, 0, 0, 0, 0, ()), skip=j)
+        for side, cut in _pastes(x, others, j, lower[j], upper[j], alpha, (init[0][j], init[1][j])):
+            new = others & ((x[:, j] >= cut) & (x[:, j] <= upper[j]) if side == "lower"
+                            else (x[:, j] <= cut) & (x[:, j] >= lower[j]))
+            score = _lenient1(y[inside], y[new])
+            if y[new].mean() > y[inside].mean() and score > 0 and (best is None or score > best[0]):
+                best = (score, j, side, cut, new)
+    return best
+
+
 def prim(x: np.ndarray, y: np.ndarray, names: Sequence[str], alpha: float = 0.05, paste_alpha: float = 0.05,
          mass_min: float = 0.05) -> Trajectory:
     """Peel, then paste, from the box around all of ``x`` (points x keys)
@@ -166,36 +202,18 @@ def prim(x: np.ndarray, y: np.ndarray, names: Sequence[str], alpha: float = 0.05
     lower, upper = init[0].copy(), init[1].copy()
     inside = np.ones(len(y), dtype=bool)
     boxes = [_box(x, y, inside, lower, upper, init)]
-    while True:  # peeling
-        best = None
-        for j in range(x.shape[1]):
-            for side, cut in _peels(x[inside, j], alpha):
-                new = inside & ((x[:, j] >= cut) if side == "lower" else (x[:, j] <= cut))
-                if not 0 < new.sum() < inside.sum():
-                    continue
-                score = (_lenient1(y[inside], y[new]), -_restricted_after(lower, upper, init, j, side, cut))
-                if best is None or score > best[0]:
-                    best = (score, j, side, cut, new)
-        if best is None or best[0][0] <= 0 or best[4].sum() < mass_min * len(y):
-            break
-        _, j, side, cut, inside = best
+
+    def take(step: Candidate) -> np.ndarray:
+        _, j, side, cut, new = step
         (lower if side == "lower" else upper)[j] = cut
-        boxes.append(_box(x, y, inside, lower, upper, init))
-    while True:  # pasting
-        best = None
-        for j in boxes[-1].restricted:
-            others = _inside(x, Box(tuple(lower), tuple(upper), 0, 0, 0, 0, 0, ()), skip=j)
-            for side, cut in _pastes(x, others, j, lower[j], upper[j], paste_alpha, (init[0][j], init[1][j])):
-                new = others & ((x[:, j] >= cut) & (x[:, j] <= upper[j]) if side == "lower"
-                                else (x[:, j] <= cut) & (x[:, j] >= lower[j]))
-                score = _lenient1(y[inside], y[new])
-                if y[new].mean() > y[inside].mean() and score > 0 and (best is None or score > best[0]):
-                    best = (score, j, side, cut, new)
-        if best is None:
-            break
-        _, j, side, cut, inside = best
-        (lower if side == "lower" else upper)[j] = cut
-        boxes.append(_box(x, y, inside, lower, upper, init))
+        boxes.append(_box(x, y, new, lower, upper, init))
+        return new
+
+    while (step := _best_peel(x, y, inside, lower, upper, init, alpha)) is not None \
+            and step[0][0] > 0 and step[4].sum() >= mass_min * len(y):  # type: ignore[index]
+        inside = take(step)
+    while (step := _best_paste(x, y, inside, lower, upper, init, boxes[-1].restricted, paste_alpha)) is not None:
+        inside = take(step)
     return Trajectory(tuple(names), tuple(boxes), x, y)
 
 

@@ -101,6 +101,44 @@ def _analyse_one(p: Mapping[str, Any], y: np.ndarray, keep: np.ndarray) -> dict[
                                    conf_level=0.95, num_levels=p.get("levels", MORRIS_LEVELS), seed=p["seed"]))
 
 
+def _rows(p: Mapping[str, Any], si: Mapping[str, np.ndarray], who: str, kpi: str, samples: int,
+          size: int) -> list[dict[str, Any]]:
+    """sensitivity.parquet's rows of one automaker and KPI."""
+    rows = []
+    for j, name in enumerate(p["names"]):
+        for index, conf in INDICES[p["method"]]:
+            v = float(si[index][j])
+            half = float(si[conf][j]) if conf else np.nan
+            rows.append({"method": p["method"], "automaker": who, "kpi": kpi, "parameter": name, "index": index,
+                         "value": v, "ci_low": v - half, "ci_high": v + half, "samples": samples,
+                         "points": samples * size})
+    return rows
+
+
+def _doubtful(frame: pd.DataFrame) -> list[str]:
+    """Warnings for indices too noisy to read: S1 above ST (impossible for
+    the true indices: the total effect contains the first-order one), and
+    a 95% interval wider than the index itself."""
+    notes = []
+    wide = frame[(frame["ci_high"] - frame["ci_low"]) / 2 > frame["value"].abs()]
+    if len(wide):
+        r = wide.iloc[0]
+        notes.append(f"{len(wide)} of {int(frame['ci_low'].notna().sum())} indices have a 95% CI wider than the "
+                     f"index (e.g. {r['index']} of {r['parameter']} for {r['kpi']} of {r['automaker']}: "
+                     f"{r['value']:.2g} +- {(r['ci_high'] - r['ci_low']) / 2:.2g}): too few samples to tell these "
+                     "from 0; use more --samples")
+    if frame.empty or frame["method"].iloc[0] != "sobol":
+        return notes
+    pair = frame.pivot_table(index=["automaker", "kpi", "parameter"], columns="index", values="value")
+    over = pair[pair["S1"] > pair["ST"]]
+    if len(over):
+        (who, kpi, key), r = next(iter(over.iterrows()))
+        notes.append(f"{len(over)} of {len(pair)} keys have S1 above ST, which true indices never do (e.g. {key} "
+                     f"for {kpi} of {who}: S1 {r['S1']:.2g} > ST {r['ST']:.2g}): the estimates are noise at this "
+                     "sample size; use more --samples")
+    return notes
+
+
 def analyse(outcomes: PointOutcomes, p: Mapping[str, Any], n_points: int) -> Sensitivity:
     """Indices of every outcome and automaker of a sweep whose design is ``p``
     (:func:`plan`) and whose per-point outcomes are ``outcomes``."""
@@ -120,25 +158,28 @@ def analyse(outcomes: PointOutcomes, p: Mapping[str, Any], n_points: int) -> Sen
     for who in outcomes.automakers():
         for kpi in OUTCOMES:
             y = outcomes.column(who, kpi, n_points)
-            keep = _blocks_ok(y, size)
             if np.isnan(y).all() and not outcomes.failed:
                 continue  # undefined for this automaker (vehicles of a buyer given in tonnes)
-            if keep.sum() < 2:
-                notes.append(f"{kpi} of {who}: fewer than two complete {unit}s; no indices")
-                continue
-            used = y[np.repeat(keep, size)]
-            if np.ptp(used) == 0:
+            found = _indices(p, y, size, who, kpi)
+            if isinstance(found, list):
+                rows += found
+            elif found == "constant":
                 constant.append((kpi, who))
-                continue
-            si = _analyse_one(p, y, keep)
-            for j, name in enumerate(p["names"]):
-                for index, conf in INDICES[method]:
-                    v = float(si[index][j])
-                    half = float(si[conf][j]) if conf else np.nan
-                    rows.append({"method": method, "automaker": who, "kpi": kpi, "parameter": name,
-                                 "index": index, "value": v, "ci_low": v - half, "ci_high": v + half,
-                                 "samples": int(keep.sum()), "points": int(keep.sum() * size)})
-    return Sensitivity(pd.DataFrame(rows, columns=COLUMNS), notes, constant)
+            else:
+                notes.append(f"{kpi} of {who}: fewer than two complete {unit}s; no indices")
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return Sensitivity(frame, notes + _doubtful(frame), constant)
+
+
+def _indices(p: Mapping[str, Any], y: np.ndarray, size: int, who: str, kpi: str) -> list[dict[str, Any]] | str:
+    """The index rows of one automaker and KPI, or why there are none
+    ("few": under two complete blocks; "constant": the same at every point)."""
+    keep = _blocks_ok(y, size)
+    if keep.sum() < 2:
+        return "few"
+    if np.ptp(y[np.repeat(keep, size)]) == 0:
+        return "constant"
+    return _rows(p, _analyse_one(p, y, keep), who, kpi, int(keep.sum()), size)
 
 
 def _few(items: Sequence[int], limit: int = 6) -> str:

@@ -30,15 +30,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..model.kpis import METRICS, summarise_kpis
 from ..scenario import Loaded
 from ..scenario.errors import ScenarioError
-from .budget import check_memory, check_sweep
+from .budget import check_memory, check_sweep, sweep_budget
 from .design import INDEX_SAMPLERS, Point, build_points, design_origin, design_size, make_design
 from .executors import DaskConnection
 from .experiment import Experiment, Stored
+from .point_outcomes import horizon_of
 from .replications import RESULT_COLUMNS, cap_workers, default_workers
 from .runfolder import RunFolder, WriteError, read_marker
 from .sequential import Decision, Target, check_target
@@ -68,12 +70,15 @@ class SweepData:
     sequential: list[dict[str, Any]] = field(default_factory=list)
 
 
-def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str],
+              horizon: Any = None) -> pd.DataFrame:
     """One row per point x automaker: mean, 95% CI and p50 of each KPI, from
-    the same summariser as a run's summary.json (``kpis.summarise_kpis``)."""
+    the same summariser as a run's summary.json (``kpis.summarise_kpis``;
+    ``horizon``, one number or one per point, bounds the KPIs in days)."""
     rows = []
     for point, g in results.groupby("point", sort=False):
-        for who, block in summarise_kpis(g).items():
+        h = None if horizon is None else float(horizon if np.ndim(horizon) == 0 else horizon[int(point)])
+        for who, block in summarise_kpis(g, h).items():
             row: dict[str, Any] = {"point": int(point), "automaker": who,
                                    "replications": block["stockout_probability"]["n"]}
             for m in (*METRICS, "stockout_probability"):
@@ -150,6 +155,7 @@ def run_sweep(
     announce: bool = True,
     target: Target | None = None,
     finishing: Callable[[SweepData], None] | None = None,
+    max_hours: str | float | None = None,
 ) -> SweepData:
     """Run a sweep of ``base`` (loaded, with its ``draws`` under
     ``--posterior``) into ``out``; see ``resim sweep --help``. Raises
@@ -169,6 +175,7 @@ def run_sweep(
     workers = cap_workers(max(1, workers or default_workers()), len(plan.design) * plan.replications, announce)
     for p in plan.points:
         check_memory(p, workers, max_memory)
+    sweep_budget(plan.points, plan.replications, workers, max_hours)  # --max-hours (default budget.DEFAULT_MAX_HOURS)
     conn = DaskConnection(dask, workers) if dask else None  # a bad address: exit 2, nothing written
     try:
         with RunFolder(out, "sweep", overwrite) as folder:
@@ -247,7 +254,7 @@ def _indices(store: SweepStore, design_doc: dict[str, Any], results: pd.DataFram
     """A sobol or morris design's indices (written to sensitivity.parquet), else none."""
     if not design_doc.get("sensitivity") or not len(results):
         return None, [], []
-    from .point_outcomes import horizon_of, point_outcomes
+    from .point_outcomes import point_outcomes
     from .sensitivity import analyse, write_sensitivity
 
     found = analyse(point_outcomes(results, horizon_of(design_doc, points)), design_doc["sensitivity"], len(points))
@@ -263,11 +270,11 @@ def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: flo
     names; a sobol or morris design gets its indices."""
     points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(design)])
     results = _results(store.read_parts(), points, keys, decisions)
-    summary = summarise(results[RESULT_COLUMNS], points, keys)
+    design_doc = store.read_design()
+    summary = summarise(results[RESULT_COLUMNS], points, keys, horizon_of(design_doc, points))
     for name, frame in (("points", points), ("results", results), ("summary", summary)):
         write_parquet(store.root / f"{name}.parquet", frame)
     failures = _failures(results)
-    design_doc = store.read_design()
     sequential = [] if decisions is None else [{"point": p, **d.to_json()} for p, d in enumerate(decisions)]
     sens, notes, constant = _indices(store, design_doc, results, points)
     design_doc.update({"status": "complete", "units": int(len(results.drop_duplicates(["point", "replication"]))),

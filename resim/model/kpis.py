@@ -114,6 +114,8 @@ ALL = "all"
 BOUNDS: dict[str, tuple[float | None, float | None]] = {k.name: k.bounds for k in KPIS}
 #: KPIs that are days of a first event, undefined (NaN) in a replication without one.
 FIRST_DAYS = tuple(k.name for k in KPIS if k.censored)
+#: KPIs counted in days of the run: at most the horizon, so their intervals are clipped to it too.
+DAY_KPIS = tuple(k.name for k in KPIS if k.unit in ("days", "day of run"))
 
 
 def _runs(short: np.ndarray) -> tuple[int, float, int]:
@@ -320,14 +322,23 @@ def wilson(successes: int, n: int) -> list[float | None]:
     return [max(0.0, float(ci.low)), min(1.0, float(ci.high))]
 
 
-def summarise_kpis(replications: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """``kpis`` block of summary.json from the replications table."""
+def kpi_bounds(metric: str, horizon: float | None = None) -> tuple[float | None, float | None]:
+    """The range ``metric`` can take: its declared bounds, and at most ``horizon`` for KPIs in days."""
+    lo, hi = BOUNDS[metric]
+    if horizon is not None and metric in DAY_KPIS:
+        hi = horizon if hi is None else min(hi, horizon)
+    return lo, hi
+
+
+def summarise_kpis(replications: pd.DataFrame, horizon: float | None = None) -> dict[str, dict[str, Any]]:
+    """``kpis`` block of summary.json from the replications table (``horizon``:
+    the run's, which bounds the intervals of KPIs in days)."""
     out: dict[str, dict[str, Any]] = {}
     ok = replications[replications["error"].isna()] if "error" in replications.columns else replications
     for name, g in ok.groupby("automaker", sort=False):
         block: dict[str, Any] = {}
         for kpi in KPIS:
-            block[kpi.name] = describe(g[kpi.name].to_numpy(dtype=float), kpi.bounds)
+            block[kpi.name] = describe(g[kpi.name].to_numpy(dtype=float), kpi_bounds(kpi.name, horizon))
         n = len(g)
         hit = int(g[STOCKOUT_PROBABILITY.occurrence_of].notna().sum())
         block[STOCKOUT_PROBABILITY.name] = {"mean": hit / n if n else None, "ci95": wilson(hit, n), "n": n}

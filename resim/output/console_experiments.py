@@ -73,7 +73,9 @@ def sweep_table(res: Any, max_rows: int = 40) -> Table:
     """Per design point: the swept values and the ``all`` KPIs with CIs."""
     s = res.summary
     t = Table(title="sweep: every automaker together ('all'), mean [95% CI]", title_justify="left")
-    for c in (*(escape(str(k)) for k in res.keys), *(k.heading for k in SWEEP_KPIS)):
+    for k in res.keys:  # a narrow terminal wraps a long key over lines rather than cutting it
+        t.add_column(escape(str(k)), justify="right", overflow="fold")
+    for c in (k.heading for k in SWEEP_KPIS):
         t.add_column(c, justify="right")
     rows = s[s["automaker"] == "all"] if len(s) else s
     _point_rows(t, res, rows.head(max_rows))

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..experiment.sweeps import SweepData, load_sweep
+from .prim_box import PrimBox
 
 
 class SweepResults(SweepData):
@@ -55,6 +56,14 @@ class SweepResults(SweepData):
         from .figures.scatter import sweep_scatter
 
         return sweep_scatter(self.summary, self.keys, metric, automaker)
+
+    def discover(self, where: str, automaker: str = "all", min_coverage: float = 0.8,
+                 max_quasi_p: float = 0.05) -> PrimBox:
+        """PRIM over this sweep, as ``resim discover``: a PrimBox with
+        ``show_tradeoff()``, ``inspect(i)`` and ``select(i)`` (EMA Workbench's names)."""
+        from ..experiment.discovery import discover
+
+        return PrimBox(discover(self.out, where, automaker, min_coverage, max_quasi_p))
 
     def plot_sensitivity(self, kpi: str = "vehicles_lost") -> Figure:
         """Sobol or Morris indices of ``kpi`` with their CIs (sobol and morris sweeps)."""

@@ -174,7 +174,7 @@ class RunTables:
             "firms": {a.name: a.firms for a in scn.automakers},
             "posterior": None if self.loaded.draws is None else self.loaded.draws.describe(),
             "kpis": summarise_kpis(pd.concat([self.replications, self.totals.assign(automaker=ALL)],
-                                             ignore_index=True)),
+                                             ignore_index=True), float(scn.scenario.horizon)),
             "licensing": licensing_summary(self.licences, self.stages,
                                             [o.replication for o in self.outputs if not o.error]),
             "events": events,

@@ -4,6 +4,16 @@ Each distribution is a frozen pydantic model that knows its own ``mean`` (so
 theory tests and reports can quote it) and draws vectors from a numpy
 ``Generator`` (so hot paths can pre-draw in blocks; see ``randomness.Stream``).
 A bare number or duration string ("5d") in a scenario means a constant.
+
+Parameters that are valid one by one can still make draws that overflow to
+infinity, underflow to 0 or divide by zero (a lognormal's ``cv = 1e200``
+squares to infinity; a gamma's ``cv = 1e-200`` squares to 0 and divides).
+So every parameter is checked at load against limits that keep every draw a
+finite float: values at most ``LARGEST``; positive means, scales and ``cv``
+at least ``SMALLEST``; a gamma's shape at least ``MIN_GAMMA_SHAPE``. Within
+them, means, spreads and the products of two parameters stay far inside
+float64's range (about 1e-308 to 1e308), and fewer than one draw in a
+million of a positive distribution underflows to 0.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,6 +37,62 @@ from .units import parse_duration
 
 #: A non-negative number of days; accepts "45d", "26w", "6mo", "1y".
 Days = Annotated[float, BeforeValidator(parse_duration)]
+
+#: The largest parameter of a distribution (days, or a weight for ``size``):
+#: millions of times any real duration, and small enough that a mean, a
+#: spread or a product of two parameters stays finite.
+LARGEST = 1e100
+#: The smallest positive mean, scale or ``cv``: below it draws underflow to 0
+#: (a lognormal's, an exponential's) or ``1 / cv**2`` overflows (a gamma's).
+SMALLEST = 1e-100
+#: A gamma's smallest shape (``cv`` at most 5): with a smaller shape more than
+#: one draw in a million underflows to exactly 0 (P(X < 5e-324) ~ (5e-324 /
+#: scale) ** shape); a lognormal takes any ``cv`` up to ``LARGEST``.
+MIN_GAMMA_SHAPE = 0.04
+MAX_GAMMA_CV = MIN_GAMMA_SHAPE**-0.5
+
+
+def _not_huge(value: float) -> float:
+    if value > LARGEST:
+        raise ValueError(f"must be at most {LARGEST:g}: larger values overflow when drawn")
+    return value
+
+
+def _not_tiny(value: float) -> float:
+    """For parameters that must be positive."""
+    if value <= 0:
+        raise ValueError("must be > 0")
+    if value < SMALLEST:
+        raise ValueError(f"must be at least {SMALLEST:g}: smaller values underflow to 0 when drawn")
+    return value
+
+
+def _zero_or_not_tiny(value: float) -> float:
+    if 0 < value < SMALLEST:
+        raise ValueError(f"must be 0 or at least {SMALLEST:g}: smaller values underflow to 0 when drawn")
+    return value
+
+
+def _gamma_cv(value: float) -> float:
+    if value > MAX_GAMMA_CV:
+        raise ValueError(f"must be at most {MAX_GAMMA_CV:g} (shape at least {MIN_GAMMA_SHAPE:g}): with a larger "
+                         "cv more than one gamma draw in a million underflows to 0; a lognormal takes any cv")
+    return value
+
+
+def _gamma_shape(value: float) -> float:
+    if value < MIN_GAMMA_SHAPE:
+        raise ValueError(f"must be at least {MIN_GAMMA_SHAPE:g}: with a smaller shape more than one draw in a "
+                         "million underflows to 0; a lognormal takes any spread")
+    return value
+
+
+#: A distribution's parameter in days (or a weight), at most ``LARGEST``.
+Value = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_not_huge)]
+#: A positive mean or scale: also at least ``SMALLEST``.
+Scale = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_not_huge), AfterValidator(_not_tiny)]
+#: A spread (sd in days, cv) that may be 0: at most ``LARGEST``, else 0 or at least ``SMALLEST``.
+Spread = Annotated[float, AfterValidator(_not_huge), AfterValidator(_zero_or_not_tiny)]
 
 
 class _Dist(BaseModel):
@@ -52,7 +119,7 @@ class _Dist(BaseModel):
 
 class Constant(_Dist):
     dist: Literal["constant"] = "constant"
-    value: Days
+    value: Value
 
     @property
     def mean(self) -> float:
@@ -67,8 +134,8 @@ class Constant(_Dist):
 
 class Uniform(_Dist):
     dist: Literal["uniform"]
-    low: Days
-    high: Days
+    low: Value
+    high: Value
 
     @model_validator(mode="after")
     def _order(self) -> Uniform:
@@ -89,9 +156,9 @@ class Uniform(_Dist):
 
 class Triangular(_Dist):
     dist: Literal["triangular"]
-    low: Days
-    mode: Days
-    high: Days
+    low: Value
+    mode: Value
+    high: Value
 
     @model_validator(mode="after")
     def _order(self) -> Triangular:
@@ -127,8 +194,8 @@ class Normal(_Dist):
     large relative to it."""
 
     dist: Literal["normal"]
-    mu: Days = Field(alias="mean")
-    sd: float = Field(ge=0, allow_inf_nan=False)
+    mu: Value = Field(alias="mean")
+    sd: Spread = Field(ge=0, allow_inf_nan=False)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -163,8 +230,8 @@ class LogNormal(_Dist):
     numbers published sources quote."""
 
     dist: Literal["lognormal"]
-    mu: Days = Field(alias="mean", gt=0)
-    cv: float = Field(ge=0, allow_inf_nan=False)
+    mu: Scale = Field(alias="mean", gt=0)
+    cv: Spread = Field(ge=0, allow_inf_nan=False)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -185,7 +252,7 @@ class LogNormal(_Dist):
 
 class Exponential(_Dist):
     dist: Literal["exponential"]
-    mu: Days = Field(alias="mean", gt=0)
+    mu: Scale = Field(alias="mean", gt=0)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -204,10 +271,11 @@ class Gamma(_Dist):
     """Gamma by ``shape`` and ``scale``, or by ``mean`` and ``cv``."""
 
     dist: Literal["gamma"]
-    shape: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    scale: Days | None = None
-    mu: Days | None = Field(default=None, alias="mean")
-    cv: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    shape: Annotated[float, AfterValidator(_not_huge), AfterValidator(_gamma_shape)] | None = Field(
+        default=None, gt=0, allow_inf_nan=False)
+    scale: Scale | None = None
+    mu: Scale | None = Field(default=None, alias="mean")
+    cv: Annotated[float, AfterValidator(_not_tiny), AfterValidator(_gamma_cv)] | None = Field(default=None, gt=0, allow_inf_nan=False)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -217,10 +285,6 @@ class Gamma(_Dist):
         by_mean = self.mu is not None and self.cv is not None
         if by_shape == by_mean:
             raise ValueError("give either shape and scale, or mean and cv")
-        if by_shape and self.scale <= 0:  # type: ignore[operator]
-            raise ValueError("scale must be > 0")
-        if by_mean and self.mu <= 0:  # type: ignore[operator]
-            raise ValueError("mean must be > 0")
         return self
 
     def _params(self) -> tuple[float, float]:
@@ -247,8 +311,8 @@ class Gamma(_Dist):
 
 class Empirical(_Dist):
     dist: Literal["empirical"]
-    values: list[Days] = Field(min_length=1)
-    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
+    values: list[Value] = Field(min_length=1)
+    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_not_huge)]] | None = None
 
     @model_validator(mode="after")
     def _weights(self) -> Empirical:

@@ -39,6 +39,7 @@ class ScenarioError(Exception):
         self.path = path
         self.message = message
         self.value = value
+        self.extra = extra
         parts = [source]
         if path:
             parts.append(path)

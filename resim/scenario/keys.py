@@ -44,20 +44,56 @@ def short(part: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+#: A name written bare inside brackets (``automakers[EU automaker]``): no
+#: quote or bracket, no space at either end, not a number (``[3]`` is an index).
+_BARE_NAME = re.compile(r"(?!-?\d+$)[^\s\]\"](?:[^\]\"]*[^\s\]\"])?")
+
+
+def _part(part: Any, first: bool) -> str:
+    if isinstance(part, int):
+        return f"[{part}]"
+    if isinstance(part, tuple):  # an entry by its name, as the key grammar reads it
+        name = short(part[1])
+        return f"[{name}]" if _BARE_NAME.fullmatch(name) else f'["{name}"]'
+    part = short(part)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+        return part if first else "." + part
+    return f'["{part}"]'
+
+
 def format_loc(loc: Iterable[Any]) -> str:
+    """A location (field names, indices, ("name", x) look-ups) as a dotted key."""
     text = ""
     for part in loc:
-        if isinstance(part, str):
-            part = short(part)
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif isinstance(part, tuple):
-            text += f'["{part[1]}"]'
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
-            text += ("." if text else "") + str(part)
-        else:
-            text += f'["{part}"]'
+        text += _part(part, not text)
     return text
+
+
+def _named_index(node: Any, name: str, loc: list[str | int]) -> int:
+    """The index of the entry called ``name`` in the list ``node``."""
+    if not isinstance(node, list):
+        raise KeyError(f"{format_loc(loc)} is not a list")
+    idx = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == name), None)
+    if idx is None:
+        hint = did_you_mean(name, [str(it.get("name")) for it in node if isinstance(it, dict)])
+        raise KeyError(f"{format_loc(loc)} has no entry named \"{name}\"{hint}")
+    return idx
+
+
+def _index(node: Any, i: int, loc: list[str | int]) -> int:
+    """``i`` as an index of the list ``node`` (negative counts from the end)."""
+    if not isinstance(node, list):
+        raise KeyError(f"{format_loc(loc) or 'value'} is not a list")
+    if not -len(node) <= i < len(node):
+        raise KeyError(f"{format_loc(loc)} has {len(node)} entries, no [{i}]")
+    return i % len(node)
+
+
+def _child(node: Any, tok: str | int) -> Any:
+    """The container one step down (a table made on the way if missing)."""
+    if isinstance(tok, str) and not isinstance(node.get(tok), dict | list):
+        node[tok] = {}
+    return node[tok]
 
 
 def set_key(raw: dict[str, Any], key: str, value: Any) -> list[str | int]:
@@ -69,40 +105,17 @@ def set_key(raw: dict[str, Any], key: str, value: Any) -> list[str | int]:
     node: Any = raw
     loc: list[str | int] = []
     for i, tok in enumerate(tokens):
-        last = i == len(tokens) - 1
         if isinstance(tok, tuple):
-            if not isinstance(node, list):
-                raise KeyError(f"{format_loc(loc)} is not a list")
-            idx = next(
-                (j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == tok[1]),
-                None,
-            )
-            if idx is None:
-                names = [str(it.get("name")) for it in node if isinstance(it, dict)]
-                hint = did_you_mean(tok[1], names)
-                raise KeyError(f"{format_loc(loc)} has no entry named \"{tok[1]}\"{hint}")
-            tok = idx
+            tok = _named_index(node, tok[1], loc)
         if isinstance(tok, int):
-            if not isinstance(node, list):
-                raise KeyError(f"{format_loc(loc) or 'value'} is not a list")
-            if not -len(node) <= tok < len(node):
-                raise KeyError(f"{format_loc(loc)} has {len(node)} entries, no [{tok}]")
-            tok = tok % len(node)
-            loc.append(tok)
-            if last:
-                node[tok] = value
-            else:
-                node = node[tok]
-            continue
-        if not isinstance(node, dict):
+            tok = _index(node, tok, loc)
+        elif not isinstance(node, dict):
             raise KeyError(f"{format_loc(loc)} is not a table")
         loc.append(tok)
-        if last:
+        if i == len(tokens) - 1:
             node[tok] = value
         else:
-            if not isinstance(node.get(tok), dict | list):
-                node[tok] = {}
-            node = node[tok]
+            node = _child(node, tok)
     return loc
 
 

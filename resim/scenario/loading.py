@@ -21,7 +21,8 @@ from .document import ScenarioBase, scenario_class
 from .errors import ScenarioError
 from .files import read_with_extends
 from .keys import format_loc, parse_value, reason, set_key
-from .messages import raise_validation
+from .limits import check_limits
+from .messages import entry_names, raise_validation
 from .timeline import PolicyStep, build_timeline, with_values
 
 
@@ -66,30 +67,35 @@ def _split_set(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def _set_one(raw: dict[str, Any], key: str, typed: Any, label: str) -> list[str | int]:
+    """Set one override in ``raw`` (in place); the location it landed at."""
+    before = copy.deepcopy(raw)
+    try:
+        return set_key(raw, key, typed)
+    except (KeyError, ValueError) as e:
+        # The path may run through a default the file does not spell out
+        # (e.g. the default review stages): set it on the validated form.
+        raw.clear()
+        raw.update(before)
+        try:
+            filled = scenario_class().model_validate(raw).model_dump(by_alias=True, exclude_none=True)
+            loc = set_key(filled, key, typed)
+        except (KeyError, ValueError, ValidationError):
+            raise ScenarioError(label, key, reason(e)) from None
+        raw.clear()
+        raw.update(filled)
+        return loc
+
+
 def _override(raw: dict[str, Any], overrides: Iterable[str] | Mapping[str, Any]) -> dict[str, str]:
     """Apply ``--set`` changes to the raw document; return where each landed."""
-    set_locs: dict[str, str] = {}
     as_text = not isinstance(overrides, Mapping)
     label = "--set" if as_text else "overrides"  # a dict comes from the Python API, not a flag
     items = [_split_set(o) for o in overrides] if as_text else list(overrides.items())  # type: ignore[union-attr]
+    set_locs: dict[str, str] = {}
     for key, value in items:
         typed = parse_value(value) if as_text and isinstance(value, str) else value
-        before = copy.deepcopy(raw)
-        try:
-            loc = set_key(raw, key, typed)
-        except (KeyError, ValueError) as e:
-            # The path may run through a default the file does not spell out
-            # (e.g. the default review stages): set it on the validated form.
-            raw.clear()
-            raw.update(before)
-            try:
-                filled = scenario_class().model_validate(raw).model_dump(by_alias=True, exclude_none=True)
-                loc = set_key(filled, key, typed)
-            except (KeyError, ValueError, ValidationError):
-                raise ScenarioError(label, key, reason(e)) from None
-            raw.clear()
-            raw.update(filled)
-        set_locs[format_loc(loc)] = label
+        set_locs[format_loc(_set_one(raw, key, typed, label))] = label
     return set_locs
 
 
@@ -100,6 +106,20 @@ def validate_sweep_keys(scn: ScenarioBase, label: str) -> None:
             raise ScenarioError(label, f'sweep.grid."{key}"', "needs at least one value")
         for v in values:
             with_values(scn, {key: v}, source=f'{label}: sweep.grid."{key}"')
+
+
+def _raw(source: str | Path | Mapping[str, Any] | ScenarioBase, label: str | None) -> tuple[dict[str, Any], str]:
+    """The document to validate, and the label its errors start with."""
+    if isinstance(source, ScenarioBase):
+        raw = source.model_dump(by_alias=True, exclude_none=True)
+        label = label or f"<{source.scenario.name}>"  # type: ignore[attr-defined]
+    elif isinstance(source, Mapping):
+        raw, label = copy.deepcopy(dict(source)), label or "<scenario>"
+    else:
+        label = label or str(source)
+        return read_with_extends(Path(source), label), label
+    raw.pop("extends", None)
+    return raw, label
 
 
 def load(
@@ -115,25 +135,16 @@ def load(
         if not overrides:
             return source
         source = source.scenario
-    if isinstance(source, ScenarioBase):
-        label = label or f"<{source.scenario.name}>"  # type: ignore[attr-defined]
-        raw = source.model_dump(by_alias=True, exclude_none=True)
-        raw.pop("extends", None)
-    elif isinstance(source, Mapping):
-        raw = copy.deepcopy(dict(source))
-        raw.pop("extends", None)
-        label = label or "<scenario>"
-    else:
-        label = label or str(source)
-        raw = read_with_extends(Path(source), label)
+    raw, label = _raw(source, label)
     set_locs = _override(raw, overrides)
     try:
         scn = scenario_class().model_validate(raw)
     except ValidationError as e:
-        raise_validation(label, e, set_locs)
-        raise
-    check_references(scn, label)
-    timeline = build_timeline(scn, label)
-    validate_sweep_keys(scn, label)
-    check_graph(scn, label)
+        raise_validation(label, e, set_locs, raw)
+    check_limits(scn, label, set_locs)
+    with entry_names(raw):
+        check_references(scn, label)
+        timeline = build_timeline(scn, label)
+        validate_sweep_keys(scn, label)
+        check_graph(scn, label)
     return Loaded(scn, timeline, raw, label)

@@ -19,6 +19,7 @@ from .checks import check_references
 from .document import ScenarioBase, scenario_class
 from .errors import ScenarioError
 from .keys import format_loc, parse_key, reason, set_key
+from .limits import check_limits
 from .messages import raise_validation
 from .units import date_to_day
 
@@ -58,10 +59,11 @@ def with_values(scn: ScenarioBase, changes: Mapping[str, Any], source: str = "--
             raise ScenarioError(source, key, reason(e)) from None
         set_locs[format_loc(loc)] = source
     try:
-        return scenario_class().model_validate(raw)
+        scn = scenario_class().model_validate(raw)
     except ValidationError as e:
-        raise_validation(source, e, set_locs)
-        raise  # unreachable
+        raise_validation(source, e, set_locs, raw)
+    check_limits(scn, source, set_locs)
+    return scn
 
 
 def _check_keys(label: str, i: int, changes: Mapping[str, Any]) -> None:
@@ -80,35 +82,49 @@ def _check_keys(label: str, i: int, changes: Mapping[str, Any]) -> None:
             )
 
 
+def _dated(scn: ScenarioBase) -> list[tuple[float, int, Any]]:
+    """The policy entries as (day, index, entry), in the order they apply."""
+    start = scn.scenario.start_date  # type: ignore[attr-defined]
+    entries = [(max(p.day if p.day is not None else date_to_day(start, p.date), 0.0), i, p)
+               for i, p in enumerate(scn.policy)]  # type: ignore[attr-defined]
+    return sorted(entries, key=lambda e: (e[0], e[1]))
+
+
+def _apply(current: ScenarioBase, label: str, i: int, changes: Mapping[str, Any],
+           before: tuple[tuple[Any, ...], tuple[Any, ...]]) -> ScenarioBase:
+    """The scenario after policy ``i``, refused if it changes the structure.
+    Grades are compared after the reference checks (``before``: without and
+    with them), so a policy naming an unknown grade gets the precise "no
+    [grades.X] table" error."""
+    _check_keys(label, i, changes)
+    try:
+        current = with_values(current, changes, source=f"{label}: policy[{i}].set")
+    except ScenarioError as e:
+        raise ScenarioError(e.source, e.path, e.message, e.value) from None
+    if _structure(current, skip=("grade",)) != before[0]:
+        raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
+    # The values it sets must also pass the cross-checks (grade and rework
+    # stage names, renewal lead shorter than lifetime...).
+    check_references(current, f"{label}: policy[{i}].set")
+    if _structure(current) != before[1]:
+        raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
+    return current
+
+
+def _announced(start: Any, label: str, i: int, p: Any, day: float) -> float | None:
+    announced = None if p.announced is None else max(0.0, date_to_day(start, p.announced))
+    if announced is not None and announced > day:
+        raise ScenarioError(label, f"policy[{i}].announced", f"must not be after the policy's day ({day:g})",
+                            p.announced)
+    return announced
+
+
 def build_timeline(scn: ScenarioBase, label: str) -> tuple[PolicyStep, ...]:
     """Validate every policy entry by applying it, cumulatively, in date order."""
     start = scn.scenario.start_date  # type: ignore[attr-defined]
-    entries = []
-    for i, p in enumerate(scn.policy):  # type: ignore[attr-defined]
-        day = p.day if p.day is not None else date_to_day(start, p.date)
-        entries.append((max(day, 0.0), i, p))
-    entries.sort(key=lambda e: (e[0], e[1]))
-    steps = []
-    current = scn
-    # Grades are compared after the reference checks, so a policy naming an
-    # unknown grade gets the precise "no [grades.X] table" error.
-    before, before_all = _structure(scn, skip=("grade",)), _structure(scn)
-    for day, i, p in entries:
-        _check_keys(label, i, p.set)
-        try:
-            current = with_values(current, p.set, source=f"{label}: policy[{i}].set")
-        except ScenarioError as e:
-            raise ScenarioError(e.source, e.path, e.message, e.value) from None
-        if _structure(current, skip=("grade",)) != before:
-            raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
-        # The values it sets must also pass the cross-checks (grade and rework
-        # stage names, renewal lead shorter than lifetime...).
-        check_references(current, f"{label}: policy[{i}].set")
-        if _structure(current) != before_all:
-            raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
-        announced = None if p.announced is None else max(0.0, date_to_day(start, p.announced))
-        if announced is not None and announced > day:
-            raise ScenarioError(label, f"policy[{i}].announced", f"must not be after the policy's day ({day:g})",
-                                p.announced)
-        steps.append(PolicyStep(day, i, tuple(p.set.items()), current, announced))
+    before = (_structure(scn, skip=("grade",)), _structure(scn))
+    steps, current = [], scn
+    for day, i, p in _dated(scn):
+        current = _apply(current, label, i, p.set, before)
+        steps.append(PolicyStep(day, i, tuple(p.set.items()), current, _announced(start, label, i, p, day)))
     return tuple(steps)

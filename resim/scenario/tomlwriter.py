@@ -24,37 +24,60 @@ def _key(k: str) -> str:
     return k if _BARE.match(k) else json.dumps(k)
 
 
+def _float(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    return ("inf" if v > 0 else "-inf") if math.isinf(v) else repr(v)
+
+
+#: TOML scalars by type, in the order they are tried (a bool is an int, a datetime a date).
+_SCALARS: tuple[tuple[type | tuple[type, ...], Any], ...] = (
+    (bool, lambda v: "true" if v else "false"),
+    (int, str),
+    (float, _float),
+    ((datetime, date, time), lambda v: v.isoformat()),
+    (str, lambda v: json.dumps(v, ensure_ascii=False)),
+)
+
+
+def _scalar(v: Any) -> str | None:
+    """A TOML scalar's text; None if ``v`` is not one."""
+    return next((write(v) for kind, write in _SCALARS if isinstance(v, kind)), None)
+
+
+def _array(v: list[Any] | tuple[Any, ...], n: int | None, preview: bool, depth: int) -> str:
+    more = ", ..." if n is not None and len(v) > n else ""
+    return "[" + ", ".join(toml_value(x, preview, depth + 1) for x in v[:n]) + more + "]"
+
+
+def _table(v: dict[Any, Any], n: int | None, preview: bool, depth: int) -> str:
+    if not v:
+        return "{}"
+    pairs = list(v.items())
+    body = ", ".join(f"{_key(str(k))} = {toml_value(x, preview, depth + 1)}" for k, x in pairs[:n])
+    more = ", ..." if n is not None and len(pairs) > n else ""
+    return "{ " + body + more + " }"
+
+
+def _container(v: Any, preview: bool, depth: int) -> str | None:
+    """An array or inline table's text (cut after 20 items in a preview); None if ``v`` is neither."""
+    n = 20 if preview else None
+    if isinstance(v, list | tuple):
+        return _array(v, n, preview, depth)
+    return _table(v, n, preview, depth) if isinstance(v, dict) else None
+
+
 def toml_value(v: Any, preview: bool = False, _depth: int = 0) -> str:
     """A value as TOML text. ``preview`` is for error messages: long arrays
     and tables are cut short, deep nesting elided, and any other object shown
     by its repr instead of refused."""
     if preview and _depth > 4:
         return "..."
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, datetime | date | time):
-        return v.isoformat()
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    n = 20 if preview else None
-    if isinstance(v, list | tuple):
-        more = ", ..." if n is not None and len(v) > n else ""
-        return "[" + ", ".join(toml_value(x, preview, _depth + 1) for x in v[:n]) + more + "]"
-    if isinstance(v, dict):
-        items = list(v.items())
-        if not items:
-            return "{}"
-        more = ", ..." if n is not None and len(items) > n else ""
-        body = ", ".join(f"{_key(str(k))} = {toml_value(x, preview, _depth + 1)}" for k, x in items[:n])
-        return "{ " + body + more + " }"
+    text = _scalar(v)
+    if text is None:
+        text = _container(v, preview, _depth)
+    if text is not None:
+        return text
     if preview:
         return repr(v)
     raise TypeError(f"cannot write {type(v).__name__} as TOML")

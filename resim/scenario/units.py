@@ -20,6 +20,12 @@ UNIT_DAYS: dict[str, float] = {
 }
 
 _DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(d|w|mo|y)\s*$")
+_NOT_A_DURATION = 'must be a number of days or a string like "45d", "26w", "6mo", "1y"'
+
+
+class NegativeDuration(ValueError):
+    """A duration below 0. Its own class so that an error message can state
+    the key's real lower bound (``> 0`` where the key refuses 0 too)."""
 
 
 def parse_duration(value: object) -> float:
@@ -28,23 +34,22 @@ def parse_duration(value: object) -> float:
     Raises ``ValueError`` with a message a user can act on; booleans are refused
     because TOML ``true`` is never a duration.
     """
-    if isinstance(value, bool):
-        raise ValueError("must be a number of days or a string like \"45d\", \"26w\", \"6mo\", \"1y\"")
-    if isinstance(value, int | float):
-        days = float(value)
-    elif isinstance(value, str):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(_NOT_A_DURATION)
+    if isinstance(value, str):
         m = _DURATION_RE.match(value)
         if not m:
-            raise ValueError(
-                "must be a number of days or a string like \"45d\", \"26w\", \"6mo\", \"1y\""
-            )
+            raise ValueError(_NOT_A_DURATION)
         days = float(m.group(1)) * UNIT_DAYS[m.group(2)]
     else:
-        raise ValueError("must be a number of days or a string like \"45d\", \"26w\", \"6mo\", \"1y\"")
+        try:
+            days = float(value)
+        except OverflowError:  # an int beyond float's range (the Python API)
+            days = math.inf
     if not math.isfinite(days):
         raise ValueError("must be finite")
     if days < 0:
-        raise ValueError("must be >= 0")
+        raise NegativeDuration("must be >= 0")
     return days
 
 
