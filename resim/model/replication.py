@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..scenario.roles import ElementSource
 from . import wiring
 from .context import Calendar, Context, Elements, Ledger, Recorder
 from .kernel import Clock
@@ -37,14 +38,14 @@ TIMESERIES_COLUMNS = ("day", "automaker", "inventory_t", "demand_t", "consumed_t
 
 
 def element_symbols(loaded: Loaded) -> list[str]:
-    """Every element the run can meet: in mines, grades, and the controls of
-    any step of the policy timeline."""
+    """Every element the run can meet: what element sources bring, what
+    grades hold, and the controls of any step of the policy timeline."""
     scn = loaded.scenario
+    controls = [scn.controls, *(step.scenario.controls for step in loaded.timeline)]  # type: ignore[attr-defined]
     return sorted(
-        {e for cfg in scn.actors for e in getattr(cfg, "composition", {})}
+        {e for cfg in scn.actors if isinstance(cfg, ElementSource) for e in cfg.source_elements()}
         | {e for g in scn.grades.values() for e in g.content}  # type: ignore[attr-defined]
-        | set(scn.controls.controlled_elements)  # type: ignore[attr-defined]
-        | {e for step in loaded.timeline for e in step.scenario.controls.controlled_elements}  # type: ignore[attr-defined]
+        | {e for ctl in controls for e in ctl.controlled_elements}
     )
 
 

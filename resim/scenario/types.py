@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticUndefined
 
 from .units import parse_date
 
@@ -20,6 +21,10 @@ ISODate = Annotated[date, BeforeValidator(parse_date)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+#: A share that cannot be nothing (a recovery rate, an element's share of a product).
+Share = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+#: A period in days between duties (rounded to whole days when used).
+Period = Annotated[float, Field(ge=1.0, allow_inf_nan=False)]
 
 _SYMBOL = re.compile(r"^[A-Z][a-z]?$")
 
@@ -74,3 +79,18 @@ class Frozen(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
+
+
+def param(default: Any = PydanticUndefined, *, doc: str | None = None, unit: str | None = None, **kw: Any) -> Any:
+    """A pydantic ``Field`` that documents itself: ``doc`` is what the key
+    means and ``unit`` what its numbers count (``"t concentrate / day"``).
+    Both go into the JSON Schema (for editors) and into the reference tables
+    of docs/scenario-format.md (``reference.py`` writes them from here)."""
+    extra = {"unit": unit} if unit else None
+    return Field(default, description=doc, json_schema_extra=extra, **kw)
+
+
+def repeated(names: list[str]) -> str | None:
+    """The first (alphabetically) of the names given more than once, if any."""
+    dup = sorted({n for n in names if names.count(n) > 1})
+    return dup[0] if dup else None

@@ -137,7 +137,7 @@ class Assembly:
             self._short_streak = 0
         if total > 0:
             self._stock = stock - total
-            self.ctx.ledger.consumed += total * self._kit_el
+            self.ctx.ledger.consume(total * self._kit_el)
 
     def reduction(self, day: float) -> float:
         """Share of magnet need removed by substitution on ``day``."""
@@ -172,11 +172,11 @@ class Assembly:
         ledger = self.ctx.ledger
         rec = self.cfg.recycling
         if rec is None or rec.fraction <= 0:
-            ledger.consumed += spent
+            ledger.consume(spent)
             return
         back_t, back_el = use * rec.fraction, spent * rec.fraction
-        ledger.consumed += spent - back_el
-        ledger.recycling += back_el
+        ledger.consume(spent - back_el)
+        ledger.to_recycling(back_el)
         back = day + rec.lag_days
         # a policy may shorten the lag: returns are kept in order of when they are due
         heapq.heappush(self._recycling, (max(day + 1, math.ceil(back)), back, next(self._recycle_seq), back_t, back_el))
@@ -190,7 +190,7 @@ class Assembly:
 
     def _recycled(self, tonnes: float, vec: np.ndarray) -> None:
         """Recycled kits come back as kits (in the mix they were built from)."""
-        self.ctx.ledger.recycling -= vec
+        self.ctx.ledger.recycled(vec)
         self._stock += tonnes
 
     def _finish_recycling(self, horizon: float) -> None:

@@ -26,7 +26,7 @@ from operator import call
 from typing import TYPE_CHECKING, Any
 
 from ..calendar import WorkCalendar
-from ..kernel import NORMAL, triggered
+from ..kernel import NORMAL
 from ..records import Table
 from ..shipping import Link, Order, Shipment
 from . import controls
@@ -74,10 +74,11 @@ class Authority:
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
-        self.env = ctx.clock.env
+        self.clock = ctx.clock
+        self._schedule = ctx.clock.scheduler()
         scn = ctx.scenario
         lic = scn.licensing  # type: ignore[attr-defined]
-        self.office = ReviewOffice(self.env, lic, _calendar(scn), self._reviewed)
+        self.office = ReviewOffice(self.clock, lic, _calendar(scn), self._reviewed)
         self.stage_names = list(self.office.names)
         self.filer = Filer(ctx, self.office)
         self.book = LicenceBook()
@@ -87,7 +88,7 @@ class Authority:
         self.background = SourceStreams(ctx.streams, "licensing/background", lic)
         self._bg_gap = ctx.streams.uniforms("licensing/background/arrivals").draw
         self._bg_running = False
-        self._bg_event = triggered(self.env)  # rescheduled for each background arrival
+        self._bg_event = self.clock.triggered()  # rescheduled for each background arrival
         self._bg_callbacks = [self._background_arrival]
         self.keep_background = scn.keeps_background_records
         # Records are columnar (SPEC §5): a row is appended value by value, so
@@ -142,7 +143,7 @@ class Authority:
         # read once per change, not per arrival (on_policy restarts the stream when it changes)
         self._bg_rate, self._bg_to = bg.applications_per_day, (bg.destination, bg.end_use)
         if restart and self._bg_running:
-            self._bg_event = triggered(self.env)  # the old one, still queued, is ignored when it fires
+            self._bg_event = self.clock.triggered()  # the old one, still queued, is ignored when it fires
             self._bg_running = False
         if not self._bg_running and self._bg_rate > 0:
             self._bg_running = True
@@ -151,7 +152,7 @@ class Authority:
     def _schedule_background(self) -> None:
         ev = self._bg_event
         ev.callbacks = self._bg_callbacks
-        self.env.schedule(ev, NORMAL, -math.log(1.0 - self._bg_gap()) / self._bg_rate)
+        self._schedule(ev, NORMAL, -math.log(1.0 - self._bg_gap()) / self._bg_rate)
 
     def _background_arrival(self, event: Any) -> None:
         if event is not self._bg_event:
@@ -226,7 +227,7 @@ class Authority:
         return p if app.chance is None else app.chance(p)
 
     def _reviewed(self, app: Application) -> None:
-        now = self.env.now
+        now = self.clock.now
         approved = app.source.decision() < self.approval_probability(app)
         kind = app.kind
         if kind == "background":  # decided and recorded; nothing waits on it

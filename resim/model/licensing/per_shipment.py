@@ -49,7 +49,7 @@ class ShipmentLicensing:
 
     def __init__(self, ctx: Context, filer: Filer, reroute: Callable[[Shipment], None]):
         self.ctx = ctx
-        self.env = ctx.clock.env
+        self.clock = ctx.clock
         self.filer = filer
         self._reroute = reroute  # files a parcel the way its exporter files now (a policy changed it)
         self.held: dict[int, Shipment] = {}  # parcels awaiting their own licence, by id
@@ -144,7 +144,7 @@ class ShipmentLicensing:
         granted = app.tonnes * fraction if approved else 0.0
         if granted > EPS_T:
             g = ol.grant(expiry, granted)
-            self.env.timeout(expiry - self.env.now).callbacks.append(lambda _e, o=ol, g=g: self._expired(o, g))
+            self.clock.after(expiry - self.clock.now, lambda _e, o=ol, g=g: self._expired(o, g))
         if app.tonnes - granted <= EPS_T:
             ol.pending = None
         elif not self.filer.retry(app, self._resubmit_order):  # else pending until resubmitted
@@ -168,7 +168,7 @@ class ShipmentLicensing:
         """After any change to an order's licence: ship the waiting parcels
         its grants cover, apply for what is left to cover (or, finally
         refused, give it back), and forget the licence once the order is done."""
-        now = self.env.now
+        now = self.clock.now
         self._ship_covered(ol, now)
         if ol.pending is None and self._need(ol, now) > EPS_T:
             if ol.refused:
