@@ -109,9 +109,13 @@ def share_totals(links: Sequence[SupplierLink]) -> Iterator[tuple[str | None, fl
     total)`` over those that supply everything (unless every link names its
     elements), then ``(element, total)`` for each element some link names,
     over the links that supply it."""
-    named = sorted({e for s in links for e in (s.elements or ())})
+    named = sorted({e for s in links if s.elements for e in s.elements})
     everything = [s.share for s in links if s.elements is None]
     if everything or not named:
         yield None, sum(everything)
     for element in named:
-        yield element, sum([s.share for s in links if s.supplies(element)])
+        yield element, _total(links, element)
+
+
+def _total(links: Sequence[SupplierLink], element: str) -> float:
+    return sum([s.share for s in links if s.supplies(element)])

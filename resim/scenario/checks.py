@@ -123,15 +123,14 @@ def _grades_bought(by_name: dict[str, Any], name: str) -> set[str]:
 
 def _check_general_exporters(scn: ScenarioBase, label: str) -> None:
     """``controls.general_licence_exporters`` names actors that ship goods."""
-    shippers = {cfg.name: k for k, _, cfg in scn.entries() if k.product is not None}
-    others = {cfg.name: k for k, _, cfg in scn.entries() if k.product is None}
+    kinds = {cfg.name: k for k, _, cfg in scn.entries()}
+    shippers = [name for name, k in kinds.items() if k.product is not None]
     for j, name in enumerate(scn.controls.general_licence_exporters):  # type: ignore[attr-defined]
-        if name in shippers:
-            continue
-        path = f"controls.general_licence_exporters[{j}]"
-        if name in others:
-            raise ScenarioError(label, path, f"\"{name}\" is {_article(others[name].label)}, which exports nothing")
-        raise ScenarioError(label, path, f"no exporter of that name{did_you_mean(name, shippers)}", name)
+        if name not in shippers:
+            path = f"controls.general_licence_exporters[{j}]"
+            if name in kinds:
+                raise ScenarioError(label, path, f"\"{name}\" is {_article(kinds[name].label)}, which exports nothing")
+            raise ScenarioError(label, path, f"no exporter of that name{did_you_mean(name, shippers)}", name)
 
 
 def _article(label: str) -> str:
@@ -218,15 +217,19 @@ def check_graph(scn: ScenarioBase, label: str) -> None:
     element a grade needs comes from some element source upstream."""
     _check_cycles(supplier_graph(scn), label)
     available = _shippable({cfg.name: cfg for cfg in scn.actors})
-    sources = " or ".join(k.plural for k in registry.kinds() if issubclass(k.schema, ElementSource))
     for k, i, cfg in scn.entries():
-        if not suppliers_of(cfg):
-            continue
-        for grade in grades_of(cfg):
-            missing = sorted(set(scn.grades[grade].content) - available(cfg.name))  # type: ignore[attr-defined]
-            if missing:
-                raise ScenarioError(
-                    label, f"{k.table}[{i}].{cfg.grades_key()}",
-                    f"grade \"{grade}\" needs {', '.join(missing)}, which none of this maker's upstream "
-                    f"{sources or 'element sources'} produce",
-                )
+        if suppliers_of(cfg):
+            _check_sourced(scn, label, f"{k.table}[{i}]", cfg, available(cfg.name))
+
+
+def _check_sourced(scn: ScenarioBase, label: str, where: str, cfg: Any, available: frozenset[str]) -> None:
+    """Every element of the grades a buyer makes is available to it."""
+    for grade in grades_of(cfg):
+        missing = sorted(set(scn.grades[grade].content) - available)  # type: ignore[attr-defined]
+        if missing:
+            sources = " or ".join(k.plural for k in registry.kinds() if issubclass(k.schema, ElementSource))
+            raise ScenarioError(
+                label, f"{where}.{cfg.grades_key()}",
+                f"grade \"{grade}\" needs {', '.join(missing)}, which none of this maker's upstream "
+                f"{sources or 'element sources'} produce",
+            )

@@ -18,6 +18,7 @@ import re
 import sys
 import types
 import typing
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal, Union
 
@@ -75,17 +76,15 @@ def _is_distribution(tp: Any) -> bool:
 
 
 def _scalar(tp: Any, meta: list[Any]) -> str | None:
-    if tp is bool:
-        return "boolean"
-    if tp is int:
-        return _bounds("whole number", meta)
+    """Words for a number, string, flag or date (None for anything else)."""
     if tp is float:
         return "duration" if _validates_with(meta, parse_duration) else _bounds("number", meta)
     if tp is str:
         return "element" if any(isinstance(m, AfterValidator) for m in meta) else "string"
-    if tp is date:
-        return "date"
-    return None
+    return _bounds("whole number", meta) if tp is int else _PLAIN.get(tp)
+
+
+_PLAIN: dict[Any, str] = {bool: "boolean", date: "date"}
 
 
 def words(tp: Any, meta: list[Any] | None = None, kind: registry.ActorKind | None = None) -> str:
@@ -93,20 +92,35 @@ def words(tp: Any, meta: list[Any] | None = None, kind: registry.ActorKind | Non
     meta = list(meta or [])
     if typing.get_origin(tp) is Annotated:
         return words(tp.__origin__, [*_flat(tp.__metadata__), *meta], kind)
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if _is_distribution(tp):
         return "distribution"
-    if origin is Literal:
-        return ", ".join(f"`{json.dumps(a)}`" for a in args)
-    if origin in (Union, types.UnionType):
-        return " or ".join(words(a, kind=kind) for a in args if a is not type(None))
-    if origin is list:
-        return f"array of {_plural(args[0], kind)}{_at_least(meta, '')}"
-    if origin is dict:
-        return f"table {words(args[0])} → {words(args[1])}{_at_least(meta, ' entry')}"
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return "table of " + ", ".join(f"`{_key(n, f)}`" for n, f in tp.model_fields.items())
+    compound = _COMPOUND.get(typing.get_origin(tp))
+    if compound is not None:
+        return compound(typing.get_args(tp), meta, kind)
     return _scalar(tp, _flat(meta)) or getattr(tp, "__name__", str(tp))
+
+
+def _literal_words(args: tuple[Any, ...], meta: list[Any], kind: registry.ActorKind | None) -> str:
+    return ", ".join(f"`{json.dumps(a)}`" for a in args)
+
+
+def _union_words(args: tuple[Any, ...], meta: list[Any], kind: registry.ActorKind | None) -> str:
+    return " or ".join(words(a, kind=kind) for a in args if a is not type(None))
+
+
+def _list_words(args: tuple[Any, ...], meta: list[Any], kind: registry.ActorKind | None) -> str:
+    return f"array of {_plural(args[0], kind)}{_at_least(meta, '')}"
+
+
+def _dict_words(args: tuple[Any, ...], meta: list[Any], kind: registry.ActorKind | None) -> str:
+    return f"table {words(args[0])} → {words(args[1])}{_at_least(meta, ' entry')}"
+
+
+_COMPOUND: dict[Any, Callable[[tuple[Any, ...], list[Any], registry.ActorKind | None], str]] = {
+    Literal: _literal_words, Union: _union_words, types.UnionType: _union_words, list: _list_words, dict: _dict_words,
+}
 
 
 def _plural(tp: Any, kind: registry.ActorKind | None) -> str:
@@ -121,14 +135,13 @@ def _key(name: str, field: FieldInfo) -> str:
 
 
 def _literal(value: Any) -> str:
-    """A default as the TOML literal a file would write."""
-    if isinstance(value, bool):
-        return "`true`" if value else "`false`"
-    if isinstance(value, str):
-        return f"`{json.dumps(value)}`"
+    """A default as the TOML literal a file would write (a constant
+    distribution as ``constant `7```)."""
     if isinstance(value, dict) and value.get("dist") == "constant" and set(value) == {"dist", "value"}:
         return f"constant `{value['value']:g}`"
-    return f"`{json.dumps(value) if isinstance(value, list | dict) else repr(value)}`"
+    if isinstance(value, bool | str | list | dict):
+        return f"`{json.dumps(value)}`"  # JSON spells these as TOML does
+    return f"`{value!r}`"
 
 
 def default_text(field: FieldInfo) -> str:
@@ -138,14 +151,17 @@ def default_text(field: FieldInfo) -> str:
     return "absent" if value is None else _literal(value)
 
 
+def _optional(hint: Any) -> bool:
+    return typing.get_origin(hint) in (Union, types.UnionType) and type(None) in typing.get_args(hint)
+
+
 def _row(model: type[BaseModel], name: str, field: FieldInfo, kind: registry.ActorKind | None) -> str:
     hint = typing.get_type_hints(model, include_extras=True)[name]
-    optional = typing.get_origin(hint) in (Union, types.UnionType) and type(None) in typing.get_args(hint)
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     cells = [words(hint, list(field.metadata), kind), str(extra.get("unit") or "")]
-    kind_cell = ", ".join(c for c in cells if c) + (", or absent" if optional else "")
-    return " | ".join(("", f"`{_key(name, field)}`", kind_cell, default_text(field),
-                       (field.description or "").replace("|", "\\|"), "")).strip()
+    kind_cell = ", ".join(c for c in cells if c) + (", or absent" if _optional(hint) else "")
+    meaning = (field.description or "").replace("|", "\\|")
+    return f"| `{_key(name, field)}` | {kind_cell} | {default_text(field)} | {meaning} |"
 
 
 def table(model: type[BaseModel], kind: registry.ActorKind | None = None) -> str:

@@ -42,17 +42,21 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 def _reviewers(value: Any) -> float:
     """Finite reviewer pools are integers >= 1; "inf" is an infinite-server stage."""
-    if isinstance(value, str) and value.strip().lower() in ("inf", "infinite"):
+    if _means_infinite(value):
         return math.inf
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError('must be >= 1 or "inf"')
-    if value == math.inf:
-        return math.inf
-    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
+    if isinstance(value, float) and not value.is_integer():  # fractions, NaN, -inf
         raise ValueError('must be a whole number >= 1 or "inf"')
     if value < 1:
         raise ValueError('must be >= 1 or "inf"')
     return float(value)
+
+
+def _means_infinite(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("inf", "infinite")
+    return isinstance(value, float) and value == math.inf
 
 
 Reviewers = Annotated[float, BeforeValidator(_reviewers)]

@@ -122,17 +122,22 @@ class Authority:
         self.background.refresh(lic)
         for src in self.filer.sources.values():
             src.refresh(lic)
-        for gl in self.book:  # an exporter's licences became per shipment: each waiting parcel needs one
-            exporter = gl.link.supplier.name
-            new_kind = controls.licence_kind(ctl, exporter)
-            if gl.waiting and new_kind == "per_shipment" and controls.licence_kind(old_ctl, exporter) != new_kind:
-                while gl.waiting:
-                    self.shipments.file_parcel(gl.waiting.popleft())
+        self._refile_per_shipment(old_ctl, ctl)
         self._release_decontrolled()
         if ctl.quantity_cap_t != old_ctl.quantity_cap_t:
             for gl in self.book:
                 self.general.fit_to_cap(gl)
         self._maybe_start_background(restart=lic.background != old_lic.background)
+
+    def _refile_per_shipment(self, old_ctl: Any, ctl: Any) -> None:
+        """An exporter's licences became per shipment: each parcel waiting for
+        its general licence needs a licence of its own."""
+        for gl in self.book:
+            exporter = gl.link.supplier.name
+            new_kind = controls.licence_kind(ctl, exporter)
+            if gl.waiting and new_kind == "per_shipment" and controls.licence_kind(old_ctl, exporter) != new_kind:
+                while gl.waiting:
+                    self.shipments.file_parcel(gl.waiting.popleft())
 
     # ------------------------------------------------------------ background load
     def _maybe_start_background(self, restart: bool = False) -> None:
@@ -229,28 +234,28 @@ class Authority:
     def _reviewed(self, app: Application) -> None:
         now = self.clock.now
         approved = app.source.decision() < self.approval_probability(app)
-        kind = app.kind
-        if kind == "background":  # decided and recorded; nothing waits on it
-            self._record(app, now, "approved" if approved else "rejected", math.nan)
+        outcome = "approved" if approved else "rejected"
+        if app.kind == "background":  # decided and recorded; nothing waits on it
+            self._record(app, now, outcome, math.nan)
             return
-        ctl = self.params.controls
-        expiry = math.nan
-        fraction = 1.0
-        if approved:
-            if kind == "shipment":
-                expiry = now + ctl.shipment_validity_days
-                partial = self.params.licensing.partial_approval
-                if partial is not None:
-                    fraction = app.source.approved_fraction(partial)
-            elif kind == "general":
-                expiry = now + ctl.lifetime_days
-        self._record(app, now, "approved" if approved else "rejected", expiry)
+        expiry, fraction = self._terms(app, now) if approved else (math.nan, 1.0)
+        self._record(app, now, outcome, expiry)
         if app.link is not None:  # the buyer learns how long reviews take
             app.link.customer.licence_decided(app.link, now - app.submitted)
-        if kind == "shipment":
+        if app.kind == "shipment":
             self.shipments.decided(app, approved, fraction, expiry)
-        elif kind == "general":
+        elif app.kind == "general":
             self.general.decided(app, approved, expiry)
+
+    def _terms(self, app: Application, now: float) -> tuple[float, float]:
+        """An approval's expiry, and the share of the tonnes asked it grants
+        (a shipment licence may grant part of them: ``partial_approval``)."""
+        ctl = self.params.controls
+        if app.kind == "general":
+            return now + ctl.lifetime_days, 1.0
+        partial = self.params.licensing.partial_approval
+        fraction = 1.0 if partial is None else app.source.approved_fraction(partial)
+        return now + ctl.shipment_validity_days, fraction
 
     # ------------------------------------------------------------ records
     def _record(self, app: Application, decided: float, outcome: str, expiry: float) -> None:

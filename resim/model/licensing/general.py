@@ -90,16 +90,7 @@ class GeneralLicensing:
         if gl.pending is not app:
             return
         if approved:
-            ctl = self.params.controls
-            gl.grant(expiry, ctl.quantity_cap_t)
-            at = max(0.0, expiry - ctl.renewal_lead_days - self.clock.now)
-            self.clock.after(at, lambda _e, g=gl, x=expiry: self._renew(g, x))
-            self.fit_to_cap(gl)
-            now = self.clock.now
-            while gl.waiting and gl.covers(now, gl.waiting[0].mass):
-                self._ship(gl, gl.waiting.popleft())
-            if gl.waiting:  # the cap ran out: apply again
-                self.file(gl, renewal=False)
+            self._granted(gl, expiry)
         elif not self.filer.retry(app, self._resubmit):
             # Finally refused. Parcels still waiting are ones the current
             # licence (if any) cannot cover - it has expired or its cap is
@@ -107,6 +98,20 @@ class GeneralLicensing:
             gl.pending = None
             while gl.waiting:
                 gl.link.give_back(gl.waiting.popleft())
+
+    def _granted(self, gl: GeneralLicence, expiry: float) -> None:
+        """A licence until ``expiry``: plan its renewal, ship what it covers,
+        and apply again if its cap cannot cover what still waits."""
+        ctl = self.params.controls
+        gl.grant(expiry, ctl.quantity_cap_t)
+        at = max(0.0, expiry - ctl.renewal_lead_days - self.clock.now)
+        self.clock.after(at, lambda _e, g=gl, x=expiry: self._renew(g, x))
+        self.fit_to_cap(gl)
+        now = self.clock.now
+        while gl.waiting and gl.covers(now, gl.waiting[0].mass):
+            self._ship(gl, gl.waiting.popleft())
+        if gl.waiting:  # the cap ran out: apply again
+            self.file(gl, renewal=False)
 
     def _resubmit(self, app: Application) -> None:
         gl = app.subject
