@@ -15,6 +15,7 @@ they ask of the roles, not of key names. Nothing outside this file changes.
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Collection, Iterator
 from typing import Any, ClassVar
 
@@ -295,3 +296,71 @@ def test_the_elements_it_brings_are_in_the_run_and_balance(recyclers: None) -> N
 def test_a_kind_that_buys_must_have_a_table_that_orders() -> None:
     with pytest.raises(TypeError, match="a kind that buys has a table that orders"):
         registry.register(registry.ActorKind("odd", ScrapRecyclerTable, ScrapRecycler, "odd", tier=2, buys=OXIDE))
+
+
+# ------------------------------------------------------------ a kind found by its package
+
+DEPOT_MODULE = '''
+"""A depot: a kind in a module of its own, registered when the module is imported."""
+import numpy as np
+
+from resim.model.actors.base import Actor
+from resim.scenario import ActorTable, registry
+from resim.scenario.roles import StockHolder
+from resim.scenario.types import NonNeg, param
+
+
+class DepotTable(ActorTable, StockHolder):
+    """Magnets kept in a depot."""
+
+    stored_t: NonNeg = param(0.0, unit="t magnet", doc="tonnes in store")
+
+    def held_t(self) -> float:
+        return self.stored_t
+
+
+class Depot(Actor):
+    def work_days(self, first, end):
+        pass
+
+    def next_duty(self, first):
+        return None
+
+    def duty(self, day):
+        pass
+
+    def _held(self):
+        return self.ctx.elements.zeros()
+
+
+registry.register(registry.ActorKind("depots", DepotTable, Depot, "depot", tier=5))
+'''
+
+
+@pytest.fixture
+def plugin_package(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A package ``resim_test_kinds`` holding one kind module, named in the
+    registry's packages (as a plug-in would be)."""
+    package = tmp_path / "resim_test_kinds"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "depot.py").write_text(DEPOT_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "KIND_PACKAGES", [*registry.KIND_PACKAGES, "resim_test_kinds"])
+    try:
+        yield "resim_test_kinds"
+    finally:
+        registry.unregister("depots")
+        registry._imported.discard("resim_test_kinds")
+        for name in ("resim_test_kinds", "resim_test_kinds.depot"):
+            sys.modules.pop(name, None)
+
+
+def test_a_module_in_a_kinds_package_is_all_a_kind_needs(plugin_package: str) -> None:
+    assert [k.table for k in registry.kinds()][-1] == "depots"
+    src = small_chain()
+    src["depots"] = [{"name": "depot", "jurisdiction": "FR", "stored_t": 5}]
+    loaded = load(src)
+    assert loaded.scenario.depots[0].stored_t == 5.0
+    assert ["depot", "depot", "FR", "5 t held", "–"] in upstream_rows(loaded.scenario.file_form())
+    assert run_one(loaded, 0).ledger["initial"].sum() > 0

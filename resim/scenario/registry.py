@@ -80,16 +80,16 @@ class ActorKind:
 
 _kinds: list[ActorKind] = []
 _version = 0
-_discovered = False
+_imported: set[str] = set()  # packages of KIND_PACKAGES imported so far
 
 
 def discover() -> None:
-    """Import the modules of ``KIND_PACKAGES`` once (each registers its kinds)."""
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True  # before importing: the modules call register()
+    """Import the modules of each package of ``KIND_PACKAGES`` not imported
+    yet (each module registers its kinds)."""
     for name in KIND_PACKAGES:
+        if name in _imported:
+            continue
+        _imported.add(name)  # before importing: the modules call register()
         package = importlib.import_module(name)
         for info in pkgutil.iter_modules(package.__path__, f"{name}."):
             importlib.import_module(info.name)
