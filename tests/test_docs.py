@@ -3,7 +3,9 @@
 Every key that ``resim.scenario.Scenario`` accepts, at any depth, must appear
 in docs/scenario-format.md as a backquoted key; and in the reference tables
 (``| key | type / unit | default | meaning |``) each table must list exactly
-the keys of the schema class it documents, with the schema's defaults.
+the keys of the schema class it documents, with the schema's defaults. The
+tables of the actor kinds are not kept by hand: they are what
+``resim.scenario.reference`` writes from each registered kind's table class.
 """
 
 from __future__ import annotations
@@ -19,13 +21,18 @@ import pytest
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from resim.scenario import chain, scenario_class, schema
+from resim.model.actors import levers, mine
+from resim.scenario import chain, reference, registry, scenario_class, schema
 
 from chain_fixtures import ROOT
 
 DOC = ROOT / "docs" / "scenario-format.md"
-#: The schema classes by name (settings and chain tables) and the whole document.
-S = SimpleNamespace(**{**vars(schema), **vars(chain)}, Scenario=scenario_class())
+#: The kinds' table classes by label ("[[mines]]"), from the registry.
+KINDS: dict[str, type[BaseModel]] = {f"[[{k.table}]]": k.schema for k in registry.kinds()}
+#: The schema classes by name (settings, chain tables, levers, kinds) and the whole document.
+S = SimpleNamespace(**{**vars(schema), **vars(chain), **vars(levers)}, Outages=mine.Outages,
+                    **{k.schema.__name__.removesuffix("Table"): k.schema for k in registry.kinds()},
+                    Scenario=scenario_class())
 
 #: Schema fields that are deliberately not user-facing. Keep this small and
 #: say why for each entry; today every field is a documented scenario key.
@@ -86,16 +93,17 @@ def test_removing_a_documented_key_is_caught() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert "`release_below_days`" in text
     assert undocumented(text.replace("`release_below_days`", "release_below_days")) == [
-        "Stockpile.release_below_days"
+        "StockpileTable.release_below_days"
     ]
 
 
 # ------------------------------------------------------------ reference tables
 
-#: What each reference table documents, by the label that introduces it: the
-#: first backquoted word of the paragraph just before the table when there is
-#: one (sub-tables: "`rework` (inline table ..."), else the section heading.
-TABLES: dict[str, type[BaseModel]] = {
+#: What each hand-written reference table documents, by the label that
+#: introduces it: the first backquoted word of the paragraph just before the
+#: table when there is one (sub-tables: "`rework` (inline table ..."), else the
+#: section heading. (The kinds' tables, ``KINDS``, are generated.)
+HAND_TABLES: dict[str, type[BaseModel]] = {
     "[scenario]": S.ScenarioMeta,
     "[controls]": S.Controls,
     "[licensing]": S.Licensing,
@@ -103,10 +111,6 @@ TABLES: dict[str, type[BaseModel]] = {
     "background": S.Background,
     "[[licensing.stages]]": S.Stage,
     "[grades.NAME]": S.Grade,
-    "[[mines]]": S.Mine,
-    "[[separators]]": S.Separator,
-    "[[magnet_makers]]": S.MagnetMaker,
-    "[[automakers]]": S.Automaker,
     "adaptive_target": S.AdaptiveTarget,
     "emergency": S.Emergency,
     "anticipation": S.Anticipation,
@@ -114,11 +118,11 @@ TABLES: dict[str, type[BaseModel]] = {
     "recycling": S.Recycling,
     "Supplier links": S.SupplierLink,
     "air_freight": S.AirFreight,
-    "[[stockpiles]]": S.Stockpile,
     "[[policy]]": S.Policy,
     "[sweep]": S.Sweep,
     "[output]": S.Output,
 }
+TABLES = {**HAND_TABLES, **KINDS}
 
 _HEADER = re.compile(r"^\|\s*key\s*\|\s*type / unit\s*\|\s*default\s*\|\s*meaning\s*\|$")
 _KEY_CELL = re.compile(r"^`([A-Za-z_][A-Za-z0-9_]*)`$")
@@ -222,3 +226,33 @@ def test_documented_defaults_match_the_schema(label: str) -> None:
             continue
         checked += 1
     assert checked, f"no default of {label} could be checked"
+
+
+# ------------------------------------------------------------ generated tables
+
+
+def test_every_kind_has_its_generated_table() -> None:
+    assert sorted(reference.generated_tables(DOC.read_text(encoding="utf-8"))) == sorted(
+        k.table for k in registry.kinds())
+
+
+def test_the_kind_tables_are_what_the_schema_generates() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert reference.refresh(text) == text, (
+        "a kind's table class changed: run `python -m resim.scenario.reference docs/scenario-format.md`")
+
+
+def test_a_table_edited_by_hand_is_caught() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    edited = text.replace("| daily output |", "| output per day |")
+    assert edited != text and reference.refresh(edited) == text
+
+
+def test_generated_rows_say_type_unit_default_and_meaning() -> None:
+    rows = {r.split("|")[1].strip(): [c.strip() for c in r.split("|")[2:-1]]
+            for r in reference.table(S.Mine).splitlines()[2:]}
+    assert rows["`output_t_per_day`"] == ["number ≥ 0, t concentrate / day", "**required**", "daily output"]
+    assert rows["`dispatch_days`"][:2] == ["number ≥ 1, days", "`7.0`"]
+    assert rows["`annual_quota_t`"][:2] == ["number > 0, t concentrate / calendar year, or absent", "absent"]
+    separators = reference.table(S.Separator, registry.kind("separators"))
+    assert "array of [supplier links](#supplier-links) to mines, at least 1" in separators

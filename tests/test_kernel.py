@@ -96,3 +96,29 @@ def test_a_self_event_is_scheduled_as_itself() -> None:
     env.schedule(job, kernel.NORMAL, 1.5)
     env.run()
     assert seen == [(1.5, "a"), (5.5, "a")] and job.callbacks is None  # SimPy consumed them
+
+
+def _sources() -> dict[str, str]:
+    return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in sorted((ROOT / "resim").rglob("*.py"))}
+
+
+def offenders(pattern: str, allowed: str, sources: dict[str, str]) -> list[str]:
+    """The modules but ``allowed`` whose text matches ``pattern``."""
+    rx = re.compile(pattern)
+    return [path for path, text in sources.items() if path != allowed and rx.search(text)]
+
+
+ENV = r"\.env\b|\bimport simpy\b|\bfrom simpy\b"
+
+
+def test_only_the_kernel_holds_the_simpy_environment() -> None:
+    # Everything else schedules through the Clock (after, day_duty, process,
+    # timeout, triggered, scheduler), so the kernel's contract is its methods.
+    assert offenders(ENV, "resim/model/kernel.py", _sources()) == []
+
+
+def test_a_module_reaching_for_the_environment_is_caught() -> None:
+    sources = {"resim/model/kernel.py": "self.env = simpy.Environment()",
+               "resim/model/licensing/x.py": "        self.env.timeout(3).callbacks.append(f)",
+               "resim/model/licensing/y.py": "        self.clock.after(3, f)  # environmental"}
+    assert offenders(ENV, "resim/model/kernel.py", sources) == ["resim/model/licensing/x.py"]

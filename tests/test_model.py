@@ -6,12 +6,16 @@ must move shortfall in the direction theory says, under common random numbers.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import faults
 import numpy as np
 import pandas as pd
 import pytest
 
 import resim
+from resim.model.context import Ledger
 from resim.model.replication import Model, run_one
 from resim.scenario import load
 
@@ -259,3 +263,39 @@ def test_emptiness_of_a_quantity_is_numpys_for_every_order_of_values() -> None:
         a = np.array(qty, dtype=float)
         assert is_empty(a) == bool((a <= 1e-9).all()), qty
     assert is_empty(0.0) and not is_empty(0.5)
+
+
+# ------------------------------------------------------------ who writes the ledger
+
+#: ``ledger.produced += x``, ``ctx.ledger.reserved[:] -= x``, ``setattr(ledger, "lost", ...)``,
+#: ``ledger._consumed = ...``: a write to a column rather than a call saying what happened.
+LEDGER_WRITE = re.compile(
+    r"ledger\.(_?(" + "|".join(Ledger.COLUMNS) + r"))\b(\[[^\]]*\])?\s*([-+*/]?=)(?!=)"
+    r"|setattr\(\s*[\w.]*ledger\b")
+
+
+def ledger_writers(sources: dict[str, str]) -> list[str]:
+    return [path for path, text in sources.items() if not path.endswith("model/context.py")
+            and LEDGER_WRITE.search(text)]
+
+
+def test_only_the_ledger_writes_its_columns() -> None:
+    root = Path(resim.__file__).parent
+    sources = {str(p.relative_to(root.parent)): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))}
+    assert len(sources) > 50 and ledger_writers(sources) == []
+
+
+def test_a_direct_column_write_is_caught() -> None:
+    sources = {"resim/model/actors/a.py": "        self.ctx.ledger.produced += made * self.bom",
+               "resim/model/b.py": "    ledger.reserved[:] -= vec",
+               "resim/model/c.py": "    ctx.ledger.produce(made)\n    x = ledger.lost == 0",
+               "resim/model/context.py": "        self._produced += vec"}
+    assert ledger_writers(sources) == ["resim/model/actors/a.py", "resim/model/b.py"]
+
+
+def test_the_ledger_columns_are_read_only() -> None:
+    ledger = Ledger(2)
+    ledger.depart(np.array([1.0, 2.0]))
+    assert list(ledger.reserved) == [-1.0, -2.0] and list(ledger.in_transit) == [1.0, 2.0]
+    with pytest.raises(AttributeError):
+        ledger.produced = np.ones(2)  # type: ignore[misc]

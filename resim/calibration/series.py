@@ -33,8 +33,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from ..model import products
 from ..scenario import ScenarioBase as Scenario
-from ..scenario import registry
+from ..scenario import roles
 from ..scenario.errors import ScenarioError
 from .observed import Observation, Period
 
@@ -44,7 +45,7 @@ GRAMMAR = {
     "share_stopped": "share_stopped.<automaker entry>",
     "stockout_day": "stockout_day.<automaker entry>",
 }
-PRODUCTS = ("concentrate", "oxide", "magnet")
+PRODUCTS = tuple(p.name for p in products.PRODUCTS)
 ALL = "all"
 
 
@@ -126,16 +127,14 @@ def _links(scn: Scenario) -> set[tuple[str, str, str]]:
     """(product, origin, destination) of every link the scenario can ship on:
     what buyers order and what actors release unasked (the registry says
     which product each kind ships)."""
-    by_name = {a.name: a for a in scn.actors}
+    kind_of = {cfg.name: kind for kind, _, cfg in scn.entries()}
+    where = {a.name: a.jurisdiction for a in scn.actors}
     out = set()
     for kind, _, cfg in scn.entries():
-        for s in getattr(cfg, "suppliers", ()):
-            supplier = by_name[s.name]
-            product = registry.kind(next(k.table for k, _, c in scn.entries() if c is supplier)).product
-            out.add((product, supplier.jurisdiction, cfg.jurisdiction))
-        for field, _ in kind.refers:
-            for name in getattr(cfg, field):
-                out.add((kind.product, cfg.jurisdiction, by_name[name].jurisdiction))
+        for s in roles.suppliers_of(cfg):
+            out.add((kind_of[s.name].product.name, where[s.name], cfg.jurisdiction))
+        for name in roles.recipients_of(cfg):
+            out.add((kind.product.name, cfg.jurisdiction, where[name]))
     return out
 
 

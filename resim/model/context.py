@@ -96,28 +96,82 @@ class Elements:
         return np.zeros(len(self.symbols))
 
 
-@dataclass
+def _column(name: str, doc: str) -> property:
+    """A ledger column, read-only from outside (``ledger.produced``)."""
+    return property(lambda self: getattr(self, f"_{name}"), doc=doc)
+
+
 class Ledger:
     """Element tonnes by where they are or went, for the conservation check:
     initial + produced = consumed + lost + on site + in transit + reserved
-    (held at the border) + recycling (consumed, on its way back)."""
+    (held at the border) + recycling (consumed, on its way back).
 
-    n: int
-    initial: np.ndarray = field(init=False)
-    produced: np.ndarray = field(init=False)
-    consumed: np.ndarray = field(init=False)
-    lost: np.ndarray = field(init=False)
-    in_transit: np.ndarray = field(init=False)
-    reserved: np.ndarray = field(init=False)
-    recycling: np.ndarray = field(init=False)
+    Actors and links say what happened to goods (``produce``, ``reserve``,
+    ``depart``...); each method moves tonnes between the columns it names, so
+    the balance holds by construction wherever it is called from. The
+    columns are read-only outside this class."""
 
-    def __post_init__(self) -> None:
-        for name in ("initial", "produced", "consumed", "lost", "in_transit", "reserved", "recycling"):
-            setattr(self, name, np.zeros(self.n))
+    COLUMNS = ("initial", "produced", "consumed", "lost", "in_transit", "reserved", "recycling")
+    __slots__ = tuple(f"_{c}" for c in COLUMNS)
+
+    initial = _column("initial", "on site at day 0")
+    produced = _column("produced", "made from nothing upstream (mined, recovered from scrap)")
+    consumed = _column("consumed", "used up by buyers (built into vehicles)")
+    lost = _column("lost", "lost in processing (tailings)")
+    in_transit = _column("in_transit", "on their way on a link")
+    reserved = _column("reserved", "handed to a link, not yet gone (held for a licence)")
+    recycling = _column("recycling", "consumed, and on their way back to stock")
+
+    def __init__(self, n: int):
+        for c in self.COLUMNS:
+            setattr(self, f"_{c}", np.zeros(n))
+
+    # -- on site, from outside the chain or out of it
+    def opening_stock(self, vec: np.ndarray) -> None:
+        """Goods an actor holds at day 0."""
+        self._initial += vec
+
+    def produce(self, vec: np.ndarray) -> None:
+        """Goods that enter the chain (a mine's output)."""
+        self._produced += vec
+
+    def lose(self, vec: np.ndarray) -> None:
+        """Goods lost in processing (a separator's tailings)."""
+        self._lost += vec
+
+    def consume(self, vec: np.ndarray) -> None:
+        """Goods used up for good."""
+        self._consumed += vec
+
+    # -- on links
+    def reserve(self, vec: np.ndarray) -> None:
+        """Goods taken from stock and handed to a link: held until they leave."""
+        self._reserved += vec
+
+    def depart(self, vec: np.ndarray) -> None:
+        """Held goods leave: they are in transit."""
+        self._reserved -= vec
+        self._in_transit += vec
+
+    def arrive(self, vec: np.ndarray) -> None:
+        """Goods in transit arrive: they are on the customer's site."""
+        self._in_transit -= vec
+
+    def give_back(self, vec: np.ndarray) -> None:
+        """Held goods refused a licence go back to the exporter's stock."""
+        self._reserved -= vec
+
+    # -- recycling
+    def to_recycling(self, vec: np.ndarray) -> None:
+        """Goods used up that will come back (recycled magnets)."""
+        self._recycling += vec
+
+    def recycled(self, vec: np.ndarray) -> None:
+        """Recycled goods are back in stock."""
+        self._recycling -= vec
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        return {k: getattr(self, k).copy() for k in
-                ("initial", "produced", "consumed", "lost", "in_transit", "reserved", "recycling")}
+        return {c: getattr(self, f"_{c}").copy() for c in self.COLUMNS}
 
 
 class Recorder:

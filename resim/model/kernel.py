@@ -6,9 +6,11 @@ idioms cost more than the work they schedule: a ``Timeout`` object per
 service, a closure per callback, and a property call per read of the clock.
 So the office schedules each application as its own event (a
 ``SelfEvent``: SimPy's ``step`` reads only ``callbacks`` and ``_ok`` of what it
-pops), rescheduled with ``env.schedule`` for each service; other reused
-events are ``triggered`` ones read with ``value_of``; actors read the time
-through ``Clock.now``; whole-day duties are ``DayEvent``s ordered after every
+pops), rescheduled with ``env.schedule`` (``Clock.scheduler()``) for each
+service; other reused events are ``triggered`` ones read with ``value_of``;
+everything else schedules through the ``Clock``'s methods (``after``,
+``day_duty``, ``process``, ``timeout``): no module but this one holds the
+SimPy environment. Actors read the time through ``Clock.now``; whole-day duties are ``DayEvent``s ordered after every
 ordinary event of their time. All of these touch SimPy's private attributes
 (``_now``, ``_eid``, ``_ok``, ``_value``), which is why they live here, pinned to
 a SimPy version range in pyproject.toml and checked by
@@ -94,6 +96,18 @@ class Clock:
     def after(self, delay: float, callback: Callable[[Any], None]) -> None:
         """Call ``callback(event)`` ``delay`` days from now."""
         self.env.timeout(delay).callbacks.append(callback)
+
+    def triggered(self, value: Any = None) -> Event:
+        """A reusable event, already succeeded with ``value``: set its
+        ``callbacks`` and hand it to ``scheduler()`` as often as needed."""
+        return triggered(self.env, value)
+
+    def scheduler(self) -> Callable[[Any, int, float], None]:
+        """SimPy's ``schedule(event, priority, delay)``, bound, for hot paths
+        that reschedule their own events (``triggered`` events and
+        ``SelfEvent``s, priority ``NORMAL``): asked for once, it saves a call
+        per event."""
+        return self.env.schedule
 
     def process(self, generator: Generator[Any, Any, Any]) -> None:
         self.env.process(generator)

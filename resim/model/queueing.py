@@ -153,26 +153,11 @@ def jackson_tandem(
     if not stages:
         raise ValueError("need at least one stage")
     rw = Rework(*rework) if isinstance(rework, tuple) else rework
-    visits = [1.0] * len(stages)
-    fix_time = 0.0
-    if rw is not None:
-        if not 0 <= rw.stage < len(stages):
-            raise ValueError(f"rework stage {rw.stage} is not one of the {len(stages)} stages")
-        if not 0.0 <= rw.probability < 1.0:
-            raise ValueError(f"rework probability must be in [0, 1), got {rw.probability!r}")
-        if rw.fix_mean < 0:
-            raise ValueError(f"fix_mean must be >= 0, got {rw.fix_mean!r}")
-        v = 1.0 / (1.0 - rw.probability)
-        visits[rw.stage] = v
-        fix_time = (v - 1.0) * rw.fix_mean
+    visits, fix_time = _visits(len(stages), rw)
     rates, waits, services, utils, sojourns = [], [], [], [], []
     for i, ((mean, c), v) in enumerate(zip(stages, visits, strict=True)):
         rate = lam * v
-        if c != math.inf and rate * mean >= c:
-            raise ValueError(
-                f"stage {i} is unstable: utilisation {rate * mean / c:.4g} >= 1 "
-                f"(rate {rate:.4g}/day, mean {mean:g} days, {c:g} reviewers)"
-            )
+        _check_stable(i, rate, mean, c)
         w = mmc_wait(rate, mean, c)
         rates.append(rate)
         waits.append(w)
@@ -188,3 +173,28 @@ def jackson_tandem(
         sojourns=tuple(sojourns),
         total=sum(sojourns) + fix_time,
     )
+
+
+def _visits(n: int, rw: Rework | None) -> tuple[list[float], float]:
+    """Mean visits to each of ``n`` stages and the mean time spent fixing:
+    the rework stage is visited ``1 / (1 - q)`` times, fixed ``q / (1 - q)``."""
+    visits = [1.0] * n
+    if rw is None:
+        return visits, 0.0
+    if not 0 <= rw.stage < n:
+        raise ValueError(f"rework stage {rw.stage} is not one of the {n} stages")
+    if not 0.0 <= rw.probability < 1.0:
+        raise ValueError(f"rework probability must be in [0, 1), got {rw.probability!r}")
+    if rw.fix_mean < 0:
+        raise ValueError(f"fix_mean must be >= 0, got {rw.fix_mean!r}")
+    v = 1.0 / (1.0 - rw.probability)
+    visits[rw.stage] = v
+    return visits, (v - 1.0) * rw.fix_mean
+
+
+def _check_stable(i: int, rate: float, mean: float, c: float) -> None:
+    if c != math.inf and rate * mean >= c:
+        raise ValueError(
+            f"stage {i} is unstable: utilisation {rate * mean / c:.4g} >= 1 "
+            f"(rate {rate:.4g}/day, mean {mean:g} days, {c:g} reviewers)"
+        )

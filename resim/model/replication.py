@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..scenario.roles import ElementSource
 from . import wiring
 from .context import Calendar, Context, Elements, Ledger, Recorder
 from .kernel import Clock
@@ -37,15 +38,38 @@ TIMESERIES_COLUMNS = ("day", "automaker", "inventory_t", "demand_t", "consumed_t
 
 
 def element_symbols(loaded: Loaded) -> list[str]:
-    """Every element the run can meet: in mines, grades, and the controls of
-    any step of the policy timeline."""
+    """Every element the run can meet: what element sources bring, what
+    grades hold, and the controls of any step of the policy timeline."""
     scn = loaded.scenario
     return sorted(
-        {e for cfg in scn.actors for e in getattr(cfg, "composition", {})}
+        {e for cfg in scn.actors if isinstance(cfg, ElementSource) for e in cfg.source_elements()}
         | {e for g in scn.grades.values() for e in g.content}  # type: ignore[attr-defined]
-        | set(scn.controls.controlled_elements)  # type: ignore[attr-defined]
-        | {e for step in loaded.timeline for e in step.scenario.controls.controlled_elements}  # type: ignore[attr-defined]
+        | _controlled_ever(loaded)
     )
+
+
+def _controlled_ever(loaded: Loaded) -> set[str]:
+    """Elements controlled at the start or by any step of the policy timeline."""
+    steps = [loaded.scenario, *(step.scenario for step in loaded.timeline)]
+    return {e for scn in steps for e in scn.controls.controlled_elements}  # type: ignore[attr-defined]
+
+
+def _entry_sums(rows: np.ndarray, firms: int, days: int) -> dict[str, np.ndarray]:
+    """One automaker entry's daily columns from its firms' rows ``(firms, 5,
+    days)``: sums over the firms, how many were short, and their demand."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inv, dem, used, short, tpv = (rows[:, i] for i in range(5))
+        stopped = short > 0
+        dv = (dem / tpv).sum(axis=0)
+        sums = {"inventory_t": inv.sum(axis=0), "demand_t": dem.sum(axis=0),
+                "consumed_t": used.sum(axis=0), "shortfall_t": short.sum(axis=0),
+                "demand_vehicles": dv, "produced_vehicles": (used / tpv).sum(axis=0),
+                "shortfall_vehicles": (short / tpv).sum(axis=0),
+                "firms": np.full(days, float(firms)), "firms_stopped": stopped.sum(axis=0).astype(float),
+                "demand_stopped_t": (dem * stopped).sum(axis=0)}
+        # tonnes per vehicle of the entry: its firms' (they differ only under substitution)
+        sums["t_per_vehicle"] = tpv[0] if firms == 1 else np.where(dv > 0, sums["demand_t"] / dv, tpv[0])
+    return sums
 
 
 class Model:
@@ -118,22 +142,9 @@ class Model:
         data["day"] = np.repeat(np.arange(days), len(entries))
         data["automaker"] = np.array([e for e, _, _ in entries] * days, dtype=object)
         cols: dict[str, list[np.ndarray]] = {c: [] for c in TIMESERIES_COLUMNS[2:]}
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for _, firms, rows in entries:
-                inv, dem, used, short, tpv = (rows[:, i] for i in range(5))
-                stopped = short > 0
-                dv = (dem / tpv).sum(axis=0)
-                sums = {"inventory_t": inv.sum(axis=0), "demand_t": dem.sum(axis=0),
-                        "consumed_t": used.sum(axis=0), "shortfall_t": short.sum(axis=0),
-                        "demand_vehicles": dv, "produced_vehicles": (used / tpv).sum(axis=0),
-                        "shortfall_vehicles": (short / tpv).sum(axis=0),
-                        "firms": np.full(days, float(len(firms))), "firms_stopped": stopped.sum(axis=0).astype(float),
-                        "demand_stopped_t": (dem * stopped).sum(axis=0)}
-                # tonnes per vehicle of the entry: its firms' (they differ only under substitution)
-                sums["t_per_vehicle"] = tpv[0] if len(firms) == 1 else np.where(
-                    dv > 0, sums["demand_t"] / dv, tpv[0])
-                for c, v in sums.items():
-                    cols[c].append(v)
+        for _, firms, rows in entries:
+            for c, v in _entry_sums(rows, len(firms), days).items():
+                cols[c].append(v)
         for c, parts in cols.items():
             data[c] = np.array(parts, dtype=float).reshape(len(entries), days).T.ravel()
         return table

@@ -20,6 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..scenario import ScenarioBase, SupplierLink
     from .context import Context
+    from .products import Product
 
 _EPS = 1e-9
 
@@ -66,12 +67,13 @@ class Shipment:
 class Link:
     """One supplier-customer connection: transit, and what is on its way."""
 
-    def __init__(self, ctx: Context, supplier: Any, customer: Any, product: str,
+    def __init__(self, ctx: Context, supplier: Any, customer: Any, product: Product,
                  cfg_of: Callable[[ScenarioBase], SupplierLink]):
         self.ctx = ctx
         self.supplier = supplier
         self.customer = customer
         self.product = product
+        self.product_name = product.name  # the flow records' product column
         self.key = f"{supplier.name}->{customer.name}"
         self._cfg_of = cfg_of  # this link's parameters in a scenario (found by name)
         cfg = cfg_of(ctx.scenario)
@@ -84,15 +86,8 @@ class Link:
     def _configure(self, cfg: Any) -> None:
         self.share = cfg.share
         self.mean_transit = cfg.transit.mean
-        # What one unit ordered on this link can contain: a grade mix for
-        # magnets, the elements named for oxides (all by default), 1 for tonnes.
-        if self.product == "magnet":
-            self.supplies: Any = self.supplier.grade_mix()
-        elif self.product == "oxide":
-            elements = self.ctx.elements
-            self.supplies = np.ones(elements.n) if cfg.elements is None else elements.mask(cfg.elements)
-        else:
-            self.supplies = 1.0
+        # what one unit ordered on this link can contain (a grade mix, elements, 1 for tonnes)
+        self.supplies: Any = self.product.unit_mix(self.ctx.elements, self.supplier, cfg)
         self.transit.set_dist(cfg.transit)
         self.qualified_from = cfg.qualification_days
         self.premium = cfg.premium
@@ -110,31 +105,16 @@ class Link:
             self._configure(cfg)
 
     def send(self, order: Order | None, mass: float, vec: np.ndarray, qty: Any) -> None:
-        """Hand goods to the link. Oxides travel as separate products: the
-        controlled oxides (Dy, Tb...) as one parcel, the rest as another;
-        magnets as one parcel per grade (a Dy/Tb-free grade is not caught by
-        the controls, whatever else the order holds)."""
-        if self.product == "oxide":
-            mask = self.ctx.elements.controlled_mask
-            ctrl = vec * mask
-            if ctrl.any() and (vec - ctrl).any():
-                free = vec - ctrl
-                self._send(order, float(ctrl.sum()), ctrl, ctrl)
-                self._send(order, float(free.sum()), free, free)
-                return
-        elif self.product == "magnet" and np.count_nonzero(qty) > 1:
-            elements = self.ctx.elements
-            for g in np.flatnonzero(qty):
-                part = np.zeros_like(qty)
-                part[g] = qty[g]
-                self._send(order, float(qty[g]), elements.content(part), part)
-            return
-        self._send(order, mass, vec, qty)
+        """Hand goods to the link, as the parcels their product travels as
+        (``Product.parcels``: controlled oxides apart from the others, one
+        parcel per magnet grade)."""
+        for part in self.product.parcels(self.ctx.elements, mass, vec, qty):
+            self._send(order, *part)
 
     def _send(self, order: Order | None, mass: float, vec: np.ndarray, qty: Any) -> None:
         ctx = self.ctx
         shp = Shipment(next(ctx.ids), self, order, mass, vec, qty)
-        ctx.ledger.reserved += vec
+        ctx.ledger.reserve(vec)
         ctx.licensing.request(shp)  # type: ignore[union-attr]
 
     def split(self, shp: Shipment, parts: int) -> list[Shipment]:
@@ -146,12 +126,10 @@ class Link:
     def depart(self, shp: Shipment) -> None:
         """Goods leave now: record the flow, then arrive after the transit time."""
         ctx = self.ctx
-        ledger = ctx.ledger
-        ledger.reserved -= shp.vec
-        ledger.in_transit += shp.vec
+        ctx.ledger.depart(shp.vec)
         clock = ctx.clock
         ctx.records.flows.append(clock.now, self.supplier.jurisdiction, self.customer.jurisdiction,
-                                 self.product, shp.mass)
+                                 self.product_name, shp.mass)
         order = shp.order
         by_air = self.air is not None and (
             (order is not None and order.air) or (shp.licensed and self.customer.flies_licensed()))
@@ -159,7 +137,7 @@ class Link:
         clock.after(self.air() if by_air else self.transit(), lambda _e, s=shp: self._arrive(s))
 
     def _arrive(self, shp: Shipment) -> None:
-        self.ctx.ledger.in_transit -= shp.vec
+        self.ctx.ledger.arrive(shp.vec)
         if shp.order is None:
             self.in_flight -= shp.mass
         self.customer.receive(shp)
@@ -167,7 +145,7 @@ class Link:
     def give_back(self, shp: Shipment) -> None:
         """Final rejection: goods return to the exporter, the order is cancelled
         (the customer re-orders at its next review)."""
-        self.ctx.ledger.reserved -= shp.vec
+        self.ctx.ledger.give_back(shp.vec)
         self.supplier.returned(shp)
         self.customer.cancel(shp)
 

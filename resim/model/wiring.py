@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..scenario import registry
 from .shipping import Link
 
 if TYPE_CHECKING:
@@ -27,34 +26,45 @@ def elaborate(ctx: Context, authority: Authority) -> tuple[list[Actor], list[Lin
     """Actors (upstream first, so same-time events run in a reproducible
     order; an automaker entry with ``firms = N`` becomes N actors) and links,
     connected and checked."""
-    actors: list[Actor] = []
-    by_entry: dict[str, list[Actor]] = {}
-    for kind, _, cfg in ctx.scenario.entries():
-        for actor in kind.actor_class().instances(ctx, kind, cfg):
-            actor.rank = len(actors)
-            actors.append(actor)
-            by_entry.setdefault(cfg.name, []).append(actor)
-    links: list[Link] = []
-
-    def supplier(name: str) -> Actor:
-        (one,) = by_entry[name]  # suppliers are single actors; only buyers come in populations
-        return one
-
-    def connect(supplier: Actor, customer: Actor, cfg_of: object) -> Link:
-        product = registry.kind(supplier.table).product
-        link = Link(ctx, supplier, customer, product or "", cfg_of)  # type: ignore[arg-type]
-        supplier.connect_customer(link)
-        authority.connect(link)
-        links.append(link)
-        return link
-
+    actors, by_entry = _actors(ctx)
+    links = _Links(ctx, authority)
     for actor in actors:
         for name, cfg_of in actor.wanted_suppliers():
-            actor.connect_supplier(connect(supplier(name), actor, cfg_of))
+            (supplier,) = by_entry[name]  # suppliers are single actors; only buyers come in populations
+            actor.connect_supplier(links.connect(supplier, actor, cfg_of))
     for actor in actors:
         for name, cfg_of in actor.wanted_customers():
             for customer in by_entry[name]:  # every firm of the entry
-                connect(actor, customer, cfg_of)
+                links.connect(actor, customer, cfg_of)
     for actor in actors:
         actor.elaborate()
-    return actors, links
+    return actors, links.made
+
+
+def _actors(ctx: Context) -> tuple[list[Actor], dict[str, list[Actor]]]:
+    """Every actor, upstream first and ranked so, and the actors of each entry."""
+    actors: list[Actor] = []
+    by_entry: dict[str, list[Actor]] = {}
+    for kind, _, cfg in ctx.scenario.entries():
+        for actor in kind.actor.instances(ctx, kind, cfg):
+            actor.rank = len(actors)
+            actors.append(actor)
+            by_entry.setdefault(cfg.name, []).append(actor)
+    return actors, by_entry
+
+
+class _Links:
+    """Makes links: each carries its supplier's product, is connected at both
+    ends and is registered with the licensing authority."""
+
+    def __init__(self, ctx: Context, authority: Authority):
+        self.ctx = ctx
+        self.authority = authority
+        self.made: list[Link] = []
+
+    def connect(self, supplier: Actor, customer: Actor, cfg_of: object) -> Link:
+        link = Link(self.ctx, supplier, customer, supplier.kind.product, cfg_of)  # type: ignore[arg-type]
+        supplier.connect_customer(link)
+        self.authority.connect(link)
+        self.made.append(link)
+        return link

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from ..scenario import registry
+from pydantic import ValidationError
+
+from ..scenario import registry, roles
 from .formatting import MISSING
 from .formatting import format_number as num
 
@@ -190,22 +192,32 @@ def automaker_rows(sc: Mapping[str, Any]) -> Rows:
 
 
 def upstream_rows(sc: Mapping[str, Any]) -> Rows:
-    """One row per mine, separator and magnet maker: kind, where, capacity, suppliers."""
-    rows = []
-    for kind in registry.kinds():
-        if kind.has_timeseries:
-            continue  # automakers have their own table
-        for a in sc.get(kind.table, []):
-            sup = ", ".join(s["name"] for s in a.get("suppliers", [])) or MISSING
-            mix = dict(a.get("grades") or ({a["grade"]: 1.0} if a.get("grade") else {}))
-            given = sum(float(x) for x in mix.values() if x != "rest")
-            mix = {g: max(0.0, 1.0 - given) if x == "rest" else float(x) for g, x in mix.items()}
-            extra = (", grade " + ", ".join(f"{g} {100 * float(x):g}%" if len(mix) > 1 else str(g)
-                                            for g, x in mix.items())) if mix else ""
-            rate = next((a[k] for k in ("output_t_per_day", "capacity_t_per_day") if k in a), None)
-            size = f"{float(rate):,g} t/day" if rate is not None else f"{float(a.get('initial_t', 0)):,g} t held"
-            rows.append([a["name"], kind.label, a.get("jurisdiction", ""), size + extra, sup])
-    return rows
+    """One row per entry of every kind but automakers (which have their own
+    table): name, kind, where, size and grades, suppliers - asked of each
+    entry's roles, whatever its keys are called."""
+    return [_upstream_row(kind, a) for kind in registry.kinds() if not kind.has_timeseries
+            for a in sc.get(kind.table, [])]
+
+
+def _upstream_row(kind: registry.ActorKind, entry: Mapping[str, Any]) -> list[str]:
+    try:
+        cfg = kind.schema.model_validate(entry)
+    except ValidationError:  # not a valid entry of its kind today (an older run's file)
+        return [str(entry.get("name", MISSING)), kind.label, str(entry.get("jurisdiction", "")), MISSING, MISSING]
+    mix = roles.grades_of(cfg)
+    grades = (", grade " + ", ".join(f"{g} {100 * x:g}%" if len(mix) > 1 else str(g) for g, x in mix.items())
+              if mix else "")
+    sup = ", ".join(s.name for s in roles.suppliers_of(cfg)) or MISSING
+    return [cfg.name, kind.label, cfg.jurisdiction, _size(cfg) + grades, sup]
+
+
+def _size(cfg: Any) -> str:
+    """What the report says of an entry's size: a rate, or a stock held."""
+    if isinstance(cfg, roles.Producer):
+        return f"{cfg.daily_t():,g} t/day"
+    if isinstance(cfg, roles.StockHolder):
+        return f"{cfg.held_t():,g} t held"
+    return MISSING
 
 
 def _policy_change(p: Mapping[str, Any], start: date) -> Rows:

@@ -5,7 +5,9 @@ validated parameters (``types``, ``schema``, ``chain``, ``document``), with
 ``extends`` resolved (``files``), ``--set`` applied by dotted key (``keys``),
 errors turned into one line (``messages``), the policy timeline built
 (``timeline``) and the cross-table checks passed (``checks``). Nothing here
-imports the simulation.
+imports the simulation statically: the actor kinds' modules, which declare
+their tables, are found by package name (``registry``); they import NumPy,
+not SimPy.
 """
 
 from __future__ import annotations

@@ -1,22 +1,26 @@
 """Checks across tables: names that point at other entries, who may buy from
 whom, and the graph of the supply chain.
 
-They read the actor registry, so a new kind of actor is checked like the
-built-in ones: a buyer may order only from kinds that take orders for the
-product it buys, every name it uses must exist, grades must be defined and
-obtainable upstream, and supply must not loop back on itself. All of this runs
-at load time, before any clock starts (as desmod's ``elaborate()`` refuses to
+They read the actor registry and ask each entry's roles (``roles.py``), so a
+new kind of actor is checked like the built-in ones: a buyer may order only
+from kinds that take orders for the product it buys, every name it uses must
+exist, grades must be defined and their elements obtainable from an element
+source upstream, and supply must not loop back on itself. All of this runs at
+load time, before any clock starts (as desmod's ``elaborate()`` refuses to
 start an unconnected model).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from . import registry
+from .chain import SupplierLink
 from .document import ScenarioBase
 from .errors import ScenarioError
 from .keys import did_you_mean
+from .roles import ElementSource, GradeHolder, Releaser, grades_of, recipients_of, suppliers_of
 
 
 def _names(scn: ScenarioBase, label: str) -> dict[str, str]:
@@ -30,41 +34,72 @@ def _names(scn: ScenarioBase, label: str) -> dict[str, str]:
 
 
 def _check_suppliers(scn: ScenarioBase, label: str, seen: dict[str, str]) -> None:
+    """Each buyer names suppliers of the kinds that sell what it buys."""
     for k, i, cfg in scn.entries():
         if k.buys is None:
             continue
         sources = registry.suppliers_of(k)
         allowed = {s.name for src in sources for s in getattr(scn, src.table)}
-        what = " or ".join(src.label for src in sources) or "supplier"
-        for j, s in enumerate(cfg.suppliers):
-            if s.name in allowed:
-                continue
-            path = f"{k.table}[{i}].suppliers[{j}].name"
-            if s.name in seen:
-                tables = " or ".join(src.plural for src in sources)
-                raise ScenarioError(label, path, f"\"{s.name}\" is in {seen[s.name]}; {k.plural} buy from {tables}")
-            raise ScenarioError(label, path, f"no {what} of that name{did_you_mean(s.name, allowed)}", s.name)
+        for j, s in enumerate(cfg.supplier_links()):
+            if s.name not in allowed:
+                path = f"{k.table}[{i}].{cfg.suppliers_key}[{j}].name"
+                raise _not_a_supplier(label, path, k, sources, s.name, seen, allowed)
+
+
+def _not_a_supplier(label: str, path: str, k: registry.ActorKind, sources: tuple[registry.ActorKind, ...],
+                    name: str, seen: dict[str, str], allowed: set[str]) -> ScenarioError:
+    if name in seen:
+        tables = " or ".join(src.plural for src in sources)
+        return ScenarioError(label, path, f"\"{name}\" is in {seen[name]}; {k.plural} buy from {tables}")
+    what = " or ".join(src.label for src in sources) or "supplier"
+    return ScenarioError(label, path, f"no {what} of that name{did_you_mean(name, allowed)}", name)
 
 
 def _check_refers(scn: ScenarioBase, label: str) -> None:
-    """Grades, and fields naming entries of other tables (``release_to``)."""
+    """Grades, buying by element, and names of entries released to."""
     grades = scn.grades  # type: ignore[attr-defined]
     for k, i, cfg in scn.entries():
-        for grade in cfg.grade_shares():
-            if grade not in grades:
-                path = f"{k.table}[{i}].grade" if getattr(cfg, "grades", None) is None else f"{k.table}[{i}].grades"
-                raise ScenarioError(label, path, f"no [grades.{grade}] table{did_you_mean(grade, grades)}", grade)
-        for j, s in enumerate(getattr(cfg, "suppliers", ())):
-            if s.elements is not None and k.buys != "oxide":
-                raise ScenarioError(label, f"{k.table}[{i}].suppliers[{j}].elements",
-                                    f"only buyers of oxides buy by element; {k.plural} buy {k.buys}")
-        for field, table in k.refers:
-            names = {e.name for e in getattr(scn, table)}
-            for j, name in enumerate(getattr(cfg, field)):
-                if name not in names:
-                    raise ScenarioError(label, f"{k.table}[{i}].{field}[{j}]",
-                                        f"no {registry.kind(table).label} of that name", name)
+        where = f"{k.table}[{i}]"
+        _check_grades(label, where, cfg, grades)
+        _check_by_element(label, where, k, cfg)
+        _check_recipients(scn, label, where, cfg)
     _check_held_grades(scn, label)
+
+
+def _check_grades(label: str, where: str, cfg: Any, grades: dict[str, Any]) -> None:
+    if not isinstance(cfg, GradeHolder):
+        return
+    for grade in cfg.grade_shares():
+        if grade not in grades:
+            raise ScenarioError(label, f"{where}.{cfg.grades_key()}",
+                                f"no [grades.{grade}] table{did_you_mean(grade, grades)}", grade)
+
+
+def _check_by_element(label: str, where: str, k: registry.ActorKind, cfg: Any) -> None:
+    """Only buyers of a product sold element by element name elements per supplier."""
+    for j, s in enumerate(suppliers_of(cfg)):
+        if s.elements is not None and not (k.buys is not None and k.buys.by_element):
+            sold = " or ".join(sorted({f"{p.name}s" for p in _products() if p.by_element}))
+            raise ScenarioError(label, f"{where}.{cfg.suppliers_key}[{j}].elements",
+                                f"only buyers of {sold} buy by element; {k.plural} buy {_name(k.buys)}")
+
+
+def _products() -> list[registry.Product]:
+    return [p for k in registry.kinds() for p in (k.product, k.buys) if p is not None]
+
+
+def _name(product: registry.Product | None) -> str:
+    return product.name if product is not None else "nothing"
+
+
+def _check_recipients(scn: ScenarioBase, label: str, where: str, cfg: Any) -> None:
+    if not isinstance(cfg, Releaser):
+        return
+    key, table, wanted = cfg.recipients()
+    names = {e.name for e in getattr(scn, table)}
+    for j, name in enumerate(wanted):
+        if name not in names:
+            raise ScenarioError(label, f"{where}.{key}[{j}]", f"no {registry.kind(table).label} of that name", name)
 
 
 def _check_held_grades(scn: ScenarioBase, label: str) -> None:
@@ -72,28 +107,30 @@ def _check_held_grades(scn: ScenarioBase, label: str) -> None:
     grade it uses: grades are not substitutes."""
     by_name = {cfg.name: cfg for cfg in scn.actors}
     for k, i, cfg in scn.entries():
-        held = cfg.grade_shares()
-        for field, _ in k.refers:
-            for name in getattr(cfg, field):
-                uses = set().union(*(by_name[s.name].grade_shares() for s in getattr(by_name[name], "suppliers", ())))
-                for grade in held:
-                    if grade not in uses:
-                        raise ScenarioError(label, f"{k.table}[{i}].grade",
-                                            f"\"{name}\" uses no {grade} (it buys {', '.join(sorted(uses)) or 'none'}); "
-                                            "grades are not substitutes", grade)
+        for name in recipients_of(cfg):
+            uses = _grades_bought(by_name, name)
+            for grade in grades_of(cfg):
+                if grade not in uses:
+                    raise ScenarioError(label, f"{k.table}[{i}].{cfg.grades_key()}",
+                                        f"\"{name}\" uses no {grade} (it buys {', '.join(sorted(uses)) or 'none'}); "
+                                        "grades are not substitutes", grade)
+
+
+def _grades_bought(by_name: dict[str, Any], name: str) -> set[str]:
+    """The grades entry ``name`` buys: those its suppliers make."""
+    return set().union(*(grades_of(by_name[s.name]) for s in suppliers_of(by_name[name])))
 
 
 def _check_general_exporters(scn: ScenarioBase, label: str) -> None:
     """``controls.general_licence_exporters`` names actors that ship goods."""
-    shippers = {cfg.name: k for k, _, cfg in scn.entries() if k.product is not None}
-    others = {cfg.name: k for k, _, cfg in scn.entries() if k.product is None}
+    kinds = {cfg.name: k for k, _, cfg in scn.entries()}
+    shippers = [name for name, k in kinds.items() if k.product is not None]
     for j, name in enumerate(scn.controls.general_licence_exporters):  # type: ignore[attr-defined]
-        if name in shippers:
-            continue
-        path = f"controls.general_licence_exporters[{j}]"
-        if name in others:
-            raise ScenarioError(label, path, f"\"{name}\" is {_article(others[name].label)}, which exports nothing")
-        raise ScenarioError(label, path, f"no exporter of that name{did_you_mean(name, shippers)}", name)
+        if name not in shippers:
+            path = f"controls.general_licence_exporters[{j}]"
+            if name in kinds:
+                raise ScenarioError(label, path, f"\"{name}\" is {_article(kinds[name].label)}, which exports nothing")
+            raise ScenarioError(label, path, f"no exporter of that name{did_you_mean(name, shippers)}", name)
 
 
 def _article(label: str) -> str:
@@ -123,61 +160,76 @@ def check_references(scn: ScenarioBase, label: str) -> None:
 
 def supplier_graph(scn: ScenarioBase) -> dict[str, list[str]]:
     """Customer name -> supplier names."""
-    return {cfg.name: [s.name for s in getattr(cfg, "suppliers", ())] for cfg in scn.actors}
+    return {cfg.name: [s.name for s in suppliers_of(cfg)] for cfg in scn.actors}
 
 
 def _check_cycles(graph: dict[str, list[str]], label: str) -> None:
     """Depth-first, iterative: supply must not loop back on itself."""
     state: dict[str, int] = {}
     for root in graph:
-        if state.get(root):
-            continue
-        stack = [(root, iter(graph[root]))]
-        state[root] = 1
-        path = [root]
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-                path.pop()
-            elif state.get(nxt) == 1:
-                loop = " -> ".join([*path[path.index(nxt):], nxt])
-                raise ScenarioError(label, "suppliers", f"supply cycle: {loop}")
-            elif not state.get(nxt) and nxt in graph:
-                state[nxt] = 1
-                path.append(nxt)
-                stack.append((nxt, iter(graph[nxt])))
+        if not state.get(root):
+            _walk(graph, root, state, label)
+
+
+def _walk(graph: dict[str, list[str]], root: str, state: dict[str, int], label: str) -> None:
+    """Depth-first from ``root``; ``state``: 1 on the current path, 2 done."""
+    stack = [(root, iter(graph[root]))]
+    state[root] = 1
+    path = [root]
+    while stack:
+        node, it = stack[-1]
+        nxt = next(it, None)
+        if nxt is None:
+            state[node] = 2
+            stack.pop()
+            path.pop()
+        elif state.get(nxt) == 1:
+            loop = " -> ".join([*path[path.index(nxt):], nxt])
+            raise ScenarioError(label, "suppliers", f"supply cycle: {loop}")
+        elif not state.get(nxt) and nxt in graph:
+            state[nxt] = 1
+            path.append(nxt)
+            stack.append((nxt, iter(graph[nxt])))
+
+
+def _shippable(by_name: dict[str, Any]) -> Callable[[str], frozenset[str]]:
+    """Elements an entry can ship: an element source's own, else what its
+    suppliers can (those that name their ``elements``: only those)."""
+    memo: dict[str, frozenset[str]] = {}
+
+    def available(name: str) -> frozenset[str]:
+        if name not in memo:
+            cfg = by_name[name]
+            memo[name] = (frozenset(cfg.source_elements()) if isinstance(cfg, ElementSource)
+                          else frozenset().union(*(_through(s, available(s.name)) for s in suppliers_of(cfg))))
+        return memo[name]
+
+    return available
+
+
+def _through(link: SupplierLink, elements: frozenset[str]) -> frozenset[str]:
+    """What a supplier's elements become on a link that may name the elements bought."""
+    return elements if link.elements is None else elements & set(link.elements)
 
 
 def check_graph(scn: ScenarioBase, label: str) -> None:
     """Graph-level checks (after the references): no supply cycle, and every
-    element a grade needs comes from some upstream mine."""
-    graph = supplier_graph(scn)
-    _check_cycles(graph, label)
-    by_name = {cfg.name: cfg for cfg in scn.actors}
-    memo: dict[str, frozenset[str]] = {}
-
-    def available(name: str) -> frozenset[str]:
-        """Elements an entry can ship: a mine's composition, else what its
-        suppliers can (those that name their ``elements``: only those)."""
-        if name not in memo:
-            cfg: Any = by_name[name]
-            comp = getattr(cfg, "composition", None)
-            memo[name] = frozenset(comp) if comp is not None else frozenset().union(
-                *(available(s.name) if s.elements is None else available(s.name) & set(s.elements)
-                  for s in getattr(cfg, "suppliers", ())))
-        return memo[name]
-
+    element a grade needs comes from some element source upstream."""
+    _check_cycles(supplier_graph(scn), label)
+    available = _shippable({cfg.name: cfg for cfg in scn.actors})
     for k, i, cfg in scn.entries():
-        if not getattr(cfg, "suppliers", None):
-            continue
-        for grade in cfg.grade_shares():
-            missing = sorted(set(scn.grades[grade].content) - available(cfg.name))  # type: ignore[attr-defined]
-            if missing:
-                raise ScenarioError(
-                    label, f"{k.table}[{i}].grade",
-                    f"grade \"{grade}\" needs {', '.join(missing)}, which none of this maker's upstream mines produce",
-                )
+        if suppliers_of(cfg):
+            _check_sourced(scn, label, f"{k.table}[{i}]", cfg, available(cfg.name))
 
+
+def _check_sourced(scn: ScenarioBase, label: str, where: str, cfg: Any, available: frozenset[str]) -> None:
+    """Every element of the grades a buyer makes is available to it."""
+    for grade in grades_of(cfg):
+        missing = sorted(set(scn.grades[grade].content) - available)  # type: ignore[attr-defined]
+        if missing:
+            sources = " or ".join(k.plural for k in registry.kinds() if issubclass(k.schema, ElementSource))
+            raise ScenarioError(
+                label, f"{where}.{cfg.grades_key()}",
+                f"grade \"{grade}\" needs {', '.join(missing)}, which none of this maker's upstream "
+                f"{sources or 'element sources'} produce",
+            )

@@ -86,7 +86,7 @@ def _fields() -> dict[str, Any]:
         "grades": (dict[Name, Grade], Field(default_factory=dict)),
     }
     for k in registry.kinds():
-        fields[k.table] = (list[k.schema_class()], Field(default_factory=list))  # type: ignore[misc]
+        fields[k.table] = (list[k.schema], Field(default_factory=list))  # type: ignore[name-defined]
     fields.update({
         "policy": (list[Policy], Field(default_factory=list)),
         "sweep": (Sweep, Field(default_factory=Sweep)),

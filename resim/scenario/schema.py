@@ -6,7 +6,8 @@ Scenario objects are *parameters*: read by the model, never mutated (live state
 lives in the actors). Every field has a unit in its name or docstring; durations
 accept "45d", "26w", "6mo", "1y". The JSON Schema (``resim schema``) is
 generated from these classes, so editors can complete and check scenario files.
-The actor tables (mines, separators, ...) are in ``chain.py``; the whole
+The actor tables build on ``chain.py`` and are declared by each kind's own
+module (``registry.py``); the whole
 document is assembled from the actor registry in ``document.py``.
 """
 
@@ -29,6 +30,7 @@ from .types import (
     Positive,
     Reviewers,
     Whole,
+    repeated,
 )
 
 
@@ -161,10 +163,9 @@ class Licensing(Frozen):
 
     @model_validator(mode="after")
     def _names(self) -> Licensing:
-        names = [s.name for s in self.stages]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ValueError(f"stage names must be unique, \"{sorted(dup)[0]}\" repeats")
+        dup = repeated([s.name for s in self.stages])
+        if dup is not None:
+            raise ValueError(f"stage names must be unique, \"{dup}\" repeats")
         return self
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticUndefined
 
 from .units import parse_date
 
@@ -20,6 +21,10 @@ ISODate = Annotated[date, BeforeValidator(parse_date)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+#: A share that cannot be nothing (a recovery rate, an element's share of a product).
+Share = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+#: A period in days between duties (rounded to whole days when used).
+Period = Annotated[float, Field(ge=1.0, allow_inf_nan=False)]
 
 _SYMBOL = re.compile(r"^[A-Z][a-z]?$")
 
@@ -37,17 +42,21 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 def _reviewers(value: Any) -> float:
     """Finite reviewer pools are integers >= 1; "inf" is an infinite-server stage."""
-    if isinstance(value, str) and value.strip().lower() in ("inf", "infinite"):
+    if _means_infinite(value):
         return math.inf
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError('must be >= 1 or "inf"')
-    if value == math.inf:
-        return math.inf
-    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
+    if isinstance(value, float) and not value.is_integer():  # fractions, NaN, -inf
         raise ValueError('must be a whole number >= 1 or "inf"')
     if value < 1:
         raise ValueError('must be >= 1 or "inf"')
     return float(value)
+
+
+def _means_infinite(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("inf", "infinite")
+    return isinstance(value, float) and value == math.inf
 
 
 Reviewers = Annotated[float, BeforeValidator(_reviewers)]
@@ -74,3 +83,18 @@ class Frozen(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
+
+
+def param(default: Any = PydanticUndefined, *, doc: str | None = None, unit: str | None = None, **kw: Any) -> Any:
+    """A pydantic ``Field`` that documents itself: ``doc`` is what the key
+    means and ``unit`` what its numbers count (``"t concentrate / day"``).
+    Both go into the JSON Schema (for editors) and into the reference tables
+    of docs/scenario-format.md (``reference.py`` writes them from here)."""
+    extra = {"unit": unit} if unit else None
+    return Field(default, description=doc, json_schema_extra=extra, **kw)
+
+
+def repeated(names: list[str]) -> str | None:
+    """The first (alphabetically) of the names given more than once, if any."""
+    dup = sorted({n for n in names if names.count(n) > 1})
+    return dup[0] if dup else None

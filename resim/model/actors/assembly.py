@@ -96,19 +96,29 @@ class Assembly:
         and no lever: ``m`` full days while the kits last, then one day on
         what is left, then nothing."""
         n = end - first
-        cfg = self.cfg
         demand = self._demand
+        _, dem, _, _, tpv = self._rows
+        dem.extend([demand] * n)
+        tpv.extend([self.cfg.t_per_vehicle] * n)
+        total = self._steady_days(n, demand) if demand > 0 else self._idle_days(n)
+        if total > 0:
+            self._stock -= total
+            self.ctx.ledger.consume(total * self._kit_el)
+
+    def _idle_days(self, n: int) -> float:
+        """``n`` days without demand: nothing used, nothing short."""
+        inv, _, used, short, _ = self._rows
+        inv.extend([self._stock + self._spare_t()] * n)
+        used.extend([0.0] * n)
+        short.extend([0.0] * n)
+        self._short_streak = 0
+        return 0.0
+
+    def _steady_days(self, n: int, demand: float) -> float:
+        """The rows of ``n`` days of demand ``demand`` > 0; the tonnes used."""
         stock = self._stock
         spare = self._spare_t()
-        inv, dem, used, short, tpv = self._rows
-        dem.extend([demand] * n)
-        tpv.extend([cfg.t_per_vehicle] * n)
-        if demand <= 0:
-            inv.extend([stock + spare] * n)
-            used.extend([0.0] * n)
-            short.extend([0.0] * n)
-            self._short_streak = 0
-            return
+        inv, _, used, short, _ = self._rows
         m = min(n, int(stock / demand))
         if spare:
             inv.extend([stock - k * demand + spare for k in range(1, m + 1)])
@@ -116,28 +126,32 @@ class Assembly:
             inv.extend([stock - k * demand for k in range(1, m + 1)])
         used.extend([demand] * m)
         short.extend([0.0] * m)
-        total = m * demand
-        if m < n:
-            last = stock - total
-            if last < _EPS:
-                last = 0.0
-            gap = demand - last
-            if gap <= demand * 1e-9:
-                gap = 0.0
-            total += last
-            rest = n - m - 1
-            inv.extend([stock - total + spare if spare else stock - total] * (rest + 1))
-            used.append(last)
-            used.extend([0.0] * rest)
-            short.append(gap)
-            short.extend([demand] * rest)
-            trailing = rest + (gap > 0)
-            self._short_streak = self._short_streak + n if trailing == n else trailing
-        else:
+        if m == n:
             self._short_streak = 0
-        if total > 0:
-            self._stock = stock - total
-            self.ctx.ledger.consumed += total * self._kit_el
+            return m * demand
+        return self._run_out(n, m, demand, stock, spare)
+
+    def _run_out(self, n: int, m: int, demand: float, stock: float, spare: float) -> float:
+        """After ``m`` full days of ``n``: one day on what is left, then
+        ``n - m - 1`` days with nothing; the tonnes used over all ``n``."""
+        inv, _, used, short, _ = self._rows
+        total = m * demand
+        last = stock - total
+        if last < _EPS:
+            last = 0.0
+        gap = demand - last
+        if gap <= demand * 1e-9:
+            gap = 0.0
+        total += last
+        rest = n - m - 1
+        inv.extend([stock - total + spare if spare else stock - total] * (rest + 1))
+        used.append(last)
+        used.extend([0.0] * rest)
+        short.append(gap)
+        short.extend([demand] * rest)
+        trailing = rest + (gap > 0)
+        self._short_streak = self._short_streak + n if trailing == n else trailing
+        return total
 
     def reduction(self, day: float) -> float:
         """Share of magnet need removed by substitution on ``day``."""
@@ -172,11 +186,11 @@ class Assembly:
         ledger = self.ctx.ledger
         rec = self.cfg.recycling
         if rec is None or rec.fraction <= 0:
-            ledger.consumed += spent
+            ledger.consume(spent)
             return
         back_t, back_el = use * rec.fraction, spent * rec.fraction
-        ledger.consumed += spent - back_el
-        ledger.recycling += back_el
+        ledger.consume(spent - back_el)
+        ledger.to_recycling(back_el)
         back = day + rec.lag_days
         # a policy may shorten the lag: returns are kept in order of when they are due
         heapq.heappush(self._recycling, (max(day + 1, math.ceil(back)), back, next(self._recycle_seq), back_t, back_el))
@@ -190,7 +204,7 @@ class Assembly:
 
     def _recycled(self, tonnes: float, vec: np.ndarray) -> None:
         """Recycled kits come back as kits (in the mix they were built from)."""
-        self.ctx.ledger.recycling -= vec
+        self.ctx.ledger.recycled(vec)
         self._stock += tonnes
 
     def _finish_recycling(self, horizon: float) -> None:

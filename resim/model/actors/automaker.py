@@ -17,13 +17,21 @@ settings:
 
 from __future__ import annotations
 
+import math
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from pydantic import model_validator
 
+from ...scenario import registry
+from ...scenario.chain import BuyerTable
+from ...scenario.distributions import Distribution
+from ...scenario.types import Fraction, NonNeg, Positive, Whole, param
+from ..products import MAGNET
 from ..shipping import Link, Order, Shipment
 from .assembly import Assembly
+from .levers import AdaptiveTarget, Anticipation, Emergency, Recycling, Substitution
 from .population import Population
 from .trade import Buyer
 
@@ -31,6 +39,90 @@ if TYPE_CHECKING:
     from ...scenario import ScenarioBase
     from ...scenario.registry import ActorKind
     from ..context import Context
+
+_LEVERS = "see [mitigation levers](#mitigation-levers)"
+
+
+def _constant(value: float) -> dict[str, Any]:
+    return {"dist": "constant", "value": value}
+
+
+class AutomakerTable(BuyerTable):
+    """An automaker, a supplier base or an aggregate buyer; with ``firms = N``
+    a population of N firms sharing the entry's demand by ``size``, each with
+    its own stock, orders and licences and its own draw of the per-firm
+    values (``initial_inventory_days``, ``target_days``, ``size``, and its
+    approval standing, spread by ``approval_spread``)."""
+
+    vehicles_per_day: Positive | None = param(None, unit="vehicles / day", doc="vehicles it plans to build per day")
+    magnet_kg_per_vehicle: Positive | None = param(
+        None, unit="kg",
+        doc="magnet per vehicle; needed with `vehicles_per_day`, optional with `demand_t_per_day` "
+            "(then used to convert shortfall into vehicles)")
+    demand_t_per_day: Positive | None = param(None, unit="t magnet / day", doc="demand of an aggregate buyer")
+    firms: Whole = param(
+        1, ge=1, le=100_000,
+        doc="firms in this entry; with more than one, each is simulated with its own stock, orders and licences")
+    target_days: Distribution = param(
+        default_factory=lambda: _constant(90.0), validate_default=True, unit="days of demand",
+        doc="order-up-to level; per firm, a draw from this distribution")
+    initial_inventory_days: Distribution = param(
+        default_factory=lambda: _constant(60.0), validate_default=True, unit="days of demand",
+        doc="magnets in stock at day 0; per firm, a draw from this distribution")
+    size: Distribution = param(
+        default_factory=lambda: _constant(1.0), validate_default=True, unit="a weight",
+        doc="each firm's weight in the entry's demand (normalised over the firms); its mean must be > 0")
+    approval_spread: Fraction = param(
+        0.0, doc="share of the variance of licence approvals that lies between firms: 0, every firm has the "
+                 "same chance; 1, a firm is either always approved or always refused")
+    grade_choice: Literal["mix", "per_firm"] = param(
+        "mix", doc="`mix`: every firm needs the grades its entry buys, in their shares (a bill of materials); "
+                   "`per_firm`: each firm uses one grade, drawn with those shares (e.g. the firms whose products "
+                   "use Dy/Tb-free magnets)")
+    backlog: bool = param(False, doc="`false`: shortfall is lost; `true`: it is built later")
+    catch_up: NonNeg = param(
+        0.2, unit="share of daily demand", doc="with `backlog`, extra output per day while a backlog remains")
+    adaptive_target: AdaptiveTarget | None = param(
+        None, doc=f"raise the order-up-to target with observed lead times (stockpiling); {_LEVERS}")
+    anticipation: Anticipation | None = param(
+        None, doc=f"raise the target between a policy's announcement and its effect (pre-buying); {_LEVERS}")
+    emergency: Emergency | None = param(
+        None, doc="when cover runs low, order only outside the controlling jurisdiction, by air where possible; "
+                  f"{_LEVERS}")
+    substitution: Substitution | None = param(
+        None, doc=f"after a lasting shortage, need less magnet per vehicle; {_LEVERS}")
+    recycling: Recycling | None = param(None, doc=f"part of the magnet mass used comes back to stock; {_LEVERS}")
+    reference_price_usd_per_kg: NonNeg | None = param(
+        None, unit="USD / kg",
+        doc="price that `extra_cost_usd` is counted against (absent: the lowest `price_usd_per_kg` among its "
+            "suppliers; see [prices](#prices-and-extra_cost_usd))")
+
+    @model_validator(mode="after")
+    def _demand(self) -> AutomakerTable:
+        by_vehicle = self.vehicles_per_day is not None
+        if by_vehicle and self.magnet_kg_per_vehicle is None:
+            raise ValueError("vehicles_per_day needs magnet_kg_per_vehicle")
+        if by_vehicle == (self.demand_t_per_day is not None):
+            raise ValueError(
+                "give either vehicles_per_day with magnet_kg_per_vehicle, or demand_t_per_day"
+            )
+        if self.size.mean <= 0:
+            raise ValueError("size must have a positive mean (it weighs the firms' demand)")
+        return self
+
+    @property
+    def demand_t(self) -> float:
+        """Magnet demand in tonnes per day."""
+        if self.demand_t_per_day is not None:
+            return self.demand_t_per_day
+        return self.vehicles_per_day * self.magnet_kg_per_vehicle / 1000.0  # type: ignore[operator]
+
+    @property
+    def t_per_vehicle(self) -> float:
+        """Tonnes of magnet per vehicle; NaN for an aggregate buyer without vehicles."""
+        if self.magnet_kg_per_vehicle is None:
+            return math.nan
+        return self.magnet_kg_per_vehicle / 1000.0
 
 
 class Automaker(Assembly, Buyer):
@@ -63,9 +155,8 @@ class Automaker(Assembly, Buyer):
         mix = sum((link.share * link.supplier.grade_mix() for link in self.links),
                   np.zeros(len(self.ctx.elements.grade_names)))
         self._mix = self.population.grade_of(self.firm, mix)
-        self.on_order = np.zeros_like(self._mix)
         self._init_assembly(self._initial_t)
-        self.ctx.ledger.initial += self._assembly_held()
+        self.ctx.ledger.opening_stock(self._assembly_held())
         prices = [link.supplier.price_usd_per_kg() for link in self.links]
         ref = self.cfg.reference_price_usd_per_kg
         self.reference_price = ref if ref is not None else min(prices)
@@ -227,3 +318,7 @@ class Automaker(Assembly, Buyer):
 
     def _held(self) -> np.ndarray:
         return self._assembly_held()
+
+
+KIND = registry.register(registry.ActorKind("automakers", AutomakerTable, Automaker, "automaker", tier=3,
+                                            buys=MAGNET, has_timeseries=True))

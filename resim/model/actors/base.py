@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...scenario.roles import grades_of
+
 if TYPE_CHECKING:
     from ...scenario import ScenarioBase, SupplierLink
     from ...scenario.registry import ActorKind
@@ -62,14 +64,18 @@ class Actor(ABC):
         """The actors one scenario entry becomes (one, but for populations)."""
         return [cls(ctx, kind, cfg)]
 
+    #: This customer's own chance of approval at a rate in force (a firm of
+    #: a population has one); None: the rate itself.
+    approval_chance: Callable[[float], float] | None = None
+
     @property
     def end_use(self) -> str:
         """What the goods it buys are for (licensing decides by it)."""
-        return getattr(self.cfg, "end_use", "civil")
+        return "civil"
 
     def grade_mix(self) -> np.ndarray:
         """The magnet grades it ships, as shares over the run's grades."""
-        return self.ctx.elements.mix(self.cfg.grade_shares())
+        return self.ctx.elements.mix(grades_of(self.cfg))
 
     # ----------------------------------------------------------- connections
     def wanted_suppliers(self) -> list[tuple[str, LinkParams]]:

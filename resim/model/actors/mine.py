@@ -1,13 +1,21 @@
 """Mines: concentrate at ``output_t_per_day`` x ``composition``, with an
-optional annual quota (China's MIIT quotas, facts.md §2) and random outages."""
+optional annual quota (China's MIIT quotas, facts.md §2) and random outages.
+The ``[[mines]]`` table, the actor and its registration."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Generator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from pydantic import model_validator
 
+from ...scenario import registry
+from ...scenario.chain import ActorTable
+from ...scenario.distributions import Distribution
+from ...scenario.roles import ElementSource, Producer
+from ...scenario.types import Element, Frozen, NonNeg, Period, Positive, Share, param
+from ..products import CONCENTRATE
 from ..shipping import Shipment
 from .trade import Supplier
 
@@ -17,12 +25,51 @@ if TYPE_CHECKING:
     from ..context import Context
 
 
+class Outages(Frozen):
+    """Random stoppages: time between failures and repair time, both in days."""
+
+    between: Distribution = param(doc="time from the end of one outage (or day 0) to the next, calendar days")
+    repair: Distribution = param(doc="length of an outage, calendar days")
+
+
+class MineTable(ActorTable, ElementSource, Producer):
+    """A mine: concentrate of a fixed element composition."""
+
+    structural: ClassVar[tuple[str, ...]] = ("name", "jurisdiction", "composition")
+
+    output_t_per_day: NonNeg = param(unit="t concentrate / day", doc="daily output")
+    composition: dict[Element, Share] = param(
+        min_length=1, unit="t element / t concentrate",
+        doc="tonnes of each element per tonne of concentrate (summing to at most 1)")
+    annual_quota_t: Positive | None = param(
+        None, unit="t concentrate / calendar year", doc="output stops for the year when reached")
+    outages: Outages | None = param(
+        None, doc="random stoppages; both keys required if the table is given")
+    initial_inventory_days: NonNeg = param(0.0, unit="days of output", doc="concentrate in stock at day 0")
+    dispatch_days: Period = param(
+        7.0, unit="days", doc="ship to customers every this many days (rounded to a whole number)")
+
+    @model_validator(mode="after")
+    def _sum(self) -> MineTable:
+        if sum(self.composition.values()) > 1.0 + 1e-9:
+            raise ValueError(
+                f"composition fractions sum to {sum(self.composition.values()):g}, more than 1"
+            )
+        return self
+
+    def source_elements(self) -> Collection[str]:
+        return self.composition.keys()
+
+    def daily_t(self) -> float:
+        return self.output_t_per_day
+
+
 class Mine(Supplier):
     def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
         super().__init__(ctx, kind, cfg)
         self.comp = ctx.elements.vec(cfg.composition)  # element tonnes per tonne of concentrate
         self._stock = cfg.initial_inventory_days * cfg.output_t_per_day
-        ctx.ledger.initial += self._stock * self.comp
+        ctx.ledger.opening_stock(self._stock * self.comp)
         self._down = False
         self._year = -1
         self._year_output = 0.0
@@ -67,7 +114,7 @@ class Mine(Supplier):
             return
         self._year_output += out
         self._stock += out
-        self.ctx.ledger.produced += out * self.comp
+        self.ctx.ledger.produce(out * self.comp)
 
     def _outages(self) -> Generator[Any, Any, None]:
         """Alternate up and down times, drawn from the distributions in force
@@ -109,3 +156,6 @@ class Mine(Supplier):
 
     def _held(self) -> np.ndarray:
         return self._stock * self.comp
+
+
+KIND = registry.register(registry.ActorKind("mines", MineTable, Mine, "mine", tier=0, product=CONCENTRATE))

@@ -22,7 +22,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import betaincinv
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -95,6 +94,8 @@ class Population:
             if spread >= 1.0:  # the Beta's limit as k -> 0: always or never, with P(always) = p
                 chances = (u >= 1.0 - p).astype(float)
             else:
+                from scipy.special import betaincinv  # here: reading the scenario needs no SciPy
+
                 k = 1.0 / spread - 1.0
                 chances = betaincinv(p * k, (1.0 - p) * k, u)
             self._chances[p] = chances

@@ -1,6 +1,7 @@
 """Separators: concentrate in, separated oxides out, up to
 ``capacity_t_per_day`` of concentrate with ``recovery`` (the rest is lost to
-tailings). Buys concentrate from mines; sells oxides element by element."""
+tailings). Buys concentrate from mines; sells oxides element by element.
+The ``[[separators]]`` table, the actor and its registration."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...scenario import registry
+from ...scenario.chain import BuyerTable
+from ...scenario.roles import Producer
+from ...scenario.types import NonNeg, Period, Share, param
+from ..products import CONCENTRATE, OXIDE
 from ..shipping import Shipment
 from .plant import Plant
 
@@ -16,13 +22,25 @@ if TYPE_CHECKING:
     from ..context import Context
 
 
+class SeparatorTable(BuyerTable, Producer):
+    """A separation plant: concentrate in, oxides out."""
+
+    capacity_t_per_day: NonNeg = param(unit="t concentrate / day", doc="concentrate processed per day")
+    recovery: Share = param(
+        0.9, doc="share of each element recovered as oxide; the rest is lost to tailings")
+    dispatch_days: Period = param(
+        7.0, unit="days", doc="ship oxides to customers every this many days (rounded to a whole number)")
+
+    def daily_t(self) -> float:
+        return self.capacity_t_per_day
+
+
 class Separator(Plant):
     def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
         super().__init__(ctx, kind, cfg)
         self._conc_mass = 0.0  # tonnes of concentrate on site
         self._conc_vec = ctx.elements.zeros()  # its element content
         self._oxide = ctx.elements.zeros()  # separated oxides, tonnes per element
-        self.open_qty = ctx.elements.zeros()
 
     def unit_content(self) -> np.ndarray:
         """Oxides are sold element by element: a tonne is a tonne of itself."""
@@ -36,7 +54,7 @@ class Separator(Plant):
         vec = sum((link.share * mass * link.supplier.unit_content() for link in self.links),
                   self.ctx.elements.zeros())
         self._conc_mass, self._conc_vec = mass, vec
-        self.ctx.ledger.initial += vec
+        self.ctx.ledger.opening_stock(vec)
 
     def work(self, days: int) -> None:
         """Up to ``capacity_t_per_day`` a day from the pool; the pool keeps its
@@ -50,7 +68,7 @@ class Separator(Plant):
         self._conc_vec = self._conc_vec - vec
         rec = self.cfg.recovery
         self._oxide = self._oxide + rec * vec
-        self.ctx.ledger.lost += (1.0 - rec) * vec
+        self.ctx.ledger.lose((1.0 - rec) * vec)
 
     # buying concentrate (tonnes)
     def target(self) -> float:
@@ -76,3 +94,7 @@ class Separator(Plant):
 
     def _held(self) -> np.ndarray:
         return self._conc_vec + self._oxide
+
+
+KIND = registry.register(registry.ActorKind("separators", SeparatorTable, Separator, "separator", tier=1,
+                                            product=OXIDE, buys=CONCENTRATE))

@@ -1,16 +1,22 @@
 """Strategic stockpiles: a reserve of finished magnets (a government or
 industry stockpile) released to named automakers when their cover falls below
 a threshold. Releases travel on ordinary links (transit, and a licence if the
-stockpile sits in the controlling jurisdiction)."""
+stockpile sits in the controlling jurisdiction). The ``[[stockpiles]]``
+table, the actor and its registration."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ...scenario import ScenarioBase, SupplierLink
+from ...scenario import ScenarioBase, SupplierLink, registry
+from ...scenario.chain import ActorTable
+from ...scenario.distributions import Distribution
+from ...scenario.roles import GradeHolder, Recipients, Releaser, StockHolder
+from ...scenario.types import Name, NonNeg, Positive, param
+from ..products import MAGNET
 from ..shipping import Shipment
 from .base import Actor, LinkParams
 
@@ -19,21 +25,51 @@ if TYPE_CHECKING:
     from ..context import Context
 
 
+class StockpileTable(ActorTable, GradeHolder, StockHolder, Releaser):
+    """A strategic reserve of finished magnets released to named automakers
+    when their cover falls below ``release_below_days``."""
+
+    structural: ClassVar[tuple[str, ...]] = ("name", "jurisdiction", "grade", "release_to")
+
+    grade: Name = param(doc="the grade of the magnets held; must have a `[grades.NAME]` table")
+    initial_t: NonNeg = param(unit="t magnet", doc="magnets held at day 0")
+    release_to: list[Name] = param(min_length=1, doc="the automakers it releases to, served in this order")
+    release_below_days: NonNeg = param(
+        30.0, unit="days of demand", doc="release to an automaker whose cover is below this")
+    release_t_per_day: Positive = param(
+        1.0, unit="t magnet / day", doc="the most released to one automaker on one day")
+    transit: Distribution = param(
+        default_factory=lambda: {"dist": "constant", "value": 7.0}, validate_default=True, unit="calendar days",
+        doc="time from release to arrival, drawn per release")
+
+    def grade_shares(self) -> dict[str, float]:
+        return {self.grade: 1.0}
+
+    def grades_key(self) -> str:
+        return "grade"
+
+    def held_t(self) -> float:
+        return self.initial_t
+
+    def recipients(self) -> Recipients:
+        return Recipients("release_to", "automakers", list(self.release_to))
+
+
 class Stockpile(Actor):
     def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
         super().__init__(ctx, kind, cfg)
         self.bom = ctx.elements.grade(cfg.grade)
         self._unit = ctx.elements.mix({cfg.grade: 1.0})  # one tonne of its grade, per grade
         self._magnets = cfg.initial_t
-        ctx.ledger.initial += self._magnets * self.bom
+        ctx.ledger.opening_stock(self._magnets * self.bom)
 
     def wanted_customers(self) -> list[tuple[str, LinkParams]]:
         """One release link per automaker named in ``release_to``; its
         transit is the stockpile's."""
-        me = self.name
+        me, table = self.name, self.table
 
         def params(scn: ScenarioBase) -> SupplierLink:
-            return SupplierLink(name=me, transit=scn.find("stockpiles", me).transit)
+            return SupplierLink(name=me, transit=scn.find(table, me).transit)
 
         return [(name, params) for name in self.cfg.release_to]
 
@@ -85,3 +121,7 @@ class Stockpile(Actor):
 
     def _held(self) -> np.ndarray:
         return self._magnets * self.bom
+
+
+KIND = registry.register(registry.ActorKind("stockpiles", StockpileTable, Stockpile, "stockpile", tier=4,
+                                            product=MAGNET, takes_orders=False))

@@ -1,11 +1,13 @@
 """Trading: suppliers fill orders from an order book, buyers order up to a
-target. Order quantities are tonnes for concentrate and magnets, element
-vectors for oxides, so the same book and policy serve every tier."""
+target. Order quantities are in the unit of the product (``products.py``):
+tonnes of concentrate, element vectors of oxides, grade vectors of magnets,
+so the same book and policy serve every tier."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections import deque
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +32,7 @@ class Supplier(Actor):
         super().__init__(ctx, kind, cfg)
         self.book_home: deque[Order] = deque()
         self.book: deque[Order] = deque()
-        self.open_qty: Any = 0.0
+        self.open_qty: Any = kind.product.zero(ctx.elements) if kind.product is not None else 0.0
 
     # -- what customers may ask of a supplier
     @abstractmethod
@@ -42,34 +44,42 @@ class Supplier(Actor):
         """List price of what it sells (0 where prices are not modelled)."""
         return 0.0
 
+    def serves_home_first(self) -> bool:
+        """Whether customers in its own jurisdiction are served first."""
+        return False
+
     def accept(self, order: Order) -> None:
         self.sync()
-        home = getattr(self.cfg, "domestic_first", False) and (
-            order.link.customer.jurisdiction == self.jurisdiction
-        )
+        home = self.serves_home_first() and order.link.customer.jurisdiction == self.jurisdiction
         (self.book_home if home else self.book).append(order)
         self.open_qty = self.open_qty + order.qty
         self.ctx.licensing.order_accepted(order)  # type: ignore[union-attr]
 
     def dispatch(self) -> None:
-        """Ship what stock allows against open orders, oldest first."""
+        """Ship what stock allows against open orders, home customers' first,
+        oldest first."""
         for book in (self.book_home, self.book):
-            while book and (book[0].cancelled or is_empty(book[0].remaining)):
-                book.popleft()
-            for order in book:
-                if order.cancelled or is_empty(order.remaining):
-                    continue
-                take = self.available_for(order.remaining)
-                if is_empty(take):
-                    if not isinstance(take, np.ndarray):
-                        return  # no stock left for anyone
-                    continue
-                mass, vec = self.take(take)
-                order.remaining = order.remaining - take
-                self.open_qty = self.open_qty - take
-                order.link.send(order, mass, vec, take)
-            while book and (book[0].cancelled or is_empty(book[0].remaining)):
-                book.popleft()
+            _drop_done(book)
+            if not self._fill(book):
+                return  # no stock left for anyone
+            _drop_done(book)
+
+    def _fill(self, book: deque[Order]) -> bool:
+        """Ship to the open orders of ``book`` in order what stock allows;
+        False when a product held in tonnes ran out (nobody else can be served)."""
+        for order in book:
+            if _done(order):
+                continue
+            take = self.available_for(order.remaining)
+            if is_empty(take):
+                if not isinstance(take, np.ndarray):
+                    return False
+                continue  # none of the elements or grades it wants; others may want others
+            mass, vec = self.take(take)
+            order.remaining = order.remaining - take
+            self.open_qty = self.open_qty - take
+            order.link.send(order, mass, vec, take)
+        return True
 
     def forget(self, order: Order) -> None:
         """An order was cancelled: its unfilled part is no longer owed."""
@@ -105,7 +115,7 @@ class Buyer(Actor):
     def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
         super().__init__(ctx, kind, cfg)
         self.links: list[Link] = []  # one per supplier, in the order the parameters list them
-        self.on_order: Any = 0.0
+        self.on_order: Any = kind.buys.zero(ctx.elements) if kind.buys is not None else 0.0
 
     def wanted_suppliers(self) -> list[tuple[str, LinkParams]]:
         table, me = self.table, self.entry
@@ -116,6 +126,10 @@ class Buyer(Actor):
             return find
 
         return [(s.name, params(s.name)) for s in self.cfg.suppliers]
+
+    @property
+    def end_use(self) -> str:
+        return self.cfg.end_use
 
     def connect_supplier(self, link: Link) -> None:
         self.links.append(link)
@@ -148,29 +162,11 @@ class Buyer(Actor):
     def review(self) -> None:
         """Order the need, each unit (tonne, element, grade) from the suppliers
         of that unit by share, renormalised over those eligible now."""
-        need = self.target() - self.position()
-        if isinstance(need, np.ndarray):
-            need = np.where(need > _EPS, need, 0.0)
-            if not any(need.tolist()):  # a list of a few values: faster than a numpy reduction
-                return
-        elif need <= _EPS:
+        need = _positive(self.target() - self.position())
+        if need is None:
             return
         links, air = self.split()
-        if len(links) == 1:  # one supplier takes the whole need it can supply (x / x is exactly 1)
-            supplies = links[0].supplies
-            self._order(links[0], need if not isinstance(supplies, np.ndarray) else need * (supplies > 0), air)
-            return
-        weights = [link.share * link.supplies for link in links]
-        total = sum(weights)
-        for link, weight in zip(links, weights, strict=True):
-            if isinstance(total, np.ndarray):
-                qty = need * np.divide(weight, total, out=np.zeros_like(total), where=total > 0)
-                if not qty.any():
-                    continue
-            elif total > 0:
-                qty = need * (weight / total)
-            else:
-                continue
+        for link, qty in _shares_of(need, links):
             self._order(link, qty, air)
 
     def _order(self, link: Link, qty: Any, air: bool) -> None:
@@ -210,3 +206,44 @@ class Buyer(Actor):
     @abstractmethod
     def add_stock(self, shp: Shipment) -> None:
         ...
+
+
+def _done(order: Order) -> bool:
+    return order.cancelled or is_empty(order.remaining)
+
+
+def _drop_done(book: deque[Order]) -> None:
+    """Drop the filled and cancelled orders at the head of a book."""
+    while book and _done(book[0]):
+        book.popleft()
+
+
+def _positive(need: Any) -> Any:
+    """The need with what is not worth ordering cut to 0, or None for none."""
+    if isinstance(need, np.ndarray):
+        need = np.where(need > _EPS, need, 0.0)
+        return need if any(need.tolist()) else None  # a list of a few values: faster than a numpy reduction
+    return need if need > _EPS else None
+
+
+def _shares_of(need: Any, links: list[Link]) -> Iterator[tuple[Link, Any]]:
+    """(link, quantity) for the links that get part of ``need``: each unit
+    split over the links that supply it, by share."""
+    if len(links) == 1:  # one supplier takes the whole need it can supply (x / x is exactly 1)
+        supplies = links[0].supplies
+        yield links[0], (need if not isinstance(supplies, np.ndarray) else need * (supplies > 0))
+        return
+    weights = [link.share * link.supplies for link in links]
+    total = sum(weights)
+    for link, weight in zip(links, weights, strict=True):
+        qty = _part(need, weight, total)
+        if qty is not None:
+            yield link, qty
+
+
+def _part(need: Any, weight: Any, total: Any) -> Any:
+    """``need x weight / total`` (unit by unit for vectors), or None for nothing."""
+    if isinstance(total, np.ndarray):
+        qty = need * np.divide(weight, total, out=np.zeros_like(total), where=total > 0)
+        return qty if qty.any() else None
+    return need * (weight / total) if total > 0 else None

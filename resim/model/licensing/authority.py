@@ -26,7 +26,7 @@ from operator import call
 from typing import TYPE_CHECKING, Any
 
 from ..calendar import WorkCalendar
-from ..kernel import NORMAL, triggered
+from ..kernel import NORMAL
 from ..records import Table
 from ..shipping import Link, Order, Shipment
 from . import controls
@@ -74,10 +74,11 @@ class Authority:
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
-        self.env = ctx.clock.env
+        self.clock = ctx.clock
+        self._schedule = ctx.clock.scheduler()
         scn = ctx.scenario
         lic = scn.licensing  # type: ignore[attr-defined]
-        self.office = ReviewOffice(self.env, lic, _calendar(scn), self._reviewed)
+        self.office = ReviewOffice(self.clock, lic, _calendar(scn), self._reviewed)
         self.stage_names = list(self.office.names)
         self.filer = Filer(ctx, self.office)
         self.book = LicenceBook()
@@ -87,7 +88,7 @@ class Authority:
         self.background = SourceStreams(ctx.streams, "licensing/background", lic)
         self._bg_gap = ctx.streams.uniforms("licensing/background/arrivals").draw
         self._bg_running = False
-        self._bg_event = triggered(self.env)  # rescheduled for each background arrival
+        self._bg_event = self.clock.triggered()  # rescheduled for each background arrival
         self._bg_callbacks = [self._background_arrival]
         self.keep_background = scn.keeps_background_records
         # Records are columnar (SPEC §5): a row is appended value by value, so
@@ -121,17 +122,22 @@ class Authority:
         self.background.refresh(lic)
         for src in self.filer.sources.values():
             src.refresh(lic)
-        for gl in self.book:  # an exporter's licences became per shipment: each waiting parcel needs one
-            exporter = gl.link.supplier.name
-            new_kind = controls.licence_kind(ctl, exporter)
-            if gl.waiting and new_kind == "per_shipment" and controls.licence_kind(old_ctl, exporter) != new_kind:
-                while gl.waiting:
-                    self.shipments.file_parcel(gl.waiting.popleft())
+        self._refile_per_shipment(old_ctl, ctl)
         self._release_decontrolled()
         if ctl.quantity_cap_t != old_ctl.quantity_cap_t:
             for gl in self.book:
                 self.general.fit_to_cap(gl)
         self._maybe_start_background(restart=lic.background != old_lic.background)
+
+    def _refile_per_shipment(self, old_ctl: Any, ctl: Any) -> None:
+        """An exporter's licences became per shipment: each parcel waiting for
+        its general licence needs a licence of its own."""
+        for gl in self.book:
+            exporter = gl.link.supplier.name
+            new_kind = controls.licence_kind(ctl, exporter)
+            if gl.waiting and new_kind == "per_shipment" and controls.licence_kind(old_ctl, exporter) != new_kind:
+                while gl.waiting:
+                    self.shipments.file_parcel(gl.waiting.popleft())
 
     # ------------------------------------------------------------ background load
     def _maybe_start_background(self, restart: bool = False) -> None:
@@ -142,7 +148,7 @@ class Authority:
         # read once per change, not per arrival (on_policy restarts the stream when it changes)
         self._bg_rate, self._bg_to = bg.applications_per_day, (bg.destination, bg.end_use)
         if restart and self._bg_running:
-            self._bg_event = triggered(self.env)  # the old one, still queued, is ignored when it fires
+            self._bg_event = self.clock.triggered()  # the old one, still queued, is ignored when it fires
             self._bg_running = False
         if not self._bg_running and self._bg_rate > 0:
             self._bg_running = True
@@ -151,7 +157,7 @@ class Authority:
     def _schedule_background(self) -> None:
         ev = self._bg_event
         ev.callbacks = self._bg_callbacks
-        self.env.schedule(ev, NORMAL, -math.log(1.0 - self._bg_gap()) / self._bg_rate)
+        self._schedule(ev, NORMAL, -math.log(1.0 - self._bg_gap()) / self._bg_rate)
 
     def _background_arrival(self, event: Any) -> None:
         if event is not self._bg_event:
@@ -226,30 +232,30 @@ class Authority:
         return p if app.chance is None else app.chance(p)
 
     def _reviewed(self, app: Application) -> None:
-        now = self.env.now
+        now = self.clock.now
         approved = app.source.decision() < self.approval_probability(app)
-        kind = app.kind
-        if kind == "background":  # decided and recorded; nothing waits on it
-            self._record(app, now, "approved" if approved else "rejected", math.nan)
+        outcome = "approved" if approved else "rejected"
+        if app.kind == "background":  # decided and recorded; nothing waits on it
+            self._record(app, now, outcome, math.nan)
             return
-        ctl = self.params.controls
-        expiry = math.nan
-        fraction = 1.0
-        if approved:
-            if kind == "shipment":
-                expiry = now + ctl.shipment_validity_days
-                partial = self.params.licensing.partial_approval
-                if partial is not None:
-                    fraction = app.source.approved_fraction(partial)
-            elif kind == "general":
-                expiry = now + ctl.lifetime_days
-        self._record(app, now, "approved" if approved else "rejected", expiry)
+        expiry, fraction = self._terms(app, now) if approved else (math.nan, 1.0)
+        self._record(app, now, outcome, expiry)
         if app.link is not None:  # the buyer learns how long reviews take
             app.link.customer.licence_decided(app.link, now - app.submitted)
-        if kind == "shipment":
+        if app.kind == "shipment":
             self.shipments.decided(app, approved, fraction, expiry)
-        elif kind == "general":
+        elif app.kind == "general":
             self.general.decided(app, approved, expiry)
+
+    def _terms(self, app: Application, now: float) -> tuple[float, float]:
+        """An approval's expiry, and the share of the tonnes asked it grants
+        (a shipment licence may grant part of them: ``partial_approval``)."""
+        ctl = self.params.controls
+        if app.kind == "general":
+            return now + ctl.lifetime_days, 1.0
+        partial = self.params.licensing.partial_approval
+        fraction = 1.0 if partial is None else app.source.approved_fraction(partial)
+        return now + ctl.shipment_validity_days, fraction
 
     # ------------------------------------------------------------ records
     def _record(self, app: Application, decided: float, outcome: str, expiry: float) -> None:

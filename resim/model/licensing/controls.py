@@ -5,11 +5,12 @@ jurisdiction for another, and its controlled-element mass fraction is above
 ``de_minimis`` (facts.md §1: the listed elements and magnets containing them).
 The same rule applied to an order, before its goods exist, tells an exporter
 that files on order how many tonnes to apply for; it must agree with the
-parcels the order will become (``shipping.Link.send``): oxides are sold
-element by element and travel as a controlled and an uncontrolled parcel, so
-only the controlled elements' tonnes need a licence; magnets travel as one
-parcel per grade, so only the grades above ``de_minimis`` need one;
-concentrate travels whole, in the supplier's ``unit_content()`` mix.
+parcels the order will become, which is why both are the product's
+(``products.py``): oxides are sold element by element and travel as a
+controlled and an uncontrolled parcel, so only the controlled elements'
+tonnes need a licence; magnets travel as one parcel per grade, so only the
+grades above ``de_minimis`` need one; concentrate travels whole, in the
+supplier's ``unit_content()`` mix.
 
 From December 2025 only large exporters got general licences while the rest
 still filed per shipment (facts.md §1): ``general_licence_exporters``.
@@ -41,20 +42,12 @@ def needs_licence(ctl: Any, mask: np.ndarray, shp: Shipment) -> bool:
 
 
 def licensed_tonnes(ctl: Any, mask: np.ndarray, link: Link, qty: Any) -> float:
-    """Tonnes of an order's goods ``qty`` (tonnes of concentrate, an element
-    vector of oxides, a grade vector of magnets) that will need a licence
-    when they are ready."""
+    """Tonnes of an order's goods ``qty`` (in its product's unit) that will
+    need a licence when they are ready: the product says which of its
+    parcels will be controlled (``Product.licensed_tonnes``)."""
     if not crosses_controls(ctl, link):
         return 0.0
-    if link.product == "oxide":  # the controlled oxides: one parcel, wholly controlled
-        tonnes = float((qty * mask).sum())
-        return tonnes if tonnes > 0.0 and 1.0 > ctl.de_minimis else 0.0
-    if link.product == "magnet":  # one parcel per grade: the grades above de minimis
-        controlled = link.ctx.elements.grade_matrix @ mask > ctl.de_minimis
-        return float(qty[controlled].sum())
-    if qty <= 0.0:
-        return 0.0
-    return float(qty) if float(link.supplier.unit_content() @ mask) > ctl.de_minimis else 0.0
+    return link.product.licensed_tonnes(link.ctx.elements, mask, ctl.de_minimis, link.supplier, qty)
 
 
 def licence_kind(ctl: Any, exporter: str) -> str:

@@ -26,7 +26,7 @@ class Filer:
 
     def __init__(self, ctx: Context, office: ReviewOffice):
         self.ctx = ctx
-        self.env = ctx.clock.env
+        self.clock = ctx.clock
         self.office = office
         self.sources: dict[str, SourceStreams] = {}
         self.next_id = 0
@@ -56,18 +56,17 @@ class Filer:
                            customer=cust.name, destination=cust.jurisdiction,
                            end_use=cust.end_use, attempt=attempt,
                            tonnes=tonnes, subject=subject, renewal=renewal,
-                           chance=getattr(cust, "approval_chance", None), link=link)
+                           chance=cust.approval_chance, link=link)
 
     def file(self, app: Application) -> None:
         """Into review now, or on 1 January when this year's quota is spent."""
-        env = self.env
-        app.submitted = env.now  # a file held by the quota waits from today
+        now = self.clock.now
+        app.submitted = now  # a file held by the quota waits from today
         quota = self.ctx.scenario.controls.annual_quota_t  # type: ignore[attr-defined]
         calendar = self.ctx.calendar
-        if quota is not None and self.quota_used.get(calendar.year_of(env.now), 0.0) >= quota:
+        if quota is not None and self.quota_used.get(calendar.year_of(now), 0.0) >= quota:
             if not self.quota_waiting:
-                wait = calendar.next_new_year(env.now) - env.now
-                env.timeout(wait).callbacks.append(self._new_year)
+                self.clock.after(calendar.next_new_year(now) - now, self._new_year)
             self.quota_waiting.append(app)
             return
         self.office.submit(app)
@@ -80,7 +79,7 @@ class Filer:
     def use_quota(self, tonnes: float) -> None:
         """Tonnes leaving under a licence count toward this year's quota."""
         if self.ctx.scenario.controls.annual_quota_t is not None:  # type: ignore[attr-defined]
-            year = self.ctx.calendar.year_of(self.env.now)
+            year = self.ctx.calendar.year_of(self.clock.now)
             self.quota_used[year] = self.quota_used.get(year, 0.0) + tonnes
 
     def retry(self, app: Application, resubmit: Callable[[Application], None]) -> bool:
@@ -89,5 +88,5 @@ class Filer:
         if app.attempt >= self.ctx.scenario.licensing.max_attempts:  # type: ignore[attr-defined]
             return False
         delay = app.source.resubmit()
-        self.env.timeout(delay).callbacks.append(lambda _e, a=app: resubmit(a))
+        self.clock.after(delay, lambda _e, a=app: resubmit(a))
         return True

@@ -29,7 +29,7 @@ class GeneralLicensing:
 
     def __init__(self, ctx: Context, filer: Filer, book: LicenceBook):
         self.ctx = ctx
-        self.env = ctx.clock.env
+        self.clock = ctx.clock
         self.filer = filer
         self.book = book
 
@@ -47,7 +47,7 @@ class GeneralLicensing:
         """Filing on order: the pair's first order (no licence valid, none
         pending) files the general licence."""
         gl = self.book.of(link)
-        if gl.pending is None and not self.env.now < gl.expiry:
+        if gl.pending is None and not self.clock.now < gl.expiry:
             self.file(gl, renewal=False)
 
     def _cap_sized(self, shp: Shipment) -> list[Shipment]:
@@ -66,7 +66,7 @@ class GeneralLicensing:
 
     def _request(self, shp: Shipment) -> None:
         gl = self.book.of(shp.link)
-        if not gl.waiting and gl.covers(self.env.now, shp.mass):
+        if not gl.waiting and gl.covers(self.clock.now, shp.mass):
             self._ship(gl, shp)
         else:
             gl.waiting.append(shp)
@@ -90,16 +90,7 @@ class GeneralLicensing:
         if gl.pending is not app:
             return
         if approved:
-            ctl = self.params.controls
-            gl.grant(expiry, ctl.quantity_cap_t)
-            at = max(0.0, expiry - ctl.renewal_lead_days - self.env.now)
-            self.env.timeout(at).callbacks.append(lambda _e, g=gl, x=expiry: self._renew(g, x))
-            self.fit_to_cap(gl)
-            now = self.env.now
-            while gl.waiting and gl.covers(now, gl.waiting[0].mass):
-                self._ship(gl, gl.waiting.popleft())
-            if gl.waiting:  # the cap ran out: apply again
-                self.file(gl, renewal=False)
+            self._granted(gl, expiry)
         elif not self.filer.retry(app, self._resubmit):
             # Finally refused. Parcels still waiting are ones the current
             # licence (if any) cannot cover - it has expired or its cap is
@@ -107,6 +98,20 @@ class GeneralLicensing:
             gl.pending = None
             while gl.waiting:
                 gl.link.give_back(gl.waiting.popleft())
+
+    def _granted(self, gl: GeneralLicence, expiry: float) -> None:
+        """A licence until ``expiry``: plan its renewal, ship what it covers,
+        and apply again if its cap cannot cover what still waits."""
+        ctl = self.params.controls
+        gl.grant(expiry, ctl.quantity_cap_t)
+        at = max(0.0, expiry - ctl.renewal_lead_days - self.clock.now)
+        self.clock.after(at, lambda _e, g=gl, x=expiry: self._renew(g, x))
+        self.fit_to_cap(gl)
+        now = self.clock.now
+        while gl.waiting and gl.covers(now, gl.waiting[0].mass):
+            self._ship(gl, gl.waiting.popleft())
+        if gl.waiting:  # the cap ran out: apply again
+            self.file(gl, renewal=False)
 
     def _resubmit(self, app: Application) -> None:
         gl = app.subject

@@ -12,7 +12,7 @@ Each service or fix is one scheduled SimPy event with a callback, queues are
 deques and reviewer pools are counters - the pattern that ran 4.5x faster
 than idiomatic SimPy on this machine. Each application is its own SimPy
 event (``kernel.SelfEvent``), rescheduled for each of its services with
-``env.schedule`` and a delay; its callbacks list is a shared one-element
+the clock's ``scheduler()`` and a delay; its callbacks list is a shared one-element
 list holding the bound method ``_done`` (or ``_fixed``), so a visit
 allocates neither a ``Timeout`` nor a closure, and filing one allocates no
 ``Event``. (An application has at most one pending event: it is queued, in
@@ -41,6 +41,7 @@ from ..records import Table
 if TYPE_CHECKING:
     from ...scenario.distributions import DistSpec
     from ...scenario.schema import Licensing
+    from ..kernel import Clock
     from ..randomness import Stream, Streams
 
 
@@ -129,9 +130,9 @@ class ReviewOffice:
     ``app.stage``).
     """
 
-    def __init__(self, env: Any, lic: Licensing, calendar: WorkCalendar | None,
+    def __init__(self, clock: Clock, lic: Licensing, calendar: WorkCalendar | None,
                  on_reviewed: Callable[[Application], None]):
-        self.env = env
+        self.clock = clock
         self.on_reviewed = on_reviewed
         self.names = [s.name for s in lic.stages]
         n = len(self.names)
@@ -148,14 +149,14 @@ class ReviewOffice:
         self.arrivals = [0] * n
         self.calendar = calendar
         self.cap: list[float] = [0.0] * n
-        self._schedule = env.schedule
+        self._schedule = clock.scheduler()
         self._done_callbacks = [self._done]
         self._fixed_callbacks = [self._fixed]
         self.apply(lic)
 
     def apply(self, lic: Licensing) -> None:
         """(Re)read parameters; a policy may add reviewers or change rates."""
-        now = self.env.now
+        now = self.clock.now
         self._tick_reviewers(now)
         self.cap = [s.reviewers for s in lic.stages]
         self.rework_p = lic.rework.probability
@@ -181,7 +182,7 @@ class ReviewOffice:
             self.r_last = now
 
     def submit(self, app: Application) -> None:
-        now = self.env.now
+        now = self.clock.now
         if app.submitted < 0.0:
             app.submitted = now
         self.live[app.id] = app
@@ -215,7 +216,7 @@ class ReviewOffice:
     def _done(self, app: Application) -> None:
         """A reviewer finished an application at its stage ``app.stage``."""
         s = app.stage
-        now = self.env.now
+        now = self.clock.now
         busy = self.busy[s] - 1
         self.busy[s] = busy
         q = self.queues[s]
@@ -234,7 +235,7 @@ class ReviewOffice:
 
     def _fixed(self, app: Application) -> None:
         """The exporter has fixed the file: back into its stage's queue."""
-        self._arrive(app, app.stage, self.env.now)
+        self._arrive(app, app.stage, self.clock.now)
 
     def close(self, horizon: float) -> None:
         """Bring the time integrals up to the horizon."""

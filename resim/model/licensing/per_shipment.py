@@ -43,13 +43,18 @@ def cut(shp: Shipment, fraction: float, sid: int) -> Shipment:
     return part
 
 
+def _whole(shp: Shipment, fraction: float) -> bool:
+    """Whether granting ``fraction`` of a parcel grants all of it (to rounding)."""
+    return fraction >= 1.0 or shp.mass * (1.0 - fraction) <= EPS_T
+
+
 class ShipmentLicensing:
     """Per-shipment licences: parcels held for their own application, and
     licences of orders filed on order."""
 
     def __init__(self, ctx: Context, filer: Filer, reroute: Callable[[Shipment], None]):
         self.ctx = ctx
-        self.env = ctx.clock.env
+        self.clock = ctx.clock
         self.filer = filer
         self._reroute = reroute  # files a parcel the way its exporter files now (a policy changed it)
         self.held: dict[int, Shipment] = {}  # parcels awaiting their own licence, by id
@@ -96,7 +101,7 @@ class ShipmentLicensing:
         shp: Shipment = app.subject
         if shp.id not in self.held:
             return  # released meanwhile (controls lifted)
-        if approved and (fraction >= 1.0 or shp.mass * (1.0 - fraction) <= EPS_T):
+        if approved and _whole(shp, fraction):
             del self.held[shp.id]
             self._ship(shp)
             return
@@ -144,7 +149,7 @@ class ShipmentLicensing:
         granted = app.tonnes * fraction if approved else 0.0
         if granted > EPS_T:
             g = ol.grant(expiry, granted)
-            self.env.timeout(expiry - self.env.now).callbacks.append(lambda _e, o=ol, g=g: self._expired(o, g))
+            self.clock.after(expiry - self.clock.now, lambda _e, o=ol, g=g: self._expired(o, g))
         if app.tonnes - granted <= EPS_T:
             ol.pending = None
         elif not self.filer.retry(app, self._resubmit_order):  # else pending until resubmitted
@@ -168,24 +173,35 @@ class ShipmentLicensing:
         """After any change to an order's licence: ship the waiting parcels
         its grants cover, apply for what is left to cover (or, finally
         refused, give it back), and forget the licence once the order is done."""
-        now = self.env.now
+        now = self.clock.now
         self._ship_covered(ol, now)
         if ol.pending is None and self._need(ol, now) > EPS_T:
-            if ol.refused:
-                self._refuse_rest(ol, now)
-            elif not ol.closed and self._files_on_order(ol):
-                self._file(ol, self._need(ol, now), attempt, aid, renewal)
-            else:  # a policy changed how this exporter files: what the grants cannot cover goes the new way
-                ol.closed = True
-                while ol.waiting:
-                    self._reroute(ol.waiting.popleft())
-        order = ol.order
-        if order.cancelled:  # refused elsewhere: nothing of it will be wanted
+            self._cover_rest(ol, now, attempt, aid, renewal)
+        if ol.order.cancelled:  # refused elsewhere: nothing of it will be wanted
             while ol.waiting:
                 ol.link.give_back(ol.waiting.popleft())
-        if order.cancelled or (ol.closed and ol.available(now) <= EPS_T) or (not ol.waiting and licensed_tonnes(
-                self.params.controls, self.ctx.elements.controlled_mask, ol.link, order.remaining) <= EPS_T):
-            del self.orders[order.id]
+        if self._done_with(ol, now):
+            del self.orders[ol.order.id]
+
+    def _cover_rest(self, ol: OrderLicence, now: float, attempt: int, aid: int | None, renewal: bool) -> None:
+        """What the grants do not cover: refused, it goes back; else it is
+        filed for, or (a policy changed how this exporter files) goes the new way."""
+        if ol.refused:
+            self._refuse_rest(ol, now)
+        elif not ol.closed and self._files_on_order(ol):
+            self._file(ol, self._need(ol, now), attempt, aid, renewal)
+        else:
+            ol.closed = True
+            while ol.waiting:
+                self._reroute(ol.waiting.popleft())
+
+    def _done_with(self, ol: OrderLicence, now: float) -> bool:
+        """Whether the order's licence has nothing more to do: the order was
+        cancelled, its exporter stopped filing on order and its grants are
+        spent, or nothing waits and nothing of the order still needs one."""
+        order = ol.order
+        return order.cancelled or (ol.closed and ol.available(now) <= EPS_T) or (not ol.waiting and licensed_tonnes(
+            self.params.controls, self.ctx.elements.controlled_mask, ol.link, order.remaining) <= EPS_T)
 
     def _files_on_order(self, ol: OrderLicence) -> bool:
         """Whether the exporter still files per shipment, on order."""
@@ -231,9 +247,14 @@ class ShipmentLicensing:
                 del self.held[sid]
                 shp.link.depart(shp)
         for ol in list(self.orders.values()):
-            free = [s for s in ol.waiting if not needs_licence(s)]
-            if free:
-                ol.waiting = type(ol.waiting)(s for s in ol.waiting if needs_licence(s))
-                for shp in free:
-                    shp.link.depart(shp)
+            self._release_waiting(ol, needs_licence)
             self._settle(ol)
+
+    @staticmethod
+    def _release_waiting(ol: OrderLicence, needs_licence: Callable[[Shipment], bool]) -> None:
+        """The parcels waiting for an order's licence that no longer need one leave."""
+        free = [s for s in ol.waiting if not needs_licence(s)]
+        if free:
+            ol.waiting = type(ol.waiting)(s for s in ol.waiting if needs_licence(s))
+            for shp in free:
+                shp.link.depart(shp)

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from ...model import products
 from ..formatting import compact
 from ..rundata import RunSource, load_run
 from .common import (
@@ -25,7 +26,7 @@ from .common import (
     per_whole_month,
 )
 
-PRODUCTS = ("concentrate", "oxide", "magnet")
+PRODUCTS = tuple(p.name for p in products.PRODUCTS)  # upstream first
 
 
 def _products(tot: pd.Series) -> list[str]:
