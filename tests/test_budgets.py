@@ -128,6 +128,7 @@ def test_a_bad_dask_address_is_bad_input_and_writes_nothing(tmp_path: Path) -> N
         assert sorted(f.name for f in tmp_path.iterdir()) == ["chain.toml"]
 
 
+@pytest.mark.processes
 def test_dask_local_listens_on_localhost_with_tls_only() -> None:
     from distributed import Client
 

@@ -12,8 +12,6 @@ the command line on scenarios/per_shipment_licences.toml.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import shutil
 import tomllib
@@ -44,13 +42,13 @@ from resim.calibration.posterior import (
 from resim.calibration.priors import Prior, check_priors, expand_key
 from resim.calibration.report import render
 from resim.calibration.series import Horizon, compile_targets, parse_series
-from resim.cli import main as resim_main
 from resim.experiment.replications import simulate_replication
 from resim.scenario import get_key
 from resim.scenario.errors import ScenarioError
 from resim.scenario.tomlwriter import dumps as toml_dumps
 
 from chain_fixtures import SCENARIOS
+from scenario_helpers import cli as run_cli
 
 TINY: dict[str, Any] = {
     "scenario": {"name": "tiny chain", "start_date": "2025-01-01", "horizon": 151, "seed": 1},
@@ -98,10 +96,8 @@ def cli(argv: list[str]) -> tuple[int, str, str]:
 
 
 def resim_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = resim_main(argv)
-    return code, out.getvalue(), err.getvalue()
+    r = run_cli(*argv)
+    return r.code, r.out, r.err
 
 
 @pytest.fixture
@@ -284,8 +280,15 @@ def _small_fit(tmp_path: Path, name: str, crash_after: int | None = None, resume
     return result, lines
 
 
-def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Path) -> None:
-    one, lines = _small_fit(tmp_path, "one")
+@pytest.fixture(scope="module")
+def serial_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[str]]:
+    """The small fit on one worker, uninterrupted (the reference of the next two tests)."""
+    return _small_fit(tmp_path_factory.mktemp("fit"), "one")
+
+
+def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Path,
+                                                                   serial_fit: tuple[Any, list[str]]) -> None:
+    one, lines = serial_fit
     two, _ = _small_fit(tmp_path, "two", workers=2)
     pd.testing.assert_frame_equal(one.posterior, two.posterior)
     assert (one.simulations, one.evaluated, len(one.generations)) == (two.simulations, two.evaluated, len(two.generations))
@@ -293,8 +296,9 @@ def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Pat
     assert any(line.startswith("generation 1: epsilon") and "acceptance" in line for line in lines)
 
 
-def test_a_calibration_killed_between_generations_resumes_to_the_same_posterior(tmp_path: Path) -> None:
-    whole, _ = _small_fit(tmp_path, "whole")
+def test_a_calibration_killed_between_generations_resumes_to_the_same_posterior(
+        tmp_path: Path, serial_fit: tuple[Any, list[str]]) -> None:
+    whole, _ = serial_fit
     with pytest.raises(KeyboardInterrupt):
         _small_fit(tmp_path, "killed", crash_after=0)
     resumed, lines = _small_fit(tmp_path, "killed", resume=True)

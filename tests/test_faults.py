@@ -20,6 +20,8 @@ from procs import chain_file, group_gone, parts, start, wait_for
 
 from scenario_helpers import cli
 
+pytestmark = [pytest.mark.faults, pytest.mark.processes]
+
 
 def test_a_second_writer_is_refused_naming_the_first_and_rows_are_not_duplicated(tmp_path: Path) -> None:
     src = chain_file(tmp_path)

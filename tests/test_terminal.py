@@ -122,6 +122,7 @@ def test_the_eta_comes_from_the_work_completed() -> None:
     assert clock(3725) == "1:02:05" and clock(75) == "1:15"
 
 
+@pytest.mark.processes
 def test_version_and_a_reader_that_goes_away() -> None:
     p = resim_cli(["--version"], SCENARIOS)
     assert p.returncode == 0 and p.stdout.strip() == f"resim {resim.__version__}"
