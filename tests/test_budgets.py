@@ -43,7 +43,7 @@ def test_office_load_matches_the_simulated_office_stable_and_saturated() -> None
     assert b.in_flight == pytest.approx(4 + (5 - 2) * horizon)  # c in service + a queue growing at lam - c/m
     assert c.arrivals_per_day == pytest.approx(2.0)
 
-    st = resim.simulate(scn).stages
+    st = resim.simulate(scn, workers=1).stages
     area = st.assign(L=(st.queue_area + st.busy_area) / st.horizon_days, end=st.in_queue_at_end + st.in_service_at_end)
     per = area.groupby("stage")[["L", "end", "arrivals"]].mean()
     assert per.loc["a", "L"] == pytest.approx(a.in_flight, rel=0.05)  # Little's law at the stable stage
@@ -73,6 +73,7 @@ def test_a_saturated_stage_is_reported_by_validate_and_run(tmp_path: Path) -> No
     assert p.returncode == 0 and "warning" in p.stderr and "utilisation 4.00" in p.stderr
 
 
+@pytest.mark.slow
 def test_workers_are_capped_at_the_units_and_four_per_core(tmp_path: Path) -> None:
     from resim.experiment.replications import cap_workers, cores
 

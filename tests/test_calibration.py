@@ -25,10 +25,8 @@ import pytest
 
 from resim.api import load_scenario
 from resim.calibration import command
-from resim.calibration.abc_smc import fit
 from resim.calibration.measure import Measured
 from resim.calibration.observed import Observation, Period, read_observed
-from resim.calibration.outputs import parameter_summary, posterior_of
 from resim.calibration.particle import ParticleModel
 from resim.calibration.posterior import (
     Posterior,
@@ -236,11 +234,16 @@ def test_each_series_is_read_from_the_records_as_the_grammar_defines() -> None:
 # ---------------------------------------------------------------- the method
 
 
+@pytest.mark.slow
 def test_two_parameters_are_recovered_at_the_nominal_rate_and_an_uninformed_one_keeps_its_prior(tmp_path: Path) -> None:
     fits = ["licensing.approval_rate=0.2:0.9", "automakers[*].vehicles_per_day=500:1500",
             "controls.renewal_lead_days=10:50"]  # renewals exist only for general licences
     inside = {f.split("=")[0]: 0 for f in fits}
     ratios: dict[str, list[float]] = {k: [] for k in inside}
+    # pyabc takes seconds to import: only the tests that fit import it
+    from resim.calibration.abc_smc import fit
+    from resim.calibration.outputs import parameter_summary, posterior_of
+
     seeds = range(5)
     for s in seeds:
         rng = np.random.default_rng(100 + s)
@@ -265,6 +268,8 @@ def test_two_parameters_are_recovered_at_the_nominal_rate_and_an_uninformed_one_
 
 def _small_fit(tmp_path: Path, name: str, crash_after: int | None = None, resume: bool = False,
                workers: int = 1) -> Any:
+    from resim.calibration.abc_smc import fit
+
     obs = observe({"licensing.approval_rate": 0.5}, seed=5, months=MONTHS[1:4])
     model = model_for(["licensing.approval_rate=0.2:0.9", "automakers[*].vehicles_per_day=500:1500"], obs)
     out = tmp_path / name
@@ -286,6 +291,7 @@ def serial_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[str]
     return _small_fit(tmp_path_factory.mktemp("fit"), "one")
 
 
+@pytest.mark.slow
 def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Path,
                                                                    serial_fit: tuple[Any, list[str]]) -> None:
     one, lines = serial_fit
@@ -296,6 +302,7 @@ def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Pat
     assert any(line.startswith("generation 1: epsilon") and "acceptance" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_a_calibration_killed_between_generations_resumes_to_the_same_posterior(
         tmp_path: Path, serial_fit: tuple[Any, list[str]]) -> None:
     whole, _ = serial_fit
@@ -309,6 +316,7 @@ def test_a_calibration_killed_between_generations_resumes_to_the_same_posterior(
 # ---------------------------------------------------------------- end to end
 
 
+@pytest.mark.slow
 def test_calibrate_recovers_the_approval_rate_of_per_shipment_licences_from_monthly_exports(tmp_path: Path) -> None:
     scenario = SCENARIOS / "per_shipment_licences.toml"
     truth = float(np.random.default_rng(2025).uniform(0.3, 0.8))  # the calibration is not told
@@ -450,6 +458,7 @@ def test_a_posterior_the_scenario_cannot_take_is_refused_before_any_run(tmp_path
         read_posterior(tmp_path)
 
 
+@pytest.mark.slow
 def test_the_calibrated_scenario_file_is_toml_a_run_reads(tmp_path: Path, tiny_toml: Path) -> None:
     """The small fits above write no files; this one goes through the command
     with a predictive check on the tiny chain and a tied key."""

@@ -23,6 +23,7 @@ from scenario_helpers import cli
 pytestmark = [pytest.mark.faults, pytest.mark.processes]
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_naming_the_first_and_rows_are_not_duplicated(tmp_path: Path) -> None:
     src = chain_file(tmp_path)
     out, gate = tmp_path / "sw", tmp_path / "gate"
@@ -54,13 +55,14 @@ def test_the_folder_lock_names_its_holder_and_goes_when_released(tmp_path: Path)
         code = ("import sys; from resim.experiment.runfolder import RunFolder; from resim.scenario.errors import ScenarioError\n"
                 f"try:\n    RunFolder({str(out)!r}, 'run').__enter__()\nexcept ScenarioError as e:\n"
                 "    print(e); sys.exit(3)")
-        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert p.returncode == 3 and f"pid {os.getpid()}" in p.stdout
     assert not (tmp_path / ".o.lock").exists()
     with RunFolder(out, "run"), pytest.raises(ScenarioError):  # a lock is not re-entrant across descriptors
         RunFolder(out, "run").__enter__()
 
 
+@pytest.mark.slow
 def test_a_run_that_cannot_write_its_files_leaves_the_earlier_run_whole(tmp_path: Path) -> None:
     import resource
 
@@ -85,6 +87,7 @@ def test_a_run_that_cannot_write_its_files_leaves_the_earlier_run_whole(tmp_path
     assert rep.code == 0, rep.err
 
 
+@pytest.mark.slow
 def test_report_refuses_an_incomplete_or_mixed_folder_and_says_when_a_run_is_partial(tmp_path: Path) -> None:
     from resim.experiment.runfolder import MARKER
 
@@ -102,6 +105,7 @@ def test_report_refuses_an_incomplete_or_mixed_folder_and_says_when_a_run_is_par
     assert p.code == 2 and "not a finished run" in p.err and p.err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_a_failure_row_with_its_seed_and_the_run_goes_on(tmp_path: Path) -> None:
     src = chain_file(tmp_path, **{"scenario.replications": 8})
     out = tmp_path / "o"
@@ -115,6 +119,7 @@ def test_a_killed_worker_is_a_failure_row_with_its_seed_and_the_run_goes_on(tmp_
     assert set(reps[reps.error.isna()].replication) == {0, 1, 2, 4, 5, 6, 7}
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_worker_is_a_failure_row_and_the_other_units_match_a_clean_sweep(tmp_path: Path) -> None:
     src = chain_file(tmp_path)
     args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "4", "--workers", "2", "--quiet"]
@@ -160,6 +165,7 @@ def _interrupt(tmp_path: Path, argv: list[str], sig: int, ready: Callable[[], bo
     return p, took, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "group", "code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
 def test_an_interrupted_sweep_stops_within_seconds_keeps_its_parts_and_resumes(
         tmp_path: Path, sig: int, group: bool, code: int) -> None:
@@ -180,6 +186,7 @@ def test_an_interrupted_sweep_stops_within_seconds_keeps_its_parts_and_resumes(
     assert len(rows) == 2 * 40 * 4 and not rows.duplicated(["point", "replication", "automaker"]).any()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "group", "code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
 def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, sig: int, group: bool,
                                                                   code: int) -> None:
@@ -202,6 +209,7 @@ def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, 
     assert rep.code == 0 and "partial run" in rep.err, rep.err
 
 
+@pytest.mark.slow
 def test_a_sweep_that_runs_out_of_disk_keeps_its_parts_and_resumes(tmp_path: Path) -> None:
     import resource
 

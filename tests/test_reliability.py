@@ -48,6 +48,7 @@ def _resumed_as_full(tmp_path: Path, args: list[str], out: Path) -> None:
                                   pd.read_parquet(tmp_path / "full" / "results.parquet"))
 
 
+@pytest.mark.slow
 def test_outputs_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.replications": 3})))
@@ -75,6 +76,7 @@ def test_absurd_work_is_refused_with_an_estimate_before_it_starts(tmp_path: Path
     assert p.code == 2 and "units" in p.err and not (tmp_path / "o3").exists()
 
 
+@pytest.mark.slow
 def test_nothing_is_written_outside_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "cwd"
     work.mkdir()
@@ -128,6 +130,7 @@ def test_out_inside_a_file_is_refused_before_running(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------ folders and text
 
+@pytest.mark.slow
 def test_resume_under_another_spelling_of_the_scenario_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "sub").mkdir()
     src = chain_file(tmp_path)
@@ -139,6 +142,7 @@ def test_resume_under_another_spelling_of_the_scenario_path(tmp_path: Path, monk
     assert p.code == 0, p.err
 
 
+@pytest.mark.slow
 def test_zero_length_and_stale_files_do_not_break_resume(tmp_path: Path) -> None:
     src = chain_file(tmp_path)
     args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "4", "--workers", "1", "--quiet"]
@@ -155,6 +159,7 @@ def test_zero_length_and_stale_files_do_not_break_resume(tmp_path: Path) -> None
     assert not list(out.rglob("*.tmp")) and not (tmp_path / ".cut.staging-1").exists()
 
 
+@pytest.mark.slow
 def test_out_holding_something_else_is_refused_unless_overwrite(tmp_path: Path) -> None:
     src = chain_file(tmp_path, **{"scenario.replications": 2})
     mine = tmp_path / "mine"
@@ -192,27 +197,29 @@ def test_the_resolved_scenario_cannot_be_injected_and_reruns_to_the_same_results
     f.write_text(text, encoding="utf-8")
     again = resim.load_scenario(f)
     assert again.scenario == loaded.scenario
-    a = resim.simulate(loaded, replications=2).replications
-    b = resim.simulate(again, replications=2).replications
+    a = resim.simulate(loaded, replications=2, workers=1).replications
+    b = resim.simulate(again, replications=2, workers=1).replications
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.slow
 def test_the_python_api_writes_under_the_same_folder_rules(tmp_path: Path) -> None:
     import resim
     from resim.experiment.runfolder import check_complete
     from resim.scenario.errors import ScenarioError
 
-    res = resim.simulate(small_chain(), replications=2, out=tmp_path / "o")
+    res = resim.simulate(small_chain(), replications=2, out=tmp_path / "o", workers=1)
     doc = check_complete(tmp_path / "o")
     assert doc["status"] == "complete" and doc["replications"] == 2 and len(res.replications)
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "keep.txt").write_text("mine")
     with pytest.raises(ScenarioError, match="--overwrite"):
-        resim.simulate(small_chain(), replications=1, out=tmp_path / "x")
-    resim.simulate(small_chain(), replications=1, out=tmp_path / "x", overwrite=True)
+        resim.simulate(small_chain(), replications=1, out=tmp_path / "x", workers=1)
+    resim.simulate(small_chain(), replications=1, out=tmp_path / "x", overwrite=True, workers=1)
     assert check_complete(tmp_path / "x")["kind"] == "run"
 
 
+@pytest.mark.slow
 def test_interrupted_results_written_from_python_are_marked_partial(tmp_path: Path) -> None:
     import resim
     from resim.experiment.interrupts import Interrupted
@@ -235,6 +242,7 @@ def test_interrupted_results_written_from_python_are_marked_partial(tmp_path: Pa
     assert (doc["status"], doc["replications"], doc["asked"]) == ("partial", len(res.outputs), 3)
 
 
+@pytest.mark.slow
 def test_results_are_not_written_over_the_current_directory(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     import resim
     from resim.scenario.errors import ScenarioError
@@ -249,6 +257,7 @@ def test_results_are_not_written_over_the_current_directory(tmp_path: Path, monk
     assert Path.cwd().exists() and (tmp_path / "o" / "summary.json").exists()
 
 
+@pytest.mark.slow
 def test_a_sweep_stored_before_seeds_were_integers_resumes(tmp_path: Path) -> None:
     import json
 

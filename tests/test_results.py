@@ -92,6 +92,7 @@ def test_toml_writer_round_trips_a_scenario() -> None:
     assert again.scenario == loaded.scenario
 
 
+@pytest.mark.slow
 def test_run_writes_every_result_file_with_the_contract_columns(tmp_path: Path) -> None:
     out = tmp_path / "six"
     p = cli(str(SCENARIOS / "six_month_licences.toml"), "-n", "4", "--out", str(out), "--workers", "1")
@@ -131,6 +132,7 @@ def test_run_writes_every_result_file_with_the_contract_columns(tmp_path: Path) 
     assert json.loads(p.out)["replications"] == 2
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_files_with_one_and_two_workers(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.replications": 6})))
@@ -141,6 +143,7 @@ def test_same_seed_gives_identical_files_with_one_and_two_workers(tmp_path: Path
         assert (tmp_path / "w1" / f).read_bytes() == (tmp_path / "w2" / f).read_bytes(), f
 
 
+@pytest.mark.slow
 def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "chain.toml"
@@ -156,10 +159,11 @@ def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path,
     assert set(reps[reps.error.isna()].replication) == {0, 1, 3}
 
 
+@pytest.mark.slow
 def test_results_plot_methods_draw_the_run_figures_of_the_written_files(tmp_path: Path) -> None:
     scn = small_chain(**{"scenario.replications": 3})
     scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9}}]
-    res = resim.simulate(scn)
+    res = resim.simulate(scn, workers=1)
     res.write(tmp_path)
 
     def png(fig: object, name: str) -> bytes:
@@ -184,7 +188,7 @@ def test_results_plot_methods_draw_the_run_figures_of_the_written_files(tmp_path
 
 
 def test_kpi_frame_is_the_summary_as_a_table() -> None:
-    res = resim.simulate(small_chain(**{"scenario.replications": 3}))
+    res = resim.simulate(small_chain(**{"scenario.replications": 3}), workers=1)
     frame = res.kpi_frame()
     kpis = res.summary()["kpis"]
     assert len(frame) == len(kpis) * len(METRICS)
@@ -236,25 +240,26 @@ def test_t_and_wilson_intervals_are_the_textbook_ones() -> None:
         assert wilson(k, n) == pytest.approx([max(0.0, centre - half), min(1.0, centre + half)])
 
 
+@pytest.mark.slow
 def test_results_write_makes_a_whole_run_folder_that_resim_report_accepts(tmp_path: Path) -> None:
     from resim.experiment.runfolder import read_marker
     from resim.scenario.errors import ScenarioError
 
     out = tmp_path / "nb"
-    resim.simulate(small_chain(**{"scenario.replications": 2})).write(out)
+    resim.simulate(small_chain(**{"scenario.replications": 2}), workers=1).write(out)
     marker = read_marker(out)
     assert marker is not None and (marker["kind"], marker["status"], marker["replications"]) == ("run", "complete", 2)
     p = cli("report", str(out))
     assert p.code == 0, p.err
     # a second write replaces the run whole: no file of the first is left beside the second's
-    resim.simulate(small_chain(**{"scenario.replications": 3, "scenario.seed": 9})).write(out)
+    resim.simulate(small_chain(**{"scenario.replications": 3, "scenario.seed": 9}), workers=1).write(out)
     assert pd.read_parquet(out / "totals.parquet").replication.tolist() == [0, 1, 2]
     assert json.loads((out / "summary.json").read_text())["seed"] == 9
     # a folder of other files is not a run: refused unless overwrite=True
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    res = resim.simulate(small_chain(**{"scenario.replications": 2}))
+    res = resim.simulate(small_chain(**{"scenario.replications": 2}), workers=1)
     with pytest.raises(ScenarioError, match="not a resim result"):
         res.write(other)
     assert (other / "notes.txt").read_text() == "mine"

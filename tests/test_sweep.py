@@ -80,6 +80,7 @@ def test_a_bad_value_in_the_design_is_refused_before_anything_runs(chain_file: P
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_common_random_numbers_make_paired_intervals_narrower(chain_file: Path) -> None:
     df = compare(chain_file, overrides_b=["licensing.approval_rate=0.5"], replications=20,
                  overrides=["scenario.horizon=200"])
@@ -91,6 +92,7 @@ def test_common_random_numbers_make_paired_intervals_narrower(chain_file: Path) 
     assert same["diff"] == 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.processes
 def test_sweep_rows_are_identical_across_executors_and_worker_counts(chain_file: Path, tmp_path: Path) -> None:
     common = dict(grid={"licensing.approval_rate": [0.3, 0.9], "controls.lifetime_days": [60, 120]}, replications=3)
@@ -107,6 +109,7 @@ def test_sweep_rows_are_identical_across_executors_and_worker_counts(chain_file:
     assert (tmp_path / "s1" / "plots" / "sweep_all.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.processes
 def test_a_dask_scheduler_on_localhost_gives_the_same_rows(chain_file: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
@@ -121,6 +124,7 @@ def test_a_dask_scheduler_on_localhost_gives_the_same_rows(chain_file: Path, tmp
     pd.testing.assert_frame_equal(_rows(tmp_path / "pool"), _rows(tmp_path / "dask"))
 
 
+@pytest.mark.slow
 @pytest.mark.processes
 def test_sigkill_mid_sweep_then_resume_gives_exactly_the_uninterrupted_rows(chain_file: Path, tmp_path: Path) -> None:
     args = ["sweep", str(chain_file), *GRID, "-n", "8", "--workers", "1", "--quiet"]
@@ -150,6 +154,7 @@ def test_sigkill_mid_sweep_then_resume_gives_exactly_the_uninterrupted_rows(chai
     assert not got.duplicated(["point", "replication", "automaker"]).any()
 
 
+@pytest.mark.slow
 @pytest.mark.processes
 def test_a_failing_unit_becomes_a_row_and_the_sweep_goes_on(chain_file: Path, tmp_path: Path) -> None:
     p = subprocess.Popen(faults.command("sweep", str(chain_file), "--grid", "licensing.approval_rate=0.3,0.9",
@@ -166,6 +171,7 @@ def test_a_failing_unit_becomes_a_row_and_the_sweep_goes_on(chain_file: Path, tm
     assert len(good) == 2 * 2 * 4
 
 
+@pytest.mark.slow
 def test_python_api_sweep_and_lhs(chain_file: Path, tmp_path: Path) -> None:
     res = resim.sweep(chain_file, sampler="lhs", ranges=[("licensing.approval_rate", 0.2, 1.0),
                                                           ("licensing.stages[0].reviewers", 5, 50)],
@@ -175,6 +181,7 @@ def test_python_api_sweep_and_lhs(chain_file: Path, tmp_path: Path) -> None:
     assert (tmp_path / "lhs" / "points.parquet").exists() and (tmp_path / "lhs" / "summary.parquet").exists()
 
 
+@pytest.mark.slow
 def test_a_finished_sweep_is_replaced_by_another_and_an_unfinished_one_is_kept(chain_file: Path,
                                                                                 tmp_path: Path) -> None:
     out = tmp_path / "s"

@@ -88,6 +88,7 @@ def test_the_licensing_table_fits_80_columns(summary: dict[str, Any]) -> None:
     assert all(stage in "\n".join(lines) for stage in summary["licensing"]["stage_wait_days"])
 
 
+@pytest.mark.slow
 def test_resim_run_prints_a_table_that_fits_80_columns(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "80"}
     p = subprocess.run([sys.executable, "-m", "resim", str(SCENARIOS / "six_month_licences.toml"), "-n", "3",
