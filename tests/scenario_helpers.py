@@ -159,13 +159,13 @@ def _columns(width: str) -> Iterator[None]:
             os.environ["COLUMNS"] = before
 
 
-def cli(*argv: str) -> CliResult:
+def cli(*argv: str, width: str = WIDTH) -> CliResult:
     """``resim.cli.main(argv)`` in-process, with stdout/stderr captured (as
-    piped output ``WIDTH`` columns wide)."""
+    piped output ``width`` columns wide)."""
     from resim.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with _columns(WIDTH), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with _columns(width), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(argv))
     return CliResult(code, out.getvalue(), err.getvalue())
 

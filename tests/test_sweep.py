@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import faults
@@ -33,11 +32,6 @@ def chain_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("sweep") / "chain.toml"
     p.write_text(dumps(small_chain(**{"scenario.horizon": 150})))
     return p
-
-
-def _sweep_cli(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:  # noqa: ANN003
-    return subprocess.Popen([sys.executable, "-m", "resim", "sweep", *args], cwd=ROOT, env=env or os.environ.copy(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
 def _rows(out: Path) -> pd.DataFrame:
@@ -119,8 +113,8 @@ def test_a_dask_scheduler_on_localhost_gives_the_same_rows(chain_file: Path, tmp
     assert pool.code == 0, pool.err
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
-        p = _sweep_cli([*args, "--out", str(tmp_path / "dask"), "--dask", cluster.scheduler_address])
-        assert p.wait(timeout=300) == 0, p.stderr.read()
+        p = cli("sweep", *args, "--out", str(tmp_path / "dask"), "--dask", cluster.scheduler_address)
+        assert p.code == 0, p.err
     pd.testing.assert_frame_equal(_rows(tmp_path / "pool"), _rows(tmp_path / "dask"))
 
 
