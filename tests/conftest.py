@@ -18,6 +18,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("processes") is not None:
             item.add_marker(pytest.mark.xdist_group(PROCESSES_GROUP))
+    # The long tests first: xdist hands tests to whichever worker is free, so
+    # the short ones then fill in at the end, instead of one long test running
+    # alone on one core while the other has finished. (A stable sort: each
+    # module's tests keep their order, and every worker collects the same.)
+    items[:] = sorted(items, key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture
