@@ -4,13 +4,18 @@ reads an environment variable or a hook for them).
 ``inject`` replaces ``resim.experiment.replications.run_one`` - the model call every
 replication and sweep unit goes through - with one that fails on chosen
 replications: ``raise`` (an exception: a failure row), ``kill`` (the process
-SIGKILLs itself, as the OOM killer would), ``slow`` (sleeps, to be
-interrupted). Worker processes are forked from the process that installed
-it, so they inherit it.
+SIGKILLs itself, as the OOM killer would), ``hold`` (replications from
+``hold_from`` on wait until the file ``gate`` exists: work that is certainly
+still running while a test acts on it, for as long as the test needs, however
+loaded the machine). Worker processes are forked from the process that
+installed it, so they inherit it.
 
-As a script, ``python tests/faults.py [--raise R] [--kill R] [--slow S] -- ARGS``
-installs the faults then runs ``resim ARGS`` (``resim.cli.main``), for tests
-that need a real process: exit codes, signals, worker deaths.
+As a script, ``python tests/faults.py [--raise R] [--kill R] [--hold-from R
+--gate PATH] [--batches PATH] -- ARGS`` installs the faults then runs ``resim
+ARGS`` (``resim.cli.main``), for tests that need a real process: exit codes,
+signals, worker deaths. ``--batches PATH`` makes the parent append a line to
+PATH each time a batch of a run's replications reaches it: what a test waits
+for before it interrupts a run that must have finished something.
 """
 
 from __future__ import annotations
@@ -25,43 +30,77 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve()
+#: How long a held replication waits for its gate before failing (a test that
+#: forgot to open it must not leave processes behind for ever).
+HOLD_LIMIT_S = 600.0
+
+
+def _wait_for_gate(gate: Path, replication: int) -> None:
+    deadline = time.monotonic() + HOLD_LIMIT_S
+    while not gate.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"replication {replication} held for {HOLD_LIMIT_S:g} s: {gate} never appeared")
+        time.sleep(0.05)
 
 
 def faulty(run_one: Callable[..., Any], fail: Iterable[int] = (), kill: Iterable[int] = (),
-           slow: float = 0.0) -> Callable[..., Any]:
+           hold_from: int | None = None, gate: Path | None = None) -> Callable[..., Any]:
     fail, kill = set(fail), set(kill)
+    if (hold_from is None) != (gate is None):
+        raise ValueError("hold_from and gate go together")
 
     def run(loaded: Any, replication: int) -> Any:
         if replication in kill:
             os.kill(os.getpid(), signal.SIGKILL)
         if replication in fail:
             raise RuntimeError(f"injected fault in replication {replication}")
-        if slow:
-            time.sleep(slow)
+        if gate is not None and hold_from is not None and replication >= hold_from:
+            _wait_for_gate(gate, replication)
         return run_one(loaded, replication)
 
     return run
 
 
-def install(fail: Iterable[int] = (), kill: Iterable[int] = (), slow: float = 0.0) -> None:
+def install(fail: Iterable[int] = (), kill: Iterable[int] = (), hold_from: int | None = None,
+            gate: Path | None = None) -> None:
     """For a whole process (the script form)."""
     from resim.experiment import replications as execution
 
-    execution.run_one = faulty(execution.run_one, fail, kill, slow)
+    execution.run_one = faulty(execution.run_one, fail, kill, hold_from, gate)
 
 
-def inject(monkeypatch: Any, fail: Iterable[int] = (), kill: Iterable[int] = (), slow: float = 0.0) -> None:
+def log_batches(path: Path) -> None:
+    """For a whole process: each batch of a run's replications that reaches
+    the parent (a chunk yielded by ``executors.execute`` to the Experiment)
+    appends its size to ``path``."""
+    from resim.experiment import experiment
+
+    inner = experiment.execute
+
+    def execute(*args: Any, **kw: Any) -> Any:
+        for units, results in inner(*args, **kw):
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(f"{len(units)}\n")
+            yield units, results
+
+    experiment.execute = execute
+
+
+def inject(monkeypatch: Any, fail: Iterable[int] = (), kill: Iterable[int] = ()) -> None:
     """For one test (undone after it)."""
     from resim.experiment import replications as execution
 
-    monkeypatch.setattr(execution, "run_one", faulty(execution.run_one, fail, kill, slow))
+    monkeypatch.setattr(execution, "run_one", faulty(execution.run_one, fail, kill))
 
 
-def command(*resim_args: str, fail: Iterable[int] = (), kill: Iterable[int] = (), slow: float = 0.0) -> list[str]:
+def command(*resim_args: str, fail: Iterable[int] = (), kill: Iterable[int] = (), hold_from: int | None = None,
+            gate: Path | None = None, batches: Path | None = None) -> list[str]:
     """argv of a process running ``resim resim_args`` with these faults."""
     flags = [*(f"--raise={r}" for r in fail), *(f"--kill={r}" for r in kill)]
-    if slow:
-        flags.append(f"--slow={slow}")
+    if hold_from is not None or gate is not None:
+        flags += [f"--hold-from={hold_from}", f"--gate={gate}"]
+    if batches is not None:
+        flags.append(f"--batches={batches}")
     return [sys.executable, str(HERE), *flags, "--", *resim_args]
 
 
@@ -70,9 +109,13 @@ def _main(argv: list[str]) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--raise", dest="fail", type=int, action="append", default=[])
     p.add_argument("--kill", type=int, action="append", default=[])
-    p.add_argument("--slow", type=float, default=0.0)
+    p.add_argument("--hold-from", type=int)
+    p.add_argument("--gate", type=Path)
+    p.add_argument("--batches", type=Path)
     args = p.parse_args(argv[:cut])
-    install(args.fail, args.kill, args.slow)
+    install(args.fail, args.kill, args.hold_from, args.gate)
+    if args.batches:
+        log_batches(args.batches)
     from resim.cli import main
 
     return main(argv[cut + 1:])

@@ -4,6 +4,7 @@ process of it is left."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,12 +15,22 @@ from pathlib import Path
 from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import small_chain
+from scenario_helpers import cli
 
 
 def resim_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """``python -m resim args`` to completion."""
     return subprocess.run([sys.executable, "-m", "resim", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600)
+
+
+def resim_here(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """What ``resim_cli`` gives, from ``resim.cli.main`` run in this process
+    in ``cwd``: seconds cheaper a call (no interpreter start-up, no imports),
+    for tests about what a command does rather than about its process."""
+    with contextlib.chdir(cwd):
+        r = cli(*args)
+    return subprocess.CompletedProcess(["resim", *args], r.code, r.out, r.err)
 
 
 def chain_file(tmp_path: Path, **changes: object) -> Path:
@@ -34,23 +45,32 @@ def start(argv: list[str], cwd: Path, **kw: object) -> subprocess.Popen[str]:
                             start_new_session=True, **kw)  # type: ignore[call-overload]
 
 
-def group_gone(pgid: int, within: float = 10.0) -> bool:
-    """True once no process is left in the process group ``pgid``."""
+def wait_for(cond: Callable[[], bool], what: str = "the condition", within: float = 120.0) -> None:
+    """Poll ``cond`` every 50 ms until it holds; fail after ``within`` seconds
+    naming ``what``. Tests wait on the real condition (a part written, a lock
+    held, a batch finished), never a fixed time: a loaded machine only makes
+    them wait longer."""
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out after {within:g} s waiting for {what}"
+        time.sleep(0.05)
+
+
+def group_gone(pgid: int, within: float = 60.0) -> bool:
+    """True once no process is left in the process group ``pgid`` (False if
+    one is still there after ``within`` seconds)."""
+    def gone() -> bool:
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
             return True
-        time.sleep(0.1)
-    return False
+        return False
 
-
-def wait_for(cond: Callable[[], bool], within: float = 120.0) -> None:
-    deadline = time.monotonic() + within
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    try:
+        wait_for(gone, f"process group {pgid} to end", within)
+    except AssertionError:
+        return False
+    return True
 
 
 def parts(out: Path) -> list[Path]:

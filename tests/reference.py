@@ -109,7 +109,7 @@ def _failed_rows(df: pd.DataFrame) -> int:
     return int(df["error"].notna().sum())
 
 
-def _compare_means(where: str, ref: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+def _compare_means(where: str, ref: Mapping[str, Any], new: Mapping[str, Any], sigmas: float) -> str | None:
     n_ref, n_new = int(ref["n"]), int(new["n"])
     if n_ref == 0 or n_new == 0:
         return None  # nothing to compare (the NaN checks speak for this pair)
@@ -127,15 +127,16 @@ def _compare_means(where: str, ref: Mapping[str, Any], new: Mapping[str, Any]) -
     if sd_ref == 0 and sd_new == 0 and diff <= slack:
         return None
     se = math.sqrt(sd_ref**2 / n_ref + sd_new**2 / n_new)
-    if diff <= SIGMAS * se + slack:
+    if diff <= sigmas * se + slack:
         return None
     z = diff / se if se > 0 else math.inf
     return (f"{where}: mean {m_new:.6g} (sd {sd_new:.4g}, n {n_new}) against reference "
             f"{m_ref:.6g} (sd {sd_ref:.4g}, n {n_ref}): |difference| {diff:.4g} is "
-            f"{z:.2f} standard errors (limit {SIGMAS:g})")
+            f"{z:.2f} standard errors (limit {sigmas:g})")
 
 
-def _compare_event_share(where: str, ref: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+def _compare_event_share(where: str, ref: Mapping[str, Any], new: Mapping[str, Any],
+                         sigmas: float) -> str | None:
     ev_ref, tot_ref = int(ref["n"]), int(ref["n"]) + int(ref.get("nan", 0))
     ev_new, tot_new = int(new["n"]), int(new["n"]) + int(new["nan"])
     if tot_ref == 0 or tot_new == 0:
@@ -143,27 +144,37 @@ def _compare_event_share(where: str, ref: Mapping[str, Any], new: Mapping[str, A
     p_ref, p_new = ev_ref / tot_ref, ev_new / tot_new
     pooled = (ev_ref + ev_new) / (tot_ref + tot_new)
     se = math.sqrt(pooled * (1 - pooled) * (1 / tot_ref + 1 / tot_new))
-    if se == 0 or abs(p_new - p_ref) <= SIGMAS * se:
+    if se == 0 or abs(p_new - p_ref) <= sigmas * se:
         return None  # se 0: both always or both never
     return (f"{where}: event in {ev_new} of {tot_new} replications ({p_new:.3f}) against "
             f"reference {ev_ref} of {tot_ref} ({p_ref:.3f}): |difference| is "
-            f"{abs(p_new - p_ref) / se:.2f} standard errors (limit {SIGMAS:g}, two-proportion z)")
+            f"{abs(p_new - p_ref) / se:.2f} standard errors (limit {sigmas:g}, two-proportion z)")
+
+
+def comparisons(reference_block: Mapping[str, Any]) -> int:
+    """How many tests ``kpi_equivalence`` makes against this block: one per
+    automaker (and ``"all"``) and KPI, two for a first-event day (the share
+    with the event, and the mean day). For a limit that keeps the chance of
+    any false failure small over all of them."""
+    return sum(1 + (kpi in FIRST_EVENT_KPIS) for group in reference_block["kpis"].values() for kpi in group)
 
 
 def kpi_equivalence(reference_block: Mapping[str, Any], replications_df: pd.DataFrame,
-                    totals_df: pd.DataFrame) -> list[str]:
+                    totals_df: pd.DataFrame, sigmas: float = SIGMAS) -> list[str]:
     """Human-readable failures of a run against a scenario's reference block
     (``kpi_reference.json["scenarios"][file]``); empty when equivalent.
 
     For each automaker and ``"all"`` and each KPI of the block, the means must
-    agree: ``|mean_new - mean_ref| <= 3 * sqrt(sd_ref²/n_ref + sd_new²/n_new)``
+    agree: ``|mean_new - mean_ref| <= sigmas * sqrt(sd_ref²/n_ref + sd_new²/n_new)``
     over the non-NaN values (a pair whose sds are both 0 passes when the means
     are equal; a side with a single value borrows the other side's sd; with a
     single value on both sides, or no value on a side, the means are not
     compared). For first-event days (NaN: no event), the share of
     replications with the event must agree too, by a two-proportion z test
-    at the same 3 sigma. For the other KPIs a NaN where the reference had
-    none (or the reverse) is a failure. Automakers or KPIs missing from the
+    at the same ``sigmas`` (3 by default: a run of a few hundred replications
+    and a handful of comparisons; a short run against many comparisons needs
+    a wider limit, see ``comparisons``). For the other KPIs a NaN where the
+    reference had none (or the reverse) is a failure. Automakers or KPIs missing from the
     run, automakers the reference does not have, and failed replications
     (``error`` set) are failures too."""
     failures: list[str] = []
@@ -190,14 +201,14 @@ def kpi_equivalence(reference_block: Mapping[str, Any], replications_df: pd.Data
                 failures.append(f"{where}: column missing from the run")
                 continue
             if kpi in FIRST_EVENT_KPIS:
-                msg = _compare_event_share(where, ref, new)
+                msg = _compare_event_share(where, ref, new, sigmas)
                 if msg:
                     failures.append(msg)
             elif (int(ref.get("nan", 0)) == 0) != (new["nan"] == 0):
                 failures.append(f"{where}: NaN in {new['nan']} of {new['n'] + new['nan']} "
                                 f"replications, reference {ref.get('nan', 0)} of "
                                 f"{ref['n'] + ref.get('nan', 0)}")
-            msg = _compare_means(where, ref, new)
+            msg = _compare_means(where, ref, new, sigmas)
             if msg:
                 failures.append(msg)
     return failures

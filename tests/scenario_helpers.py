@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,19 +137,42 @@ class CliResult:
         return self.err.splitlines()
 
 
-def cli(*argv: str) -> CliResult:
-    """``resim.cli.main(argv)`` in-process, with stdout/stderr captured."""
+#: The width resim's tables are drawn at in ``cli`` and ``cli_subprocess``.
+#: Piped output takes its width from ``COLUMNS``, and the environment's value is
+#: not the same everywhere: under pytest-xdist the workers inherit ``COLUMNS=80``
+#: (pytest imports ``readline``, and GNU readline exports the terminal's size
+#: into the C environment, which child processes inherit but ``os.environ`` of
+#: the parent never shows). Tests that are about a width set their own.
+WIDTH = "200"
+
+
+@contextlib.contextmanager
+def _columns(width: str) -> Iterator[None]:
+    before = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = width
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = before
+
+
+def cli(*argv: str, width: str = WIDTH) -> CliResult:
+    """``resim.cli.main(argv)`` in-process, with stdout/stderr captured (as
+    piped output ``width`` columns wide)."""
     from resim.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with _columns(width), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(argv))
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
 def cli_subprocess(*argv: str, cwd: Path | None = None) -> CliResult:
     """``python -m resim argv...`` in a child process (a real exit code)."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": WIDTH}
     proc = subprocess.run(
         [sys.executable, "-m", "resim", *argv],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=120,

@@ -17,6 +17,7 @@ import csv
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from resim.api import with_posterior
 from resim.calibration.measure import Measured
@@ -29,6 +30,8 @@ from chain_fixtures import ROOT, SCENARIOS
 
 POSTERIOR = SCENARIOS / "posteriors" / "april_2025"
 OBSERVED = ROOT / "data" / "observed_2025.csv"
+pytestmark = pytest.mark.slow  # 50 replications of the April scenario: over a minute of work
+
 #: Rows the calibration report puts outside its 90% band (with the reason in the docstring).
 KNOWN_MISSES = {("exports.magnet.CN.IN", "2025-05"), ("exports.magnet.CN.IN", "2025-06")}
 #: Replications: the verdict on every row is the same at 50, 60 and 120 (at 40

@@ -12,8 +12,6 @@ the command line on scenarios/per_shipment_licences.toml.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import shutil
 import tomllib
@@ -26,10 +24,8 @@ import pandas as pd
 import pytest
 
 from resim.api import load_scenario
-from resim.calibration.abc_smc import fit
 from resim.calibration.measure import Measured
 from resim.calibration.observed import Observation, Period, read_observed
-from resim.calibration.outputs import parameter_summary, posterior_of
 from resim.calibration.particle import ParticleModel
 from resim.calibration.posterior import (
     Posterior,
@@ -44,13 +40,13 @@ from resim.calibration.priors import Prior, check_priors, expand_key
 from resim.calibration.report import render
 from resim.calibration.series import Horizon, compile_targets, parse_series
 from resim.cli import calibrate as command
-from resim.cli import main as resim_main
 from resim.experiment.replications import simulate_replication
 from resim.scenario import get_key
 from resim.scenario.errors import ScenarioError
 from resim.scenario.tomlwriter import dumps as toml_dumps
 
 from chain_fixtures import SCENARIOS
+from scenario_helpers import cli as run_cli
 
 TINY: dict[str, Any] = {
     "scenario": {"name": "tiny chain", "start_date": "2025-01-01", "horizon": 151, "seed": 1},
@@ -98,10 +94,8 @@ def cli(argv: list[str]) -> tuple[int, str, str]:
 
 
 def resim_cli(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = resim_main(argv)
-    return code, out.getvalue(), err.getvalue()
+    r = run_cli(*argv)
+    return r.code, r.out, r.err
 
 
 @pytest.fixture
@@ -240,11 +234,16 @@ def test_each_series_is_read_from_the_records_as_the_grammar_defines() -> None:
 # ---------------------------------------------------------------- the method
 
 
+@pytest.mark.slow
 def test_two_parameters_are_recovered_at_the_nominal_rate_and_an_uninformed_one_keeps_its_prior(tmp_path: Path) -> None:
     fits = ["licensing.approval_rate=0.2:0.9", "automakers[*].vehicles_per_day=500:1500",
             "controls.renewal_lead_days=10:50"]  # renewals exist only for general licences
     inside = {f.split("=")[0]: 0 for f in fits}
     ratios: dict[str, list[float]] = {k: [] for k in inside}
+    # pyabc takes seconds to import: only the tests that fit import it
+    from resim.calibration.abc_smc import fit
+    from resim.calibration.outputs import parameter_summary, posterior_of
+
     seeds = range(5)
     for s in seeds:
         rng = np.random.default_rng(100 + s)
@@ -269,6 +268,8 @@ def test_two_parameters_are_recovered_at_the_nominal_rate_and_an_uninformed_one_
 
 def _small_fit(tmp_path: Path, name: str, crash_after: int | None = None, resume: bool = False,
                workers: int = 1) -> Any:
+    from resim.calibration.abc_smc import fit
+
     obs = observe({"licensing.approval_rate": 0.5}, seed=5, months=MONTHS[1:4])
     model = model_for(["licensing.approval_rate=0.2:0.9", "automakers[*].vehicles_per_day=500:1500"], obs)
     out = tmp_path / name
@@ -284,8 +285,16 @@ def _small_fit(tmp_path: Path, name: str, crash_after: int | None = None, resume
     return result, lines
 
 
-def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Path) -> None:
-    one, lines = _small_fit(tmp_path, "one")
+@pytest.fixture(scope="module")
+def serial_fit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[str]]:
+    """The small fit on one worker, uninterrupted (the reference of the next two tests)."""
+    return _small_fit(tmp_path_factory.mktemp("fit"), "one")
+
+
+@pytest.mark.slow
+def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Path,
+                                                                   serial_fit: tuple[Any, list[str]]) -> None:
+    one, lines = serial_fit
     two, _ = _small_fit(tmp_path, "two", workers=2)
     pd.testing.assert_frame_equal(one.posterior, two.posterior)
     assert (one.simulations, one.evaluated, len(one.generations)) == (two.simulations, two.evaluated, len(two.generations))
@@ -293,8 +302,10 @@ def test_the_posterior_is_the_same_for_a_seed_whatever_the_workers(tmp_path: Pat
     assert any(line.startswith("generation 1: epsilon") and "acceptance" in line for line in lines)
 
 
-def test_a_calibration_killed_between_generations_resumes_to_the_same_posterior(tmp_path: Path) -> None:
-    whole, _ = _small_fit(tmp_path, "whole")
+@pytest.mark.slow
+def test_a_calibration_killed_between_generations_resumes_to_the_same_posterior(
+        tmp_path: Path, serial_fit: tuple[Any, list[str]]) -> None:
+    whole, _ = serial_fit
     with pytest.raises(KeyboardInterrupt):
         _small_fit(tmp_path, "killed", crash_after=0)
     resumed, lines = _small_fit(tmp_path, "killed", resume=True)
@@ -305,6 +316,7 @@ def test_a_calibration_killed_between_generations_resumes_to_the_same_posterior(
 # ---------------------------------------------------------------- end to end
 
 
+@pytest.mark.slow
 def test_calibrate_recovers_the_approval_rate_of_per_shipment_licences_from_monthly_exports(tmp_path: Path) -> None:
     scenario = SCENARIOS / "per_shipment_licences.toml"
     truth = float(np.random.default_rng(2025).uniform(0.3, 0.8))  # the calibration is not told
@@ -446,6 +458,7 @@ def test_a_posterior_the_scenario_cannot_take_is_refused_before_any_run(tmp_path
         read_posterior(tmp_path)
 
 
+@pytest.mark.slow
 def test_the_calibrated_scenario_file_is_toml_a_run_reads(tmp_path: Path, tiny_toml: Path) -> None:
     """The small fits above write no files; this one goes through the command
     with a predictive check on the tiny chain and a tied key."""

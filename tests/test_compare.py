@@ -81,6 +81,7 @@ def test_the_paired_proportion_interval_covers_the_true_difference_about_95_perc
     assert same["diff"] == 0 and same["ci_low"] < -0.05 and same["ci_high"] > 0.05
 
 
+@pytest.mark.slow
 def test_compare_writes_its_files_with_n_on_every_row(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.horizon": 120})))

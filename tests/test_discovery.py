@@ -91,6 +91,7 @@ def _sweep_folder(root: Path, n: int = 300) -> None:
     write_marker(root, "sweep", "complete", units=2 * n, failures=0)
 
 
+@pytest.mark.slow
 def test_discover_on_a_hand_built_sweep_says_the_planted_box_in_words(tmp_path: Path) -> None:
     root = tmp_path / "sweep"
     _sweep_folder(root)

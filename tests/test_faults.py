@@ -16,27 +16,33 @@ from pathlib import Path
 import faults
 import pandas as pd
 import pytest
-from procs import chain_file, group_gone, parts, resim_cli, start, wait_for
+from procs import chain_file, group_gone, parts, start, wait_for
+
+from scenario_helpers import cli
+
+pytestmark = [pytest.mark.faults, pytest.mark.processes]
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_naming_the_first_and_rows_are_not_duplicated(tmp_path: Path) -> None:
     src = chain_file(tmp_path)
-    out = tmp_path / "sw"
-    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.6,0.9", "-n", "8", "--workers", "1",
+    out, gate = tmp_path / "sw", tmp_path / "gate"
+    args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "8", "--workers", "1",
             "--out", str(out), "--quiet"]
-    first = start(faults.command(*args, slow=1.0), tmp_path)  # 24 units of >= 1 s: busy while we try
-    wait_for(lambda: len(parts(out)) >= 1)
-    second = subprocess.run([sys.executable, "-m", "resim", *args, "--resume"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
-    assert second.returncode == 2, second.stderr
-    assert second.stderr.count("\n") == 1 and f"pid {first.pid}" in second.stderr
-    run = subprocess.run([sys.executable, "-m", "resim", "run", str(src), "--out", str(out)], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 2 and f"pid {first.pid}" in run.stderr
+    # replications 2-7 wait for the gate: the first writer is certainly still at work while we try
+    first = start(faults.command(*args, hold_from=2, gate=gate), tmp_path)
+    lock = tmp_path / ".sw.lock"
+    wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid), "the first writer's lock")
+    second = cli(*args, "--resume")
+    assert second.code == 2, second.err
+    assert second.err.count("\n") == 1 and f"pid {first.pid}" in second.err
+    run = cli("run", str(src), "--out", str(out))
+    assert run.code == 2 and f"pid {first.pid}" in run.err
+    gate.touch()
     assert first.wait(timeout=300) == 0, first.stderr.read()  # type: ignore[union-attr]
     rows = pd.read_parquet(out / "results.parquet")
-    assert len(rows) == 3 * 8 * 4 and not rows.duplicated(["point", "replication", "automaker"]).any()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml", "sw"]  # the lock file is gone
+    assert len(rows) == 2 * 8 * 4 and not rows.duplicated(["point", "replication", "automaker"]).any()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chain.toml", "gate", "sw"]  # the lock file is gone
 
 
 def test_the_folder_lock_names_its_holder_and_goes_when_released(tmp_path: Path) -> None:
@@ -49,20 +55,21 @@ def test_the_folder_lock_names_its_holder_and_goes_when_released(tmp_path: Path)
         code = ("import sys; from resim.experiment.runfolder import RunFolder; from resim.scenario.errors import ScenarioError\n"
                 f"try:\n    RunFolder({str(out)!r}, 'run').__enter__()\nexcept ScenarioError as e:\n"
                 "    print(e); sys.exit(3)")
-        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
         assert p.returncode == 3 and f"pid {os.getpid()}" in p.stdout
     assert not (tmp_path / ".o.lock").exists()
     with RunFolder(out, "run"), pytest.raises(ScenarioError):  # a lock is not re-entrant across descriptors
         RunFolder(out, "run").__enter__()
 
 
+@pytest.mark.slow
 def test_a_run_that_cannot_write_its_files_leaves_the_earlier_run_whole(tmp_path: Path) -> None:
     import resource
 
     src = chain_file(tmp_path)
     out = tmp_path / "run"
-    ok = resim_cli([str(src), "--out", str(out), "--workers", "1", "--quiet"], tmp_path)
-    assert ok.returncode == 0, ok.stderr
+    ok = cli(str(src), "--out", str(out), "--workers", "1", "--quiet")
+    assert ok.code == 0, ok.err
     before = {f.name: f.read_bytes() for f in out.iterdir() if f.is_file() and f.name != "report.html"}
 
     def small_disk() -> None:  # a full disk, as seen by one process: files stop at 20 kB
@@ -76,27 +83,29 @@ def test_a_run_that_cannot_write_its_files_leaves_the_earlier_run_whole(tmp_path
     after = {f.name: f.read_bytes() for f in out.iterdir() if f.is_file() and f.name != "report.html"}
     assert after == before  # the old run, whole: not one file of the new one
     assert sorted(f.name for f in tmp_path.iterdir()) == ["chain.toml", "run"]  # no staging left
-    rep = resim_cli(["report", str(out)], tmp_path)
-    assert rep.returncode == 0, rep.stderr
+    rep = cli("report", str(out))
+    assert rep.code == 0, rep.err
 
 
+@pytest.mark.slow
 def test_report_refuses_an_incomplete_or_mixed_folder_and_says_when_a_run_is_partial(tmp_path: Path) -> None:
     from resim.experiment.runfolder import MARKER
 
     src = chain_file(tmp_path)
     for name, seed in (("a", "1"), ("b", "2")):
-        p = resim_cli([str(src), "--out", str(tmp_path / name), "--seed", seed, "--quiet"], tmp_path)
-        assert p.returncode == 0, p.stderr
+        p = cli(str(src), "--out", str(tmp_path / name), "--seed", seed, "--quiet")
+        assert p.code == 0, p.err
     mixed = tmp_path / "a"
     (mixed / "replications.parquet").write_bytes((tmp_path / "b" / "replications.parquet").read_bytes())
-    p = resim_cli(["report", str(mixed)], tmp_path)
-    assert p.returncode == 2 and "replications.parquet" in p.stderr and "mixes" in p.stderr
-    assert p.stderr.count("\n") == 1
+    p = cli("report", str(mixed))
+    assert p.code == 2 and "replications.parquet" in p.err and "mixes" in p.err
+    assert p.err.count("\n") == 1
     (tmp_path / "b" / MARKER).unlink()
-    p = resim_cli(["report", str(tmp_path / "b")], tmp_path)
-    assert p.returncode == 2 and "not a finished run" in p.stderr and p.stderr.count("\n") == 1
+    p = cli("report", str(tmp_path / "b"))
+    assert p.code == 2 and "not a finished run" in p.err and p.err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_a_failure_row_with_its_seed_and_the_run_goes_on(tmp_path: Path) -> None:
     src = chain_file(tmp_path, **{"scenario.replications": 8})
     out = tmp_path / "o"
@@ -110,12 +119,12 @@ def test_a_killed_worker_is_a_failure_row_with_its_seed_and_the_run_goes_on(tmp_
     assert set(reps[reps.error.isna()].replication) == {0, 1, 2, 4, 5, 6, 7}
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_worker_is_a_failure_row_and_the_other_units_match_a_clean_sweep(tmp_path: Path) -> None:
     src = chain_file(tmp_path)
     args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "4", "--workers", "2", "--quiet"]
-    clean = subprocess.run([sys.executable, "-m", "resim", *args, "--out", str(tmp_path / "clean")], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=600)
-    assert clean.returncode == 0, clean.stderr
+    clean = cli(*args, "--out", str(tmp_path / "clean"))
+    assert clean.code == 0, clean.err
     p = subprocess.run(faults.command(*args, "--out", str(tmp_path / "k"), kill={1}), cwd=tmp_path,
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 1 and "2 sweep units failed" in p.stderr, p.stderr
@@ -141,10 +150,10 @@ def test_compare_turns_a_failed_pair_into_a_row(tmp_path: Path, monkeypatch: pyt
     assert (stats[stats.metric == "shortfall_t"].n == 4).all()
 
 
-def _interrupt(tmp_path: Path, argv: list[str], sig: int, ready: Callable[[], bool],
+def _interrupt(tmp_path: Path, argv: list[str], sig: int, ready: Callable[[], bool], what: str,
                group: bool) -> tuple[subprocess.Popen[str], float, str]:
     p = start(argv, tmp_path)
-    wait_for(ready)
+    wait_for(ready, what)
     t0 = time.monotonic()
     if group:
         os.killpg(p.pid, sig)  # Ctrl-C on a terminal reaches the whole process group
@@ -156,6 +165,7 @@ def _interrupt(tmp_path: Path, argv: list[str], sig: int, ready: Callable[[], bo
     return p, took, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "group", "code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
 def test_an_interrupted_sweep_stops_within_seconds_keeps_its_parts_and_resumes(
         tmp_path: Path, sig: int, group: bool, code: int) -> None:
@@ -163,19 +173,20 @@ def test_an_interrupted_sweep_stops_within_seconds_keeps_its_parts_and_resumes(
     out = tmp_path / "sw"
     args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "40", "--workers", "2",
             "--out", str(out), "--quiet"]
-    # 80 units of at least 1 s each on 2 workers: a minute of work left when the signal comes
-    p, took, err = _interrupt(tmp_path, faults.command(*args, slow=1.0), sig, lambda: len(parts(out)) >= 2, group)
+    # replications 20-39 wait for a gate that never opens: work is left whenever the signal comes
+    argv = faults.command(*args, hold_from=20, gate=tmp_path / "never")
+    p, took, err = _interrupt(tmp_path, argv, sig, lambda: len(parts(out)) >= 2, "two stored parts", group)
     assert p.returncode == code and "stopping" in err and "--resume" in err and "Traceback" not in err, err
     assert took < 15, took
     kept = len(parts(out))
     assert kept >= 2 and not (out / "results.parquet").exists()
-    resumed = subprocess.run([sys.executable, "-m", "resim", *args, "--resume"], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = cli(*args, "--resume")
+    assert resumed.code == 0, resumed.err
     rows = pd.read_parquet(out / "results.parquet")
     assert len(rows) == 2 * 40 * 4 and not rows.duplicated(["point", "replication", "automaker"]).any()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "group", "code"), [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)])
 def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, sig: int, group: bool,
                                                                   code: int) -> None:
@@ -183,28 +194,29 @@ def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, 
 
     src = chain_file(tmp_path)
     out = tmp_path / "run"
-    started = tmp_path / "started"
-    argv = faults.command(str(src), "-n", "200", "--out", str(out), "--workers", "2", "--quiet", slow=0.5)
-    # 200 replications of at least 0.5 s on 2 workers: 50 s of work; stop it after 8 s
-    ready = lambda: started.exists() or (time.sleep(8.0) or started.touch() or True)  # noqa: E731
-    p, took, err = _interrupt(tmp_path, argv, sig, ready, group)
+    batches = tmp_path / "batches"
+    # replications 16-39 wait for a gate that never opens; stop the run once a batch has reached the parent
+    argv = faults.command(str(src), "-n", "40", "--out", str(out), "--workers", "2", "--quiet", hold_from=16,
+                          gate=tmp_path / "never", batches=batches)
+    p, took, err = _interrupt(tmp_path, argv, sig, batches.exists, "a finished batch of replications", group)
     assert p.returncode == code and "stopping" in err and "marked partial" in err, err
-    assert took < 30, took  # the queue alone held 40 s of work
+    assert took < 30, took  # the held replications would never have finished
     doc = check_complete(out)
-    assert doc["status"] == "partial" and 0 < doc["replications"] < 200
+    assert doc["status"] == "partial" and 0 < doc["replications"] <= 16
     reps = pd.read_parquet(out / "replications.parquet")
     assert reps.replication.nunique() == doc["replications"] and reps.error.isna().all()
-    rep = resim_cli(["report", str(out)], tmp_path)
-    assert rep.returncode == 0 and "partial run" in rep.stderr, rep.stderr
+    rep = cli("report", str(out))
+    assert rep.code == 0 and "partial run" in rep.err, rep.err
 
 
+@pytest.mark.slow
 def test_a_sweep_that_runs_out_of_disk_keeps_its_parts_and_resumes(tmp_path: Path) -> None:
     import resource
 
     src = chain_file(tmp_path)
     args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "6", "--workers", "1", "--quiet"]
-    full = resim_cli([*args, "--out", str(tmp_path / "full")], tmp_path)
-    assert full.returncode == 0, full.stderr
+    full = cli(*args, "--out", str(tmp_path / "full"))
+    assert full.code == 0, full.err
     limit = max(f.stat().st_size for f in parts(tmp_path / "full")) + 1  # parts fit, the final table does not
     assert (tmp_path / "full" / "results.parquet").stat().st_size > limit
 
@@ -217,8 +229,8 @@ def test_a_sweep_that_runs_out_of_disk_keeps_its_parts_and_resumes(tmp_path: Pat
                        capture_output=True, text=True, timeout=600, preexec_fn=small_disk)
     assert p.returncode == 1 and "could not store" in p.stderr and "--resume" in p.stderr, p.stderr
     assert "Traceback" not in p.stderr and len(parts(out)) == len(parts(tmp_path / "full"))
-    again = resim_cli([*args, "--out", str(out), "--resume"], tmp_path)
-    assert again.returncode == 0, again.stderr
+    again = cli(*args, "--out", str(out), "--resume")
+    assert again.code == 0, again.err
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
                                   pd.read_parquet(tmp_path / "full" / "results.parquet"))
 

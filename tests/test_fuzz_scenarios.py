@@ -167,6 +167,7 @@ def check_contract(res: Any, path: Path, doc: dict[str, Any] | None) -> None:
     assert head in TOP_KEYS or head in doc, line
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(doc=mutated())
 def test_mutated_scenario_validates_or_fails_cleanly(doc: dict[str, Any], workdir: Path) -> None:

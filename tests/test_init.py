@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from procs import resim_cli
+from procs import resim_here
 
 import resim
 from resim.cli import main
@@ -18,7 +18,7 @@ DOC = ROOT / "docs" / "scenario-format.md"
 
 
 def test_init_writes_a_commented_scenario_with_one_chain_a_two_stage_office_and_a_policy(tmp_path: Path) -> None:
-    p = resim_cli(["init", "eu_stock.toml"], tmp_path)
+    p = resim_here(["init", "eu_stock.toml"], tmp_path)
     assert p.returncode == 0, p.stderr
     path = tmp_path / "eu_stock.toml"
     text = path.read_text(encoding="utf-8")
@@ -29,7 +29,7 @@ def test_init_writes_a_commented_scenario_with_one_chain_a_two_stage_office_and_
     assert [len(t) for t in (s.mines, s.separators, s.magnet_makers, s.automakers)] == [1, 1, 1, 1]
     assert len(s.licensing.stages) == 2 and len(s.policy) == 1
     assert s.controls.licence_mode != "none"  # the office has work: the automaker is abroad
-    assert resim_cli(["validate", str(path)], tmp_path).returncode == 0
+    assert resim_here(["validate", str(path)], tmp_path).returncode == 0
 
 
 def test_the_initial_scenario_runs_as_is_and_its_licences_bite(tmp_path: Path) -> None:
@@ -43,14 +43,14 @@ def test_the_initial_scenario_runs_as_is_and_its_licences_bite(tmp_path: Path) -
 
 def test_init_refuses_to_replace_a_file_unless_told(tmp_path: Path) -> None:
     (tmp_path / "mine.toml").write_text("keep me\n")
-    p = resim_cli(["init", "mine.toml"], tmp_path)
+    p = resim_here(["init", "mine.toml"], tmp_path)
     assert p.returncode == 2 and "already exists" in p.stderr and "--overwrite" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and (tmp_path / "mine.toml").read_text() == "keep me\n"
-    assert resim_cli(["init", "mine.toml", "--overwrite"], tmp_path).returncode == 0
+    assert resim_here(["init", "mine.toml", "--overwrite"], tmp_path).returncode == 0
     assert tomllib.loads((tmp_path / "mine.toml").read_text())["scenario"]["name"] == "mine"
-    p = resim_cli(["init", "notes.txt"], tmp_path)
+    p = resim_here(["init", "notes.txt"], tmp_path)
     assert p.returncode == 2 and ".toml" in p.stderr and not (tmp_path / "notes.txt").exists()
-    p = resim_cli(["init", "missing/dir.toml"], tmp_path)
+    p = resim_here(["init", "missing/dir.toml"], tmp_path)
     assert p.returncode == 2 and "does not exist" in p.stderr
 
 

@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 import numpy as np
+import pytest
 
 import resim
 
@@ -17,7 +18,7 @@ BASE = {"scenario.horizon": 300, "licensing.approval_rate": 0.5}
 
 
 def _kpi(src: dict[str, Any], who: str = "EU maker", metric: str = "shortfall_t") -> np.ndarray:
-    r = resim.simulate(src, replications=N).replications
+    r = resim.simulate(src, replications=N, workers=1).replications
     return r[r.automaker == who].set_index("replication")[metric].sort_index().to_numpy()
 
 
@@ -41,6 +42,7 @@ def test_more_safety_stock_loses_less() -> None:
     _assert_lower(_kpi(hi), _kpi(lo))
 
 
+@pytest.mark.slow
 def test_a_second_source_loses_less_and_later_qualification_loses_more() -> None:
     none = small_chain(**BASE)
     quick = with_second_source(none, share=0.4, qualification_days=0)
@@ -55,7 +57,7 @@ def test_second_source_premium_shows_up_as_extra_cost() -> None:
     cost = _kpi(src, metric="extra_cost_usd")
     # 60 $/kg x 1.2 against the 50 $/kg reference: 22 $/kg on every tonne from the US maker
     assert (cost > 0).all()
-    res = resim.simulate(src, replications=2)
+    res = resim.simulate(src, replications=2, workers=1)
     flows = res.flows
     us_t = flows[(flows.origin == "US") & (flows.destination == "DE")].groupby("replication").tonnes.sum()
     got = res.replications[res.replications.automaker == "EU maker"].set_index("replication").extra_cost_usd
@@ -63,6 +65,7 @@ def test_second_source_premium_shows_up_as_extra_cost() -> None:
     assert np.all(got.to_numpy() <= us_t.reindex(got.index).to_numpy() * 1000 * 22 + 1e-6)
 
 
+@pytest.mark.slow
 def test_emergency_rule_shifts_orders_to_the_second_source_and_flies_them() -> None:
     base = with_second_source(small_chain(**BASE), share=0.1, air=True, capacity=6.0)
     calm = copy.deepcopy(base)
@@ -80,6 +83,7 @@ def test_adaptive_target_never_loses_more() -> None:
     _assert_lower(_kpi(adaptive), _kpi(plain), strict=False)
 
 
+@pytest.mark.slow
 def test_substitution_cuts_the_tonnes_lost_once_shortage_lasts() -> None:
     plain = small_chain(**BASE)
     sub = small_chain(**BASE)
@@ -96,6 +100,7 @@ def test_recycling_returns_magnets_and_loses_less() -> None:
     _assert_lower(_kpi(rec), _kpi(plain))
 
 
+@pytest.mark.slow
 def test_a_strategic_stockpile_protects_the_automakers_it_names() -> None:
     plain = small_chain(**BASE)
     piled = small_chain(**BASE)

@@ -610,6 +610,7 @@ def test_schema_is_json_schema() -> None:
     assert licensing["additionalProperties"] is False
 
 
+@pytest.mark.slow
 def test_cli_subprocess_bad_run_writes_nothing(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.toml", replaced("approval_rate = 0.6", "approval_rate = 1.5"))
     out = tmp_path / "out"

@@ -100,20 +100,21 @@ def test_de_minimis_exempts_low_content_products() -> None:
 
 
 def test_no_controls_loses_no_vehicles() -> None:
-    res = resim.simulate(small_chain(**{"controls.licence_mode": "none"}), replications=6)
+    res = resim.simulate(small_chain(**{"controls.licence_mode": "none"}), replications=6, workers=1)
     assert (res.replications["vehicles_lost"].fillna(0) == 0).all()
     assert (res.replications["stockout_days"] == 0).all()
 
 
 def test_baseline_scenario_runs_short_of_nothing() -> None:
-    res = resim.simulate(SCENARIOS / "baseline.toml", replications=4)
+    res = resim.simulate(SCENARIOS / "baseline.toml", replications=4, workers=1)
     assert res.replications["shortfall_t"].max() == 0.0
 
 
 def _paired_lost(overrides_a: dict, overrides_b: dict, n: int, source=None) -> np.ndarray:  # noqa: ANN001
     src = source or small_chain()
-    a = resim.simulate(src, replications=n, overrides=overrides_a).totals  # every automaker together
-    b = resim.simulate(src, replications=n, overrides=overrides_b).totals
+    # every automaker together
+    a = resim.simulate(src, replications=n, overrides=overrides_a, workers=1).totals
+    b = resim.simulate(src, replications=n, overrides=overrides_b, workers=1).totals
     a = a.set_index("replication")["shortfall_t"]
     b = b.set_index("replication")["shortfall_t"]
     return (a - b).to_numpy()
@@ -138,7 +139,7 @@ def test_policy_changes_apply_at_their_date_and_are_logged() -> None:
                          "licensing.max_attempts": 1})
     src["policy"] = [{"day": 100, "set": {"licensing.approval_rate": 1.0}},
                      {"date": "2025-10-01", "set": {"controls.licence_mode": "none"}}]
-    res = resim.simulate(src, replications=2)
+    res = resim.simulate(src, replications=2, workers=1)
     lic = res.licences
     decided = lic[lic.outcome != "pending"]
     assert (decided.loc[decided.decided_day < 100, "outcome"] == "rejected").all()
@@ -157,7 +158,7 @@ def test_general_licence_renewal_covers_link_without_gap_when_lead_exceeds_revie
     for lead, expect_gap in ((40, 0.0), (20, 10.0)):
         src = small_chain(**base, **{"controls.renewal_lead_days": lead})
         src["licensing"]["stages"] = [{"name": "technical", "reviewers": "inf", "duration": 30}]
-        lic = resim.simulate(src, replications=1).licences
+        lic = resim.simulate(src, replications=1, workers=1).licences
         g = lic[(lic.kind == "general") & (lic.outcome == "approved") & (lic.exporter == "cn maker")
                 & (lic.customer == "EU maker")].sort_values("decided_day")
         assert len(g) >= 4
@@ -168,7 +169,7 @@ def test_general_licence_renewal_covers_link_without_gap_when_lead_exceeds_revie
 def test_annual_quota_makes_applications_wait_for_january() -> None:
     src = small_chain(**{"controls.licence_mode": "per_shipment", "controls.annual_quota_t": 5.0,
                          "licensing.approval_rate": 1.0, "scenario.horizon": 400})
-    lic = resim.simulate(src, replications=1).licences
+    lic = resim.simulate(src, replications=1, workers=1).licences
     jan1 = (pd.Timestamp("2026-01-01") - pd.Timestamp("2025-04-04")).days
     approved_2025 = lic[(lic.outcome == "approved") & (lic.decided_day < jan1)]
     # spending stops new filings, so 2025 approvals exceed the quota by at most the files already in review
@@ -181,9 +182,9 @@ def test_annual_quota_makes_applications_wait_for_january() -> None:
 def test_working_days_lengthen_reviews_in_calendar_time() -> None:
     src = small_chain(**{"licensing.approval_rate": 1.0})
     src["licensing"]["stages"] = [{"name": "technical", "reviewers": "inf", "duration": 45}]
-    cal = resim.simulate(src, replications=1).licences
+    cal = resim.simulate(src, replications=1, workers=1).licences
     src["licensing"]["working_days"] = True
-    work = resim.simulate(src, replications=1).licences
+    work = resim.simulate(src, replications=1, workers=1).licences
     assert np.allclose(cal.service_technical, 45.0)
     # 45 working days span 9 weeks (63 calendar days), give or take the weekend it starts in
     assert work.service_technical.between(61, 65).all()
@@ -245,7 +246,7 @@ def test_a_policy_shortening_mine_repairs_raises_output() -> None:
 
 def test_licensing_counts_use_the_replications_that_succeeded(monkeypatch) -> None:  # noqa: ANN001
     faults.inject(monkeypatch, fail={1})
-    res = resim.simulate(small_chain(), replications=4)
+    res = resim.simulate(small_chain(), replications=4, workers=1)
     apps = res.summary()["licensing"]["applications"]
     counts = res.licences.groupby("replication").size()
     assert apps["n"] == 3 and sorted(counts.index) == [0, 2, 3]

@@ -42,6 +42,7 @@ def _formats(obj: object) -> dict[str, object]:
 
 
 # ---------------------------------------------------------------- the example notebook
+@pytest.mark.slow
 def test_quick_look_runs_in_a_fresh_kernel_and_shows_each_figure_once() -> None:
     nb = nbformat.read(EXAMPLES / "quick_look.ipynb", as_version=4)
     assert not any("%matplotlib" in c.source for c in nb.cells if c.cell_type == "code")

@@ -53,7 +53,7 @@ def test_with_supply_cut_the_share_stopped_is_the_cdf_of_inventory_days() -> Non
                          "magnet_makers[cn maker].finished_stock_days": 0.0})
     eu = _entry(src)
     eu.update({"firms": n, "initial_inventory_days": cover, "review_days": 200})
-    res = resim.simulate(src, replications=1)
+    res = resim.simulate(src, replications=1, workers=1)
     ts = res.timeseries[res.timeseries.automaker == "EU maker"].sort_values("day")
     d = ts.day.to_numpy()
     cdf = make(cover).quantile  # F^-1; F via scipy's lognormal with the same parameters
@@ -66,6 +66,7 @@ def test_with_supply_cut_the_share_stopped_is_the_cdf_of_inventory_days() -> Non
     assert np.allclose(ts.demand_share_stopped, ts.share_stopped)
 
 
+@pytest.mark.slow
 def test_n_identical_firms_lose_what_one_aggregate_buyer_of_their_demand_loses() -> None:
     """Infinite reviewers, general licences: every quantity scales with
     demand, so N identical firms lose, in expectation, the tonnes of one buyer
@@ -76,7 +77,7 @@ def test_n_identical_firms_lose_what_one_aggregate_buyer_of_their_demand_loses()
     reps = 24
     lost = {}
     for name, src in (("one", base), ("many", many)):
-        r = resim.simulate(src, replications=reps).replications
+        r = resim.simulate(src, replications=reps, workers=1).replications
         lost[name] = r[r.automaker == "EU maker"].shortfall_t.to_numpy()
     diff = lost["many"].mean() - lost["one"].mean()
     se = math.sqrt(lost["many"].var(ddof=1) / reps + lost["one"].var(ddof=1) / reps)
@@ -85,6 +86,7 @@ def test_n_identical_firms_lose_what_one_aggregate_buyer_of_their_demand_loses()
     assert lost["many"].std() < lost["one"].std()
 
 
+@pytest.mark.slow
 def test_approval_spread_keeps_the_mean_and_gives_the_between_firm_variance_of_theory() -> None:
     cfg = load(small_chain()).scenario.find("automakers", "EU maker")
     loaded = load(small_chain(**{"automakers[EU maker].firms": 20_000,
@@ -130,7 +132,7 @@ def test_firm_draws_do_not_change_when_another_value_changes() -> None:
     def firm_table(**changes: Any) -> Any:
         src = small_chain(**{"automakers[EU maker].firms": 40, "output.firm_records": True, **changes})
         _entry(src)["initial_inventory_days"] = {"dist": "uniform", "low": 30, "high": 90}
-        res = resim.simulate(src, replications=1)
+        res = resim.simulate(src, replications=1, workers=1)
         return res.firms[res.firms.automaker == "EU maker"].set_index("firm")
 
     base = firm_table()
@@ -230,7 +232,7 @@ def test_per_firm_grades_split_the_population_and_free_grade_firms_never_stop() 
     del maker["grade"]
     maker["grades"] = {"FREE": 0.3, "N42SH": "rest"}
     _entry(src).update({"firms": 400, "grade_choice": "per_firm", "initial_inventory_days": 90})
-    res = resim.simulate(src, replications=1)
+    res = resim.simulate(src, replications=1, workers=1)
     firms = res.firms[res.firms.automaker == "EU maker"]
     running = (firms.stockout_days == 0).mean()
     assert abs(running - 0.3) < 3 * math.sqrt(0.3 * 0.7 / 400), running

@@ -58,7 +58,7 @@ def test_a_buyer_that_learns_early_rebuilds_stock_sooner() -> None:
     _eu(learns)["adaptive_target"].update({"censored": True, "reviews": True})
     stock = {}
     for name, src in (("plain", plain), ("learns", learns)):
-        ts = resim.simulate(src, replications=REPS).timeseries
+        ts = resim.simulate(src, replications=REPS, workers=1).timeseries
         eu = ts[(ts.automaker == "EU maker") & ts.day.between(100, 200)]
         stock[name] = eu.groupby("replication").inventory_t.mean().to_numpy()
     assert np.all(stock["learns"] >= stock["plain"] - 1e-9) and stock["learns"].mean() > stock["plain"].mean()
@@ -73,7 +73,7 @@ def test_anticipating_firms_raise_stock_between_announcement_and_effect() -> Non
     _eu(calm).pop("anticipation")
     result = {}
     for name, src in (("calm", calm), ("eager", eager)):
-        res = resim.simulate(src, replications=3)
+        res = resim.simulate(src, replications=3, workers=1)
         ts = res.timeseries[res.timeseries.automaker == "EU maker"].set_index(["replication", "day"])
         result[name] = ts.inventory_t
         if name == "eager":
@@ -109,7 +109,7 @@ def test_licensed_parcels_fly_in_an_emergency_and_the_air_freight_is_paid() -> N
     _eu(air)["emergency"] = {"cover_days": 20, "use_air": True, "fly_licensed": True}
     out = {}
     for name, s in (("sea", sea), ("air", air)):
-        r = resim.simulate(s, replications=REPS).replications
+        r = resim.simulate(s, replications=REPS, workers=1).replications
         out[name] = r[r.automaker == "EU maker"].set_index("replication").sort_index()
     assert (out["sea"].extra_cost_usd == 0).all() and (out["air"].extra_cost_usd > 0).any()
     assert np.all(out["air"].shortfall_t <= out["sea"].shortfall_t + 1e-9)

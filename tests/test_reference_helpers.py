@@ -9,7 +9,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from reference import FIRST_EVENT_KPIS, KPIS, SIGMAS, frame_hash, kpi_equivalence, kpi_stats
+from reference import (
+    FIRST_EVENT_KPIS,
+    KPIS,
+    SIGMAS,
+    comparisons,
+    frame_hash,
+    kpi_equivalence,
+    kpi_stats,
+)
 
 AUTOMAKERS = ("EU automaker", "US automaker")
 
@@ -45,7 +53,7 @@ def reference_block(reps: pd.DataFrame, totals: pd.DataFrame) -> dict:
     return {"seed": 1, "replications": int(totals.shape[0]), "kpis": kpi_stats(reps, totals)}
 
 
-def rule_failures(ref: dict, reps: pd.DataFrame, totals: pd.DataFrame) -> set[str]:
+def rule_failures(ref: dict, reps: pd.DataFrame, totals: pd.DataFrame, sigmas: float = SIGMAS) -> set[str]:
     """The ``where`` of every pair the stated rule rejects, computed here
     independently of kpi_equivalence's code."""
     out = set()
@@ -59,14 +67,14 @@ def rule_failures(ref: dict, reps: pd.DataFrame, totals: pd.DataFrame) -> set[st
                 sd_ref, sd_new = x_ref["sd"], have.std(ddof=1)
                 se = math.sqrt(sd_ref**2 / x_ref["n"] + sd_new**2 / have.size)
                 diff = abs(have.mean() - x_ref["mean"])
-                if not (sd_ref == 0 and sd_new == 0 and diff == 0) and diff > SIGMAS * se + 1e-9 * max(1, abs(x_ref["mean"])):
+                if not (sd_ref == 0 and sd_new == 0 and diff == 0) and diff > sigmas * se + 1e-9 * max(1, abs(x_ref["mean"])):
                     out.add(f"{name} {k}: mean")
             if k in FIRST_EVENT_KPIS:
                 n1, n2 = x_ref["n"] + x_ref["nan"], x.size
                 e1, e2 = x_ref["n"], have.size
                 p = (e1 + e2) / (n1 + n2)
                 se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
-                if se > 0 and abs(e1 / n1 - e2 / n2) > SIGMAS * se:
+                if se > 0 and abs(e1 / n1 - e2 / n2) > sigmas * se:
                     out.add(f"{name} {k}: event")
     return out
 
@@ -94,6 +102,17 @@ def test_shifted_mean_is_rejected() -> None:
     assert {"EU automaker vehicles_lost: mean", "US automaker vehicles_lost: mean",
             "all vehicles_lost: mean"} <= kinds(failures)
     assert all("vehicles_lost" in f for f in failures)
+
+
+def test_the_limit_can_be_widened_for_many_comparisons_of_a_short_run() -> None:
+    ref = reference_block(*draw(1))
+    assert comparisons(ref) == 3 * (len(KPIS) + len(FIRST_EVENT_KPIS))  # EU, US and all
+    reps, totals = draw(2, n=120, shift={"vehicles_lost": 45.0})  # ~8 standard errors (all: ~12)
+    for sigmas in (3.0, 6.0, 10.0, 20.0):
+        failures = kpi_equivalence(ref, reps, totals, sigmas=sigmas)
+        assert kinds(failures) == rule_failures(ref, reps, totals, sigmas), sigmas
+        assert all(f"(limit {sigmas:g}" in f for f in failures)
+    assert kpi_equivalence(ref, reps, totals, sigmas=20.0) == []
 
 
 def test_event_share_is_compared() -> None:

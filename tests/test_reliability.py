@@ -6,16 +6,19 @@ SIGINT and SIGTERM with a check for leftover processes, mixed folders."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from procs import chain_file, parts
 
 from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import SCENARIOS, small_chain
+from scenario_helpers import cli
 
 
 def _resim(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -24,11 +27,11 @@ def _resim(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> sub
 
 
 def _sweep_twice(tmp_path: Path, args: list[str], name: str) -> Path:
-    """The sweep ``args`` run to the end in ``full`` (the reference) and in
-    ``name``, which the caller then damages; ``name``'s folder."""
-    for out in ("full", name):
-        p = _resim([*args, "--out", str(tmp_path / out)], tmp_path)
-        assert p.returncode == 0, p.stderr
+    """The sweep ``args`` run to the end in ``full`` (the reference) and
+    copied to ``name``, which the caller then damages; ``name``'s folder."""
+    p = cli(*args, "--out", str(tmp_path / "full"))
+    assert p.code == 0, p.err
+    shutil.copytree(tmp_path / "full", tmp_path / name)
     return tmp_path / name
 
 
@@ -39,12 +42,13 @@ def _unfinish(out: Path) -> None:
 
 
 def _resumed_as_full(tmp_path: Path, args: list[str], out: Path) -> None:
-    p = _resim([*args, "--out", str(out), "--resume"], tmp_path)
-    assert p.returncode == 0, p.stderr
+    p = cli(*args, "--out", str(out), "--resume")
+    assert p.code == 0, p.err
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
                                   pd.read_parquet(tmp_path / "full" / "results.parquet"))
 
 
+@pytest.mark.slow
 def test_outputs_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.replications": 3})))
@@ -59,38 +63,42 @@ def test_outputs_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
 def test_absurd_work_is_refused_with_an_estimate_before_it_starts(tmp_path: Path) -> None:
     src = tmp_path / "big.toml"
     src.write_text(dumps(small_chain(**{"scenario.horizon": "150y"})))
-    p = _resim([str(src), "-n", "1000000", "--out", str(tmp_path / "o")], tmp_path)
-    assert p.returncode == 2 and "record rows" in p.stderr and "limit" in p.stderr
-    assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+    p = cli(str(src), "-n", "1000000", "--out", str(tmp_path / "o"))
+    assert p.code == 2 and "record rows" in p.err and "limit" in p.err
+    assert len(p.err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
     office = tmp_path / "office.toml"
     office.write_text(dumps({"scenario": {"horizon": "190y"},
                              "licensing": {"background": {"applications_per_day": 1000}}}))
-    p = _resim([str(office), "--out", str(tmp_path / "o2")], tmp_path)
-    assert p.returncode == 2 and "one replication would keep" in p.stderr
-    p = _resim(["sweep", str(src), "--grid", "licensing.approval_rate=0:1:5000", "-n", "5000",
-                "--out", str(tmp_path / "o3")], tmp_path)
-    assert p.returncode == 2 and "units" in p.stderr and not (tmp_path / "o3").exists()
+    p = cli(str(office), "--out", str(tmp_path / "o2"))
+    assert p.code == 2 and "one replication would keep" in p.err
+    p = cli("sweep", str(src), "--grid", "licensing.approval_rate=0:1:5000", "-n", "5000",
+            "--out", str(tmp_path / "o3"))
+    assert p.code == 2 and "units" in p.err and not (tmp_path / "o3").exists()
 
 
-def test_nothing_is_written_outside_out(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_nothing_is_written_outside_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "cwd"
     work.mkdir()
     out = tmp_path / "elsewhere" / "run"
-    p = _resim([str(SCENARIOS / "per_shipment_licences.toml"), "-n", "2", "--out", str(out), "--quiet"], work)
-    assert p.returncode == 0, p.stderr
+    monkeypatch.chdir(work)
+    p = cli(str(SCENARIOS / "per_shipment_licences.toml"), "-n", "2", "--out", str(out), "--quiet")
+    assert p.code == 0, p.err
     assert list(work.iterdir()) == []
     assert sorted(f.name for f in out.parent.iterdir()) == ["run"]
     assert not [f for f in out.rglob("*.tmp")]
 
 
-def test_extends_resolves_relative_to_the_file_not_the_cwd(tmp_path: Path) -> None:
+def test_extends_resolves_relative_to_the_file_not_the_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "base.toml").write_text(dumps(small_chain()))
     (tmp_path / "sub" / "child.toml").write_text('extends = "base.toml"\n[scenario]\nname = "child"\n')
-    p = _resim(["validate", "sub/child.toml"], tmp_path)
-    assert p.returncode == 0, p.stderr
-    p = _resim(["validate", str(tmp_path / "sub" / "child.toml")], Path("/"))
-    assert p.returncode == 0, p.stderr
+    monkeypatch.chdir(tmp_path)
+    p = cli("validate", "sub/child.toml")
+    assert p.code == 0, p.err
+    monkeypatch.chdir("/")
+    p = cli("validate", str(tmp_path / "sub" / "child.toml"))
+    assert p.code == 0, p.err
 
 
 def test_set_reaches_into_default_stages_and_extends_replaces_distributions(tmp_path: Path) -> None:
@@ -108,30 +116,33 @@ def test_set_reaches_into_default_stages_and_extends_replaces_distributions(tmp_
 def test_unquoted_dotted_policy_keys_are_refused(tmp_path: Path) -> None:
     src = tmp_path / "p.toml"
     src.write_text(dumps(small_chain()) + '\n[[policy]]\nday = 10\nset = { licensing.approval_rate = 0.3 }\n')
-    p = _resim(["validate", str(src)], tmp_path)
-    assert p.returncode == 2 and "write dotted keys in quotes" in p.stderr
+    p = cli("validate", str(src))
+    assert p.code == 2 and "write dotted keys in quotes" in p.err
 
 
 def test_out_inside_a_file_is_refused_before_running(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
-    p = _resim([str(SCENARIOS / "baseline.toml"), "--out", str(tmp_path / "afile" / "sub")], tmp_path)
-    assert p.returncode == 2 and "not a directory" in p.stderr
+    p = cli(str(SCENARIOS / "baseline.toml"), "--out", str(tmp_path / "afile" / "sub"))
+    assert p.code == 2 and "not a directory" in p.err
 
 
 # ------------------------------------------------------------ issue 18: real faults
 
 # ------------------------------------------------------------ folders and text
 
-def test_resume_under_another_spelling_of_the_scenario_path(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_resume_under_another_spelling_of_the_scenario_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "sub").mkdir()
     src = chain_file(tmp_path)
     args = ["--grid", "licensing.approval_rate=0.5", "-n", "2", "--out", str(tmp_path / "sw"), "--quiet"]
-    p = _resim(["sweep", "chain.toml", *args], tmp_path)
-    assert p.returncode == 0, p.stderr
-    p = _resim(["sweep", str(tmp_path / "sub" / ".." / src.name), *args, "--resume"], tmp_path)
-    assert p.returncode == 0, p.stderr
+    monkeypatch.chdir(tmp_path)
+    p = cli("sweep", "chain.toml", *args)
+    assert p.code == 0, p.err
+    p = cli("sweep", str(tmp_path / "sub" / ".." / src.name), *args, "--resume")
+    assert p.code == 0, p.err
 
 
+@pytest.mark.slow
 def test_zero_length_and_stale_files_do_not_break_resume(tmp_path: Path) -> None:
     src = chain_file(tmp_path)
     args = ["sweep", str(src), "--grid", "licensing.approval_rate=0.3,0.9", "-n", "4", "--workers", "1", "--quiet"]
@@ -148,24 +159,25 @@ def test_zero_length_and_stale_files_do_not_break_resume(tmp_path: Path) -> None
     assert not list(out.rglob("*.tmp")) and not (tmp_path / ".cut.staging-1").exists()
 
 
+@pytest.mark.slow
 def test_out_holding_something_else_is_refused_unless_overwrite(tmp_path: Path) -> None:
     src = chain_file(tmp_path, **{"scenario.replications": 2})
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("do not lose")
-    p = _resim([str(src), "--out", str(mine)], tmp_path)
-    assert p.returncode == 2 and "not a resim result" in p.stderr and "--overwrite" in p.stderr
+    p = cli(str(src), "--out", str(mine))
+    assert p.code == 2 and "not a resim result" in p.err and "--overwrite" in p.err
     assert sorted(f.name for f in mine.iterdir()) == ["notes.txt"]
-    p = _resim([str(src), "--out", str(mine), "--overwrite", "--quiet"], tmp_path)
-    assert p.returncode == 0 and not (mine / "notes.txt").exists() and (mine / "summary.json").is_file()
-    p = _resim([str(src), "--out", str(mine), "--quiet"], tmp_path)  # a run over a run: fine
-    assert p.returncode == 0, p.stderr
-    p = _resim(["sweep", str(src), "--grid", "licensing.approval_rate=0.5", "-n", "1", "--out", str(mine)], tmp_path)
-    assert p.returncode == 2 and "holds a resim run, not a sweep" in p.stderr
+    p = cli(str(src), "--out", str(mine), "--overwrite", "--quiet")
+    assert p.code == 0 and not (mine / "notes.txt").exists() and (mine / "summary.json").is_file()
+    p = cli(str(src), "--out", str(mine), "--quiet")  # a run over a run: fine
+    assert p.code == 0, p.err
+    p = cli("sweep", str(src), "--grid", "licensing.approval_rate=0.5", "-n", "1", "--out", str(mine))
+    assert p.code == 2 and "holds a resim run, not a sweep" in p.err
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    p = _resim([str(src), "--out", str(fifo)], tmp_path)
-    assert p.returncode == 2 and "not a directory" in p.stderr and p.stderr.count("\n") == 1
+    p = cli(str(src), "--out", str(fifo))
+    assert p.code == 2 and "not a directory" in p.err and p.err.count("\n") == 1
 
 
 def test_the_resolved_scenario_cannot_be_injected_and_reruns_to_the_same_results(tmp_path: Path) -> None:
@@ -185,32 +197,30 @@ def test_the_resolved_scenario_cannot_be_injected_and_reruns_to_the_same_results
     f.write_text(text, encoding="utf-8")
     again = resim.load_scenario(f)
     assert again.scenario == loaded.scenario
-    a = resim.simulate(loaded, replications=2).replications
-    b = resim.simulate(again, replications=2).replications
+    a = resim.simulate(loaded, replications=2, workers=1).replications
+    b = resim.simulate(again, replications=2, workers=1).replications
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.slow
 def test_the_python_api_writes_under_the_same_folder_rules(tmp_path: Path) -> None:
-    import pytest
-
     import resim
     from resim.experiment.runfolder import check_complete
     from resim.scenario.errors import ScenarioError
 
-    res = resim.simulate(small_chain(), replications=2, out=tmp_path / "o")
+    res = resim.simulate(small_chain(), replications=2, out=tmp_path / "o", workers=1)
     doc = check_complete(tmp_path / "o")
     assert doc["status"] == "complete" and doc["replications"] == 2 and len(res.replications)
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "keep.txt").write_text("mine")
     with pytest.raises(ScenarioError, match="--overwrite"):
-        resim.simulate(small_chain(), replications=1, out=tmp_path / "x")
-    resim.simulate(small_chain(), replications=1, out=tmp_path / "x", overwrite=True)
+        resim.simulate(small_chain(), replications=1, out=tmp_path / "x", workers=1)
+    resim.simulate(small_chain(), replications=1, out=tmp_path / "x", overwrite=True, workers=1)
     assert check_complete(tmp_path / "x")["kind"] == "run"
 
 
+@pytest.mark.slow
 def test_interrupted_results_written_from_python_are_marked_partial(tmp_path: Path) -> None:
-    import pytest
-
     import resim
     from resim.experiment.interrupts import Interrupted
     from resim.experiment.runfolder import check_complete
@@ -232,9 +242,8 @@ def test_interrupted_results_written_from_python_are_marked_partial(tmp_path: Pa
     assert (doc["status"], doc["replications"], doc["asked"]) == ("partial", len(res.outputs), 3)
 
 
+@pytest.mark.slow
 def test_results_are_not_written_over_the_current_directory(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    import pytest
-
     import resim
     from resim.scenario.errors import ScenarioError
 
@@ -248,6 +257,7 @@ def test_results_are_not_written_over_the_current_directory(tmp_path: Path, monk
     assert Path.cwd().exists() and (tmp_path / "o" / "summary.json").exists()
 
 
+@pytest.mark.slow
 def test_a_sweep_stored_before_seeds_were_integers_resumes(tmp_path: Path) -> None:
     import json
 
@@ -269,8 +279,6 @@ def test_a_sweep_stored_before_seeds_were_integers_resumes(tmp_path: Path) -> No
 
 
 def test_report_on_a_calibration_folder_says_what_it_is(tmp_path: Path) -> None:
-    import pytest
-
     from resim.experiment.runfolder import check_complete
     from resim.scenario.errors import ScenarioError
 

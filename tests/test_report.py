@@ -41,7 +41,7 @@ EXTERNAL = re.compile(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https
 
 def build_run_dir(out: Path, replications: int = 4) -> Path:
     """The reference scenario, run small and written to ``out``."""
-    res = resim.simulate(SCENARIOS / "six_month_licences.toml", replications=replications)
+    res = resim.simulate(SCENARIOS / "six_month_licences.toml", replications=replications, workers=1)
     res.write(out)
     return out
 
@@ -66,7 +66,7 @@ def office_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "policy": [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.8}}],
     }
     out = tmp_path_factory.mktemp("office")
-    resim.simulate(scn).write(out)
+    resim.simulate(scn, workers=1).write(out)
     return out
 
 
@@ -110,6 +110,7 @@ class Cells(HTMLParser):
 
 
 # ---------------------------------------------------------------- run figures
+@pytest.mark.slow
 def test_save_run_plots_writes_legible_pngs(run_dir: Path) -> None:
     paths = figures.save_run_plots(run_dir, run_dir)
     assert len(paths) >= 4
@@ -121,13 +122,15 @@ def test_save_run_plots_writes_legible_pngs(run_dir: Path) -> None:
         assert_png_has_content(p.read_bytes())
 
 
+@pytest.mark.slow
 def test_figures_from_results_match_figures_from_files(run_dir: Path) -> None:
-    res = resim.simulate(SCENARIOS / "six_month_licences.toml", replications=2)
+    res = resim.simulate(SCENARIOS / "six_month_licences.toml", replications=2, workers=1)
     from_results = [p.name for p in figures.run_figures(res)]
     from_files = [p.name for p in figures.run_figures(run_dir)]
     assert from_results == from_files
 
 
+@pytest.mark.slow
 def test_every_figure_has_title_labels_and_date_axis(run_dir: Path) -> None:
     for plot in figures.run_figures(run_dir):
         fig = plot.figure
@@ -147,7 +150,7 @@ def test_every_figure_has_title_labels_and_date_axis(run_dir: Path) -> None:
 def test_inventory_fan_marks_policy_changes() -> None:
     scn = small_chain(scenario__replications=2)
     scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9}}]
-    res = resim.simulate(scn)
+    res = resim.simulate(scn, workers=1)
     fig = figures.inventory_fan(res, "EU maker")
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("approval rate → 0.9" in t for t in texts)
@@ -183,6 +186,7 @@ def test_licence_pipeline_counts_applications_in_review() -> None:
     assert np.allclose(sum(by_stage.values()), by_kind["general"].mean(axis=0))
 
 
+@pytest.mark.slow
 def test_licensing_only_scenario_gets_only_licence_plots(office_dir: Path) -> None:
     paths = figures.save_run_plots(office_dir, office_dir)
     assert sorted(p.stem for p in paths) == ["licence_decisions", "licence_pipeline"]
@@ -194,6 +198,7 @@ def test_licensing_only_scenario_gets_only_licence_plots(office_dir: Path) -> No
     assert "2025-06-01" in html and "licensing.approval_rate" in html  # policy table
 
 
+@pytest.mark.slow
 def test_stale_plots_of_an_earlier_run_are_removed(tmp_path: Path, office_dir: Path) -> None:
     (tmp_path / "plots").mkdir()
     stale = tmp_path / "plots" / "inventory_gone_automaker.png"
@@ -205,6 +210,7 @@ def test_stale_plots_of_an_earlier_run_are_removed(tmp_path: Path, office_dir: P
 
 
 # ---------------------------------------------------------------- run report
+@pytest.mark.slow
 def test_report_is_self_contained_and_matches_summary(run_dir: Path) -> None:
     path = write_report(run_dir)
     assert path == run_dir / "report.html"
@@ -257,6 +263,7 @@ def test_report_is_self_contained_and_matches_summary(run_dir: Path) -> None:
     assert f"{lic['decision_days']['mean']:.1f}" in html
 
 
+@pytest.mark.slow
 def test_report_is_rebuilt_from_files_alone(run_dir: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     copy = tmp_path / "copy"
@@ -279,20 +286,22 @@ def test_report_command_on_a_bad_directory(tmp_path: Path, capsys: pytest.Captur
     assert not (tmp_path / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_text_is_escaped(tmp_path: Path) -> None:
     scn = small_chain(scenario__replications=2, scenario__name="<b>A & B</b>")
     scn["scenario"]["description"] = '<script>alert("x")</script>'
     scn["automakers"][0]["name"] = "EU <maker>"
-    resim.simulate(scn).write(tmp_path)
+    resim.simulate(scn, workers=1).write(tmp_path)
     html = write_report(tmp_path).read_text(encoding="utf-8")
     assert "<b>A" not in html and "&lt;b&gt;A &amp; B&lt;/b&gt;" in html
     assert "<script>alert" not in html and "EU &lt;maker&gt;" in html
 
 
+@pytest.mark.slow
 def test_automakers_whose_names_slug_alike_each_get_their_own_figure(tmp_path: Path) -> None:
     scn = small_chain(scenario__replications=2)
     scn["automakers"][1]["name"] = "EU-maker"  # slugs as "EU maker" does: eu_maker
-    resim.simulate(scn).write(tmp_path)
+    resim.simulate(scn, workers=1).write(tmp_path)
     fans = sorted(p.name for p in (tmp_path / "plots").glob("inventory_*.png"))
     assert fans == ["inventory_cn_buyer.png", "inventory_eu_maker.png", "inventory_eu_maker_2.png"]
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
@@ -310,12 +319,13 @@ def test_automakers_whose_names_slug_alike_each_get_their_own_figure(tmp_path: P
     assert own["EU maker"] != own["EU-maker"]
 
 
+@pytest.mark.slow
 def test_templates_escape_markup_in_names(tmp_path: Path) -> None:
     scn = small_chain(scenario__replications=2, scenario__name='<script>alert("name")</script>')
     scn["automakers"][0]["name"] = "<script>evil()</script>"
     scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9},
                       "note": "<img src=x onerror=alert(1)>"}]
-    resim.simulate(scn).write(tmp_path)
+    resim.simulate(scn, workers=1).write(tmp_path)
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert re.findall(r"<script[^>]*>", html) == ["<script>"]  # only the page's own counter
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
@@ -344,7 +354,7 @@ def test_no_pyplot_state() -> None:
     code = ("import sys, pandas as pd; from resim.output import figures, report; "
             "s = pd.DataFrame({'k': [1, 2], 'automaker': ['all'] * 2, 'm_mean': [1.0, 2.0]}); "
             "figures.sweep_lines(s, 'k', 'm'); assert 'matplotlib.pyplot' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
 
 
 # ---------------------------------------------------------------- sweeps
@@ -495,6 +505,7 @@ def _render(table: object) -> str:
 MARKUP_NAMES = ("[/]", "[bold red]loud", "x [/bold]", "back\\")
 
 
+@pytest.mark.slow
 def test_rich_markup_in_names_is_shown_as_typed(run_dir: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     summary["scenario"] = "[/] scenario"

@@ -43,10 +43,12 @@ def find_chromium() -> str:
 def run_chromium(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [chromium, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True, text=True, timeout=25, check=False,
+        capture_output=True, text=True, timeout=120, check=False,
     )
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_every_figure_loads_in_chromium(tmp_path: Path) -> None:
     chromium = find_chromium()
     run_dir = build_run_dir(tmp_path / "run", replications=3)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import faults
@@ -20,7 +18,8 @@ from resim.output import figures
 from resim.output.figures.common import save_figure
 from resim.scenario.tomlwriter import dumps
 
-from chain_fixtures import ROOT, SCENARIOS, small_chain
+from chain_fixtures import SCENARIOS, small_chain
+from scenario_helpers import cli
 
 
 def test_kpis_from_a_hand_built_table() -> None:
@@ -93,15 +92,12 @@ def test_toml_writer_round_trips_a_scenario() -> None:
     assert again.scenario == loaded.scenario
 
 
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "resim", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
-
-
+@pytest.mark.slow
 def test_run_writes_every_result_file_with_the_contract_columns(tmp_path: Path) -> None:
     out = tmp_path / "six"
-    p = _run([str(SCENARIOS / "six_month_licences.toml"), "-n", "4", "--out", str(out), "--workers", "1"], ROOT)
-    assert p.returncode == 0, p.stderr
+    p = cli(str(SCENARIOS / "six_month_licences.toml"), "-n", "4", "--out", str(out), "--workers", "1", "--json")
+    assert p.code == 0, p.err
+    assert json.loads(p.out) == json.loads((out / "summary.json").read_text())  # --json prints summary.json
     for f in ("summary.json", "replications.parquet", "timeseries.parquet", "licences.parquet",
               "flows.parquet", "scenario.resolved.toml", "manifest.json"):
         assert (out / f).is_file(), f
@@ -133,29 +129,28 @@ def test_run_writes_every_result_file_with_the_contract_columns(tmp_path: Path) 
     assert resolved.scenario.controls.licence_mode == "general"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == s["seed"] and "versions" in manifest
-    p = _run([str(SCENARIOS / "six_month_licences.toml"), "-n", "2", "--out", str(tmp_path / "j"), "--json"], ROOT)
-    assert json.loads(p.stdout)["replications"] == 2
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_files_with_one_and_two_workers(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.replications": 6})))
     for w in (1, 2):
-        p = _run([str(src), "--out", str(tmp_path / f"w{w}"), "--workers", str(w), "--quiet"], ROOT)
-        assert p.returncode == 0, p.stderr
+        p = cli(str(src), "--out", str(tmp_path / f"w{w}"), "--workers", str(w), "--quiet")
+        assert p.code == 0, p.err
     for f in ("replications.parquet", "licences.parquet", "timeseries.parquet", "flows.parquet"):
         assert (tmp_path / "w1" / f).read_bytes() == (tmp_path / "w2" / f).read_bytes(), f
 
 
-def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path) -> None:
-    import os
-
+@pytest.mark.slow
+def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.replications": 4})))
-    p = subprocess.run(faults.command(str(src), "--out", str(tmp_path / "o"), "--workers", "2", fail={2}),
-                       capture_output=True, text=True, env=dict(os.environ), timeout=600)
-    assert p.returncode == 1
-    assert "1 of 4 replications failed" in p.stderr and "Traceback" not in p.stderr
+    faults.inject(monkeypatch, fail={2})  # the worker processes are forked from this one: they have it too
+    p = cli(str(src), "--out", str(tmp_path / "o"), "--workers", "2")
+    assert p.code == 1
+    assert "1 of 4 replications failed" in p.err and "Traceback" not in p.err
     reps = pd.read_parquet(tmp_path / "o" / "replications.parquet")
     bad = reps[reps.error.notna()]
     assert list(bad.replication) == [2] and "injected fault" in bad.error.iloc[0]
@@ -163,10 +158,11 @@ def test_a_failing_replication_becomes_a_row_and_exits_non_zero(tmp_path: Path) 
     assert set(reps[reps.error.isna()].replication) == {0, 1, 3}
 
 
+@pytest.mark.slow
 def test_results_plot_methods_draw_the_run_figures_of_the_written_files(tmp_path: Path) -> None:
     scn = small_chain(**{"scenario.replications": 3})
     scn["policy"] = [{"date": "2025-06-01", "set": {"licensing.approval_rate": 0.9}}]
-    res = resim.simulate(scn)
+    res = resim.simulate(scn, workers=1)
     res.write(tmp_path)
 
     def png(fig: object, name: str) -> bytes:
@@ -191,7 +187,7 @@ def test_results_plot_methods_draw_the_run_figures_of_the_written_files(tmp_path
 
 
 def test_kpi_frame_is_the_summary_as_a_table() -> None:
-    res = resim.simulate(small_chain(**{"scenario.replications": 3}))
+    res = resim.simulate(small_chain(**{"scenario.replications": 3}), workers=1)
     frame = res.kpi_frame()
     kpis = res.summary()["kpis"]
     assert len(frame) == len(kpis) * len(METRICS)
@@ -243,25 +239,26 @@ def test_t_and_wilson_intervals_are_the_textbook_ones() -> None:
         assert wilson(k, n) == pytest.approx([max(0.0, centre - half), min(1.0, centre + half)])
 
 
+@pytest.mark.slow
 def test_results_write_makes_a_whole_run_folder_that_resim_report_accepts(tmp_path: Path) -> None:
     from resim.experiment.runfolder import read_marker
     from resim.scenario.errors import ScenarioError
 
     out = tmp_path / "nb"
-    resim.simulate(small_chain(**{"scenario.replications": 2})).write(out)
+    resim.simulate(small_chain(**{"scenario.replications": 2}), workers=1).write(out)
     marker = read_marker(out)
     assert marker is not None and (marker["kind"], marker["status"], marker["replications"]) == ("run", "complete", 2)
-    p = subprocess.run([sys.executable, "-m", "resim", "report", str(out)], capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr
+    p = cli("report", str(out))
+    assert p.code == 0, p.err
     # a second write replaces the run whole: no file of the first is left beside the second's
-    resim.simulate(small_chain(**{"scenario.replications": 3, "scenario.seed": 9})).write(out)
+    resim.simulate(small_chain(**{"scenario.replications": 3, "scenario.seed": 9}), workers=1).write(out)
     assert pd.read_parquet(out / "totals.parquet").replication.tolist() == [0, 1, 2]
     assert json.loads((out / "summary.json").read_text())["seed"] == 9
     # a folder of other files is not a run: refused unless overwrite=True
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    res = resim.simulate(small_chain(**{"scenario.replications": 2}))
+    res = resim.simulate(small_chain(**{"scenario.replications": 2}), workers=1)
     with pytest.raises(ScenarioError, match="not a resim result"):
         res.write(other)
     assert (other / "notes.txt").read_text() == "mine"

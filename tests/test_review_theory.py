@@ -154,6 +154,7 @@ def network() -> resim.Results:
     return resim.simulate(scenario(LAM, STAGES, HORIZON, REPS, seed=2025), workers=1)
 
 
+@pytest.mark.slow
 def test_stage_waits_and_time_in_review_match_jackson(network: resim.Results) -> None:
     theory = jackson_tandem(LAM, [(m, c) for _, m, c in STAGES])
     sel = steady(network.licences, HORIZON)
@@ -176,6 +177,7 @@ def test_stage_waits_and_time_in_review_match_jackson(network: resim.Results) ->
     assert abs(mean / theory.total - 1.0) < TOTAL_PRECISION
 
 
+@pytest.mark.slow
 def test_littles_law_per_stage(network: resim.Results) -> None:
     lic, st = network.licences, network.stages
     theory = jackson_tandem(LAM, [(m, c) for _, m, c in STAGES])
@@ -207,6 +209,7 @@ def test_littles_law_per_stage(network: resim.Results) -> None:
         assert abs(r_mean - LAM) <= 4 * math.sqrt(LAM / HORIZON / REPS)
 
 
+@pytest.mark.slow
 def test_reviewer_utilisation_matches_offered_load(network: resim.Results) -> None:
     summary = network.summary()["licensing"]
     st = network.stages
@@ -229,6 +232,7 @@ def test_reviewer_utilisation_matches_offered_load(network: resim.Results) -> No
 # ---------------------------------------------------------------- (c) rework
 
 
+@pytest.mark.slow
 def test_rework_visits_and_time_match_jackson() -> None:
     q, fix = 0.3, 3.0
     # technical sees 4 / 0.7 = 5.71 visits a day: utilisation 0.78 with 7 reviewers

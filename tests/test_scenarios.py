@@ -28,7 +28,7 @@ FILES = sorted(p.name for p in SCENARIOS.glob("*.toml"))
 @cache
 def run(name: str, **overrides: object) -> resim.Results:
     """Two replications of a scenario (cached: several tests read one run)."""
-    return resim.simulate(SCENARIOS / name, replications=2, overrides=dict(overrides))
+    return resim.simulate(SCENARIOS / name, replications=2, overrides=dict(overrides), workers=1)
 
 
 def day_of(res: resim.Results, d: str) -> float:
@@ -49,7 +49,12 @@ def test_the_new_scenarios_are_there() -> None:
         assert name in FILES
 
 
-@pytest.mark.parametrize("name", FILES)
+#: Scenarios of firm populations: a replication costs seconds, not a tenth of one.
+POPULATIONS = ("april_2025_controls.toml", "eu_supplier_population.toml")
+
+
+@pytest.mark.parametrize("name", [pytest.param(f, marks=pytest.mark.slow) if f in POPULATIONS else f
+                                  for f in FILES])
 def test_scenario_validates_and_runs(name: str) -> None:
     loaded = resim.load_scenario(SCENARIOS / name)
     scn = loaded.scenario
@@ -99,6 +104,7 @@ def test_licences_cost_vehicles_and_one_year_licences_are_one_year() -> None:
     assert np.allclose(ok.licence_expiry_day - ok.decided_day, 365.25)
 
 
+@pytest.mark.slow
 def test_april_2025_exports_collapse_when_no_18_arrives() -> None:
     res = run("april_2025_controls.toml")
     m = cn_magnet_exports(res)

@@ -45,6 +45,7 @@ def _index(frame: pd.DataFrame, key: str, index: str) -> pd.Series:
     return row.iloc[0]
 
 
+@pytest.mark.slow
 def test_sobol_indices_of_a_linear_model_match_theory() -> None:
     # Y = 4a + b with a, b, c uniform on [0, 1]: Var = 16/12 + 1/12, so
     # S1 = ST = 16/17 for a, 1/17 for b, 0 for c (which Y does not read)
@@ -119,6 +120,7 @@ def test_sampled_designs_have_the_sizes_the_help_promises() -> None:
     assert make_design(loaded, sampler="sobol", ranges=ranges, samples=8)[1] == pts  # seeded by the scenario
 
 
+@pytest.mark.slow
 def test_a_sobol_sweep_gives_a_key_that_does_nothing_no_index_and_the_dominant_key_the_largest(
         tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"

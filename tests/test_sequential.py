@@ -72,6 +72,7 @@ def test_the_rule_stops_at_the_cap_and_an_absolute_floor_rescues_a_mean_near_zer
     assert d.status == "met" and d.precision[0]["half_width"] <= 0.5
 
 
+@pytest.mark.slow
 def test_run_with_target_ci_keeps_the_same_replications_on_any_workers(tmp_path: Path) -> None:
     doc = small_chain(**{"scenario.horizon": 120})
     kw = dict(replications=60, target_ci=0.25, target_kpis=["fill_rate@EU maker", "vehicles_lost"])
@@ -94,6 +95,7 @@ def test_run_with_target_ci_keeps_the_same_replications_on_any_workers(tmp_path:
     assert not (tmp_path / "w1" / "sequential.json").exists()
 
 
+@pytest.mark.slow
 def test_the_command_line_says_when_the_target_is_not_met(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.horizon": 90})))
@@ -109,6 +111,7 @@ def test_the_command_line_says_when_the_target_is_not_met(tmp_path: Path) -> Non
     assert_one_line_error(cli("run", str(src), "--target-ci", "0.1", "--target-kpi", "lost"), "lost", "is not a KPI")
 
 
+@pytest.mark.slow
 def test_a_sweep_with_target_ci_replicates_each_point_until_it_is_met(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.horizon": 120})))

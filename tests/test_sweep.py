@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import faults
 import numpy as np
 import pandas as pd
 import pytest
+from procs import parts, start, wait_for
 
 import resim
 from resim.api import compare, sweep
@@ -22,6 +21,7 @@ from resim.scenario.errors import ScenarioError
 from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import ROOT, small_chain
+from scenario_helpers import cli
 
 GRID = ["--grid", "licensing.approval_rate=0.3,0.6,0.9", "--grid", "controls.lifetime_days=60,120"]
 
@@ -31,11 +31,6 @@ def chain_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     p = tmp_path_factory.mktemp("sweep") / "chain.toml"
     p.write_text(dumps(small_chain(**{"scenario.horizon": 150})))
     return p
-
-
-def _sweep_cli(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:  # noqa: ANN003
-    return subprocess.Popen([sys.executable, "-m", "resim", "sweep", *args], cwd=ROOT, env=env or os.environ.copy(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
 def _rows(out: Path) -> pd.DataFrame:
@@ -73,12 +68,12 @@ def test_sobol_points_are_balanced() -> None:
 
 
 def test_a_bad_value_in_the_design_is_refused_before_anything_runs(chain_file: Path, tmp_path: Path) -> None:
-    p = _sweep_cli([str(chain_file), "--grid", "licensing.approval_rate=0.5,1.5", "--out", str(tmp_path / "o")])
-    _, err = p.communicate(timeout=120)
-    assert p.returncode == 2 and "approval_rate" in err and "1.5" in err and "Traceback" not in err
+    p = cli("sweep", str(chain_file), "--grid", "licensing.approval_rate=0.5,1.5", "--out", str(tmp_path / "o"))
+    assert p.code == 2 and "approval_rate" in p.err and "1.5" in p.err and "Traceback" not in p.err
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_common_random_numbers_make_paired_intervals_narrower(chain_file: Path) -> None:
     df = compare(chain_file, overrides_b=["licensing.approval_rate=0.5"], replications=20,
                  overrides=["scenario.horizon=200"])
@@ -90,6 +85,8 @@ def test_common_random_numbers_make_paired_intervals_narrower(chain_file: Path) 
     assert same["diff"] == 0.0
 
 
+@pytest.mark.slow
+@pytest.mark.processes
 def test_sweep_rows_are_identical_across_executors_and_worker_counts(chain_file: Path, tmp_path: Path) -> None:
     common = dict(grid={"licensing.approval_rate": [0.3, 0.9], "controls.lifetime_days": [60, 120]}, replications=3)
     serial = sweep(chain_file, workers=1, out=tmp_path / "s1", **common)
@@ -105,52 +102,53 @@ def test_sweep_rows_are_identical_across_executors_and_worker_counts(chain_file:
     assert (tmp_path / "s1" / "plots" / "sweep_all.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
+@pytest.mark.processes
 def test_a_dask_scheduler_on_localhost_gives_the_same_rows(chain_file: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
 
     args = [str(chain_file), *GRID, "-n", "2", "--quiet"]
-    p = _sweep_cli([*args, "--out", str(tmp_path / "pool"), "--workers", "2"])
-    assert p.wait(timeout=300) == 0, p.stderr.read()
+    pool = cli("sweep", *args, "--out", str(tmp_path / "pool"), "--workers", "2")
+    assert pool.code == 0, pool.err
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
-        p = _sweep_cli([*args, "--out", str(tmp_path / "dask"), "--dask", cluster.scheduler_address])
-        assert p.wait(timeout=300) == 0, p.stderr.read()
+        p = cli("sweep", *args, "--out", str(tmp_path / "dask"), "--dask", cluster.scheduler_address)
+        assert p.code == 0, p.err
     pd.testing.assert_frame_equal(_rows(tmp_path / "pool"), _rows(tmp_path / "dask"))
 
 
+@pytest.mark.slow
+@pytest.mark.processes
 def test_sigkill_mid_sweep_then_resume_gives_exactly_the_uninterrupted_rows(chain_file: Path, tmp_path: Path) -> None:
-    args = [str(chain_file), *GRID, "-n", "8", "--workers", "1", "--quiet"]
-    full = _sweep_cli([*args, "--out", str(tmp_path / "full")])
-    assert full.wait(timeout=300) == 0, full.stderr.read()
+    args = ["sweep", str(chain_file), *GRID, "-n", "8", "--workers", "1", "--quiet"]
+    full = cli(*args, "--out", str(tmp_path / "full"))
+    assert full.code == 0, full.err
     expected = _rows(tmp_path / "full")
     assert len(expected) == 6 * 8 * 4
 
     out = tmp_path / "killed"
-    p = _sweep_cli([*args, "--out", str(out)], start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        parts = list((out / "parts").glob("part-*.parquet")) if (out / "parts").exists() else []
-        if len(parts) >= 4:  # half of the 8 parts
-            break
-        time.sleep(0.01)
+    # replications 6 and 7 of each point wait for a gate that never opens: the sweep cannot finish
+    p = start(faults.command(*args, "--out", str(out), hold_from=6, gate=tmp_path / "never"), ROOT)
+    wait_for(lambda: len(parts(out)) >= 1, "a stored part")
     os.killpg(p.pid, signal.SIGKILL)
     p.wait(timeout=60)
     assert p.returncode == -signal.SIGKILL
     assert not (out / "results.parquet").exists()  # nothing that looks complete
-    done_before = len(list((out / "parts").glob("part-*.parquet")))
+    done_before = len(parts(out))
     assert 0 < done_before < 8
 
-    again = _sweep_cli([*args, "--out", str(out)])
-    _, err = again.communicate(timeout=120)
-    assert again.returncode == 2 and "--resume" in err  # refuses to start over silently
+    again = cli(*args, "--out", str(out))
+    assert again.code == 2 and "--resume" in again.err  # refuses to start over silently
 
-    resumed = _sweep_cli([*args, "--out", str(out), "--resume"])
-    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    resumed = cli(*args, "--out", str(out), "--resume")
+    assert resumed.code == 0, resumed.err
     got = _rows(out)
     pd.testing.assert_frame_equal(expected, got)
     assert not got.duplicated(["point", "replication", "automaker"]).any()
 
 
+@pytest.mark.slow
+@pytest.mark.processes
 def test_a_failing_unit_becomes_a_row_and_the_sweep_goes_on(chain_file: Path, tmp_path: Path) -> None:
     p = subprocess.Popen(faults.command("sweep", str(chain_file), "--grid", "licensing.approval_rate=0.3,0.9",
                                         "-n", "3", "--workers", "2", "--out", str(tmp_path / "f"), "--quiet",
@@ -166,6 +164,7 @@ def test_a_failing_unit_becomes_a_row_and_the_sweep_goes_on(chain_file: Path, tm
     assert len(good) == 2 * 2 * 4
 
 
+@pytest.mark.slow
 def test_python_api_sweep_and_lhs(chain_file: Path, tmp_path: Path) -> None:
     res = resim.sweep(chain_file, sampler="lhs", ranges=[("licensing.approval_rate", 0.2, 1.0),
                                                           ("licensing.stages[0].reviewers", 5, 50)],
@@ -175,17 +174,17 @@ def test_python_api_sweep_and_lhs(chain_file: Path, tmp_path: Path) -> None:
     assert (tmp_path / "lhs" / "points.parquet").exists() and (tmp_path / "lhs" / "summary.parquet").exists()
 
 
+@pytest.mark.slow
 def test_a_finished_sweep_is_replaced_by_another_and_an_unfinished_one_is_kept(chain_file: Path,
                                                                                 tmp_path: Path) -> None:
     out = tmp_path / "s"
-    base = [str(chain_file), "-n", "2", "--workers", "1", "--quiet", "--out", str(out)]
-    first = _sweep_cli([*base, "--grid", "licensing.approval_rate=0.3,0.9"])
-    assert first.wait(timeout=300) == 0, first.stderr.read()
-    second = _sweep_cli([*base, "--grid", "licensing.approval_rate=0.5"])  # another design, as a run replaces a run
-    assert second.wait(timeout=300) == 0, second.stderr.read()
+    base = ["sweep", str(chain_file), "-n", "2", "--workers", "1", "--quiet", "--out", str(out)]
+    first = cli(*base, "--grid", "licensing.approval_rate=0.3,0.9")
+    assert first.code == 0, first.err
+    second = cli(*base, "--grid", "licensing.approval_rate=0.5")  # another design, as a run replaces a run
+    assert second.code == 0, second.err
     assert sorted(_rows(out)["licensing.approval_rate"].unique()) == [0.5]
     (out / ".resim-complete.json").unlink()  # as if it had been killed before the end
-    third = _sweep_cli([*base, "--grid", "licensing.approval_rate=0.7"])
-    _, err = third.communicate(timeout=120)
-    assert third.returncode == 2 and "unfinished sweep" in err and "--resume" in err
+    third = cli(*base, "--grid", "licensing.approval_rate=0.7")
+    assert third.code == 2 and "unfinished sweep" in third.err and "--resume" in third.err
     assert sorted(_rows(out)["licensing.approval_rate"].unique()) == [0.5]

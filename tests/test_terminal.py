@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import io
-import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -22,6 +21,7 @@ from resim.output.console import kpi_table, licensing_table, make_console
 from resim.output.progress import EtaColumn, clock
 
 from chain_fixtures import SCENARIOS
+from scenario_helpers import cli
 
 
 @pytest.fixture(scope="module")
@@ -88,14 +88,13 @@ def test_the_licensing_table_fits_80_columns(summary: dict[str, Any]) -> None:
     assert all(stage in "\n".join(lines) for stage in summary["licensing"]["stage_wait_days"])
 
 
+@pytest.mark.slow
 def test_resim_run_prints_a_table_that_fits_80_columns(tmp_path: Path) -> None:
-    env = {**os.environ, "COLUMNS": "80"}
-    p = subprocess.run([sys.executable, "-m", "resim", str(SCENARIOS / "six_month_licences.toml"), "-n", "3",
-                        "--workers", "1", "--out", str(tmp_path / "o")], capture_output=True, text=True,
-                       env=env, timeout=600)
-    assert p.returncode == 0, p.stderr
-    lines = p.stdout.splitlines()
-    assert max(len(line.rstrip()) for line in lines) <= 80, p.stdout
+    p = cli(str(SCENARIOS / "six_month_licences.toml"), "-n", "3", "--workers", "1", "--out", str(tmp_path / "o"),
+            width="80")
+    assert p.code == 0, p.err
+    lines = p.out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80, p.out
     assert any(line.startswith("Japan automaker") for line in lines)
 
 
@@ -122,6 +121,7 @@ def test_the_eta_comes_from_the_work_completed() -> None:
     assert clock(3725) == "1:02:05" and clock(75) == "1:15"
 
 
+@pytest.mark.processes
 def test_version_and_a_reader_that_goes_away() -> None:
     p = resim_cli(["--version"], SCENARIOS)
     assert p.returncode == 0 and p.stdout.strip() == f"resim {resim.__version__}"
