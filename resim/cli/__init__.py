@@ -17,8 +17,9 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from typing import Any
 
 from .. import __version__
 from ..experiment.interrupts import Interrupted, stop_on_signals
@@ -44,44 +45,72 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
-        argv = ["run", *argv]  # `python -m resim FILE` means `resim run FILE`
-    debug = "--debug" in argv
-    in_main = threading.current_thread() is threading.main_thread()
+    """Run one command; every failure ends as a one-line message and an exit
+    code (no traceback reaches a user unless ``--debug`` asks for it)."""
+    argv = _as_run(list(sys.argv[1:] if argv is None else argv))
     try:
-        args = build_parser().parse_args(argv)
-        if args.command is None:
-            build_parser().print_help()
-            return 2
-        with stop_on_signals() if in_main else nullcontext():
-            code = COMMANDS[args.command].command(args, argv)
-        sys.stdout.flush()  # piped output is buffered: a reader that left shows here, not at exit
-        return code
-    except ScenarioError as e:
-        print(e, file=sys.stderr)
-        return 2
-    except UsageError as e:
-        print(" ".join(str(e).split()), file=sys.stderr)  # one line, whatever the flag held
-        return 2
-    except Interrupted as e:
-        print("resim: interrupted; nothing was written", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("resim: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        _drop_stdout()
-        return BROKEN_PIPE
-    except WriteError as e:
-        print(f"resim: {e}", file=sys.stderr)
-        return 1
+        return _dispatch(argv)
     except Exception as e:  # noqa: BLE001 - no traceback reaches a user
-        if debug:
-            traceback.print_exc()
-        print(f"resim: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
-              file=sys.stderr)
-        return 1
+        return _internal(e, "--debug" in argv)
+    except (KeyboardInterrupt, Interrupted) as e:
+        return _failed(e)
+
+
+def _as_run(argv: list[str]) -> list[str]:
+    """``python -m resim FILE`` means ``resim run FILE``."""
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        return ["run", *argv]
+    return argv
+
+
+def _dispatch(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    in_main = threading.current_thread() is threading.main_thread()
+    with stop_on_signals() if in_main else nullcontext():
+        code = COMMANDS[args.command].command(args, argv)
+    sys.stdout.flush()  # piped output is buffered: a reader that left shows here, not at exit
+    return code
+
+
+def _broken_pipe(_: BaseException) -> int:
+    _drop_stdout()
+    return BROKEN_PIPE
+
+
+#: What each expected failure prints and returns, most specific first.
+FAILURES: tuple[tuple[type[BaseException], Callable[[Any], int]], ...] = (
+    (ScenarioError, lambda e: _say(str(e), 2)),
+    (UsageError, lambda e: _say(" ".join(str(e).split()), 2)),  # one line, whatever the flag held
+    (Interrupted, lambda e: _say("resim: interrupted; nothing was written", e.exit_code)),
+    (KeyboardInterrupt, lambda e: _say("resim: interrupted", 130)),
+    (BrokenPipeError, _broken_pipe),
+    (WriteError, lambda e: _say(f"resim: {e}", 1)),
+)
+
+
+def _say(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _failed(e: BaseException) -> int | None:
+    """The exit code of an expected failure (its message printed), else None."""
+    for kind, handle in FAILURES:
+        if isinstance(e, kind):
+            return handle(e)
+    return None
+
+
+def _internal(e: Exception, debug: bool) -> int:
+    code = _failed(e)
+    if code is not None:
+        return code
+    if debug:
+        traceback.print_exc()
+    return _say(f"resim: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", 1)
 
 
 def _drop_stdout() -> None:
