@@ -191,17 +191,21 @@ def _kind(scn: Scenario, key: str, text: str, near: float) -> bool:
         value = read_value(scn, key)
     except (ValueError, KeyError, IndexError, AttributeError, StopIteration, TypeError):
         return False  # a key the file leaves unset: with_values says if it exists
+    _refuse_non_numbers(value, key, text)
+    return isinstance(value, int) or (isinstance(value, float) and _whole(scn, key, near))
+
+
+def _refuse_non_numbers(value: Any, key: str, text: str) -> None:
+    """``ScenarioError`` for a value no fitted number can replace: a flag, a
+    distribution (its numbers can be fitted), text, a list or a table."""
     if isinstance(value, bool):
         raise ScenarioError("--fit", key, "is true/false, not a number", text)
-    if isinstance(value, int) or (isinstance(value, float) and _whole(scn, key, near)):
-        return True
     if isinstance(value, BaseModel) and getattr(value, "dist", None) not in (None, "constant"):
         numbers = [f.alias or n for n, f in type(value).model_fields.items() if n != "dist"]
         raise ScenarioError("--fit", key, f"is a {value.dist} distribution; fit one of its numbers "
                             f"(e.g. {key}.{numbers[0] if numbers else 'low'})", text)
     if isinstance(value, str | list | dict) or (isinstance(value, BaseModel) and not hasattr(value, "dist")):
         raise ScenarioError("--fit", key, "is not a number", text)
-    return False
 
 
 def apply_values(scn: Scenario, values: Mapping[str, float], source: str,
