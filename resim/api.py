@@ -130,9 +130,10 @@ def simulate(
 
     With ``out``, the result files are also written there, as ``resim run``
     does (``overwrite=True`` is ``--overwrite``); an interrupt (Ctrl-C) then
-    still writes the replications that finished, marked partial, and
-    re-raises ``resim.experiment.interrupts.Interrupted`` with those ``Results`` as its
-    ``finished``.
+    still writes the replications that finished, marked partial. Either way
+    an interrupt raises ``resim.experiment.interrupts.Interrupted`` whose
+    ``.results`` is the ``Results`` of the replications that finished
+    (``interrupted`` True).
 
     A run estimated to take more than ``max_hours`` on its workers (default
     ``resim.experiment.budget.DEFAULT_MAX_HOURS``; ``math.inf`` for no limit)
@@ -210,7 +211,7 @@ def progress_reporter(progress: Progress, label: str, total: int) -> Iterator[Ca
     wanted = progress is True or console.is_jupyter
     with ProgressBar(console, label, enabled=wanted) as bar:
         bar.total(total)
-        yield bar.advance if bar.shown else None
+        yield bar.advance if bar.shown or progress is True else None  # lines on stderr when piped
 
 
 def run(
@@ -244,6 +245,7 @@ def run(
     except Interrupted as e:
         stop, outputs = e, e.finished or []
         if not outputs:
+            e.finished = None  # nothing finished: no Results to hand back
             raise
     decision: Decision | None = exp.decisions[0] if exp.decisions else None
     results = Results(loaded, outputs, time.perf_counter() - t0, workers)
@@ -277,14 +279,19 @@ def sweep(
     ``resume``, ``overwrite``, ``target``, progress callbacks, ...
 
     Raises ScenarioError on bad input (before anything is written) and
-    ``Interrupted`` on Ctrl-C or SIGTERM (the finished parts are kept:
-    finish with ``resume=True``). ``report=False`` skips report.html."""
+    ``Interrupted`` on Ctrl-C or SIGTERM, whose ``.results`` is a
+    ``SweepResults`` of the units that finished (``partial`` True; the parts
+    are kept: finish with ``resume=True``). ``report=False`` skips report.html."""
     from .experiment.sweeps import run_sweep
     from .output.sweep import SweepResults, write_report
 
     base = with_posterior(load_scenario(scenario, overrides), posterior)
-    data = run_sweep(base, grid, sampler, ranges, samples, replications,
-                     finishing=write_report if report else None, **options)
+    try:
+        data = run_sweep(base, grid, sampler, ranges, samples, replications,
+                         finishing=write_report if report else None, **options)
+    except Interrupted as e:
+        e.finished = SweepResults.of(e.finished) if e.finished is not None else None
+        raise
     return SweepResults.of(data)
 
 

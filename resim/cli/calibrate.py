@@ -144,12 +144,15 @@ def _check_budget(args: argparse.Namespace) -> None:
 
 
 def _check_time(args: argparse.Namespace, loaded: Any) -> None:
-    """Refuse a budget estimated to take longer than ``--max-hours``."""
+    """Refuse a budget estimated to take longer than ``--max-hours``; say
+    the estimate of a long one before it starts."""
     from ..experiment.budget import time_budget
     from ..experiment.replications import default_workers
 
-    time_budget(loaded, args.budget, args.workers or default_workers(), args.max_hours,
-                what=f"--budget {args.budget} simulations")
+    line = time_budget(loaded, args.budget, args.workers or default_workers(), args.max_hours,
+                       what=f"--budget {args.budget} simulations")
+    if line and not args.quiet:
+        print(line, file=sys.stderr)
 
 
 def _calibrate(args: argparse.Namespace, folder: Any, inputs: dict[str, Any]) -> int:

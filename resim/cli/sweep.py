@@ -108,7 +108,8 @@ def _run(args: argparse.Namespace, out: Path, console: Any) -> Any:
                      progress=bar.advance, on_design=on_design, on_total=bar.total, overwrite=args.overwrite,
                      max_memory=parse_memory(args.max_memory) if args.max_memory else None,
                      announce=args.workers is not None and not args.quiet, target=target,
-                     max_hours=args.max_hours)
+                     max_hours=args.max_hours,
+                     on_estimate=None if args.quiet else lambda line: print(line, file=sys.stderr))
 
 
 def _show(console: Any, res: Any, out: Path) -> None:

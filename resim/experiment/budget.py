@@ -41,8 +41,8 @@ BYTES_PER_APPLICATION = 1_000
 MEMORY_SHARE = 0.8
 #: Hours a run, sweep or calibration may be estimated to take (``--max-hours``).
 DEFAULT_MAX_HOURS = 24.0
-#: Estimates above this many seconds are said before the run starts.
-ANNOUNCE_SECONDS = 600.0
+#: Estimates above this many seconds are said before a run, sweep or calibration starts.
+ANNOUNCE_SECONDS = 60.0
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
@@ -211,19 +211,29 @@ def time_budget(loaded: Loaded, replications: int, workers: int, max_hours: str 
     seconds = run_seconds(replication_estimate(loaded), replications, workers)
     limit = hours_limit(max_hours)
     check_time(seconds, loaded.source, what or f"{replications:,} replications", workers, limit)
+    return estimate_line(seconds, workers, limit)
+
+
+def sweep_budget(points: list[Loaded], replications: int, workers: int,
+                 max_hours: str | float | None = None) -> str | None:
+    """Refuse a sweep whose points x replications are estimated over the
+    limit; the line to print before a long one starts (None if short)."""
+    per = sum(replication_estimate(p) for p in points) * replications
+    seconds = per / max(1, min(workers, len(points) * replications))
+    what = f"{len(points):,} points x {replications:,} replications"
+    limit = hours_limit(max_hours)
+    check_time(seconds, points[0].source if points else "sweep", what, workers, limit)
+    return estimate_line(seconds, workers, limit)
+
+
+def estimate_line(seconds: float, workers: int, limit: float) -> str | None:
+    """What to say before work estimated at ``seconds`` starts: long work is
+    announced (with the limit it was checked against and how to stop it), so
+    nobody waits ten minutes without knowing; short work says nothing."""
     if seconds < ANNOUNCE_SECONDS:
         return None
     return (f"resim: estimated {duration_text(seconds)} on {workers} worker(s) (--max-hours {limit:g}); "
             "Ctrl-C stops it and keeps what finished")
-
-
-def sweep_budget(points: list[Loaded], replications: int, workers: int,
-                 max_hours: str | float | None = None) -> None:
-    """Refuse a sweep whose points x replications are estimated over the limit."""
-    per = sum(replication_estimate(p) for p in points) * replications
-    seconds = per / max(1, min(workers, len(points) * replications))
-    what = f"{len(points):,} points x {replications:,} replications"
-    check_time(seconds, points[0].source if points else "sweep", what, workers, hours_limit(max_hours))
 
 
 def _gb(n: float) -> str:
@@ -242,5 +252,5 @@ def check_sweep(scn: Scenario, source: str, points: int, replications: int) -> N
 
 __all__ = ["DEFAULT_MAX_HOURS", "hours_limit", "available_memory", "check_memory", "check_run", "check_sweep", "check_time",
            "duration_text", "parse_hours", "parse_memory", "replication_estimate", "rows_per_replication",
-           "run_seconds", "saturation_warnings", "sweep_budget",
+           "estimate_line", "run_seconds", "saturation_warnings", "sweep_budget",
            "time_budget"]

@@ -23,13 +23,23 @@ class Interrupted(KeyboardInterrupt):
     """The user (SIGINT) or the system (SIGTERM) asked us to stop.
 
     ``finished`` carries the work that completed before the stop, set by the
-    code that was running it, so the caller can keep it.
+    code that was running it, so the caller can keep it. From the Python API
+    it is a whole result object, also as ``results``: ``resim.simulate``'s
+    ``Results`` of the replications that finished (``interrupted`` True), or
+    ``resim.sweep``'s ``SweepResults`` of the finished units (``partial``
+    True; None when none finished). Raising rather than returning keeps a
+    stopped run from passing for a finished one in a script.
     """
 
     def __init__(self, signum: int = signal.SIGINT, finished: Any = None):
         super().__init__(signal.Signals(signum).name)
         self.signum = int(signum)
         self.finished = finished
+
+    @property
+    def results(self) -> Any:
+        """What finished before the stop (``finished``), as the API's result object."""
+        return self.finished
 
     @property
     def exit_code(self) -> int:

@@ -40,6 +40,7 @@ from .budget import check_memory, check_sweep, sweep_budget
 from .design import INDEX_SAMPLERS, Point, build_points, design_origin, design_size, make_design
 from .executors import DaskConnection
 from .experiment import Experiment, Stored
+from .interrupts import Interrupted
 from .point_outcomes import horizon_of
 from .replications import RESULT_COLUMNS, cap_workers, default_workers
 from .runfolder import RunFolder, WriteError, read_marker
@@ -68,6 +69,9 @@ class SweepData:
     constant: list[tuple[str, str]] = field(default_factory=list)
     #: Per point, the sequential rule's decision (``--target-ci``), else empty.
     sequential: list[dict[str, Any]] = field(default_factory=list)
+    #: True for what an interrupted sweep held when it stopped (nothing of it
+    #: written but its parts; ``resume`` finishes it).
+    partial: bool = False
 
 
 def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str],
@@ -156,6 +160,7 @@ def run_sweep(
     target: Target | None = None,
     finishing: Callable[[SweepData], None] | None = None,
     max_hours: str | float | None = None,
+    on_estimate: Callable[[str], None] | None = None,
 ) -> SweepData:
     """Run a sweep of ``base`` (loaded, with its ``draws`` under
     ``--posterior``) into ``out``; see ``resim sweep --help``. Raises
@@ -168,14 +173,17 @@ def run_sweep(
     replicates until its target is met, ``replications`` being the most per
     point. ``on_design(units, done)`` is called once the design is checked;
     with ``target``, ``on_total(units, done)`` each round with the units
-    known so far. ``finishing(data)`` runs in the folder before it is marked
+    known so far. ``on_estimate(line)`` is called before a long sweep starts
+    with its time estimate. ``finishing(data)`` runs in the folder before it is marked
     complete (the caller's report)."""
     t0 = time.perf_counter()
     plan = plan_sweep(base, grid, sampler, ranges, samples, replications, target)
     workers = cap_workers(max(1, workers or default_workers()), len(plan.design) * plan.replications, announce)
     for p in plan.points:
         check_memory(p, workers, max_memory)
-    sweep_budget(plan.points, plan.replications, workers, max_hours)  # --max-hours (default budget.DEFAULT_MAX_HOURS)
+    estimate = sweep_budget(plan.points, plan.replications, workers, max_hours)  # default budget.DEFAULT_MAX_HOURS
+    if estimate and on_estimate:
+        on_estimate(estimate)
     conn = DaskConnection(dask, workers) if dask else None  # a bad address: exit 2, nothing written
     try:
         with RunFolder(out, "sweep", overwrite) as folder:
@@ -188,7 +196,7 @@ def run_sweep(
                              sink=Stored(store, in_workers=conn is None), chunk=chunk, progress=progress,
                              on_total=on_total if target is not None else None)
             try:
-                exp.run()
+                _run_keeping(exp, store, plan, t0)
                 data = finish(store, plan.keys, plan.design, time.perf_counter() - t0, exp.decisions)
                 if finishing:
                     finishing(data)
@@ -201,6 +209,16 @@ def run_sweep(
     finally:
         if conn is not None:
             conn.close()
+
+
+def _run_keeping(exp: Experiment, store: SweepStore, plan: SweepPlan, t0: float) -> None:
+    """Run the experiment; on an interrupt its ``finished`` (``.results``) is
+    the partial sweep, for a notebook user who pressed Ctrl-C."""
+    try:
+        exp.run()
+    except Interrupted as e:
+        e.finished = partial(store, plan.keys, plan.design, time.perf_counter() - t0)
+        raise
 
 
 def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bool, overwrite: bool,
@@ -263,15 +281,33 @@ def _indices(store: SweepStore, design_doc: dict[str, Any], results: pd.DataFram
     return found.frame, found.notes, found.constant
 
 
-def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float,
-           decisions: Sequence[Decision] | None = None) -> SweepData:
-    """Assemble and write the final tables from the parts; with ``decisions``
-    (sequential replications) each point keeps the replications its decision
-    names; a sobol or morris design gets its indices."""
+def assemble(store: SweepStore, keys: list[str], design: list[Point], runtime: float,
+             decisions: Sequence[Decision] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The points, tidy results and per-point summary of the parts stored so
+    far (written nowhere); with ``decisions`` each point keeps the
+    replications its decision names."""
     points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(design)])
     results = _results(store.read_parts(), points, keys, decisions)
+    summary = summarise(results[RESULT_COLUMNS], points, keys, horizon_of(store.read_design(), points))
+    return points, results, summary
+
+
+def partial(store: SweepStore, keys: list[str], design: list[Point], runtime: float) -> SweepData | None:
+    """What an interrupted sweep holds: its finished units, summarised but
+    not written (None when no unit finished)."""
+    if not any(store.parts.glob("part-*.parquet")):
+        return None
+    points, results, summary = assemble(store, keys, design, runtime)
+    return SweepData(store.root, keys, points, results, summary, _failures(results), runtime,
+                     store.read_design().get("sampler", "grid"), partial=True)
+
+
+def finish(store: SweepStore, keys: list[str], design: list[Point], runtime: float,
+           decisions: Sequence[Decision] | None = None) -> SweepData:
+    """Assemble and write the final tables from the parts; a sobol or morris
+    design gets its indices."""
+    points, results, summary = assemble(store, keys, design, runtime, decisions)
     design_doc = store.read_design()
-    summary = summarise(results[RESULT_COLUMNS], points, keys, horizon_of(design_doc, points))
     for name, frame in (("points", points), ("results", results), ("summary", summary)):
         write_parquet(store.root / f"{name}.parquet", frame)
     failures = _failures(results)
@@ -298,4 +334,4 @@ def load_sweep(out: str | Path) -> SweepData:
                         [tuple(c) for c in d.get("sensitivity_constant", [])], d.get("sequential", []))
 
 
-__all__ = ["SweepData", "SweepPlan", "finish", "load_sweep", "make_design", "plan_sweep", "run_sweep", "summarise"]
+__all__ = ["SweepData", "SweepPlan", "assemble", "finish", "load_sweep", "make_design", "partial", "plan_sweep", "run_sweep", "summarise"]
