@@ -139,3 +139,17 @@ def test_no_finished_work_means_no_results(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(Interrupted) as info:
         resim.simulate(src, workers=1, progress=False)
     assert info.value.results is None
+
+
+def test_a_run_replacing_one_made_with_other_set_values_says_so(tmp_path: Path) -> None:
+    src = tmp_path / "chain.toml"
+    src.write_text(dumps(small_chain(**{"scenario.replications": 2, "scenario.horizon": 60})))
+    out = str(tmp_path / "out")
+    first = cli("run", str(src), "--workers", "1", "--out", out, "--set", "licensing.approval_rate=0.4")
+    assert first.code == 0 and "replacing" not in first.err, first.err
+    same = cli("run", str(src), "--workers", "1", "--out", out, "--set", "licensing.approval_rate=0.4")
+    assert "replacing" not in same.err, same.err
+    other = cli("run", str(src), "--workers", "1", "--out", out, "--set=licensing.approval_rate=0.8")
+    line = [ln for ln in other.err.splitlines() if "replacing" in ln]
+    assert line == [f"resim: replacing the run in {out}/ made with --set licensing.approval_rate=0.4; "
+                    "give --out to keep both"], other.err

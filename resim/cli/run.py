@@ -33,6 +33,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_output_flags(run, "results/<scenario name>")
 
 
+def sets_of(argv: Sequence[str]) -> list[str]:
+    """The ``--set`` values of a command line, in order."""
+    argv = list(argv)
+    found = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--set"]
+    return found + [a.split("=", 1)[1] for a in argv if a.startswith("--set=")]
+
+
+def replacing_line(out: Path, sets: Sequence[str]) -> str | None:
+    """One line when this run will replace a run in ``out`` made with other
+    ``--set`` values: each variant of a scenario writes ``results/<stem>/``
+    unless told otherwise, so the last result would vanish unannounced."""
+    try:
+        before = sets_of(json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("command", []))
+    except (OSError, ValueError, AttributeError):
+        return None  # no run there (or not one of ours): nothing replaced by this rule
+    if sorted(before) == sorted(sets):
+        return None
+    made = " ".join(f"--set {s}" for s in before) or "no --set"
+    return f"resim: replacing the run in {out}/ made with {made}; give --out to keep both"
+
+
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..api import plan_run, run
     from ..experiment.budget import parse_memory, saturation_warnings
@@ -46,6 +67,9 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     check_out(out)
     if not args.quiet:
+        replacing = replacing_line(out, args.set)
+        if replacing:
+            print(replacing, file=sys.stderr)
         if plan.estimate:
             print(plan.estimate, file=sys.stderr)
         for line in saturation_warnings(plan.loaded):
