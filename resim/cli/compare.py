@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .options import UsageError, add_posterior_flag, check_out, positive_int, seed
 
@@ -33,8 +34,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..api import compare
     from ..experiment.replications import default_workers
-    from ..output.console import make_console
-    from ..output.console_experiments import RUN_KPIS, compare_table
 
     if args.b is None and not args.b_set:
         raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
@@ -44,26 +43,42 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
                  workers=args.workers or default_workers(), posterior=args.posterior, seed=args.seed)
     b_name = args.b or f"{args.a} with {' '.join(args.b_set)}"
     if args.out:
-        from ..experiment.runfolder import RunFolder
-        from ..output.compare_report import write_compare
-
-        meta = {**df.attrs, "a": args.a if not args.a_set else f"{args.a} with {' '.join(args.a_set)}", "b": b_name,
-                "command": list(argv)}
-        with RunFolder(args.out, "compare", args.overwrite) as folder:
-            folder.commit(lambda d: write_compare(d, df, meta), replications=meta["replications"])
+        _write(args, argv, df, b_name)
     failed = df[df["metric"] == "failed"] if len(df) else df
     if args.json:
         print(df.to_json(orient="records", indent=2))
     else:
-        ok = df[df["metric"] != "failed"] if len(df) else df
-        console = make_console()
-        console.print(compare_table(ok, args.a, b_name, RUN_KPIS))
-        if args.out:
-            console.print(f"{df.attrs.get('replications')} pairs (seed {df.attrs.get('seed')}); "
-                          f"written to {args.out}/")
-    if len(failed):
-        first = failed.iloc[0]
-        print(f"resim: {len(failed)} replication pair(s) failed and were left out; first: replication "
-              f"{first['replication']}: {first['error']} (seed {first['seed_entropy']})", file=sys.stderr)
-        return 1
-    return 0
+        _show(args, df, b_name)
+    return _verdict(failed)
+
+
+def _write(args: argparse.Namespace, argv: Sequence[str], df: Any, b_name: str) -> None:
+    """compare.parquet, compare.json and report.html in ``--out``, written whole."""
+    from ..experiment.runfolder import RunFolder
+    from ..output.compare_report import write_compare
+
+    meta = {**df.attrs, "a": args.a if not args.a_set else f"{args.a} with {' '.join(args.a_set)}", "b": b_name,
+            "command": list(argv)}
+    with RunFolder(args.out, "compare", args.overwrite) as folder:
+        folder.commit(lambda d: write_compare(d, df, meta), replications=meta["replications"])
+
+
+def _show(args: argparse.Namespace, df: Any, b_name: str) -> None:
+    from ..output.console import make_console
+    from ..output.console_experiments import RUN_KPIS, compare_table
+
+    ok = df[df["metric"] != "failed"] if len(df) else df
+    console = make_console()
+    console.print(compare_table(ok, args.a, b_name, RUN_KPIS))
+    if args.out:
+        console.print(f"{df.attrs.get('replications')} pairs (seed {df.attrs.get('seed')}); written to {args.out}/")
+
+
+def _verdict(failed: Any) -> int:
+    """1 (with the first failure's line) when pairs failed, else 0."""
+    if not len(failed):
+        return 0
+    first = failed.iloc[0]
+    print(f"resim: {len(failed)} replication pair(s) failed and were left out; first: replication "
+          f"{first['replication']}: {first['error']} (seed {first['seed_entropy']})", file=sys.stderr)
+    return 1

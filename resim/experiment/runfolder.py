@@ -108,14 +108,18 @@ def check_complete(directory: str | Path) -> dict[str, Any]:
     if doc is None or doc.get("kind") not in KINDS:
         raise ScenarioError(str(directory), "", f"is not a finished run or sweep (no {MARKER}): it was "
                             "interrupted, is still being written, or is not a resim result; run it again")
-    for name, digest in (doc.get("files") or {}).items():
+    _check_files(d, doc.get("files") or {}, str(directory))
+    return doc
+
+
+def _check_files(d: Path, files: dict[str, str], label: str) -> None:
+    """Every file the marker lists is there and is the one the run wrote."""
+    for name, digest in files.items():
         f = d / name
         if not f.is_file():
-            raise ScenarioError(str(directory), name, "is missing: the folder is incomplete; run it again")
+            raise ScenarioError(label, name, "is missing: the folder is incomplete; run it again")
         if _digest(f) != digest:
-            raise ScenarioError(str(directory), name, "is not the file this run wrote (the folder mixes "
-                                "runs); run it again")
-    return doc
+            raise ScenarioError(label, name, "is not the file this run wrote (the folder mixes runs); run it again")
 
 
 def _calibration_words(d: Path, doc: dict[str, Any] | None) -> str:
