@@ -39,6 +39,8 @@ Overrides = Iterable[str] | Mapping[str, Any]
 Progress = bool | Callable[[int], None] | None
 
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
+    import pandas as pd
+
     from .experiment.sequential import Decision, Target
     from .output.comparison import Comparison
     from .output.results import Results  # `resim validate` stays light and fast
@@ -221,6 +223,7 @@ def run(
     folder: RunFolder | None = None,
     argv: Sequence[str] = (),
     target: Target | None = None,
+    extra: Callable[[Results], Mapping[str, pd.DataFrame]] | None = None,
 ) -> tuple[Results, Interrupted | None, Decision | None]:
     """Run every replication of ``loaded`` and, given a locked ``folder``,
     write the results into it (staged, swapped in whole). With ``target``
@@ -229,7 +232,9 @@ def run(
 
     An interrupt is returned, not raised, once what finished has been
     written (marked partial), so the caller can report it and exit 130/143;
-    it is raised if no replication had finished (nothing to write)."""
+    it is raised if no replication had finished (nothing to write).
+    ``extra(results)`` gives further tables written into the folder with the
+    others (``resim run --observed``)."""
     from .experiment.experiment import Experiment, Memory
     from .output.results import Results
 
@@ -254,6 +259,8 @@ def run(
     results.asked, results.interrupted = n, stop is not None
     if stop is not None:
         stop.finished = results
+    if extra is not None:
+        results.extra_tables.update(extra(results))
     if folder is not None:
         results.commit(folder, argv)
     return results, stop, decision

@@ -28,9 +28,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario value, e.g. licensing.approval_rate=0.4 (repeatable)")
     run.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    run.add_argument("--observed", metavar="CSV",
+                     help="observed rows (the calibration's CSV format) to set beside the model: writes "
+                          "observed_vs_model.parquet (5-95%% band, inside, percentile per row)")
     add_posterior_flag(run)
     add_target_flags(run, "")
     add_output_flags(run, "results/<scenario name>")
+
+
+def observed_extra(loaded: Any, path: str | None) -> tuple[Any, Any]:
+    """With ``--observed``: the rows checked now (bad rows: exit 2, nothing
+    run), the table to add to the run folder, and its one-line verdict."""
+    if path is None:
+        return None, None
+    from ..calibration.observed_vs_model import inside_line, observed_targets, observed_vs_model
+
+    targets = observed_targets(loaded, path)
+
+    def extra(results: Any) -> dict[str, Any]:
+        return {"observed_vs_model": observed_vs_model(results.outputs, targets, loaded)}
+
+    return extra, lambda results: inside_line(results.extra_tables["observed_vs_model"])
 
 
 def sets_of(argv: Sequence[str]) -> list[str]:
@@ -66,6 +84,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
                     max_hours=args.max_hours, announce=args.workers is not None and not args.quiet)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     check_out(out)
+    extra, said = observed_extra(plan.loaded, args.observed)
     if not args.quiet:
         replacing = replacing_line(out, args.set)
         if replacing:
@@ -79,7 +98,10 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     with RunFolder(out, "run", args.overwrite) as folder:
         with ProgressBar(console, "replications", enabled=not args.quiet) as bar:
             bar.total(n)
-            results, stop, decision = run(plan.loaded, plan.workers, bar.advance, folder, argv, plan.target)
+            results, stop, decision = run(plan.loaded, plan.workers, bar.advance, folder, argv, plan.target,
+                                          extra)
+    if said and not args.quiet and not args.json:
+        print(said(results), file=sys.stderr)
     _show(args, console, results, decision, plan, out)
     return _verdict(args, results, stop, decision, n, out)
 

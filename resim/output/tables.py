@@ -112,6 +112,9 @@ class RunTables:
             columns=["day", "kind", "key", "value"])
         self.sim_events = int(sum(o.sim_events for o in ok))
         self._summary: dict[str, Any] | None = None
+        #: Tables a layer above adds to the run folder as ``NAME.parquet``
+        #: (``observed_vs_model`` under ``resim run --observed``).
+        self.extra_tables: dict[str, pd.DataFrame] = {}
 
     # ---------------------------------------------------------------- tables
     def _timeseries(self, ok: Sequence[Records]) -> pd.DataFrame:
@@ -209,6 +212,8 @@ class RunTables:
         write_parquet(out / "timeseries.parquet", self.timeseries)
         write_parquet(out / "licences.parquet", self.licences)
         write_parquet(out / "flows.parquet", self.flows)
+        for name, extra in self.extra_tables.items():
+            write_parquet(out / f"{name}.parquet", extra)
         for name, table in (("firms", self.firms), ("stocks", self.stocks)):
             if table is not None:
                 write_parquet(out / f"{name}.parquet", table)
