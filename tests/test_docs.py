@@ -106,6 +106,7 @@ def test_removing_a_documented_key_is_caught() -> None:
 HAND_TABLES: dict[str, type[BaseModel]] = {
     "[scenario]": S.ScenarioMeta,
     "[controls]": S.Controls,
+    "[[controls.general_licences]]": S.GeneralLicenceGrant,
     "[licensing]": S.Licensing,
     "rework": S.Rework,
     "background": S.Background,

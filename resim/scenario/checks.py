@@ -133,6 +133,21 @@ def _check_general_exporters(scn: ScenarioBase, label: str) -> None:
             raise ScenarioError(label, path, f"no exporter of that name{did_you_mean(name, shippers)}", name)
 
 
+def _check_general_grants(scn: ScenarioBase, label: str) -> None:
+    """``[[controls.general_licences]]`` name an exporter and entries that exist."""
+    kinds = {cfg.name: k for k, _, cfg in scn.entries()}
+    shippers = [name for name, k in kinds.items() if k.product is not None]
+    for j, grant in enumerate(scn.controls.general_licences):  # type: ignore[attr-defined]
+        path = f"controls.general_licences[{j}]"
+        if grant.exporter not in shippers:
+            raise ScenarioError(label, f"{path}.exporter", f"no exporter of that name{did_you_mean(grant.exporter, shippers)}",
+                                grant.exporter)
+        for i, name in enumerate(grant.customers):
+            if name not in kinds:
+                raise ScenarioError(label, f"{path}.customers[{i}]",
+                                    f"no entry of that name{did_you_mean(name, list(kinds))}", name)
+
+
 def _article(label: str) -> str:
     return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
 
@@ -144,6 +159,7 @@ def check_references(scn: ScenarioBase, label: str) -> None:
     _check_suppliers(scn, label, seen)
     _check_refers(scn, label)
     _check_general_exporters(scn, label)
+    _check_general_grants(scn, label)
     lic = scn.licensing  # type: ignore[attr-defined]
     if lic.rework.probability > 0 and lic.rework.stage not in scn.stage_names():
         raise ScenarioError(

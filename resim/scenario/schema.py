@@ -53,6 +53,29 @@ class ScenarioMeta(Frozen):
         return horizon
 
 
+class GeneralLicenceGrant(Frozen):
+    """General licences an exporter holds for some of its customers; its
+    other customers' goods follow ``licence_mode`` (from December 2025 general
+    licences went to named buyers of a few large exporters, facts.md §1).
+    ``customers`` names automaker or buyer entries (every firm of a
+    population); ``share_of_customers`` covers that share of the exporter's
+    customers instead, each customer's place fixed by its name (so the same
+    customers hold licences in every scenario of a comparison, and a larger
+    share keeps those of a smaller one)."""
+
+    exporter: Name
+    customers: list[Name] = Field(default_factory=list)
+    share_of_customers: Fraction | None = None
+    #: The licences' lifetime (default: ``controls.lifetime_days``).
+    lifetime_days: Days | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _whom(self) -> GeneralLicenceGrant:
+        if bool(self.customers) == (self.share_of_customers is not None):
+            raise ValueError("give either customers (a list of entry names) or share_of_customers, not both")
+        return self
+
+
 class Controls(Frozen):
     """Export controls of one jurisdiction (China's since 2025-04-04)."""
 
@@ -70,6 +93,8 @@ class Controls(Frozen):
     #: Exporters that get general licences while the others follow
     #: ``licence_mode`` (from December 2025 only large exporters did, facts.md §1).
     general_licence_exporters: list[Name] = Field(default_factory=list)
+    #: General licences for some customers of an exporter (``[[controls.general_licences]]``).
+    general_licences: list[GeneralLicenceGrant] = Field(default_factory=list)
 
 
 class Stage(Frozen):

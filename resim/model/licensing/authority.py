@@ -133,9 +133,8 @@ class Authority:
         """An exporter's licences became per shipment: each parcel waiting for
         its general licence needs a licence of its own."""
         for gl in self.book:
-            exporter = gl.link.supplier.name
-            new_kind = controls.licence_kind(ctl, exporter)
-            if gl.waiting and new_kind == "per_shipment" and controls.licence_kind(old_ctl, exporter) != new_kind:
+            new_kind = controls.licence_kind(ctl, gl.link)
+            if gl.waiting and new_kind == "per_shipment" and controls.licence_kind(old_ctl, gl.link) != new_kind:
                 while gl.waiting:
                     self.shipments.file_parcel(gl.waiting.popleft())
 
@@ -176,7 +175,7 @@ class Authority:
         if not self.needs_licence(shp):
             shp.link.depart(shp)
             return
-        kind = controls.licence_kind(self.params.controls, shp.link.supplier.name)
+        kind = controls.licence_kind(self.params.controls, shp.link)
         if kind == "per_shipment" or self.shipments.has_order_licence(shp):
             self.shipments.request(shp)  # its own licence, or its order's (which it uses up first)
         else:
@@ -185,7 +184,7 @@ class Authority:
     def _file_anew(self, shp: Shipment) -> None:
         """A parcel its order's licence cannot cover after a policy changed
         how its exporter files: a general licence or its own application."""
-        if controls.licence_kind(self.params.controls, shp.link.supplier.name) == "general":
+        if controls.licence_kind(self.params.controls, shp.link) == "general":
             self.general.request(shp)
         else:
             self.shipments.file_parcel(shp)
@@ -200,7 +199,7 @@ class Authority:
         tonnes = controls.licensed_tonnes(ctl, self.ctx.elements.controlled_mask, order.link, order.qty)
         if tonnes <= 0.0:
             return
-        if controls.licence_kind(ctl, order.link.supplier.name) == "general":
+        if controls.licence_kind(ctl, order.link) == "general":
             self.general.order_accepted(order.link)
         else:
             self.shipments.order_accepted(order, tonnes)
@@ -252,7 +251,7 @@ class Authority:
         (a shipment licence may grant part of them: ``partial_approval``)."""
         ctl = self.params.controls
         if app.kind == "general":
-            return now + ctl.lifetime_days, 1.0
+            return now + controls.lifetime_days(ctl, app.link), 1.0
         partial = self.params.licensing.partial_approval
         fraction = 1.0 if partial is None else app.source.approved_fraction(partial)
         return now + ctl.shipment_validity_days, fraction

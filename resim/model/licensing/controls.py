@@ -13,11 +13,14 @@ grades above ``de_minimis`` need one; concentrate travels whole, in the
 supplier's ``unit_content()`` mix.
 
 From December 2025 only large exporters got general licences while the rest
-still filed per shipment (facts.md §1): ``general_licence_exporters``.
+still filed per shipment (facts.md §1): ``general_licence_exporters``; and
+general licences went to named customers of an exporter, not to all of
+them: ``[[controls.general_licences]]``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -50,10 +53,41 @@ def licensed_tonnes(ctl: Any, mask: np.ndarray, link: Link, qty: Any) -> float:
     return link.product.licensed_tonnes(link.ctx.elements, mask, ctl.de_minimis, link.supplier, qty)
 
 
-def licence_kind(ctl: Any, exporter: str) -> str:
-    """``none``, ``per_shipment`` or ``general``: the licences ``exporter``'s
-    controlled goods need."""
+def licence_kind(ctl: Any, link: Link) -> str:
+    """``none``, ``per_shipment`` or ``general``: the licences the controlled
+    goods on ``link`` need (its exporter's mode, unless the exporter gets
+    general licences for all its customers or for this one)."""
     mode: str = ctl.licence_mode
-    if mode == "per_shipment" and exporter in ctl.general_licence_exporters:
+    if mode == "per_shipment" and (link.supplier.name in ctl.general_licence_exporters
+                                   or grant_for(ctl, link) is not None):
         return "general"
     return mode
+
+
+def grant_for(ctl: Any, link: Link) -> Any:
+    """The ``[[controls.general_licences]]`` entry covering ``link``'s
+    customer, or None."""
+    for grant in ctl.general_licences:
+        if grant.exporter == link.supplier.name and _covers(grant, link.customer):
+            return grant
+    return None
+
+
+def _covers(grant: Any, customer: Any) -> bool:
+    if grant.customers:
+        return customer.name in grant.customers or customer.entry in grant.customers
+    return customer_place(grant.exporter, customer.name) < grant.share_of_customers
+
+
+def customer_place(exporter: str, customer: str) -> float:
+    """A fixed uniform in [0, 1) per exporter-customer pair, from their names:
+    a share ``s`` of customers covers those placed below ``s``. A hash, not a
+    random stream, so no other draw of the run moves."""
+    digest = hashlib.blake2b(f"{exporter}\x00{customer}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def lifetime_days(ctl: Any, link: Link) -> float:
+    """How long a general licence on ``link`` lasts."""
+    grant = grant_for(ctl, link)
+    return float(grant.lifetime_days) if grant is not None and grant.lifetime_days is not None else ctl.lifetime_days

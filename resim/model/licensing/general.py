@@ -123,5 +123,5 @@ class GeneralLicensing:
         licence or an application already covers the pair, or its exporter
         no longer gets general licences."""
         if (gl.expiry == expiry and gl.pending is None
-                and licence_kind(self.params.controls, gl.link.supplier.name) == "general"):
+                and licence_kind(self.params.controls, gl.link) == "general"):
             self.file(gl, renewal=True)

@@ -206,7 +206,7 @@ class ShipmentLicensing:
     def _files_on_order(self, ol: OrderLicence) -> bool:
         """Whether the exporter still files per shipment, on order."""
         return (self.params.licensing.filing == "on_order"
-                and licence_kind(self.params.controls, ol.link.supplier.name) == "per_shipment")
+                and licence_kind(self.params.controls, ol.link) == "per_shipment")
 
     def _ship_covered(self, ol: OrderLicence, now: float) -> None:
         """Waiting parcels leave in order while the grants cover them; the
