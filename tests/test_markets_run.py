@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import resim
+from resim.output.figures import run_figures
 from resim.scenario.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +42,12 @@ def test_without_a_markets_table_there_are_no_prices_and_no_file(april_runs: dic
     assert "markets" not in res.summary()
     res.write(tmp_path / "out")
     assert not (tmp_path / "out" / "prices.parquet").exists()
+
+
+def test_the_report_has_a_price_figure_only_with_markets(april_runs: dict[str, resim.Results]) -> None:
+    assert "prices" not in [p.name for p in run_figures(april_runs["off"])]
+    fig = {p.name: p for p in run_figures(april_runs["on"])}["prices"].figure
+    assert [ax.get_ylabel() for ax in fig.axes] == ["Dy_oxide (USD/kg)", "Tb_oxide (USD/kg)"]
 
 
 def test_prices_observe_the_chain_without_changing_it(april_runs: dict[str, resim.Results]) -> None:
