@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from resim.model.actors import levers, mine
-from resim.scenario import chain, reference, registry, scenario_class, schema
+from resim.scenario import chain, markets, reference, registry, scenario_class, schema
 
 from chain_fixtures import ROOT
 
@@ -122,6 +122,8 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[[policy]]": S.Policy,
     "[sweep]": S.Sweep,
     "[output]": S.Output,
+    "[markets]": markets.Markets,
+    "[markets.items.NAME]": markets.Item,
 }
 TABLES = {**HAND_TABLES, **KINDS}
 

@@ -104,6 +104,12 @@ STOCKOUT_PROBABILITY = Kpi(
     "stockout_probability", "stockout probability", "share of replications", "P(stockout)", LOWER, POOLED,
     "share of replications with a stockout", bounds=(0.0, 1.0), digits=2, shown=TERMINAL, drop_rank=4,
     occurrence_of="first_stockout_day")
+#: A market KPI, only with ``[markets]`` (one value per replication, not per automaker;
+#: :func:`price_premium`): summary.json's ``markets`` block.
+PRICE_PREMIUM = Kpi(
+    "price_premium", "price premium outside China", "share of the Chinese price", "premium outside China %",
+    LOWER, SUM, "mean over observation days and items of the outside-China contract price over the "
+    "Chinese domestic one, minus 1", bounds=(-1.0, None), digits=1, scale=100.0, shown=REPORT)
 #: Every KPI in the order tables show them: each share of replications after the day it counts.
 READING_ORDER: tuple[Kpi, ...] = tuple(
     x for k in KPIS for x in (k, *(s for s in (STOCKOUT_PROBABILITY,) if s.occurrence_of == k.name)))
@@ -285,6 +291,16 @@ def firm_kpis(rows: np.ndarray) -> list[dict[str, float]]:
         k = automaker_kpis(day, r[1], r[2], r[3], r[4])
         out.append({m: k[m] for m in FIRM_KPIS})
     return out
+
+
+def price_premium(prices: pd.DataFrame) -> float:
+    """One replication's :data:`PRICE_PREMIUM` from its price rows (``prices.parquet``):
+    contract prices outside China over those in China, averaged over days and items."""
+    contract = prices[prices["tier"] == "contract"]
+    wide = contract.pivot_table(index=["day", "item"], columns="market", values="usd_per_kg")
+    if wide.empty or not {"china", "outside"} <= set(wide.columns):
+        return math.nan
+    return float((wide["outside"] / wide["china"]).mean() - 1.0)
 
 
 def _clipped(interval: tuple[float, float], bounds: tuple[float | None, float | None]) -> list[float | None]:

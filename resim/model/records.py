@@ -70,6 +70,7 @@ class Records:
     flows: Table | None = None
     events: Table | None = None
     stages: Table | None = None
+    prices: Table | None = None  # spot and contract prices, only with [markets] (markets.price_table)
     ledger: dict[str, np.ndarray] = field(default_factory=dict)
     elements: list[str] = field(default_factory=list)
     sim_events: int = 0

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..scenario.roles import ElementSource
-from . import wiring
+from . import markets, wiring
 from .context import Calendar, Context, Elements, Ledger, Recorder
 from .kernel import Clock
 from .kpis import FIRM_COLUMNS, firm_kpis
@@ -184,6 +184,16 @@ class Model:
         out["stocks"] = sum((a.stock_vec() for a in self.actors), self.ctx.elements.zeros())
         return out
 
+    def prices(self, timeseries: Table, automakers: list[dict[str, Any]]) -> Table | None:
+        """Spot and contract prices observed from the automakers' daily record
+        (``markets``), only when the scenario has ``[markets]``."""
+        cfg = self.loaded.scenario.markets  # type: ignore[attr-defined]
+        if cfg is None:
+            return None
+        home = self.loaded.scenario.controls.jurisdiction  # type: ignore[attr-defined]
+        where = {a["name"]: a["jurisdiction"] for a in automakers}
+        return markets.price_table(cfg, timeseries.data, where, home, self.ctx.clock.days)
+
     def records(self, replication: int, runtime: float) -> Records:
         ctx = self.ctx
         horizon = ctx.clock.horizon
@@ -191,9 +201,10 @@ class Model:
         automakers: list[dict[str, Any]] = [
             {"name": entry, "jurisdiction": firms[0].jurisdiction, "firms": len(firms)} for entry, firms, _ in entries
         ]
+        timeseries = self.timeseries(entries)
         return Records(
             replication=replication,
-            timeseries=self.timeseries(entries),
+            timeseries=timeseries,
             firms=self.firm_table(entries),
             stocks=self.stock_table(),
             costs=ctx.records.costs,
@@ -201,6 +212,7 @@ class Model:
             flows=ctx.records.flows,
             events=ctx.records.events,
             stages=self.authority.office.stage_table(horizon),
+            prices=self.prices(timeseries, automakers),
             ledger=self.ledger(),
             elements=ctx.elements.symbols,
             sim_events=ctx.clock.events_scheduled(),

@@ -40,6 +40,8 @@ class RunData:
     summary: dict[str, Any]
     events: list[tuple[float, str]] = field(default_factory=list)
     scenario: dict[str, Any] = field(default_factory=dict)
+    #: prices.parquet's rows; empty for a run without ``[markets]``.
+    prices: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def automakers(self) -> list[str]:
@@ -125,6 +127,7 @@ def from_tables(res: RunTablesLike) -> RunData:
         horizon_days=float(res.scenario.scenario.horizon), replications=ok_replications(summary),
         kpis=res.replications, timeseries=res.timeseries, licences=res.licences, flows=res.flows,
         summary=summary, events=events_from_rows(rows), scenario=scenario,
+        prices=pd.DataFrame() if getattr(res, "prices", None) is None else res.prices,
     )
 
 
@@ -156,6 +159,7 @@ def load_run_dir(out: Path) -> RunData:
         licences=_read_parquet(out / "licences.parquet"),
         flows=_read_parquet(out / "flows.parquet"),
         summary=summary, events=events_from_rows(rows), scenario=scenario,
+        prices=_read_parquet(out / "prices.parquet"),
     )
 
 

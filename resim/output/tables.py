@@ -35,6 +35,7 @@ from ..model.replication import STOCK_COLUMNS, TIMESERIES_COLUMNS
 from ..scenario import Loaded
 from ..scenario.tomlwriter import resolved_toml
 from ..scenario.units import day_to_date
+from .prices import markets_summary, price_frame
 
 RESULT_FILES = (
     "summary.json",
@@ -107,6 +108,8 @@ class RunTables:
         output = self.scenario.output
         self.firms = self._concat(ok, "firms", FIRM_COLUMNS) if output.firm_records else None
         self.stocks = self._concat(ok, "stocks", STOCK_COLUMNS) if output.stocks else None
+        #: Spot and contract prices (prices.parquet), only with ``[markets]``.
+        self.prices = price_frame(ok, self.start_date) if self.scenario.markets is not None else None
         first = ok[0] if ok else None
         self.events = pd.DataFrame(first.events.data) if first and len(first.events) else pd.DataFrame(
             columns=["day", "kind", "key", "value"])
@@ -167,6 +170,7 @@ class RunTables:
              "kind": r.kind, "key": r.key, "value": json.loads(r.value)}
             for r in self.events.itertuples()
         ]
+        markets = {} if self.prices is None else {"markets": markets_summary(self.prices)}
         return json_clean({
             "scenario": scn.scenario.name,
             "seed": scn.scenario.seed,
@@ -181,6 +185,7 @@ class RunTables:
             "licensing": licensing_summary(self.licences, self.stages,
                                             [o.replication for o in self.outputs if not o.error]),
             "events": events,
+            **markets,
             "simulated_events": self.sim_events,
             "runtime_s": round(self.runtime_s, 3),
             "versions": versions(),
@@ -214,7 +219,7 @@ class RunTables:
         write_parquet(out / "flows.parquet", self.flows)
         for name, extra in self.extra_tables.items():
             write_parquet(out / f"{name}.parquet", extra)
-        for name, table in (("firms", self.firms), ("stocks", self.stocks)):
+        for name, table in (("firms", self.firms), ("stocks", self.stocks), ("prices", self.prices)):
             if table is not None:
                 write_parquet(out / f"{name}.parquet", table)
             else:

@@ -17,6 +17,7 @@ from pydantic import Field, create_model
 
 from . import registry
 from .chain import ActorTable
+from .markets import Markets
 from .schema import Controls, Grade, Licensing, Output, Policy, ScenarioMeta, Sweep
 from .types import Frozen, Name
 
@@ -91,6 +92,7 @@ def _fields() -> dict[str, Any]:
         "policy": (list[Policy], Field(default_factory=list)),
         "sweep": (Sweep, Field(default_factory=Sweep)),
         "output": (Output, Field(default_factory=Output)),
+        "markets": (Markets | None, Field(default=None, description="prices under shortage (off without it)")),
     })
     return fields
 

@@ -19,11 +19,12 @@ from .inventory import inventory_fan
 from .kpis import vehicles_lost_distribution
 from .licences import licence_decisions, licence_pipeline
 from .populations import lines_stopped_fan
+from .prices import price_fan
 from .sweep import sweep_heatmap, sweep_lines
 
 #: The run figures' files, so that a run's stale figures can be told from a user's own files.
 RUN_PLOT_FILES = ("inventory_*.png", "lines_stopped_*.png", "vehicles_lost.png", "licence_pipeline.png",
-                  "licence_decisions.png", "flows.png")
+                  "licence_decisions.png", "flows.png", "prices.png")
 
 
 def _fans(run: RunData) -> list[Plot]:
@@ -85,6 +86,16 @@ def _flows(run: RunData) -> list[Plot]:
                  monthly_flows(run))]
 
 
+def _prices(run: RunData) -> list[Plot]:
+    if not len(run.prices):
+        return []
+    return [Plot("prices",
+                 "Prices per item in US dollars per kg (log scale): spot prices (solid: median over "
+                 "replications, band: 5–95%) and contract prices (dashed: median) outside China and "
+                 "in China's domestic market. Dashed grey lines mark policy changes.",
+                 price_fan(run))]
+
+
 def run_figures(source: RunSource) -> list[Plot]:
     """Every figure of a run, with captions: inventory fans per automaker,
     vehicles lost, licence pipeline and decisions, monthly flows. A scenario
@@ -92,7 +103,7 @@ def run_figures(source: RunSource) -> list[Plot]:
     Each automaker's fan has a file name of its own, even when two names
     slug alike (the second gets ``_2``)."""
     run = load_run(source)
-    return [*_fans(run), *_vehicles_lost(run), *_licences(run), *_flows(run)]
+    return [*_fans(run), *_vehicles_lost(run), *_licences(run), *_flows(run), *_prices(run)]
 
 
 def save_run_figures(plots: list[Plot], out_dir: str | Path) -> list[tuple[Path, Plot]]:

@@ -1,0 +1,57 @@
+"""The ``[markets]`` table: prices that form under shortage (off by default).
+
+A scenario without the table has no prices and its record tables are those of
+a run without markets. Base prices are the pre-shock prices of
+``shared/domain/facts.md`` §3; the Chinese domestic one is quoted in yuan and
+converted at ``cny_per_usd`` (an assumption, docs/data-sources.md). The rules
+these parameters drive are in ``resim/model/markets/rules.py``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from .distributions import Days
+from .types import Frozen, Name, Positive
+
+
+class Item(Frozen):
+    """One traded item's base prices: where its markets start and rest."""
+
+    china_cny_per_kg: Positive = Field(description="Chinese domestic base price, yuan per kg (facts §3)")
+    outside_usd_per_kg: Positive = Field(description="base price outside China, US dollars per kg (facts §3)")
+
+
+def _default_items() -> dict[str, dict[str, float]]:
+    # facts.md §3: Dy oxide domestic 1,612.5 yuan/kg (2025-09 average, about the
+    # $224/kg most 2025 volume paid); Europe $250-310/kg before April 2025.
+    # Tb oxide domestic 4,800-4,850 yuan/kg; Europe $930-1,000/kg before.
+    return {"Dy_oxide": {"china_cny_per_kg": 1612.5, "outside_usd_per_kg": 280.0},
+            "Tb_oxide": {"china_cny_per_kg": 4825.0, "outside_usd_per_kg": 965.0}}
+
+
+class Markets(Frozen):
+    """Spot and contract prices per item, in China and outside it."""
+
+    items: dict[Name, Item] = Field(default_factory=_default_items, min_length=1, validate_default=True,
+                                    description="traded items and their base prices")
+    step_days: Days = Field(default=7.0, ge=1.0, le=365.0, description="days between price observations")
+    speed_per_day: Positive = Field(default=0.02, le=1.0,
+                                    description="k: log spot price change per day per unit of excess demand share")
+    elasticity: Positive = Field(default=0.5, le=10.0,
+                                 description="price elasticity of demand (magnitude) the spot price clears against")
+    contract_lag_days: Positive = Field(default=90.0, le=3650.0,
+                                        description="time constant of the contract price's lag behind spot")
+    cny_per_usd: Positive = Field(default=7.2, ge=1.0, le=20.0, description="yuan per US dollar (assumption)")
+    max_ratio: float = Field(default=50.0, gt=1.0, le=1000.0, allow_inf_nan=False,
+                             description="spot stays within base / max_ratio and base * max_ratio")
+
+    @model_validator(mode="after")
+    def _stable(self) -> Markets:
+        # Near equilibrium the log price moves by -k * step * elasticity times
+        # its distance: above 2 it overshoots further each step (diverges).
+        gain = self.speed_per_day * self.step_days * self.elasticity
+        if gain >= 2.0:
+            raise ValueError(f"speed_per_day * step_days * elasticity = {gain:g} must be below 2 "
+                             "(the price rule oscillates and diverges above it)")
+        return self
