@@ -33,66 +33,24 @@ from pydantic import (
     model_validator,
 )
 
+from .draw_limits import (
+    LARGEST,
+    MAX_GAMMA_CV,
+    MAX_TABLE_POINTS,
+    MIN_GAMMA_SHAPE,
+    SMALLEST,
+    Scale,
+    Spread,
+    Value,
+    _gamma_cv,
+    _gamma_shape,
+    _not_huge,
+    _not_tiny,
+)
 from .units import parse_duration
 
 #: A non-negative number of days; accepts "45d", "26w", "6mo", "1y".
 Days = Annotated[float, BeforeValidator(parse_duration)]
-
-#: The largest parameter of a distribution (days, or a weight for ``size``):
-#: millions of times any real duration, and small enough that a mean, a
-#: spread or a product of two parameters stays finite.
-LARGEST = 1e100
-#: The smallest positive mean, scale or ``cv``: below it draws underflow to 0
-#: (a lognormal's, an exponential's) or ``1 / cv**2`` overflows (a gamma's).
-SMALLEST = 1e-100
-#: A gamma's smallest shape (``cv`` at most 5): with a smaller shape more than
-#: one draw in a million underflows to exactly 0 (P(X < 5e-324) ~ (5e-324 /
-#: scale) ** shape); a lognormal takes any ``cv`` up to ``LARGEST``.
-MIN_GAMMA_SHAPE = 0.04
-MAX_GAMMA_CV = MIN_GAMMA_SHAPE**-0.5
-
-
-def _not_huge(value: float) -> float:
-    if value > LARGEST:
-        raise ValueError(f"must be at most {LARGEST:g}: larger values overflow when drawn")
-    return value
-
-
-def _not_tiny(value: float) -> float:
-    """For parameters that must be positive."""
-    if value <= 0:
-        raise ValueError("must be > 0")
-    if value < SMALLEST:
-        raise ValueError(f"must be at least {SMALLEST:g}: smaller values underflow to 0 when drawn")
-    return value
-
-
-def _zero_or_not_tiny(value: float) -> float:
-    if 0 < value < SMALLEST:
-        raise ValueError(f"must be 0 or at least {SMALLEST:g}: smaller values underflow to 0 when drawn")
-    return value
-
-
-def _gamma_cv(value: float) -> float:
-    if value > MAX_GAMMA_CV:
-        raise ValueError(f"must be at most {MAX_GAMMA_CV:g} (shape at least {MIN_GAMMA_SHAPE:g}): with a larger "
-                         "cv more than one gamma draw in a million underflows to 0; a lognormal takes any cv")
-    return value
-
-
-def _gamma_shape(value: float) -> float:
-    if value < MIN_GAMMA_SHAPE:
-        raise ValueError(f"must be at least {MIN_GAMMA_SHAPE:g}: with a smaller shape more than one draw in a "
-                         "million underflows to 0; a lognormal takes any spread")
-    return value
-
-
-#: A distribution's parameter in days (or a weight), at most ``LARGEST``.
-Value = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_not_huge)]
-#: A positive mean or scale: also at least ``SMALLEST``.
-Scale = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_not_huge), AfterValidator(_not_tiny)]
-#: A spread (sd in days, cv) that may be 0: at most ``LARGEST``, else 0 or at least ``SMALLEST``.
-Spread = Annotated[float, AfterValidator(_not_huge), AfterValidator(_zero_or_not_tiny)]
 
 
 class _Dist(BaseModel):
@@ -350,6 +308,42 @@ class Empirical(_Dist):
         return values[np.minimum(idx, len(values) - 1)]
 
 
+class Quantiles(_Dist):
+    """A quantile table: ``values[i]`` is the ``probs[i]`` quantile, with
+    straight lines between (a piecewise-uniform density). Survey figures come
+    as such tables ("a tenth of firms held under a month"), and they give a
+    population a low tail that a uniform or triangular cannot."""
+
+    dist: Literal["quantiles"]
+    probs: list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(
+        min_length=2, max_length=MAX_TABLE_POINTS)
+    values: list[Value] = Field(min_length=2, max_length=MAX_TABLE_POINTS)
+
+    @model_validator(mode="after")
+    def _table(self) -> Quantiles:
+        p, v = self.probs, self.values
+        if len(p) != len(v):
+            raise ValueError(f"probs has {len(p)} entries but values has {len(v)}")
+        if p[0] != 0 or p[-1] != 1:
+            raise ValueError(f"probs must run from 0 to 1, got {p[0]:g} to {p[-1]:g}")
+        if any(b <= a for a, b in zip(p, p[1:], strict=False)):
+            raise ValueError(f"probs must increase strictly, got {[float(x) for x in p]}")
+        if any(b < a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError(f"values must not decrease (a quantile table is sorted), got {[float(x) for x in v]}")
+        return self
+
+    @property
+    def mean(self) -> float:
+        p, v = np.asarray(self.probs), np.asarray(self.values, dtype=float)
+        return float((np.diff(p) * 0.5 * (v[1:] + v[:-1])).sum())
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.quantile(rng.random(size))
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        return np.interp(np.asarray(u, dtype=float), self.probs, self.values)
+
+
 def _coerce(value: Any) -> Any:
     """A bare number or duration string is a constant."""
     if isinstance(value, int | float | str) and not isinstance(value, bool):
@@ -357,9 +351,63 @@ def _coerce(value: Any) -> Any:
     return value
 
 
-DistSpec = Constant | Uniform | Triangular | Normal | LogNormal | Exponential | Gamma | Empirical
+#: What a mixture mixes: every kind but a mixture.
+Part = Annotated[
+    Constant | Uniform | Triangular | Normal | LogNormal | Exponential | Gamma | Empirical | Quantiles,
+    Field(discriminator="dist"),
+    BeforeValidator(_coerce),
+]
+
+
+class Mixture(_Dist):
+    """A draw from ``parts[k]`` with probability ``weights[k]``: a population
+    whose bulk holds two to three months and a few firms weeks, or review
+    times that mostly end by the statutory cap and sometimes long after.
+
+    ``quantile(u)`` takes part ``k`` for ``u`` in its slice of [0, 1) (slices
+    in the order given) and that part's quantile at ``u`` rescaled within the
+    slice: draws follow the mixture exactly, and a firm keeps its rank within
+    its part. List the parts from low to high to keep ranks overall."""
+
+    dist: Literal["mixture"]
+    parts: list[Part] = Field(min_length=1, max_length=MAX_TABLE_POINTS)
+    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_not_huge)]]
+
+    @model_validator(mode="after")
+    def _weights(self) -> Mixture:
+        if len(self.weights) != len(self.parts):
+            raise ValueError(f"weights has {len(self.weights)} entries but parts has {len(self.parts)}")
+        if sum(self.weights) <= 0:
+            raise ValueError(f"weights must not all be 0, got {[float(x) for x in self.weights]}")
+        return self
+
+    def _edges(self) -> np.ndarray:
+        w = np.asarray(self.weights, dtype=float)
+        return np.concatenate(([0.0], np.cumsum(w / w.sum())))
+
+    @property
+    def mean(self) -> float:
+        return float(np.dot(np.diff(self._edges()), [p.mean for p in self.parts]))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return self.quantile(rng.random(size))
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        edges = self._edges()
+        k = np.minimum(np.searchsorted(edges, u, side="right") - 1, len(self.parts) - 1)
+        out = np.empty(u.shape)
+        for i, part in enumerate(self.parts):
+            mine = k == i
+            if mine.any():
+                width = edges[i + 1] - edges[i]
+                out[mine] = part.quantile(np.clip((u[mine] - edges[i]) / width, 0.0, np.nextafter(1.0, 0.0)))
+        return out
+
+
+DistSpec = Constant | Uniform | Triangular | Normal | LogNormal | Exponential | Gamma | Empirical | Quantiles | Mixture
 Distribution = Annotated[
-    Constant | Uniform | Triangular | Normal | LogNormal | Exponential | Gamma | Empirical,
+    Constant | Uniform | Triangular | Normal | LogNormal | Exponential | Gamma | Empirical | Quantiles | Mixture,
     Field(discriminator="dist"),
     BeforeValidator(_coerce),
 ]
@@ -370,3 +418,7 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(Distribution)
 def make(value: Any) -> DistSpec:
     """Build a distribution from its scenario form (for tests and the API)."""
     return _ADAPTER.validate_python(value)
+
+
+__all__ = ["LARGEST", "MAX_GAMMA_CV", "MIN_GAMMA_SHAPE", "SMALLEST", "Days", "DistSpec", "Distribution",
+           "Mixture", "Quantiles", "Scale", "Spread", "Value", "make"]

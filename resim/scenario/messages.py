@@ -30,7 +30,7 @@ from .keys import did_you_mean, format_loc, parse_key, short
 from .units import NegativeDuration
 
 _DIST_HINT = 'must be a number of days, a duration like "5d" or a table like { dist = "uniform", low = 1, high = 2 }'
-_DISTS = "constant, uniform, triangular, normal, lognormal, exponential, gamma, empirical"
+_DISTS = "constant, uniform, triangular, normal, lognormal, exponential, gamma, empirical, quantiles, mixture"
 #: Messages that depend only on pydantic's error type.
 _FIXED = {
     "missing": "is required",

@@ -174,10 +174,11 @@ class Licensing(Frozen):
             return None
         # Draws must be fractions, so only distributions with a bounded
         # support qualify; their lower bounds are >= 0 (durations are).
-        tops = {"constant": "value", "uniform": "high", "triangular": "high", "empirical": "values"}
+        tops = {"constant": "value", "uniform": "high", "triangular": "high", "empirical": "values",
+                "quantiles": "values"}
         if dist.dist not in tops:
             raise ValueError(f"{dist.dist} draws are unbounded; approved fractions need "
-                             "constant, uniform, triangular or empirical values in [0, 1]")
+                             "constant, uniform, triangular, empirical or quantiles values in [0, 1]")
         top = getattr(dist, tops[dist.dist])
         high = max(top) if isinstance(top, list) else top
         if high > 1.0:
