@@ -146,6 +146,9 @@ class MagnetMaker(Plant):
         self._oxide = self._oxide + shp.vec
 
     # selling magnets (tonnes per grade)
+    def stock_units(self) -> list[float]:
+        return self._magnets.tolist()
+
     def available_for(self, remaining: np.ndarray) -> np.ndarray:
         return np.minimum(remaining, self._magnets)
 

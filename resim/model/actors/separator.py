@@ -82,6 +82,9 @@ class Separator(Plant):
         self._conc_vec = self._conc_vec + shp.vec
 
     # selling oxides (element vectors)
+    def stock_units(self) -> list[float]:
+        return self._oxide.tolist()
+
     def available_for(self, remaining: np.ndarray) -> np.ndarray:
         return np.minimum(remaining, self._oxide)
 

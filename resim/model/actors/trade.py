@@ -6,13 +6,13 @@ so the same book and policy serve every tier."""
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...scenario import ScenarioBase
+from ..order_book import OrderBook
 from ..shipping import Order, Shipment, is_empty
 from .base import Actor, LinkParams
 
@@ -30,8 +30,8 @@ class Supplier(Actor):
 
     def __init__(self, ctx: Context, kind: ActorKind, cfg: Any):
         super().__init__(ctx, kind, cfg)
-        self.book_home: deque[Order] = deque()
-        self.book: deque[Order] = deque()
+        self.book_home = OrderBook()
+        self.book = OrderBook()
         self.open_qty: Any = kind.product.zero(ctx.elements) if kind.product is not None else 0.0
 
     # -- what customers may ask of a supplier
@@ -59,15 +59,17 @@ class Supplier(Actor):
         """Ship what stock allows against open orders, home customers' first,
         oldest first."""
         for book in (self.book_home, self.book):
-            _drop_done(book)
+            book.drop_done()
             if not self._fill(book):
                 return  # no stock left for anyone
-            _drop_done(book)
+            book.drop_done()
 
-    def _fill(self, book: deque[Order]) -> bool:
+    def _fill(self, book: OrderBook) -> bool:
         """Ship to the open orders of ``book`` in order what stock allows;
-        False when a product held in tonnes ran out (nobody else can be served)."""
-        for order in book:
+        False when a product held in tonnes ran out (nobody else can be served).
+        Where stock is a vector the book names the orders it can serve."""
+        stock = self.stock_units() if book.vectors else None
+        for order in (book if stock is None else book.servable(stock)):
             if _done(order):
                 continue
             take = self.available_for(order.remaining)
@@ -92,6 +94,12 @@ class Supplier(Actor):
         self.restock(shp)
 
     # -- subclasses say how stock is measured, taken and given back
+    def stock_units(self) -> list[float] | None:
+        """Stock per unit (grade, element) when ``available_for`` is
+        ``min(remaining, stock)`` unit by unit, which lets a fill skip the
+        orders it cannot serve; None otherwise."""
+        return None
+
     @abstractmethod
     def available_for(self, remaining: Any) -> Any:
         ...
@@ -210,12 +218,6 @@ class Buyer(Actor):
 
 def _done(order: Order) -> bool:
     return order.cancelled or is_empty(order.remaining)
-
-
-def _drop_done(book: deque[Order]) -> None:
-    """Drop the filled and cancelled orders at the head of a book."""
-    while book and _done(book[0]):
-        book.popleft()
 
 
 def _positive(need: Any) -> Any:
