@@ -72,16 +72,17 @@ def install(fail: Iterable[int] = (), kill: Iterable[int] = (), hold_from: int |
 def log_batches(path: Path) -> None:
     """For a whole process: each batch of a run's replications that reaches
     the parent (a chunk yielded by ``executors.execute`` to the Experiment)
-    appends its size to ``path``."""
+    appends its size to ``path`` once the parent has stored it."""
     from resim.experiment import experiment
 
     inner = experiment.execute
 
     def execute(*args: Any, **kw: Any) -> Any:
         for units, results in inner(*args, **kw):
+            yield units, results
+            # written once the Experiment asks for the next batch, so it has stored this one
             with open(path, "a", encoding="utf-8") as f:
                 f.write(f"{len(units)}\n")
-            yield units, results
 
     experiment.execute = execute
 

@@ -264,3 +264,23 @@ def test_results_write_makes_a_whole_run_folder_that_resim_report_accepts(tmp_pa
     assert (other / "notes.txt").read_text() == "mine"
     res.write(other, overwrite=True)
     assert not (other / "notes.txt").exists() and read_marker(other) is not None
+
+
+def test_a_partial_run_whose_finished_replications_do_not_start_at_0_is_written_and_drawn(tmp_path: Path) -> None:
+    # with two workers, replications 2-3 can finish before 0-1; an interrupt then keeps 2 and 3 only
+    from resim.experiment.runfolder import check_complete
+    from resim.output.results import Results
+    from resim.output.rundata import load_run
+
+    src = tmp_path / "chain.toml"
+    src.write_text(dumps(small_chain(**{"scenario.replications": 4, "scenario.horizon": 120})))
+    whole = resim.simulate(src, workers=1, progress=False)
+    part = Results(whole.loaded, whole.outputs[2:], 1.0, 2)
+    part.asked, part.interrupted = 4, True
+    out = part.write(tmp_path / "run")
+    assert check_complete(out)["status"] == "partial"
+    run = load_run(out)
+    assert run.replications == [2, 3]
+    kept = run.flows[run.flows["replication"].isin(run.replications)]
+    assert len(kept) and kept["tonnes"].sum() == pytest.approx(
+        whole.flows.loc[whole.flows["replication"] >= 2, "tonnes"].sum())

@@ -101,10 +101,18 @@ def events_from_rows(rows: Iterable[tuple[float, str, str, Any]]) -> list[tuple[
     return sorted((d, "; ".join(labels)) for d, labels in by_day.items())
 
 
-def ok_replications(summary: dict[str, Any]) -> list[int]:
-    """The replications that finished (summary.json lists the failed ones)."""
+def ok_replications(summary: dict[str, Any], kpis: pd.DataFrame | None = None) -> list[int]:
+    """The replications that finished (summary.json lists the failed ones).
+
+    The numbers come from the KPI table when there is one: an interrupted
+    run keeps the replications that finished, which need not be 0..n-1
+    (with two workers, replications 8-15 may finish before 0-7)."""
     failed = {f["replication"] for f in summary.get("failed_replications", [])}
-    return [r for r in range(int(summary.get("replications", 0))) if r not in failed]
+    if kpis is not None and "replication" in kpis:
+        held = sorted(int(r) for r in pd.unique(kpis["replication"]))
+    else:
+        held = list(range(int(summary.get("replications", 0))))
+    return [r for r in held if r not in failed]
 
 
 def load_run(source: RunSource) -> RunData:
@@ -124,7 +132,8 @@ def from_tables(res: RunTablesLike) -> RunData:
     scenario = res.scenario.file_form()
     return RunData(
         title=res.scenario.scenario.name, start_date=res.start_date,
-        horizon_days=float(res.scenario.scenario.horizon), replications=ok_replications(summary),
+        horizon_days=float(res.scenario.scenario.horizon),
+        replications=ok_replications(summary, res.replications),
         kpis=res.replications, timeseries=res.timeseries, licences=res.licences, flows=res.flows,
         summary=summary, events=events_from_rows(rows), scenario=scenario,
         prices=pd.DataFrame() if getattr(res, "prices", None) is None else res.prices,
@@ -144,6 +153,7 @@ def load_run_dir(out: Path) -> RunData:
     if not summary_path.is_file():
         raise FileNotFoundError(f"{out} is not a finished run directory (no summary.json)")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    kpis = _read_parquet(out / "replications.parquet")
     scenario: dict[str, Any] = {}
     resolved = out / "scenario.resolved.toml"
     if resolved.is_file():
@@ -153,8 +163,8 @@ def load_run_dir(out: Path) -> RunData:
         title=str(summary.get("scenario", out.name)),
         start_date=date.fromisoformat(summary["start_date"]),
         horizon_days=float(summary["horizon_days"]),
-        replications=ok_replications(summary),
-        kpis=_read_parquet(out / "replications.parquet"),
+        replications=ok_replications(summary, kpis),
+        kpis=kpis,
         timeseries=_read_parquet(out / "timeseries.parquet"),
         licences=_read_parquet(out / "licences.parquet"),
         flows=_read_parquet(out / "flows.parquet"),

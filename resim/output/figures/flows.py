@@ -59,9 +59,9 @@ def monthly_flows(source: RunSource) -> Figure:
     """
     run = load_run(source)
     fl = run.flows
-    if not len(fl) or not run.replications:
+    fl = fl[fl["replication"].isin(run.replications)] if len(fl) else fl
+    if not len(fl):  # also a partial run whose finished replications shipped nothing yet
         return empty_figure("Monthly shipments", "no shipments recorded")
-    fl = fl[fl["replication"].isin(run.replications)]
     tot = fl.groupby(["product", "month", "destination"])["tonnes"].sum() / len(run.replications)
     products = _products(tot)
     colour = {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(sorted(set(fl["destination"].astype(str))))}
