@@ -110,6 +110,7 @@ def simulate(
     target_kpis: Sequence[str] = (),
     target_abs: float | None = None,
     max_hours: float | None = None,
+    observed: str | Path | None = None,
 ) -> Results:
     """Run a scenario's replications and return its ``Results``.
 
@@ -139,7 +140,12 @@ def simulate(
 
     A run estimated to take more than ``max_hours`` on its workers (default
     ``resim.experiment.budget.DEFAULT_MAX_HOURS``; ``math.inf`` for no limit)
-    is refused before it starts, as ``resim run --max-hours`` does."""
+    is refused before it starts, as ``resim run --max-hours`` does.
+
+    With ``observed`` (a CSV in the calibration's format, checked before
+    anything runs), the model is measured against its rows as ``resim run
+    --observed`` does: ``Results.extra_tables`` holds ``observed_vs_model``
+    and ``observed_fans``, ``Results.plot_fans()`` draws them."""
     target = None
     if target_ci is not None:
         from .experiment.sequential import parse_target
@@ -149,12 +155,13 @@ def simulate(
                     target=target, workers=workers, max_memory=max_memory, max_hours=max_hours,
                     announce=workers is not None)
     n = plan.loaded.scenario.scenario.replications
+    extra = observed_extra(plan.loaded, observed)
     with progress_reporter(progress, "replications", n) as advance:
         if out is None:
-            results, stop, _ = run(plan.loaded, plan.workers, advance, target=target)
+            results, stop, _ = run(plan.loaded, plan.workers, advance, target=target, extra=extra)
         else:
             with RunFolder(out, "run", overwrite) as folder:
-                results, stop, _ = run(plan.loaded, plan.workers, advance, folder, target=target)
+                results, stop, _ = run(plan.loaded, plan.workers, advance, folder, target=target, extra=extra)
     if stop is not None:
         raise stop
     return results
@@ -216,6 +223,22 @@ def progress_reporter(progress: Progress, label: str, total: int) -> Iterator[Ca
         yield bar.advance if bar.shown or progress is True else None  # lines on stderr when piped
 
 
+def observed_extra(loaded: Loaded, path: str | Path | None) -> Callable[[Results], dict[str, pd.DataFrame]] | None:
+    """With an observed-data file: its rows checked now (one-line errors
+    before anything runs) and the tables a finished run adds to its folder."""
+    if path is None:
+        return None
+    from .calibration.observed_vs_model import observed_tables
+
+    return observed_tables(loaded, path)
+
+
+def _measure_observed(results: Results, path: str | Path) -> dict[str, pd.DataFrame]:
+    from .calibration.observed_vs_model import observed_tables
+
+    return observed_tables(results.loaded, path)(results)
+
+
 def run(
     loaded: Loaded,
     workers: int = 1,
@@ -236,8 +259,9 @@ def run(
     ``extra(results)`` gives further tables written into the folder with the
     others (``resim run --observed``)."""
     from .experiment.experiment import Experiment, Memory
-    from .output.results import Results
+    from .output.results import Results, set_observed_measure
 
+    set_observed_measure(_measure_observed)
     n = loaded.scenario.scenario.replications
     t0 = time.perf_counter()
     stop: Interrupted | None = None

@@ -53,3 +53,56 @@ def test_a_row_the_scenario_cannot_produce_is_refused_before_anything_runs(tmp_p
     res = cli("run", str(src), "--workers", "1", "--out", str(tmp_path / "r"), "--observed", str(bad))
     assert_one_line_error(res, str(bad))
     assert not (tmp_path / "r").exists()
+
+
+def _fans_rows(tmp_path: Path) -> list[tuple[str, str, float]]:
+    return [("exports.magnet.CN.all", "2025-05", 500.0), ("exports.magnet.CN.all", "2025-06", 1e9),
+            ("share_stopped.EU maker", "2025-06", 0.0)]
+
+
+def test_the_fans_are_each_whole_months_spread_of_the_flows_and_the_report_draws_them(tmp_path: Path) -> None:
+    import numpy as np
+
+    import resim
+    from resim.calibration.observed_vs_model import FAN_COLUMNS
+
+    src = _chain(tmp_path)
+    res = resim.simulate(src, workers=1, progress=False, out=tmp_path / "o",
+                         observed=_observed(tmp_path, _fans_rows(tmp_path)))
+    fans = res.extra_tables["observed_fans"]
+    assert list(fans.columns) == FAN_COLUMNS
+    # every whole month of the 150 days from 2025-04-04 (May-Aug), for each path series named
+    assert sorted(set(fans["series"])) == ["exports.magnet.CN.all", "share_stopped.EU maker"]
+    exports = fans[fans["series"] == "exports.magnet.CN.all"].set_index("period")
+    assert list(exports.index) == ["2025-05", "2025-06", "2025-07", "2025-08"]
+    # the fan is the spread of the flows table's monthly totals leaving China (an independent sum)
+    fl = res.flows
+    out = fl[(fl["origin"] == "CN") & (fl["destination"] != "CN") & (fl["product"] == "magnet")]
+    for month, row in exports.iterrows():
+        per_rep = out[out["month"].astype(str) == month].groupby("replication")["tonnes"].sum()
+        per_rep = per_rep.reindex(range(12), fill_value=0.0)
+        assert np.allclose([row["p5"], row["p50"], row["p95"]], np.percentile(per_rep, [5, 50, 95]))
+    assert ((fans["p5"] <= fans["p25"]) & (fans["p25"] <= fans["p50"]) & (fans["p50"] <= fans["p75"])
+            & (fans["p75"] <= fans["p95"])).all()
+    # the band of an observed month is the observed_vs_model row's band
+    table = res.extra_tables["observed_vs_model"].set_index("period")
+    assert np.isclose(table.loc["2025-05", "p50"], exports.loc["2025-05", "p50"])
+    assert (tmp_path / "o" / "observed_fans.parquet").exists() and (tmp_path / "o" / "plots" / "observed.png").exists()
+    assert "observed.png" in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert len([a for a in res.plot_fans().axes if a.get_ylabel()]) == 2
+
+
+def test_plot_fans_measures_a_file_given_later_and_asks_for_one_when_none_was_set(tmp_path: Path) -> None:
+    import pytest
+
+    import resim
+    from resim.scenario.errors import ScenarioError
+
+    src = _chain(tmp_path)
+    plain = resim.simulate(src, workers=1, progress=False)
+    with pytest.raises(ScenarioError, match="observed"):
+        plain.plot_fans()
+    fig = plain.plot_fans(observed=_observed(tmp_path, _fans_rows(tmp_path)))
+    assert "of 3 inside" in fig.axes[0].get_title()
+    with pytest.raises(ScenarioError, match="BR"):
+        plain.plot_fans(observed=_observed(tmp_path, [("exports.magnet.CN.BR", "2025-06", 10.0)]))

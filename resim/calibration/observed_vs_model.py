@@ -8,11 +8,18 @@ replications' 5th, 50th and 95th percentiles, whether the observation lies
 inside that 90% band, and its percentile among the replications (ties count
 half: the mid-rank, so an observation equal to every draw sits at 50). A row
 published after a forecast was made is the honest test of that forecast.
+
+``observed_fans`` gives the model's monthly band (5, 25, 50, 75, 95th
+percentiles over replications) of every time series the observed file
+names, for every whole month of the horizon, so the report and
+``Results.plot_fans`` draw the observations on the forecast they test.
+``stockout_day`` rows are one number per replication, not a path: they have
+no fan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +27,13 @@ import pandas as pd
 
 from ..scenario import Loaded
 from .measure import Measured
-from .observed import read_observed
-from .series import Horizon, Target, compile_targets
+from .observed import Period, read_observed
+from .series import Horizon, Series, Target, compile_targets
 
 COLUMNS = ["series", "period", "observed", "p5", "p50", "p95", "inside", "percentile", "replications"]
+FAN_COLUMNS = ["series", "period", "p5", "p25", "p50", "p75", "p95", "replications"]
+#: Series kinds that are a path over months (a fan), not one number per replication.
+PATH_KINDS = ("exports", "approved_share", "share_stopped")
 
 
 def observed_targets(loaded: Loaded, path: str | Path) -> list[Target]:
@@ -38,6 +48,39 @@ def observed_vs_model(outputs: Sequence[object], targets: Sequence[Target], load
     views = [Measured(o, Horizon.of(loaded.scenario)) for o in outputs if not getattr(o, "error", None)]
     rows = [_row(t, np.array([v.value(t.series, t.period) for v in views], dtype=float)) for t in targets]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def observed_fans(outputs: Sequence[object], targets: Sequence[Target], loaded: Loaded) -> pd.DataFrame:
+    """Per series the targets name (paths only) and whole month of the
+    horizon: the replications' percentiles of the model's monthly number."""
+    horizon = Horizon.of(loaded.scenario)
+    views = [Measured(o, horizon) for o in outputs if not getattr(o, "error", None)]
+    series = {t.series.name: t.series for t in targets if t.series.kind in PATH_KINDS}
+    rows = [_fan_row(s, month, [v.value(s, month) for v in views])
+            for s in series.values() for month in horizon.months()]
+    return pd.DataFrame(rows, columns=FAN_COLUMNS)
+
+
+def _fan_row(series: Series, month: Period, values: Sequence[float]) -> dict[str, object]:
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    q = np.percentile(x, [5, 25, 50, 75, 95]) if len(x) else np.full(5, np.nan)
+    return {"series": series.name, "period": month.text, **dict(zip(FAN_COLUMNS[2:7], map(float, q), strict=True)),
+            "replications": len(x)}
+
+
+def observed_tables(loaded: Loaded, path: str | Path) -> Callable[[object], dict[str, pd.DataFrame]]:
+    """With observed rows from ``path`` (checked now: a bad row stops before
+    anything runs), the tables a finished run adds to its folder:
+    ``observed_vs_model`` and ``observed_fans``."""
+    targets = observed_targets(loaded, path)
+
+    def tables(results: object) -> dict[str, pd.DataFrame]:
+        outputs = results.outputs  # type: ignore[attr-defined]
+        return {"observed_vs_model": observed_vs_model(outputs, targets, loaded),
+                "observed_fans": observed_fans(outputs, targets, loaded)}
+
+    return tables
 
 
 def _row(target: Target, draws: np.ndarray) -> dict[str, object]:
@@ -58,4 +101,5 @@ def inside_line(table: pd.DataFrame) -> str:
             "(observed_vs_model.parquet)")
 
 
-__all__ = ["COLUMNS", "inside_line", "observed_targets", "observed_vs_model"]
+__all__ = ["COLUMNS", "FAN_COLUMNS", "inside_line", "observed_fans", "observed_tables", "observed_targets",
+           "observed_vs_model"]

@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--json", action="store_true", help="print summary.json to stdout")
     run.add_argument("--observed", metavar="CSV",
                      help="observed rows (the calibration's CSV format) to set beside the model: writes "
-                          "observed_vs_model.parquet (5-95%% band, inside, percentile per row)")
+                          "observed_vs_model.parquet (5-95%% band, inside, percentile per row), "
+                          "observed_fans.parquet and a figure of the observations on the model's monthly fans")
     add_posterior_flag(run)
     add_target_flags(run, "")
     add_output_flags(run, "results/<scenario name>")
@@ -38,17 +39,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def observed_extra(loaded: Any, path: str | None) -> tuple[Any, Any]:
     """With ``--observed``: the rows checked now (bad rows: exit 2, nothing
-    run), the table to add to the run folder, and its one-line verdict."""
+    run), the tables to add to the run folder, and its one-line verdict."""
     if path is None:
         return None, None
-    from ..calibration.observed_vs_model import inside_line, observed_targets, observed_vs_model
+    from ..api import observed_extra as tables
+    from ..calibration.observed_vs_model import inside_line
 
-    targets = observed_targets(loaded, path)
-
-    def extra(results: Any) -> dict[str, Any]:
-        return {"observed_vs_model": observed_vs_model(results.outputs, targets, loaded)}
-
-    return extra, lambda results: inside_line(results.extra_tables["observed_vs_model"])
+    return tables(loaded, path), lambda results: inside_line(results.extra_tables["observed_vs_model"])
 
 
 def sets_of(argv: Sequence[str]) -> list[str]:

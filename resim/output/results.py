@@ -13,9 +13,10 @@ The plot methods return figures that display themselves in Jupyter (see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from ..experiment.runfolder import RunFolder
@@ -29,9 +30,24 @@ from .figures import (
     monthly_flows,
     vehicles_lost_distribution,
 )
+from .figures.observed import observed_fans_figure
 from .notebook import results_html, results_text
 from .report import write_report
+from .rundata import from_tables
 from .tables import RunTables
+
+#: How an observed-data file is measured against a run, set by the interface
+#: layer (``resim.api``): the series grammar belongs to the calibration layer,
+#: which this layer may not import. It returns the tables ``resim run
+#: --observed`` adds (``observed_vs_model``, ``observed_fans``).
+ObservedTables = Callable[["Results", "str | Path"], "dict[str, pd.DataFrame]"]
+_measure_observed: ObservedTables | None = None
+
+
+def set_observed_measure(measure: ObservedTables) -> None:
+    """Called once by ``resim.api`` with its way of measuring observed rows."""
+    global _measure_observed
+    _measure_observed = measure
 
 
 class Results(RunTables):
@@ -113,5 +129,23 @@ class Results(RunTables):
         """Monthly tonnes shipped by destination and product."""
         return monthly_flows(self)
 
+    def plot_fans(self, observed: str | Path | None = None) -> Figure:
+        """The model's monthly fans of each series an observed-data file
+        names, with its rows drawn on them (inside or outside the 5-95% band).
 
-__all__ = ["Results"]
+        ``observed``: a CSV in the calibration's format; without it, the
+        tables of ``resim.simulate(..., observed=FILE)`` are drawn. A bad row
+        raises ``ScenarioError`` naming the file, row and value."""
+        run = from_tables(self)
+        if observed is not None:
+            if _measure_observed is None:
+                raise RuntimeError("import resim (resim.api) to measure observed rows")
+            tables = _measure_observed(self, observed)
+            run.observed_vs_model, run.observed_fans = tables["observed_vs_model"], tables["observed_fans"]
+        elif not len(run.observed_fans):
+            raise ScenarioError(self.loaded.source, "observed", "no observed rows were set beside this run",
+                                "none", extra="; pass observed=FILE, or run with resim.simulate(..., observed=FILE)")
+        return observed_fans_figure(run)
+
+
+__all__ = ["Results", "set_observed_measure"]

@@ -42,6 +42,9 @@ class RunData:
     scenario: dict[str, Any] = field(default_factory=dict)
     #: prices.parquet's rows; empty for a run without ``[markets]``.
     prices: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: With ``--observed``: observed_vs_model.parquet and observed_fans.parquet; else empty.
+    observed_vs_model: pd.DataFrame = field(default_factory=pd.DataFrame)
+    observed_fans: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def automakers(self) -> list[str]:
@@ -137,7 +140,12 @@ def from_tables(res: RunTablesLike) -> RunData:
         kpis=res.replications, timeseries=res.timeseries, licences=res.licences, flows=res.flows,
         summary=summary, events=events_from_rows(rows), scenario=scenario,
         prices=pd.DataFrame() if getattr(res, "prices", None) is None else res.prices,
+        **_observed(getattr(res, "extra_tables", {})),
     )
+
+
+def _observed(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    return {k: tables.get(k, pd.DataFrame()) for k in ("observed_vs_model", "observed_fans")}
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -170,6 +178,7 @@ def load_run_dir(out: Path) -> RunData:
         flows=_read_parquet(out / "flows.parquet"),
         summary=summary, events=events_from_rows(rows), scenario=scenario,
         prices=_read_parquet(out / "prices.parquet"),
+        **_observed({k: _read_parquet(out / f"{k}.parquet") for k in ("observed_vs_model", "observed_fans")}),
     )
 
 

@@ -18,13 +18,14 @@ from .flows import monthly_flows
 from .inventory import inventory_fan
 from .kpis import vehicles_lost_distribution
 from .licences import licence_decisions, licence_pipeline
+from .observed import observed_fans_figure
 from .populations import lines_stopped_fan
 from .prices import price_fan
 from .sweep import sweep_heatmap, sweep_lines
 
 #: The run figures' files, so that a run's stale figures can be told from a user's own files.
 RUN_PLOT_FILES = ("inventory_*.png", "lines_stopped_*.png", "vehicles_lost.png", "licence_pipeline.png",
-                  "licence_decisions.png", "flows.png", "prices.png")
+                  "licence_decisions.png", "flows.png", "prices.png", "observed.png")
 
 
 def _fans(run: RunData) -> list[Plot]:
@@ -86,6 +87,17 @@ def _flows(run: RunData) -> list[Plot]:
                  monthly_flows(run))]
 
 
+def _observed(run: RunData) -> list[Plot]:
+    if not len(run.observed_fans):
+        return []
+    return [Plot("observed",
+                 "Observed rows (resim run --observed) on the model's monthly fans: band 5–95% and "
+                 "25–75% of the replications, line the median; a dot is an observation inside the "
+                 "5–95% band, a red cross one outside it (observed_vs_model.parquet has the numbers). "
+                 "Dashed lines mark policy changes.",
+                 observed_fans_figure(run))]
+
+
 def _prices(run: RunData) -> list[Plot]:
     if not len(run.prices):
         return []
@@ -103,7 +115,7 @@ def run_figures(source: RunSource) -> list[Plot]:
     Each automaker's fan has a file name of its own, even when two names
     slug alike (the second gets ``_2``)."""
     run = load_run(source)
-    return [*_fans(run), *_vehicles_lost(run), *_licences(run), *_flows(run), *_prices(run)]
+    return [*_fans(run), *_vehicles_lost(run), *_licences(run), *_flows(run), *_prices(run), *_observed(run)]
 
 
 def save_run_figures(plots: list[Plot], out_dir: str | Path) -> list[tuple[Path, Plot]]:
