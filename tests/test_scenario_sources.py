@@ -246,7 +246,7 @@ def test_observed_month_on_month_changes_match_their_sources() -> None:
     rows = _observed_rows()
     by_key = {(r["series"], r["period"]): float(r["value"]) for r in rows}
     checked = 0
-    for r in rows:
+    for r in (r for r in rows if len(r["period"]) == 7):  # monthly rows (a price may be yearly)
         change = re.search(r"([+-]\d+(?:\.\d+)?)% m/m", r["source"])
         year, month = map(int, r["period"].split("-"))
         before = f"{year - (month == 1)}-{(month - 2) % 12 + 1:02d}"

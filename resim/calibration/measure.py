@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .observed import Period
-from .series import ALL, Horizon, Series, Target
+from .series import ALL, QUOTES, Horizon, Series, Target
 
 
 class ReplicationOutput(Protocol):
@@ -32,6 +32,7 @@ class ReplicationOutput(Protocol):
     monthly: Any
     licences: Any
     timeseries: Any
+    prices: Any
 
 
 class Measured:
@@ -56,6 +57,7 @@ class Measured:
         self._destination = np.asarray(lic.get("destination", []), dtype=object)[decided]
         self._ts: dict[str, Any] = out.timeseries.data if out.timeseries is not None else {}
         self._entry_days: dict[str, np.ndarray] = {}
+        self._prices: dict[str, Any] = out.prices.data if getattr(out, "prices", None) is not None else {}
 
     # ------------------------------------------------------------ series
     def exports(self, product: str, origin: str, dest: str, month: str) -> float:
@@ -93,6 +95,24 @@ class Measured:
         hit = np.flatnonzero(self.stopped(entry) > 0)
         return float(hit[0]) if hit.size else float(self.horizon.days)
 
+    def price(self, item: str, quote: str, first_day: int, last_day: int) -> float:
+        """Mean price (USD/kg) of ``item`` at ``quote``'s market and tier over
+        the observation days in the period; for a period between two
+        observations, the last one before its end (prices hold between
+        steps). NaN without an observation by then."""
+        market, tier = QUOTES[quote]
+        p = self._prices
+        rows = ((np.asarray(p.get("item", []), dtype=object) == item)
+                & (np.asarray(p.get("market", []), dtype=object) == market)
+                & (np.asarray(p.get("tier", []), dtype=object) == tier))
+        day = np.asarray(p.get("day", []), dtype=float)[rows]
+        usd = np.asarray(p.get("usd_per_kg", []), dtype=float)[rows]
+        inside = (day >= first_day) & (day < last_day + 1)
+        if inside.any():
+            return float(usd[inside].mean())
+        before = day < last_day + 1
+        return float(usd[before][np.argmax(day[before])]) if before.any() else math.nan
+
     # ------------------------------------------------------------ dispatch
     def value(self, series: Series, period: Period) -> float:
         """The model's number for ``series`` over ``period``."""
@@ -106,6 +126,8 @@ class Measured:
             return self.share_stopped(series.args[0], h.day(period.first), h.day(period.last))
         if series.kind == "stockout_day":
             return self.stockout_day(series.args[0])
+        if series.kind == "price":
+            return self.price(*series.args, h.day(period.first), h.day(period.last))
         raise ValueError(f"unknown series kind {series.kind!r}")
 
 

@@ -1,9 +1,10 @@
 """Observed data: the tidy CSV a calibration is fitted to.
 
-Columns ``series,period,value`` and an optional ``sd``; any other column
-(``unit``, ``kind``, ``source`` in ``observed_2025.csv``) documents the row
-and is ignored. ``period`` is a month (``2025-08``) or a date
-(``2025-08-15``). Every problem is reported as one line naming the file, the
+Columns ``series,period,value`` and optional ``sd`` and ``unit`` (the
+series grammar checks a unit against its series and converts yuan to
+dollars); any other column (``kind``, ``source`` in ``observed_2025.csv``)
+documents the row and is ignored. ``period`` is a year (``2025``), a month
+(``2025-08``) or a date (``2025-08-15``). Every problem is reported as one line naming the file, the
 row (the line number a spreadsheet shows, header = 1) and the value, before
 any simulation starts: a calibration that runs for an hour and then trips on
 row 12 wastes the hour.
@@ -24,12 +25,15 @@ from ..scenario.errors import ScenarioError
 from ..scenario.files import read_text
 
 REQUIRED = ("series", "period", "value")
+OPTIONAL = ("sd", "unit")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_PERIOD_FORMS = "must be a year like 2025, a month like 2025-08 or a date like 2025-08-15"
 
 
 @dataclass(frozen=True)
 class Period:
-    """A month or a single day, as calendar dates (``last`` included)."""
+    """A year, a month or a single day, as calendar dates (``last`` included)."""
 
     text: str
     first: date
@@ -37,26 +41,30 @@ class Period:
 
     @property
     def is_month(self) -> bool:
-        return self.first != self.last
+        return self.first != self.last and (self.first.year, self.first.month) == (self.last.year, self.last.month)
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        """``2025-08`` (the whole month) or ``2025-08-15`` (that day).
+        """``2025`` (the whole year), ``2025-08`` (the whole month) or
+        ``2025-08-15`` (that day).
 
         Raises ``ValueError`` with the message the caller puts in its error.
         """
         text = text.strip()
+        y = _YEAR.match(text)
+        if y:
+            return cls(text, date(int(text), 1, 1), date(int(text), 12, 31))
         m = _MONTH.match(text)
         if m:
             year, month = int(m.group(1)), int(m.group(2))
             if not 1 <= month <= 12:
-                raise ValueError("must be a month like 2025-08 or a date like 2025-08-15")
+                raise ValueError(_PERIOD_FORMS)
             last = calendar.monthrange(year, month)[1]
             return cls(text, date(year, month, 1), date(year, month, last))
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise ValueError("must be a month like 2025-08 or a date like 2025-08-15") from None
+            raise ValueError(_PERIOD_FORMS) from None
         return cls(day.isoformat(), day, day)
 
 
@@ -69,6 +77,8 @@ class Observation:
     period: Period
     value: float
     sd: float | None
+    #: The ``unit`` column's text ("" without the column).
+    unit: str = ""
 
     @property
     def label(self) -> str:
@@ -117,10 +127,10 @@ def _columns(label: str, reader: Any) -> dict[str, int]:
     if missing:
         raise ScenarioError(label, "row 1", f"header needs the columns {', '.join(REQUIRED)} (missing {', '.join(missing)})",
                             ",".join(header))
-    dupes = sorted({h for h in header if header.count(h) > 1 and h in (*REQUIRED, "sd")})
+    dupes = sorted({h for h in header if header.count(h) > 1 and h in (*REQUIRED, *OPTIONAL)})
     if dupes:
         raise ScenarioError(label, "row 1", f"column {dupes[0]} appears twice", ",".join(header))
-    return {name: header.index(name) for name in (*REQUIRED, "sd") if name in header}
+    return {name: header.index(name) for name in (*REQUIRED, *OPTIONAL) if name in header}
 
 
 def _row(label: str, line: int, fields: list[str], col: dict[str, int], seen: dict[str, int]) -> Observation:
@@ -146,7 +156,7 @@ def _row(label: str, line: int, fields: list[str], col: dict[str, int], seen: di
         sd = _number(get("sd"))
         if not (math.isfinite(sd) and sd > 0):
             raise ScenarioError(label, f"{where}: sd", "must be a positive number or empty", get("sd"))
-    obs = Observation(line, series, period, value, sd)
+    obs = Observation(line, series, period, value, sd, get("unit") if "unit" in col else "")
     if obs.label in seen:
         raise ScenarioError(label, f"{where}: period", f"{series} already has a value for this period (row {seen[obs.label]})",
                             period.text)

@@ -32,8 +32,10 @@ from .series import Horizon, Series, Target, compile_targets
 
 COLUMNS = ["series", "period", "observed", "p5", "p50", "p95", "inside", "percentile", "replications"]
 FAN_COLUMNS = ["series", "period", "p5", "p25", "p50", "p75", "p95", "replications"]
+#: Relative difference below which a model value equals the observation (rounding, not a miss).
+TIE = 1e-9
 #: Series kinds that are a path over months (a fan), not one number per replication.
-PATH_KINDS = ("exports", "approved_share", "share_stopped")
+PATH_KINDS = ("exports", "approved_share", "share_stopped", "price")
 
 
 def observed_targets(loaded: Loaded, path: str | Path) -> list[Target]:
@@ -90,8 +92,9 @@ def _row(target: Target, draws: np.ndarray) -> dict[str, object]:
     if not len(x):
         return {**base, "p5": np.nan, "p50": np.nan, "p95": np.nan, "inside": False, "percentile": np.nan}
     p5, p50, p95 = np.percentile(x, [5, 50, 95])
-    percentile = 100.0 * (np.mean(x < obs) + 0.5 * np.mean(x == obs))
-    return {**base, "p5": p5, "p50": p50, "p95": p95, "inside": bool(p5 <= obs <= p95),
+    tie = TIE * max(abs(obs), 1.0)  # a price at its base, 1612.5 / 7.2 either way round, is a tie
+    percentile = 100.0 * (np.mean(x < obs - tie) + 0.5 * np.mean(abs(x - obs) <= tie))
+    return {**base, "p5": p5, "p50": p50, "p95": p95, "inside": bool(p5 - tie <= obs <= p95 + tie),
             "percentile": float(percentile)}
 
 

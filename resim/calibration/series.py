@@ -17,7 +17,16 @@ series                                                 the model's number for a 
                                                        is short; none in the horizon counts as
                                                        the horizon. ``value`` is that day number,
                                                        ``period`` its date or month
+``price.<item>.<quote>``                               the ``[markets]`` price of ``item`` (USD/kg)
+                                                       averaged over the price observations in
+                                                       the period (a day: the last one before
+                                                       it); ``quote`` names the published kind
+                                                       (``QUOTES``: market and tier it maps to)
 =====================================================  ==========================================
+
+A ``unit`` column is checked: exports are ``t``; prices ``USD/kg`` or
+``CNY/kg``, converted to dollars at the scenario's ``markets.cny_per_usd`` (an
+assumption, docs/data-sources.md), so a fit compares like with like.
 
 Everything that can be known without simulating is checked here, at once,
 against the scenario: an unknown series, an entry or jurisdiction the
@@ -44,7 +53,17 @@ GRAMMAR = {
     "approved_share": "approved_share.<destination|all>",
     "share_stopped": "share_stopped.<automaker entry>",
     "stockout_day": "stockout_day.<automaker entry>",
+    "price": "price.<item>.<europe_ask|volume_weighted|CN_domestic|FOB_CN>",
 }
+#: Published price quotes -> (market, tier) of the model (docs/calibration.md §1): a thin
+#: European ask is the marginal tonne outside China; the volume-weighted average is what
+#: most volume pays, which in 2025 was the Chinese contract price (96% of Dy oxide volume
+#: at the domestic price, facts §3); a domestic assessment is China's spot; FOB China is
+#: the contract price buyers outside pay.
+QUOTES = {"europe_ask": ("outside", "spot"), "volume_weighted": ("china", "contract"),
+          "CN_domestic": ("china", "spot"), "FOB_CN": ("outside", "contract")}
+#: Units a row of each kind may carry (an empty unit cell means the first).
+UNITS = {"exports": ("t",), "price": ("USD/kg", "CNY/kg")}
 PRODUCTS = tuple(p.name for p in products.PRODUCTS)
 ALL = "all"
 
@@ -89,7 +108,16 @@ def parse_series(name: str) -> Series:
         if args[1] == args[2]:
             raise ValueError("exports cross a border: origin and destination must differ")
         return Series(name, kind, args)
+    if kind == "price":
+        return _price_series(name, rest)
     return Series(name, kind, (rest,))  # an entry name may hold dots
+
+
+def _price_series(name: str, rest: str) -> Series:
+    item, _, quote = rest.rpartition(".")
+    if not item or quote not in QUOTES:
+        raise ValueError(f"must look like {GRAMMAR['price']}")
+    return Series(name, "price", (item, quote))
 
 
 @dataclass(frozen=True)
@@ -175,6 +203,8 @@ def _check_value(source: str, obs: Observation, series: Series, horizon: Horizon
         raise _fail(source, obs, "value", "a share must be between 0 and 1", v)
     if series.kind == "exports" and v < 0:
         raise _fail(source, obs, "value", "tonnes must be >= 0", v)
+    if series.kind == "price" and v <= 0:
+        raise _fail(source, obs, "value", "a price must be > 0", v)
     if series.kind == "stockout_day":
         lo, hi = horizon.day(obs.period.first), horizon.day(obs.period.last) + 1
         if not lo <= v < hi:
@@ -212,9 +242,31 @@ def _check_flow(source: str, obs: Observation, series: Series, scn: Scenario,
                     f"({product} links abroad: {have})", obs.series)
 
 
+def _check_price(source: str, obs: Observation, series: Series, scn: Scenario,
+                 steps: Sequence[Scenario]) -> None:
+    markets = scn.markets
+    if markets is None:
+        raise _fail(source, obs, "series", "the scenario has no [markets] table, so no prices", obs.series)
+    if series.args[0] not in markets.items:
+        raise _fail(source, obs, "series", f"no traded item of that name (markets.items: "
+                    f"{', '.join(markets.items)})", obs.series)
+
+
 #: How each kind of series is checked against the scenario: can the model produce it?
 _PRODUCIBLE = {"share_stopped": _check_automaker, "stockout_day": _check_automaker,
-               "approved_share": _check_applications}
+               "approved_share": _check_applications, "price": _check_price}
+
+
+def _in_model_units(source: str, obs: Observation, series: Series, scn: Scenario) -> tuple[float, float | None]:
+    """The row's value and sd in the unit the model reports (yuan -> dollars)."""
+    allowed = UNITS.get(series.kind)
+    unit = obs.unit or (allowed[0] if allowed else "")
+    if allowed and unit not in allowed:
+        raise _fail(source, obs, "unit", f"{series.kind} rows are in {' or '.join(allowed)}", obs.unit)
+    if unit != "CNY/kg":
+        return obs.value, obs.sd
+    rate = scn.markets.cny_per_usd  # type: ignore[union-attr]  # _check_price: markets exist
+    return obs.value / rate, None if obs.sd is None else obs.sd / rate
 
 
 def _check_producible(source: str, obs: Observation, series: Series, scn: Scenario,
@@ -237,7 +289,7 @@ def compile_targets(observations: Iterable[Observation], scn: Scenario, source: 
         _check_producible(source, obs, series, scn, every)
         _check_period(source, obs, series, horizon)
         _check_value(source, obs, series, horizon)
-        out.append(Target(series, obs.period, obs.value, obs.sd, obs.row))
+        out.append(Target(series, obs.period, *_in_model_units(source, obs, series, scn), obs.row))
     return out
 
 

@@ -31,8 +31,10 @@ OUTSIDE = "#c0392b"
 
 
 def _mid_month(run: RunData, periods: pd.Series) -> np.ndarray:
-    """Mid-month datetimes of ``YYYY-MM`` (or a day's ``YYYY-MM-DD``) periods."""
-    first = pd.to_datetime([p if len(p) > 7 else f"{p}-15" for p in periods.astype(str)])
+    """Where a period is drawn: mid-month for ``YYYY-MM``, mid-year for
+    ``YYYY``, the day itself for ``YYYY-MM-DD``."""
+    middle = {4: "-07-01", 7: "-15", 10: ""}
+    first = pd.to_datetime([p + middle[len(p)] for p in periods.astype(str)])
     return first.to_numpy().astype("datetime64[m]")
 
 
