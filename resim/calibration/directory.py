@@ -46,6 +46,17 @@ def check_out(out: Path, resume: bool) -> None:
                             "or choose another --out", str(out))
 
 
+def check_coverage_out(out: Path, resume: bool) -> None:
+    """As ``check_out``, for a coverage study: its table is what ``--resume`` continues."""
+    check_out(out, resume=False)
+    has = (out / "coverage.parquet").is_file()
+    if resume and not has:
+        raise ScenarioError("--resume", "", "no coverage study to continue in --out", str(out))
+    if not resume and (has or (out / REQUEST_FILE).is_file()):
+        raise ScenarioError("--out", "", "holds a calibration or coverage study already: add --resume to "
+                            "continue it, or choose another --out", str(out))
+
+
 def make_request(scn: Scenario, targets: Sequence[Target], priors: Sequence[Prior], seed: int,
                  population: int, replications: int) -> dict[str, Any]:
     """What makes a calibration itself; ``--resume`` must match it."""

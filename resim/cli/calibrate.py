@@ -3,6 +3,7 @@
     resim calibrate SCENARIO --observed FILE --fit KEY=LO:HI[:log] [--fit ...]
         [--budget N] [--population N] [--particle-replications K] [--predictive N]
         [--seed S] [--workers N | --dask ADDRESS] [--out DIR] [--resume] [--quiet]
+        [--coverage K]
 
 Every input is checked before anything is simulated or written: the
 scenario, each observed row against it (``series.py``), each ``--fit`` key
@@ -25,7 +26,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..calibration.directory import HISTORY, check_out, check_resume, make_request
+from ..calibration.directory import (
+    HISTORY,
+    check_coverage_out,
+    check_out,
+    check_resume,
+    make_request,
+)
 from ..scenario.errors import ScenarioError
 
 DEFAULT_BUDGET = 2000
@@ -82,6 +89,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-hours", metavar="H",
                    help="refuse a calibration estimated to take longer than H hours on its workers, before it "
                         "starts (default 24)")
+    p.add_argument("--coverage", type=_whole(1), default=None, metavar="K",
+                   help="simulation-based calibration: fit K synthetic data sets drawn from the prior (the "
+                        "observed file gives only series and periods; --budget is per fit) and report how "
+                        "often each 90%% credible interval holds its truth (coverage.json)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -100,14 +111,14 @@ def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
 
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-calibration"
     with RunFolder(out, "calibration") as folder:
-        check_out(out, args.resume)
+        (check_coverage_out if args.coverage else check_out)(out, args.resume)
         inputs = _inputs(args, out)
         try:
             import pyabc  # noqa: F401 - only to say what is missing before any work
         except ImportError:
             print("resim calibrate needs pyabc: pip install 'resim[calibrate]'", file=sys.stderr)
             return 1
-        return _calibrate(args, folder, inputs)
+        return (_coverage if args.coverage else _calibrate)(args, folder, inputs)
 
 
 def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -126,6 +137,8 @@ def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     _check_budget(args)
     _check_time(args, loaded)
     request = make_request(loaded.scenario, targets, priors, seed, args.population, args.particle_replications)
+    if args.coverage:
+        request["coverage"] = {"budget_per_fit": args.budget}  # more fits may follow with --resume
     if args.resume:
         check_resume(out, request)
     return {"loaded": loaded, "targets": targets, "priors": priors, "seed": seed, "out": out, "request": request}
@@ -135,11 +148,12 @@ def _check_budget(args: argparse.Namespace) -> None:
     """A budget that cannot cover a prior sample, a first generation and the
     predictive draws is refused before anything runs."""
     reps = args.particle_replications
-    least = 3 * args.population * reps + args.predictive * reps
+    predictive = 0 if args.coverage else args.predictive
+    least = 3 * args.population * reps + predictive * reps
     if args.budget < least:
         raise ScenarioError("--budget", "", f"is too small: a prior sample and a first generation of "
                             f"--population {args.population} need about {3 * args.population * reps} "
-                            f"simulations, plus {args.predictive * reps} for --predictive; give at least {least}",
+                            f"simulations, plus {predictive * reps} for --predictive; give at least {least}",
                             args.budget)
 
 
@@ -149,8 +163,10 @@ def _check_time(args: argparse.Namespace, loaded: Any) -> None:
     from ..experiment.budget import time_budget
     from ..experiment.replications import default_workers
 
-    line = time_budget(loaded, args.budget, args.workers or default_workers(), args.max_hours,
-                       what=f"--budget {args.budget} simulations")
+    total = args.budget * (args.coverage or 1)
+    what = f"--coverage {args.coverage} x --budget {args.budget}" if args.coverage else f"--budget {args.budget}"
+    line = time_budget(loaded, total, args.workers or default_workers(), args.max_hours,
+                       what=f"{what} simulations")
     if line and not args.quiet:
         print(line, file=sys.stderr)
 
@@ -177,6 +193,23 @@ def _calibrate(args: argparse.Namespace, folder: Any, inputs: dict[str, Any]) ->
                                 " or more", args.budget) from None
     folder.mark("complete", generations=len(summary["generations"]),
                 effective_sample_size=summary["effective_sample_size"], simulations=summary["simulations"])
+    return 0
+
+
+def _coverage(args: argparse.Namespace, folder: Any, inputs: dict[str, Any]) -> int:
+    """A coverage study in the locked folder: fits one by one, each kept as it ends."""
+    from ..calibration.coverage import run_coverage
+    from ..experiment.interrupts import Interrupted
+
+    folder.unmark()
+    try:
+        doc = run_coverage(args, **inputs)
+    except Interrupted as stop:
+        print(f"resim: interrupted: the finished fits are kept in {inputs['out']}/coverage.parquet; continue "
+              f"with: resim calibrate {args.scenario} ... --coverage {args.coverage} --resume --out {inputs['out']}",
+              file=sys.stderr)
+        return stop.exit_code
+    folder.mark("complete", coverage={k: v["rate"] for k, v in doc["parameters"].items()})
     return 0
 
 
