@@ -82,9 +82,15 @@ def prim_figure(found: Any) -> Figure:
     the chosen box (that box without its insignificant restrictions). Right: the points in the two keys
     the chosen box restricts most (where the condition holds in colour), the
     box over them."""
-    t, chosen = found.trajectory, found.box
     fig = new_figure(11, 4.6)
-    ax = fig.add_subplot(1, 2, 1)
+    _trajectory_panel(fig, fig.add_subplot(1, 2, 1), found)
+    _box_panel(fig.add_subplot(1, 2, 2), found)
+    return fig
+
+
+def _trajectory_panel(fig: Figure, ax: Any, found: Any) -> None:
+    """Coverage against density along the peeling trajectory, the peeled and the chosen box marked."""
+    t, chosen = found.trajectory, found.box
     cov = [b.coverage for b in t.boxes]
     den = [b.density for b in t.boxes]
     dims = [len(b.restricted) for b in t.boxes]
@@ -105,7 +111,11 @@ def prim_figure(found: Any) -> Figure:
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     ax.set_title("Peeling trajectory: the coverage/density trade-off", fontsize=10)
-    ax2 = fig.add_subplot(1, 2, 2)
+
+
+def _box_panel(ax2: Any, found: Any) -> None:
+    """The points in the two keys the chosen box restricts most, and the box over them."""
+    t, chosen = found.trajectory, found.box
     x, y = t.x, t.y
     order = sorted(range(x.shape[1]), key=lambda j: (j not in chosen.restricted, -_narrowing(found, j), j))
     i, j = (order[0], order[1]) if x.shape[1] > 1 else (order[0], order[0])
@@ -119,7 +129,6 @@ def prim_figure(found: Any) -> Figure:
     ax2.legend(fontsize=7.5, framealpha=0.9)
     ax2.grid(alpha=0.3)
     ax2.set_title(" and ".join(str(c) for c in found.where), fontsize=9.5)
-    return fig
 
 
 def _narrowing(found: Any, j: int) -> float:

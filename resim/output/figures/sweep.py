@@ -130,13 +130,7 @@ def sweep_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str,
     xs, ys, grid, lo, hi = _cells(df, x, y, metric)
     fig = new_figure(max(6.5, 2.6 + 1.25 * len(xs)), 1.8 + 0.75 * len(ys))
     ax = fig.add_subplot()
-    higher = _higher_is_better(metric)
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis" if higher else "viridis_r",
-                   aspect="auto", origin="lower")
-    finite = grid[np.isfinite(grid)]
-    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
-    for (i, j), v in np.ndenumerate(grid):
-        _cell_text(ax, i, j, v, lo[i, j], hi[i, j], (v < mid) if higher else (v > mid))
+    im, finite = _cells_image(ax, grid, lo, hi, _higher_is_better(metric))
     ax.set_xticks(range(len(xs)), [tick(v) for v in xs])
     ax.set_yticks(range(len(ys)), [tick(v) for v in ys])
     ax.set_xlabel(key_label(x))
@@ -144,6 +138,19 @@ def sweep_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str,
     label = _colour_bar(fig, ax, im, metric, finite)
     ax.set_title(f"{_who(automaker)}: mean {label} [95% CI]\nby design point")
     return fig
+
+
+def _cells_image(ax: Any, grid: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 higher: bool) -> tuple[Any, np.ndarray]:
+    """The coloured cells, the worse end dark, each annotated (light text on
+    the dark half); the image and the finite means (for the colour bar)."""
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis" if higher else "viridis_r",
+                   aspect="auto", origin="lower")
+    finite = grid[np.isfinite(grid)]
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for (i, j), v in np.ndenumerate(grid):
+        _cell_text(ax, i, j, v, lo[i, j], hi[i, j], (v < mid) if higher else (v > mid))
+    return im, finite
 
 
 def _colour_bar(fig: Figure, ax: Any, im: Any, metric: str, finite: np.ndarray) -> str:
