@@ -173,10 +173,18 @@ def decide(v: np.ndarray, target: Target, cap: int) -> Decision:
         return Decision("capped", cap, None, None, _precision(target, count, mean, half, cap))
     if m == 0:
         return Decision("more", 0, None, first_batch(cap), ())
-    star = max((_needed(target, count[-1, j], mean[-1, j], half[-1, j]) for j in range(v.shape[1])),
+    return Decision("more", m, None, _next_total(target, count, mean, half, cap), ())
+
+
+def _next_total(target: Target, count: np.ndarray, mean: np.ndarray, half: np.ndarray, cap: int) -> int:
+    """How many replications to have after the next round: what the slowest
+    KPI needs at the precision seen so far plus its look-ahead, at most double
+    (the estimate is rough while few have run), at least one look-ahead more."""
+    m = count.shape[0]
+    star = max((_needed(target, count[-1, j], mean[-1, j], half[-1, j]) for j in range(count.shape[1])),
                default=math.inf)
     grow = 2 * m if not math.isfinite(star) else min(2 * m, math.ceil(star) + look_ahead(math.ceil(star)))
-    return Decision("more", m, None, min(cap, max(m + LOOK_AHEAD, grow)), ())
+    return min(cap, max(m + LOOK_AHEAD, grow))
 
 
 def _solution(target: Target, count: np.ndarray, mean: np.ndarray, half: np.ndarray) -> tuple[int, int] | None:
