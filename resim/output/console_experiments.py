@@ -41,16 +41,22 @@ def _or_none(x: Any) -> float | None:
 def _key_values(res: Any) -> dict[str, Any]:
     """Per swept key, how to print its values: a grid's as given; a sampled
     design's rounded to the digits its range means (0.255, not 0.254956)."""
-    fmt: dict[str, Any] = {}
     points = getattr(res, "points", None)
-    for k in res.keys:
-        col = points[k] if points is not None and k in points else res.summary[k]
-        if getattr(res, "sampler", "grid") != "grid" and col.dtype.kind == "f":
-            d = digits_for(float(col.min()), float(col.max()))
-            fmt[k] = lambda v, d=d: f"{v:,.{d}f}"
-        else:
-            fmt[k] = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
-    return fmt
+    sampled = getattr(res, "sampler", "grid") != "grid"
+    return {k: _value_format(points[k] if points is not None and k in points else res.summary[k], sampled)
+            for k in res.keys}
+
+
+def _value_format(col: Any, sampled: bool) -> Any:
+    """How to print one key's values (``col``: all of them)."""
+    if sampled and col.dtype.kind == "f":
+        d = digits_for(float(col.min()), float(col.max()))
+        return lambda v: f"{v:,.{d}f}"
+    return _as_given
+
+
+def _as_given(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _sweep_cell(kpi: Kpi, d: dict[str, Any]) -> str:
