@@ -91,12 +91,7 @@ def prim_figure(found: Any) -> Figure:
 def _trajectory_panel(fig: Figure, ax: Any, found: Any) -> None:
     """Coverage against density along the peeling trajectory, the peeled and the chosen box marked."""
     t, chosen = found.trajectory, found.box
-    cov = [b.coverage for b in t.boxes]
-    den = [b.density for b in t.boxes]
-    dims = [len(b.restricted) for b in t.boxes]
-    top = max(dims) or 1
-    sc = ax.scatter(cov, den, c=dims, cmap="viridis", vmin=0, vmax=top, s=22, zorder=3)
-    ax.plot(cov, den, color="0.6", linewidth=0.8, zorder=2)
+    sc, top = trajectory_points(ax, t.boxes)
     peeled = t.boxes[found.chosen]
     ax.scatter([peeled.coverage], [peeled.density], marker="*", s=220, color=PALETTE[3], zorder=4,
                label=f"densest with coverage >= {found.min_coverage:.0%}")
@@ -105,12 +100,24 @@ def _trajectory_panel(fig: Figure, ax: Any, found: Any) -> None:
                    label=f"chosen: without {len(found.freed)} insignificant restriction(s)")
     ax.set_xlabel("coverage (share of the hits inside the box)")
     ax.set_ylabel("density (share of the box that hits)")
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
     fig.colorbar(sc, ax=ax, label="keys restricted", ticks=range(top + 1))
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     ax.set_title("Peeling trajectory: the coverage/density trade-off", fontsize=10)
+
+
+def trajectory_points(ax: Any, boxes: Any) -> tuple[Any, int]:
+    """PRIM's boxes as points of coverage against density, joined in peeling
+    order and coloured by the keys each restricts, on the unit square; the
+    scatter (for a colour bar) and the most keys restricted."""
+    dims = [len(b.restricted) for b in boxes]
+    top = max(dims) or 1
+    cov, den = [b.coverage for b in boxes], [b.density for b in boxes]
+    sc = ax.scatter(cov, den, c=dims, cmap="viridis", vmin=0, vmax=top, s=22, zorder=3)
+    ax.plot(cov, den, color="0.6", linewidth=0.8, zorder=2)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    return sc, top
 
 
 def _box_panel(ax2: Any, found: Any) -> None:
@@ -138,4 +145,4 @@ def _narrowing(found: Any, j: int) -> float:
     return 0.0 if width == 0 else 1 - (found.box.upper[j] - found.box.lower[j]) / width
 
 
-__all__ = ["MAX_PANELS", "index_bars", "prim_figure"]
+__all__ = ["MAX_PANELS", "index_bars", "prim_figure", "trajectory_points"]
