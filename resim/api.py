@@ -208,15 +208,22 @@ def progress_reporter(progress: Progress, label: str, total: int) -> Iterator[Ca
     if callable(progress) or progress is False:
         yield progress or None
         return
+    with _progress_bar(label, total, forced=progress is True) as advance:
+        yield advance
+
+
+@contextmanager
+def _progress_bar(label: str, total: int, forced: bool) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr, shown in a notebook or when ``forced``
+    (then as lines on stderr when piped)."""
     from rich.console import Console
 
     from .output.progress import ProgressBar
 
     console = Console(stderr=True)
-    wanted = progress is True or console.is_jupyter
-    with ProgressBar(console, label, enabled=wanted) as bar:
+    with ProgressBar(console, label, enabled=forced or console.is_jupyter) as bar:
         bar.total(total)
-        yield bar.advance if bar.shown or progress is True else None  # lines on stderr when piped
+        yield bar.advance if bar.shown or forced else None
 
 
 def run(
