@@ -17,7 +17,7 @@ from rich.table import Table
 from ..experiment.rounding import digits_for
 from ..model.kpis import BY_NAME, Kpi
 from .console import _day, _mean_ci, _num
-from .formatting import HEADLINE_KPIS, heading
+from .formatting import HEADLINE_KPIS, heading, ratio_text
 
 #: How a censored KPI's heading reads where each replication counts (sensitivity, comparisons).
 CENSORED = "day, censored"
@@ -153,10 +153,6 @@ _COMPARE_COLUMNS = (("automaker", "left"), ("KPI", "left"), ("n", "right"), ("A"
                     ("B - A [95% CI]", "right"), ("CI width: indep. / paired", "right"))
 
 
-def _ratio(x: float) -> str:
-    return "-" if x != x else ("inf" if x == float("inf") else f"{x:.1f}x")
-
-
 def _compare_cells(r: Any, start: date | None) -> list[str]:
     """One comparison row: automaker, KPI, n, A, B, B - A [CI], width ratio;
     a first-event day's sides as dates and its difference in days."""
@@ -168,7 +164,7 @@ def _compare_cells(r: Any, start: date | None) -> list[str]:
         label, ci, sides = heading(kpi, "censored"), ci + " days", [_day(start, v) for v in sides]
     else:
         sides = [_num(None if v is None else v * scale, digits) for v in sides]
-    return [escape(str(r.automaker)), escape(label), _count(getattr(r, "n", None)), *sides, ci, _ratio(r.width_ratio)]
+    return [escape(str(r.automaker)), escape(label), _count(getattr(r, "n", None)), *sides, ci, ratio_text(r.width_ratio, "-")]
 
 
 def _count(n: Any) -> str:
