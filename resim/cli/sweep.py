@@ -132,9 +132,14 @@ def _show(console: Any, res: Any, out: Path) -> None:
         same = [who for kpi, who in res.constant if kpi == "vehicles_lost"]
         if same:
             console.print(f"vehicles lost is the same at every point for {', '.join(same)}: no indices")
+    console.print(f"{len(res.points)} points x {_per_point(res)} replications in {res.runtime_s:.1f} s; "
+                  f"results in {out}/")
+
+
+def _per_point(res: Any) -> str:
+    """Replications per point: one number, or their range and mean (a sequential target varies them)."""
     reps = res.results.drop_duplicates(["point", "replication"]).groupby("point").size()
-    per = f"{reps.iloc[0]}" if reps.nunique() == 1 else f"{reps.min()}-{reps.max()} (mean {reps.mean():.1f})"
-    console.print(f"{len(res.points)} points x {per} replications in {res.runtime_s:.1f} s; results in {out}/")
+    return f"{reps.iloc[0]}" if reps.nunique() == 1 else f"{reps.min()}-{reps.max()} (mean {reps.mean():.1f})"
 
 
 def _verdict(args: argparse.Namespace, res: Any, out: Path) -> int:
