@@ -113,10 +113,15 @@ def _columns(label: str, reader: Any) -> dict[str, int]:
         raise ScenarioError(label, "row 1", f"header needs the columns {', '.join(REQUIRED)} (missing {', '.join(missing)})",
                             ",".join(header))
     known = (*REQUIRED, "sd")
-    dupes = sorted({h for h in header if h in known and header.count(h) > 1})
+    dupes = _twice(header, known)
     if dupes:
         raise ScenarioError(label, "row 1", f"column {dupes[0]} appears twice", ",".join(header))
     return {name: header.index(name) for name in known if name in header}
+
+
+def _twice(header: list[str], known: tuple[str, ...]) -> list[str]:
+    """The known columns the header names more than once, sorted."""
+    return sorted({h for h in header if h in known and header.count(h) > 1})
 
 
 def _header(label: str, reader: Any) -> list[str]:

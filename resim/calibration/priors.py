@@ -198,16 +198,21 @@ STRUCTURAL_TABLES = ("scenario", "sweep", "output", "policy", "grades", "extends
 STRUCTURAL_FIELDS = ("firms",)
 
 
+def _name_at(tokens: Sequence[Any], i: int) -> str:
+    """The field or table name at ``tokens[i]`` ("" for an index, an entry name or no tokens)."""
+    return tokens[i] if tokens and isinstance(tokens[i], str) else ""
+
+
 def check_structural(scn: Scenario, key: str, text: str) -> None:
     """Refuse a key that is not a model parameter: a structural table, a
     field an entry declares structural (names, jurisdictions, grades,
     suppliers), or a size of the model (a population's firms)."""
     tokens = parse_key(key)
-    head = tokens[0] if tokens and isinstance(tokens[0], str) else ""
+    head = _name_at(tokens, 0)
     if head in STRUCTURAL_TABLES:
         raise ScenarioError("--fit", key, f"is in [{head}], which sets what is simulated, not a model parameter; "
                             "fit a parameter such as licensing.approval_rate", text)
-    field = tokens[-1] if tokens and isinstance(tokens[-1], str) else ""
+    field = _name_at(tokens, -1)
     node: Any = scn
     try:
         for tok in tokens[:-1]:

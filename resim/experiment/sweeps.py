@@ -294,13 +294,18 @@ def _results(parts: pd.DataFrame, points: pd.DataFrame, keys: list[str],
     if decisions is not None:
         keep = parts["point"].map({p: d.replications for p, d in enumerate(decisions)})
         parts = parts[parts["replication"] < keep].reset_index(drop=True)
-    order = {name: i for i, name in enumerate(dict.fromkeys(parts["automaker"].dropna()))}
-    if "all" in order:
-        order["all"] = len(order) + 1
-    parts = parts.assign(_o=parts["automaker"].map(order).fillna(-1))
+    parts = parts.assign(_o=parts["automaker"].map(_automaker_order(parts["automaker"])).fillna(-1))
     parts = parts.sort_values(["point", "replication", "_o"], kind="stable").drop(columns="_o")
     results = points.merge(parts, on="point", how="right")
     return results[["point", *keys, *[c for c in RESULT_COLUMNS if c != "point"]]].reset_index(drop=True)
+
+
+def _automaker_order(automakers: pd.Series) -> dict[str, int]:
+    """Automakers in their first-seen order, ``all`` after them (a failed row, no automaker, first)."""
+    order = {name: i for i, name in enumerate(dict.fromkeys(automakers.dropna()))}
+    if "all" in order:
+        order["all"] = len(order) + 1
+    return order
 
 
 def _failures(results: pd.DataFrame) -> list[dict[str, Any]]:
