@@ -187,13 +187,17 @@ def make_design(
     if sampler == "grid":
         return _grid_design(loaded, grid)
     _check_sampled(sampler, ranges, samples)
+    return [k for k, _, _ in ranges], _sampled(scn, sampler, ranges, samples or 0)
+
+
+def _sampled(scn: Any, sampler: str, ranges: Sequence[tuple[str, float, float]], samples: int) -> list[Point]:
+    """The points a sampler draws over ``ranges``, seeded by the scenario's seed."""
     integer = [_is_integer_key(scn, k) for k, _, _ in ranges]
     seed = scn.scenario.seed
-    keys = [k for k, _, _ in ranges]
     if sampler in INDEX_SAMPLERS:
-        return keys, _rounded(index_matrix(sampler, ranges, samples or 0, seed), ranges, integer)
+        return _rounded(index_matrix(sampler, ranges, samples, seed), ranges, integer)
     fn = latin_hypercube if sampler == "lhs" else sobol
-    return keys, fn(ranges, samples or 0, seed, integer)
+    return fn(ranges, samples, seed, integer)
 
 
 def _grid_design(loaded: Loaded, grid: Mapping[str, Sequence[Any]] | None) -> tuple[list[str], list[Point]]:

@@ -174,7 +174,6 @@ class RunTables:
     def _summarise(self) -> dict[str, Any]:
         scn = self.scenario
         n = len(self.outputs)
-        markets = {} if self.prices is None else {"markets": markets_summary(self.prices)}
         return json_clean({
             "scenario": scn.scenario.name,
             "seed": scn.scenario.seed,
@@ -186,14 +185,22 @@ class RunTables:
             "posterior": None if self.loaded.draws is None else self.loaded.draws.describe(),
             "kpis": summarise_kpis(pd.concat([self.replications, self.totals.assign(automaker=ALL)],
                                              ignore_index=True), float(scn.scenario.horizon)),
-            "licensing": licensing_summary(self.licences, self.stages,
-                                            [o.replication for o in self.outputs if not o.error]),
+            "licensing": self._licensing(),
             "events": self._event_dicts(),
-            **markets,
+            **self._markets(),
             "simulated_events": self.sim_events,
             "runtime_s": round(self.runtime_s, 3),
             "versions": versions(),
         })
+
+    def _licensing(self) -> dict[str, Any]:
+        """The licence office's summary over the replications that finished."""
+        return licensing_summary(self.licences, self.stages,
+                                 [o.replication for o in self.outputs if not o.error])
+
+    def _markets(self) -> dict[str, Any]:
+        """``{"markets": ...}`` with ``[markets]``, else nothing (summary.json has no such key)."""
+        return {} if self.prices is None else {"markets": markets_summary(self.prices)}
 
     def _event_dicts(self) -> list[dict[str, Any]]:
         """The events table with calendar dates and decoded values, as summary.json lists them."""
