@@ -35,10 +35,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..api import compare
     from ..experiment.replications import default_workers
 
-    if args.b is None and not args.b_set:
-        raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
-    if args.out:
-        check_out(Path(args.out))
+    _check_args(args)
     df = compare(args.a, args.b, args.replications, args.set, args.a_set, args.b_set,
                  workers=args.workers or default_workers(), posterior=args.posterior, seed=args.seed)
     b_name = args.b or _named(args.a, args.b_set)
@@ -49,6 +46,14 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     else:
         _show(args, df, b_name)
     return _verdict(df[df["metric"] == "failed"] if len(df) else df)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Refuse, before anything runs, a comparison without a B and an --out that cannot hold one."""
+    if args.b is None and not args.b_set:
+        raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
+    if args.out:
+        check_out(Path(args.out))
 
 
 def _named(scenario: str, sets: Sequence[str]) -> str:

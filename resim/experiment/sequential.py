@@ -78,11 +78,14 @@ def parse_target(rel: float, kpis: Sequence[str] = (), abs_floor: float | None =
         raise ScenarioError("--target-ci", "", "must be a share between 0 and 1, e.g. 0.05", rel)
     if abs_floor is not None and not (math.isfinite(abs_floor) and abs_floor >= 0):
         raise ScenarioError("--target-abs", "", "must be a number >= 0", abs_floor)
-    pairs = []
-    for text in kpis or ["vehicles_lost"]:
-        kpi, _, who = text.partition("@")
-        pairs.append((check_outcome(kpi.strip(), "--target-kpi"), who.strip() or "all"))
+    pairs = [_kpi_pair(text) for text in kpis or ["vehicles_lost"]]
     return Target(rel, tuple(dict.fromkeys(pairs)), abs_floor)
+
+
+def _kpi_pair(text: str) -> tuple[str, str]:
+    """``KPI[@AUTOMAKER]`` -> (KPI, automaker), every automaker together by default."""
+    kpi, _, who = text.partition("@")
+    return check_outcome(kpi.strip(), "--target-kpi"), who.strip() or "all"
 
 
 def check_target(target: Target, loaded: Loaded) -> None:

@@ -195,7 +195,7 @@ def compare_table(df: Any, a: str, b: str, metrics: Any = None) -> Table:
     for c, j in _COMPARE_COLUMNS:
         t.add_column(c, justify=j)  # type: ignore[arg-type]
     start = _start_date(getattr(df, "attrs", {}) or {})
-    rows = [r for r in df.itertuples(index=False) if r.metric in (metrics or (r.metric,))]
+    rows = _shown_rows(df, metrics)
     for r in rows:
         t.add_row(*_compare_cells(r, start))
     notes = _compare_notes([str(r.metric) for r in rows], metrics is None)
@@ -203,6 +203,11 @@ def compare_table(df: Any, a: str, b: str, metrics: Any = None) -> Table:
         t.caption = "; ".join(notes)
         t.caption_justify = "left"
     return t
+
+
+def _shown_rows(df: Any, metrics: Any) -> list[Any]:
+    """The comparison's rows of the KPIs asked for (all without ``metrics``)."""
+    return [r for r in df.itertuples(index=False) if r.metric in (metrics or (r.metric,))]
 
 
 def discovery_lines(found: Any, rows: int = 8) -> list[str]:
