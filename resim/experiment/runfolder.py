@@ -177,12 +177,7 @@ class RunFolder:
 
     # ------------------------------------------------------------ locking
     def __enter__(self) -> RunFolder:
-        if self.out.exists() and not self.out.is_dir():
-            raise ScenarioError("--out", "", f"{self.label} exists and is not a directory")
-        here, out = Path(os.getcwd()).resolve(), self.out.resolve()
-        if here == out or out in here.parents:  # the swap would leave the process in a deleted folder
-            raise ScenarioError("--out", "", f"{self.label} is the current directory or holds it; results replace "
-                                "their folder whole, so write them from outside it")
+        self._check_place()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._fd = self._lock()
         try:
@@ -191,6 +186,15 @@ class RunFolder:
             self._unlock()
             raise
         return self
+
+    def _check_place(self) -> None:
+        """``--out`` must be a folder (or nothing yet) outside the current directory."""
+        if self.out.exists() and not self.out.is_dir():
+            raise ScenarioError("--out", "", f"{self.label} exists and is not a directory")
+        here, out = Path(os.getcwd()).resolve(), self.out.resolve()
+        if here == out or out in here.parents:  # the swap would leave the process in a deleted folder
+            raise ScenarioError("--out", "", f"{self.label} is the current directory or holds it; results replace "
+                                "their folder whole, so write them from outside it")
 
     def __exit__(self, *exc: object) -> None:
         self._remove(self._staging())
