@@ -199,21 +199,31 @@ def sweep_lines(summary: pd.DataFrame, x: str, metric: str, automaker: str = "al
     """
     df = _check_metric(summary, metric) if by == "automaker" else _select(summary, metric, automaker)
     groups = _groups(df, by)
-    if any(g.duplicated([x]).any() for _, g in groups):
-        raise ValueError(f"several rows per value of {x}: pass by= or filter the other swept keys")
+    _check_one_row_per(groups, x)
     xs = sorted_values(df[x])
     pos, numeric = _positions(xs)
     fig = new_figure(8.5, 4.8)
     ax = fig.add_subplot()
-    alpha = 0.2 if len(groups) == 1 else 0.1
-    for i, (value, g) in enumerate(groups):
-        _draw_line(ax, g.assign(_x=g[x].map(pos)).sort_values("_x"), metric, PALETTE[i % len(PALETTE)],
-                   _line_name(by, value), i == 0, alpha)
+    _draw_lines(ax, groups, x, pos, metric, by)
     if not numeric:
         ax.set_xticks(list(pos.values()), [tick(v) for v in xs])
     _lines_axes(ax, df[f"{metric}_mean"].to_numpy(dtype=float), x, metric,
                 "By automaker" if by == "automaker" else _who(automaker))
     return fig
+
+
+def _check_one_row_per(groups: Any, x: str) -> None:
+    """A line needs one row per value of ``x``: other swept keys must be fixed or split by ``by``."""
+    if any(g.duplicated([x]).any() for _, g in groups):
+        raise ValueError(f"several rows per value of {x}: pass by= or filter the other swept keys")
+
+
+def _draw_lines(ax: Any, groups: Any, x: str, pos: dict[Any, float], metric: str, by: str | None) -> None:
+    """A line with its band per group, in palette order (fainter bands when several overlap)."""
+    alpha = 0.2 if len(groups) == 1 else 0.1
+    for i, (value, g) in enumerate(groups):
+        _draw_line(ax, g.assign(_x=g[x].map(pos)).sort_values("_x"), metric, PALETTE[i % len(PALETTE)],
+                   _line_name(by, value), i == 0, alpha)
 
 
 def _lines_axes(ax: Any, means: np.ndarray, x: str, metric: str, who: str) -> None:
