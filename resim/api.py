@@ -41,7 +41,9 @@ Progress = bool | Callable[[int], None] | None
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
     import pandas as pd
 
+    from .experiment.experiment import Experiment, Memory
     from .experiment.sequential import Decision, Target
+    from .model.records import Records
     from .output.comparison import Comparison
     from .output.results import Results  # `resim validate` stays light and fast
     from .output.sweep import SweepResults
@@ -59,13 +61,14 @@ def merge_overrides(*parts: Overrides) -> Overrides:
                 merged.pop(key, None)  # moved to the end: applied in the order given
                 merged[key] = value
         return merged
-    out: list[str] = []
-    for part in parts:
-        if isinstance(part, Mapping):
-            out += [f"{k}={toml_value(v)}" for k, v in part.items()]
-        else:
-            out += [part] if isinstance(part, str) else list(part)
-    return out
+    return [line for part in parts for line in _as_lines(part)]
+
+
+def _as_lines(part: Overrides) -> list[str]:
+    """One set of overrides as ``"KEY=VALUE"`` strings."""
+    if isinstance(part, Mapping):
+        return [f"{k}={toml_value(v)}" for k, v in part.items()]
+    return [part] if isinstance(part, str) else list(part)
 
 
 def load_scenario(
@@ -212,15 +215,22 @@ def progress_reporter(progress: Progress, label: str, total: int) -> Iterator[Ca
     if callable(progress) or progress is False:
         yield progress or None
         return
+    with _progress_bar(label, total, forced=progress is True) as advance:
+        yield advance
+
+
+@contextmanager
+def _progress_bar(label: str, total: int, forced: bool) -> Iterator[Callable[[int], None] | None]:
+    """A rich progress bar on stderr, shown in a notebook or when ``forced``
+    (then as lines on stderr when piped)."""
     from rich.console import Console
 
     from .output.progress import ProgressBar
 
     console = Console(stderr=True)
-    wanted = progress is True or console.is_jupyter
-    with ProgressBar(console, label, enabled=wanted) as bar:
+    with ProgressBar(console, label, enabled=forced or console.is_jupyter) as bar:
         bar.total(total)
-        yield bar.advance if bar.shown or progress is True else None  # lines on stderr when piped
+        yield bar.advance if bar.shown or forced else None
 
 
 def observed_extra(loaded: Loaded, path: str | Path | None) -> Callable[[Results], dict[str, pd.DataFrame]] | None:
@@ -264,30 +274,42 @@ def run(
     set_observed_measure(_measure_observed)
     n = loaded.scenario.scenario.replications
     t0 = time.perf_counter()
-    stop: Interrupted | None = None
     held = Memory()
     exp = Experiment([loaded], n, target=target, workers=workers, sink=held,
                      progress=(lambda units, _failed: progress(units)) if progress else None)
-    try:
-        exp.run()
-        outputs = held.of(0, exp.kept(0))
-    except Interrupted as e:
-        stop, outputs = e, e.finished or []
-        if not outputs:
-            e.finished = None  # nothing finished: no Results to hand back
-            raise
+    outputs, stop = _finished(exp, held)
     decision: Decision | None = exp.decisions[0] if exp.decisions else None
     results = Results(loaded, outputs, time.perf_counter() - t0, workers)
-    if target is not None and decision is not None:
-        results.sequential = {"target": target.to_json(), **decision.to_json()}
-    results.asked, results.interrupted = n, stop is not None
-    if stop is not None:
-        stop.finished = results
+    _mark(results, n, target, decision, stop)
     if extra is not None:
         results.extra_tables.update(extra(results))
     if folder is not None:
         results.commit(folder, argv)
     return results, stop, decision
+
+
+def _finished(exp: Experiment, held: Memory) -> tuple[list[Records], Interrupted | None]:
+    """The replications kept, and the interrupt that stopped the run early
+    (raised instead when nothing had finished: there is nothing to write)."""
+    try:
+        exp.run()
+        return held.of(0, exp.kept(0)), None
+    except Interrupted as e:
+        if not e.finished:
+            e.finished = None  # nothing finished: no Results to hand back
+            raise
+        return e.finished, e
+
+
+def _mark(results: Results, asked: int, target: Target | None, decision: Decision | None,
+          stop: Interrupted | None) -> None:
+    """Record on the results what the run was asked and how it ended (the
+    sequential decision, an interrupt), and hand an interrupt the results."""
+    if target is not None and decision is not None:
+        results.sequential = {"target": target.to_json(), **decision.to_json()}
+    results.asked, results.interrupted = asked, stop is not None
+    if stop is not None:
+        stop.finished = results
 
 
 def sweep(

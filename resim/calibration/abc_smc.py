@@ -117,6 +117,65 @@ def next_cost(history: pyabc.History, population: int) -> float:
     return population / max(last.acceptance_rate * RATE_DECAY, 1e-9)
 
 
+@dataclass
+class _Session:
+    """One calibration session: the history it continues, the budget and the clock.
+
+    Each step loads a fresh ``ABCSMC`` from the history (see the module
+    docstring), so a step is the same whether the session resumed or not.
+    """
+
+    model: ParticleModel
+    population: int
+    sampler: SeededSampler
+    db: str
+    limit: int  # particles the budget allows (simulations // replications)
+    say: Callable[[str], None]
+    t0: float
+    start: int | None = None  # particles the history held when this session began
+
+    def step(self) -> tuple[pyabc.History, str]:
+        """Run one generation if the budget left covers it; return the history
+        and why the session stops ("" to go on)."""
+        abc = _abc(self.model, self.population, self.sampler)
+        history = abc.load(self.db, 1)
+        used = history.total_nr_simulations or 0
+        self.start = used if self.start is None else self.start
+        # candidates this session ran past the last particle kept count too
+        cap = self.limit - (self.sampler.evaluated - (used - self.start))
+        cost = next_cost(history, self.population)
+        if cap - used < cost:
+            reps = self.model.replications
+            return history, (f"the budget left ({(cap - used) * reps:.0f} simulations) would not cover another "
+                             f"generation (about {cost * reps:.0f}); --resume with a larger --budget continues")
+        before = history.max_t
+        self.sampler.rate_hint = generations(history)[-1].acceptance_rate if before >= 0 else 0.5
+        abc.run(max_nr_populations=1, max_total_nr_simulations=cap)
+        if history.max_t == before:
+            return history, "the last generation ran out of budget and was dropped"
+        self.say(self._progress(history))
+        return history, ""
+
+    def _progress(self, history: pyabc.History) -> str:
+        g = generations(history)[-1]
+        reps = self.model.replications
+        elapsed = time.perf_counter() - self.t0
+        prior = " with the prior sample that set the first epsilon" if g.t == 0 else ""
+        return (f"generation {g.t}: epsilon {g.epsilon:.4g}, acceptance {g.acceptance_rate:.1%} "
+                f"({self.population} of {g.simulations} candidates), ESS {g.ess:.0f}; "
+                f"{(history.total_nr_simulations or 0) * reps} simulations kept so far{prior}, "
+                f"{self.sampler.evaluated * reps / max(elapsed, 1e-9):.1f} simulations/s")
+
+
+def _batch_progress(say: Callable[[str], None], population: int,
+                    reps: int) -> Callable[[int, int, int], None]:
+    """The sampler's callback: a line per batch of a generation (none for the prior sample, t < 0)."""
+    def on_batch(t: int, accepted: int, evaluated: int) -> None:
+        if t >= 0:
+            say(f"  generation {t}: {accepted}/{population} accepted after {evaluated * reps} simulations")
+    return on_batch
+
+
 def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: int, workers: int = 1,
         dask: DaskConnection | None = None, resume: bool = False,
         progress: Callable[[str], None] | None = None) -> Fit:
@@ -132,41 +191,14 @@ def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: 
     logging.getLogger("ABC").setLevel(logging.WARNING)
     db = f"sqlite:///{(out / HISTORY).resolve()}"
     reps = model.replications
-    limit = budget // reps
     t0 = time.perf_counter()
-    sampler = SeededSampler(seed, workers, dask,
-                            on_batch=lambda t, acc, ev: say(f"  generation {t}: {acc}/{population} accepted "
-                                                            f"after {ev * reps} simulations")
-                            if t >= 0 else None)
+    sampler = SeededSampler(seed, workers, dask, on_batch=_batch_progress(say, population, reps))
     if not resume:
         _abc(model, population, sampler).new(db, observed(model.targets))
-    stopped = ""
-    start: int | None = None
-    while True:
-        abc = _abc(model, population, sampler)
-        history = abc.load(db, 1)
-        used = history.total_nr_simulations or 0
-        start = used if start is None else start
-        # candidates this session ran past the last particle kept count too
-        cap = limit - (sampler.evaluated - (used - start))
-        cost = next_cost(history, population)
-        if cap - used < cost:
-            stopped = (f"the budget left ({(cap - used) * reps:.0f} simulations) would not cover another "
-                       f"generation (about {cost * reps:.0f}); --resume with a larger --budget continues")
-            break
-        before = history.max_t
-        sampler.rate_hint = generations(history)[-1].acceptance_rate if before >= 0 else 0.5
-        abc.run(max_nr_populations=1, max_total_nr_simulations=cap)
-        if history.max_t == before:
-            stopped = "the last generation ran out of budget and was dropped"
-            break
-        g = generations(history)[-1]
-        elapsed = time.perf_counter() - t0
-        prior = " with the prior sample that set the first epsilon" if g.t == 0 else ""
-        say(f"generation {g.t}: epsilon {g.epsilon:.4g}, acceptance {g.acceptance_rate:.1%} "
-            f"({population} of {g.simulations} candidates), ESS {g.ess:.0f}; "
-            f"{(history.total_nr_simulations or 0) * reps} simulations kept so far{prior}, "
-            f"{sampler.evaluated * reps / max(elapsed, 1e-9):.1f} simulations/s")
+    session = _Session(model, population, sampler, db, budget // reps, say, t0)
+    history, stopped = session.step()
+    while not stopped:
+        history, stopped = session.step()
     if history.max_t < 0:
         raise NoGeneration(sampler.evaluated * reps)
     return Fit(posterior_frame(model, history), generations(history),

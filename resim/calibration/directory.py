@@ -31,13 +31,9 @@ _WHAT = {"scenario_sha256": "the scenario", "observed_sha256": "the observed row
 def check_out(out: Path, resume: bool) -> None:
     """Refuse an ``--out`` that cannot be written, or holds (or, resuming,
     lacks) a calibration."""
-    for d in (out, *out.parents):
-        if d.exists():
-            if not d.is_dir():
-                raise ScenarioError("--out", "", f"{d} exists and is not a directory", str(out))
-            if not os.access(d, os.W_OK | os.X_OK):
-                raise ScenarioError("--out", "", f"cannot write in {d}", str(out))
-            break
+    existing = next((d for d in (out, *out.parents) if d.exists()), None)
+    if existing is not None:
+        _check_writable(out, existing)
     has = (out / HISTORY).is_file()
     if resume and not has:
         raise ScenarioError("--resume", "", "no calibration to continue in --out", str(out))
@@ -55,6 +51,14 @@ def check_coverage_out(out: Path, resume: bool) -> None:
     if not resume and (has or (out / REQUEST_FILE).is_file()):
         raise ScenarioError("--out", "", "holds a calibration or coverage study already: add --resume to "
                             "continue it, or choose another --out", str(out))
+
+
+def _check_writable(out: Path, d: Path) -> None:
+    """``d``, ``out`` or its closest existing parent, must be a directory we can write in."""
+    if not d.is_dir():
+        raise ScenarioError("--out", "", f"{d} exists and is not a directory", str(out))
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise ScenarioError("--out", "", f"cannot write in {d}", str(out))
 
 
 def make_request(scn: Scenario, targets: Sequence[Target], priors: Sequence[Prior], seed: int,

@@ -35,6 +35,24 @@ class ReplicationOutput(Protocol):
     prices: Any
 
 
+def _monthly_tonnes(flows: Any) -> dict[tuple[str, str, str, str], float]:
+    """Tonnes shipped per (product, origin, destination, month)."""
+    out: dict[tuple[str, str, str, str], float] = {}
+    if flows is None or not len(flows):
+        return out
+    for m, o, d, p, t in zip(flows["month"], flows["origin"], flows["destination"],
+                             flows["product"], flows["tonnes"], strict=True):
+        key = (str(p), str(o), str(d), str(m))
+        out[key] = out.get(key, 0.0) + float(t)
+    return out
+
+
+def _goes_to(d: str, origin: str, dest: str) -> bool:
+    """Whether a flow to ``d`` counts for ``dest``: that destination, or for
+    ``ALL`` every destination across the border."""
+    return d == dest or (dest == ALL and d != origin)
+
+
 class Measured:
     """One replication's records, indexed once for many look-ups."""
 
@@ -42,13 +60,7 @@ class Measured:
         if out.error:
             raise RuntimeError(f"replication {out.replication} failed: {out.error}")
         self.horizon = horizon
-        self._flows: dict[tuple[str, str, str, str], float] = {}
-        flows = out.monthly
-        if flows is not None and len(flows):
-            for m, o, d, p, t in zip(flows["month"], flows["origin"], flows["destination"],
-                                     flows["product"], flows["tonnes"], strict=True):
-                key = (str(p), str(o), str(d), str(m))
-                self._flows[key] = self._flows.get(key, 0.0) + float(t)
+        self._flows = _monthly_tonnes(out.monthly)
         lic = out.licences.data if out.licences is not None else {}
         outcome = np.asarray(lic.get("outcome", []), dtype=object)
         decided = outcome != "pending"
@@ -62,7 +74,7 @@ class Measured:
     # ------------------------------------------------------------ series
     def exports(self, product: str, origin: str, dest: str, month: str) -> float:
         return sum(t for (p, o, d, m), t in self._flows.items()
-                   if p == product and o == origin and m == month and (d == dest or (dest == ALL and d != o)))
+                   if (p, o, m) == (product, origin, month) and _goes_to(d, o, dest))
 
     def approved_share(self, dest: str, end_day: int) -> float:
         """Share approved among decisions made before the end of ``end_day``;

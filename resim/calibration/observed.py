@@ -117,20 +117,31 @@ def read_observed(path: str | Path) -> list[Observation]:
 
 def _columns(label: str, reader: Any) -> dict[str, int]:
     """The position of each column the reader needs, from the header row."""
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise ScenarioError(label, "", "is empty; it needs a header series,period,value[,sd]") from None
-    except csv.Error as e:
-        raise ScenarioError(label, "row 1", f"cannot read the header: {e}") from None
+    header = _header(label, reader)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ScenarioError(label, "row 1", f"header needs the columns {', '.join(REQUIRED)} (missing {', '.join(missing)})",
                             ",".join(header))
-    dupes = sorted({h for h in header if header.count(h) > 1 and h in (*REQUIRED, *OPTIONAL)})
+    known = (*REQUIRED, *OPTIONAL)
+    dupes = _twice(header, known)
     if dupes:
         raise ScenarioError(label, "row 1", f"column {dupes[0]} appears twice", ",".join(header))
-    return {name: header.index(name) for name in (*REQUIRED, *OPTIONAL) if name in header}
+    return {name: header.index(name) for name in known if name in header}
+
+
+def _twice(header: list[str], known: tuple[str, ...]) -> list[str]:
+    """The known columns the header names more than once, sorted."""
+    return sorted({h for h in header if h in known and header.count(h) > 1})
+
+
+def _header(label: str, reader: Any) -> list[str]:
+    """The header row's names, stripped; an empty or unreadable file is an error naming row 1."""
+    try:
+        return [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ScenarioError(label, "", "is empty; it needs a header series,period,value[,sd]") from None
+    except csv.Error as e:
+        raise ScenarioError(label, "row 1", f"cannot read the header: {e}") from None
 
 
 def _row(label: str, line: int, fields: list[str], col: dict[str, int], seen: dict[str, int]) -> Observation:
@@ -144,21 +155,37 @@ def _row(label: str, line: int, fields: list[str], col: dict[str, int], seen: di
     series = get("series")
     if not series:
         raise ScenarioError(label, f"{where}: series", "must not be empty")
-    try:
-        period = Period.parse(get("period"))
-    except ValueError as e:
-        raise ScenarioError(label, f"{where}: period", str(e), get("period")) from None
-    value = _number(get("value"))
-    if not math.isfinite(value):
-        raise ScenarioError(label, f"{where}: value", "must be a finite number", get("value"))
-    sd: float | None = None
-    if "sd" in col and get("sd"):
-        sd = _number(get("sd"))
-        if not (math.isfinite(sd) and sd > 0):
-            raise ScenarioError(label, f"{where}: sd", "must be a positive number or empty", get("sd"))
+    period = _period(label, where, get("period"))
+    value = _value(label, where, get("value"))
+    sd = _sd(label, where, get("sd")) if "sd" in col else None
     obs = Observation(line, series, period, value, sd, get("unit") if "unit" in col else "")
     if obs.label in seen:
-        raise ScenarioError(label, f"{where}: period", f"{series} already has a value for this period (row {seen[obs.label]})",
-                            period.text)
+        raise ScenarioError(label, f"{where}: period",
+                            f"{series} already has a value for this period (row {seen[obs.label]})",
+                            obs.period.text)
     seen[obs.label] = line
     return obs
+
+
+def _period(label: str, where: str, text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as e:
+        raise ScenarioError(label, f"{where}: period", str(e), text) from None
+
+
+def _value(label: str, where: str, text: str) -> float:
+    value = _number(text)
+    if not math.isfinite(value):
+        raise ScenarioError(label, f"{where}: value", "must be a finite number", text)
+    return value
+
+
+def _sd(label: str, where: str, text: str) -> float | None:
+    """The row's standard deviation; an empty cell means none was given."""
+    if not text:
+        return None
+    sd = _number(text)
+    if not (math.isfinite(sd) and sd > 0):
+        raise ScenarioError(label, f"{where}: sd", "must be a positive number or empty", text)
+    return sd

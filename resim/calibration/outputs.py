@@ -32,6 +32,7 @@ from .particle import ParticleModel
 from .posterior import POSTERIOR_FILE, SUMMARY_FILE, Posterior
 from .predictive import Predictive
 from .priors import apply_values
+from .series import Target
 
 CALIBRATED_FILE = "scenario.calibrated.toml"
 
@@ -75,15 +76,7 @@ def summary(fit: Fit, model: ParticleModel, post: Posterior, pred: Predictive | 
     workers: how this invocation went) is the same for a seed whatever the
     workers."""
     ess = 1.0 / float((post.weights ** 2).sum())
-    rows = []
-    for t in model.targets:
-        row: dict[str, Any] = {"row": t.row, "series": t.series.name, "period": t.period.text,
-                               "value": t.value, "sd": t.sd}
-        if pred is not None:
-            b = pred.band(t.label)
-            row["predictive"] = b
-            row["inside_90"] = bool(b["p5"] <= t.value <= b["p95"]) if math.isfinite(b["p5"]) else False
-        rows.append(row)
+    rows = [_observed_row(t, pred) for t in model.targets]
     predictive_sims = (pred.draws * model.replications) if pred is not None else 0
     return {
         **settings,
@@ -100,13 +93,31 @@ def summary(fit: Fit, model: ParticleModel, post: Posterior, pred: Predictive | 
         "fitted_horizon_days": model.horizon_days,
         "generations": [asdict(g) for g in fit.generations],
         "observed": rows,
-        "run": {
-            **(run or {}),
-            "runtime_s": round(fit.runtime_s, 3),
-            "simulations_per_s": round(fit.evaluated / fit.runtime_s, 2) if fit.runtime_s > 0 else None,
-            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": _versions(),
-        },
+        "run": _run_info(fit, run),
+    }
+
+
+def _observed_row(t: Target, pred: Predictive | None) -> dict[str, Any]:
+    """An observed row as calibration.json lists it; after a posterior-predictive
+    check, with its band and whether the observed value lies inside 90% of it."""
+    row: dict[str, Any] = {"row": t.row, "series": t.series.name, "period": t.period.text,
+                           "value": t.value, "sd": t.sd}
+    if pred is not None:
+        b = pred.band(t.label)
+        row["predictive"] = b
+        row["inside_90"] = bool(b["p5"] <= t.value <= b["p95"]) if math.isfinite(b["p5"]) else False
+    return row
+
+
+def _run_info(fit: Fit, run: dict[str, Any] | None) -> dict[str, Any]:
+    """How this invocation went (timings, workers, versions): the part of
+    calibration.json that differs between two runs of one seed."""
+    return {
+        **(run or {}),
+        "runtime_s": round(fit.runtime_s, 3),
+        "simulations_per_s": round(fit.evaluated / fit.runtime_s, 2) if fit.runtime_s > 0 else None,
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": _versions(),
     }
 
 

@@ -91,9 +91,13 @@ class ParticleModel:
         views = [Measured(o, horizon) for o in outs]
         at_targets = {t.label: float(np.mean([v.value(t.series, t.period) for v in views])) for t in self.targets}
         series = {s.name: s for s in (t.series for t in self.targets)}
-        curves = {name: [float(np.mean([v.value(series[name], p) for v in views])) for p in periods]
-                  for name, periods in grid.items()}
+        curves = {name: _curve(views, series[name], periods) for name, periods in grid.items()}
         return at_targets, curves
+
+
+def _curve(views: Sequence[Measured], series: Series, periods: Sequence[Any]) -> list[float]:
+    """A series over ``periods``, averaged over the replications."""
+    return [float(np.mean([v.value(series, p) for v in views])) for p in periods]
 
 
 def fan_grid(targets: Sequence[Target], scenario: Scenario) -> dict[str, list[Any]]:

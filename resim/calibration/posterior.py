@@ -118,9 +118,14 @@ def _particles(d: Path, priors: tuple[Prior, ...], frame: pd.DataFrame) -> tuple
         raise ScenarioError("--posterior", "", f"{POSTERIOR_FILE} lacks the column {missing[0]}", str(d))
     values = frame[[p.key for p in priors]].to_numpy(dtype=float)
     weights = frame["weight"].to_numpy(dtype=float)
-    if not len(frame) or not np.all(np.isfinite(values)) or not np.all(weights >= 0) or weights.sum() <= 0:
+    if not _usable(values, weights):
         raise ScenarioError("--posterior", "", f"{POSTERIOR_FILE} holds no usable particles", str(d))
     return values, weights
+
+
+def _usable(values: np.ndarray, weights: np.ndarray) -> bool:
+    """Particles to draw from: at least one, finite values, weights >= 0 of positive sum."""
+    return bool(len(values) and np.all(np.isfinite(values)) and np.all(weights >= 0) and weights.sum() > 0)
 
 
 def draw_index(posterior: Posterior, seed: int, replication: int) -> int:

@@ -65,6 +65,10 @@ def predictive(model: ParticleModel, posterior: Posterior, draws: int, seed: int
     ordered = [results[j] for j in range(draws)]
     labels = [t.label for t in model.targets]
     at = pd.DataFrame([r[0] for r in ordered], columns=labels)
-    curves = {name: np.array([r[1][name] for r in ordered], dtype=float).reshape(draws, len(periods))
-              for name, periods in grid.items()}
-    return Predictive(at, grid, curves, draws)
+    return Predictive(at, grid, _curves([r[1] for r in ordered], grid), draws)
+
+
+def _curves(drawn: list[dict[str, list[float]]], grid: dict[str, list[Any]]) -> dict[str, np.ndarray]:
+    """Each series' draws as an array, draws x periods of its grid."""
+    return {name: np.array([d[name] for d in drawn], dtype=float).reshape(len(drawn), len(periods))
+            for name, periods in grid.items()}

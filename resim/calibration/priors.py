@@ -82,24 +82,43 @@ def parse_fit(text: str) -> tuple[str, float, float, bool]:
     key = m.group("key").strip()
     lo, hi = float(m.group("lo")), float(m.group("hi"))
     log = m.group("scale") == "log"
+    _check_range(key, lo, hi, log, text)
+    return key, lo, hi, log
+
+
+def _check_range(key: str, lo: float, hi: float, log: bool, text: str) -> None:
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
         raise ScenarioError("--fit", key, "needs LO < HI, both finite", text)
     if log and lo <= 0:
         raise ScenarioError("--fit", key, "a log-uniform prior needs LO > 0", text)
-    return key, lo, hi, log
+
+
+#: What walking a key the scenario lacks raises (a missing name, index, field or entry).
+_MISSING = (ValueError, KeyError, IndexError, AttributeError, StopIteration, TypeError)
 
 
 def _walk(node: Any, tok: Any) -> Any:
+    """One step of a parsed key: an entry by name, an index, a table key or a field."""
     if isinstance(tok, tuple):
         return next(x for x in node if getattr(x, "name", None) == tok[1])
-    if isinstance(tok, int):
+    if isinstance(tok, int) or isinstance(node, Mapping):
         return node[tok]
-    if isinstance(node, Mapping):
-        return node[tok]
+    return getattr(node, _field_name(node, tok))
+
+
+def _field_name(node: Any, tok: str) -> str:
+    """The attribute behind a field's name or alias ("mean" -> ``mu``)."""
     if isinstance(node, BaseModel) and tok not in type(node).model_fields:
-        field = next(n for n, f in type(node).model_fields.items() if f.alias == tok)  # "mean" -> mu
-        return getattr(node, field)
-    return getattr(node, tok)
+        return next(n for n, f in type(node).model_fields.items() if f.alias == tok)
+    return tok
+
+
+def _walk_or_none(node: Any, tok: Any) -> Any:
+    """:func:`_walk`, or None where the scenario lacks the key."""
+    try:
+        return _walk(node, tok)
+    except _MISSING:
+        return None
 
 
 def read_value(scn: Scenario, key: str) -> Any:
@@ -110,16 +129,21 @@ def read_value(scn: Scenario, key: str) -> Any:
     return node
 
 
+def _read_or_none(scn: Scenario, key: str) -> Any:
+    """:func:`read_value`, or None where the scenario lacks the key."""
+    try:
+        return read_value(scn, key)
+    except _MISSING:
+        return None
+
+
 def expand_key(scn: Scenario, key: str, source: str = "--fit") -> list[str]:
     """The concrete keys a ``[*]`` key stands for, by entry index
     (``automakers[*].x`` -> ``automakers[0].x``, ``automakers[1].x``...)."""
     if TIE not in key:
         return [key]
     head, _, rest = key.partition(TIE)
-    try:
-        table = read_value(scn, head) if head else None
-    except (ValueError, KeyError, IndexError, AttributeError, StopIteration):
-        table = None
+    table = _read_or_none(scn, head) if head else None
     if not isinstance(table, list):
         raise ScenarioError(source, key, f"{head or 'the scenario'} is not a table of entries [*] can tie")
     if not table:
@@ -131,15 +155,25 @@ def canonical(scn: Scenario, key: str) -> str:
     """``key`` with entry names resolved to indices, to see two spellings of one key."""
     out, node = "", scn
     for tok in parse_key(key):
-        if isinstance(tok, tuple) and isinstance(node, list):
-            names = [getattr(x, "name", None) for x in node]
-            tok = names.index(tok[1]) if tok[1] in names else tok
-        out += f"[{tok}]" if isinstance(tok, int) else f"[{tok[1]}]" if isinstance(tok, tuple) else f".{tok}"
-        try:
-            node = _walk(node, tok)
-        except (KeyError, IndexError, AttributeError, StopIteration, TypeError):
-            node = None
+        tok = _by_index(node, tok)
+        out += _spelled(tok)
+        node = _walk_or_none(node, tok)
     return out
+
+
+def _by_index(node: Any, tok: Any) -> Any:
+    """An entry's name as its index in the table ``node``, where it names one."""
+    if isinstance(tok, tuple) and isinstance(node, list):
+        names = [getattr(x, "name", None) for x in node]
+        return names.index(tok[1]) if tok[1] in names else tok
+    return tok
+
+
+def _spelled(tok: Any) -> str:
+    """One parsed key token written back: ``[0]``, ``[EU automaker]`` or ``.field``."""
+    if isinstance(tok, int):
+        return f"[{tok}]"
+    return f"[{tok[1]}]" if isinstance(tok, tuple) else f".{tok}"
 
 
 def overrides(scn: Scenario, values: Mapping[str, float], source: str = "--fit") -> dict[str, float]:
@@ -164,22 +198,27 @@ STRUCTURAL_TABLES = ("scenario", "sweep", "output", "policy", "grades", "extends
 STRUCTURAL_FIELDS = ("firms",)
 
 
+def _name_at(tokens: Sequence[Any], i: int) -> str:
+    """The field or table name at ``tokens[i]`` ("" for an index, an entry name or no tokens)."""
+    return tokens[i] if tokens and isinstance(tokens[i], str) else ""
+
+
 def check_structural(scn: Scenario, key: str, text: str) -> None:
     """Refuse a key that is not a model parameter: a structural table, a
     field an entry declares structural (names, jurisdictions, grades,
     suppliers), or a size of the model (a population's firms)."""
     tokens = parse_key(key)
-    head = tokens[0] if tokens and isinstance(tokens[0], str) else ""
+    head = _name_at(tokens, 0)
     if head in STRUCTURAL_TABLES:
         raise ScenarioError("--fit", key, f"is in [{head}], which sets what is simulated, not a model parameter; "
                             "fit a parameter such as licensing.approval_rate", text)
-    field = tokens[-1] if tokens and isinstance(tokens[-1], str) else ""
+    field = _name_at(tokens, -1)
     node: Any = scn
-    for tok in tokens[:-1]:
-        try:
+    try:
+        for tok in tokens[:-1]:
             node = _walk(node, tok)
-        except (ValueError, KeyError, IndexError, AttributeError, StopIteration, TypeError):
-            return  # a key the scenario lacks: with_values names it
+    except _MISSING:
+        return  # a key the scenario lacks: with_values names it
     if field in (*getattr(node, "structural", ()), *STRUCTURAL_FIELDS):
         raise ScenarioError("--fit", key, f"is structural ({field} fixes the network or its size), not a model "
                             "parameter --fit can vary", text)
@@ -189,7 +228,7 @@ def _kind(scn: Scenario, key: str, text: str, near: float) -> bool:
     """Whether ``key`` holds a whole number; errors for values no number can replace."""
     try:
         value = read_value(scn, key)
-    except (ValueError, KeyError, IndexError, AttributeError, StopIteration, TypeError):
+    except _MISSING:
         return False  # a key the file leaves unset: with_values says if it exists
     _refuse_non_numbers(value, key, text)
     return isinstance(value, int) or (isinstance(value, float) and _whole(scn, key, near))
@@ -201,11 +240,16 @@ def _refuse_non_numbers(value: Any, key: str, text: str) -> None:
     if isinstance(value, bool):
         raise ScenarioError("--fit", key, "is true/false, not a number", text)
     if isinstance(value, BaseModel) and getattr(value, "dist", None) not in (None, "constant"):
-        numbers = [f.alias or n for n, f in type(value).model_fields.items() if n != "dist"]
         raise ScenarioError("--fit", key, f"is a {value.dist} distribution; fit one of its numbers "
-                            f"(e.g. {key}.{numbers[0] if numbers else 'low'})", text)
+                            f"(e.g. {key}.{_first_number(value)})", text)
     if isinstance(value, str | list | dict) or (isinstance(value, BaseModel) and not hasattr(value, "dist")):
         raise ScenarioError("--fit", key, "is not a number", text)
+
+
+def _first_number(dist: BaseModel) -> str:
+    """The name of a distribution's first number, for the hint of what to fit instead."""
+    numbers = [f.alias or n for n, f in type(dist).model_fields.items() if n != "dist"]
+    return numbers[0] if numbers else "low"
 
 
 def apply_values(scn: Scenario, values: Mapping[str, float], source: str,
@@ -228,15 +272,27 @@ def check_priors(scn: Scenario, specs: Sequence[str]) -> list[Prior]:
         key, lo, hi, log = parse_fit(text)
         concrete = expand_key(scn, key)
         for k in concrete:
-            check_structural(scn, k, text)
-            where = canonical(scn, k)
-            if where in owner:
-                raise ScenarioError("--fit", key, f"sets {k}, which --fit {owner[where]} also sets", text)
-            owner[where] = key
+            _claim(scn, key, k, text, owner)
         integer = any(_kind(scn, k, text, lo) for k in concrete)
-        if integer and math.floor(hi) < math.ceil(lo):
-            raise ScenarioError("--fit", key, "holds a whole number; LO:HI contains none", text)
-        for bound in (lo, hi):
-            apply_values(scn, {key: float(round(bound)) if integer else bound}, "--fit")
+        _check_bounds(scn, key, lo, hi, integer, text)
         priors.append(Prior(key, lo, hi, log, integer, f"p{i}"))
     return priors
+
+
+def _claim(scn: Scenario, key: str, concrete: str, text: str, owner: dict[str, str]) -> None:
+    """Record that ``--fit key`` sets ``concrete``; refuse a structural key and
+    one another ``--fit`` already sets (however spelled: by name or index)."""
+    check_structural(scn, concrete, text)
+    where = canonical(scn, concrete)
+    if where in owner:
+        raise ScenarioError("--fit", key, f"sets {concrete}, which --fit {owner[where]} also sets", text)
+    owner[where] = key
+
+
+def _check_bounds(scn: Scenario, key: str, lo: float, hi: float, integer: bool, text: str) -> None:
+    """Both bounds applied to the scenario (rounded for a whole-number key), so
+    a bound the scenario refuses is an error before anything runs."""
+    if integer and math.floor(hi) < math.ceil(lo):
+        raise ScenarioError("--fit", key, "holds a whole number; LO:HI contains none", text)
+    for bound in (lo, hi):
+        apply_values(scn, {key: float(round(bound)) if integer else bound}, "--fit")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from matplotlib.figure import Figure
 
 from ..experiment.store import atomic_write, write_text
 from .figures import fan_figure, png, posterior_figure, stockout_figure
@@ -46,20 +47,29 @@ def figures(out: Path, model: ParticleModel, post: Posterior, pred: Predictive |
     posterior_png = _save(out, "calibration-posterior.png", png(posterior_figure(post)))
     fans = []
     if pred is not None:
-        start = model.scenario.scenario.start_date
-        fitted_until = start + timedelta(days=model.horizon_days)
-        if fitted_until >= start + timedelta(days=model.scenario.scenario.horizon):
-            fitted_until = None
+        fitted_until = _fitted_until(model)
         for name, periods in pred.grid.items():
-            series = next(t.series for t in model.targets if t.series.name == name)
-            if series.kind == "stockout_day":
-                for t in (t for t in model.targets if t.series.name == name):
-                    fig = stockout_figure(t, pred.at_targets[t.label].to_numpy(dtype=float))
-                    fans.append({"name": name, "png": _save(out, f"calibration-{_slug(name)}.png", png(fig))})
-                continue
-            fig = fan_figure(series, periods, pred.curves.get(name, np.empty((0, 0))), model.targets, fitted_until)
-            fans.append({"name": name, "png": _save(out, f"calibration-{_slug(name)}.png", png(fig))})
+            for fig in _series_figures(model, pred, name, periods, fitted_until):
+                fans.append({"name": name, "png": _save(out, f"calibration-{_slug(name)}.png", png(fig))})
     return {"posterior_png": posterior_png, "fans": fans}
+
+
+def _fitted_until(model: ParticleModel) -> date | None:
+    """The last date the fit simulated, or None when it simulated the whole horizon (no line to draw)."""
+    start = model.scenario.scenario.start_date
+    fitted_until = start + timedelta(days=model.horizon_days)
+    return None if fitted_until >= start + timedelta(days=model.scenario.scenario.horizon) else fitted_until
+
+
+def _series_figures(model: ParticleModel, pred: Predictive, name: str, periods: Any,
+                    fitted_until: date | None) -> list[Figure]:
+    """The predictive figures of one observed series: a fan over the horizon,
+    or for first-stockout days a histogram per observed row."""
+    series = next(t.series for t in model.targets if t.series.name == name)
+    if series.kind == "stockout_day":
+        return [stockout_figure(t, pred.at_targets[t.label].to_numpy(dtype=float))
+                for t in model.targets if t.series.name == name]
+    return [fan_figure(series, periods, pred.curves.get(name, np.empty((0, 0))), model.targets, fitted_until)]
 
 
 def render(summary: dict[str, Any], figs: dict[str, Any]) -> str:

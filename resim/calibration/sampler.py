@@ -66,6 +66,14 @@ def evaluate(blob: bytes, seed: int, t: int, indices: range) -> list[tuple[int, 
         random.setstate(py_state)
 
 
+def _limit(max_eval: float, ana_vars: AnalysisVars | None) -> float:
+    """The most candidates this generation may try: pyabc's ``max_eval`` and
+    what is left of the run's total simulations."""
+    if ana_vars is None or not math.isfinite(ana_vars.max_total_nr_simulations):
+        return max_eval
+    return min(max_eval, ana_vars.max_total_nr_simulations - (ana_vars.prev_total_nr_simulations or 0))
+
+
 class SeededSampler(Sampler):
     """Evaluate candidates in index order over ``execute``; keep the first n accepted."""
 
@@ -103,9 +111,7 @@ class SeededSampler(Sampler):
         all_accepted: bool = False,
         ana_vars: AnalysisVars | None = None,
     ) -> Sample:
-        limit = max_eval
-        if ana_vars is not None and math.isfinite(ana_vars.max_total_nr_simulations):
-            limit = min(limit, ana_vars.max_total_nr_simulations - (ana_vars.prev_total_nr_simulations or 0))
+        limit = _limit(max_eval, ana_vars)
         blob = cloudpickle.dumps(simulate_one)
         results: dict[int, Particle] = {}
         accepted: list[int] = []

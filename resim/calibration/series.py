@@ -100,17 +100,22 @@ def parse_series(name: str) -> Series:
     if not rest:
         raise ValueError(f"needs its arguments: {GRAMMAR[kind]}")
     if kind == "exports":
-        args = tuple(rest.split("."))
-        if len(args) != 3 or not all(args):
-            raise ValueError(f"must look like {GRAMMAR[kind]}")
-        if args[0] not in PRODUCTS:
-            raise ValueError(f"product must be one of {', '.join(PRODUCTS)}")
-        if args[1] == args[2]:
-            raise ValueError("exports cross a border: origin and destination must differ")
-        return Series(name, kind, args)
+        return Series(name, kind, _export_args(rest))
     if kind == "price":
         return _price_series(name, rest)
     return Series(name, kind, (rest,))  # an entry name may hold dots
+
+
+def _export_args(rest: str) -> tuple[str, ...]:
+    """``PRODUCT.ORIGIN.DESTINATION`` of an exports series, checked."""
+    args = tuple(rest.split("."))
+    if len(args) != 3 or not all(args):
+        raise ValueError(f"must look like {GRAMMAR['exports']}")
+    if args[0] not in PRODUCTS:
+        raise ValueError(f"product must be one of {', '.join(PRODUCTS)}")
+    if args[1] == args[2]:
+        raise ValueError("exports cross a border: origin and destination must differ")
+    return args
 
 
 def _price_series(name: str, rest: str) -> Series:
@@ -172,14 +177,26 @@ def _licence_destinations(steps: Sequence[Scenario]) -> set[str]:
     background load when its records are kept."""
     out: set[str] = set()
     for scn in steps:
-        ctl = scn.controls.jurisdiction
-        if scn.controls.licence_mode != "none":
-            out |= {dest for _, origin, dest in _links(scn) if origin == ctl and dest != ctl}
-        keep = scn.output.licence_records
-        keep_bg = keep == "all" or (keep == "auto" and not scn.has_supply_chain)
-        if keep_bg and scn.licensing.background.applications_per_day > 0:
-            out.add(scn.licensing.background.destination)
+        out |= _controlled_destinations(scn) | _background_destination(scn)
     return out
+
+
+def _controlled_destinations(scn: Scenario) -> set[str]:
+    """Where the controlling jurisdiction's links go abroad, if it licenses them at all."""
+    if scn.controls.licence_mode == "none":
+        return set()
+    ctl = scn.controls.jurisdiction
+    return {dest for _, origin, dest in _links(scn) if origin == ctl and dest != ctl}
+
+
+def _background_destination(scn: Scenario) -> set[str]:
+    """The background load's destination, when it applies and its records are kept
+    (``auto`` keeps them only for a scenario without a supply chain)."""
+    keep = scn.output.licence_records
+    keep_bg = keep == "all" or (keep == "auto" and not scn.has_supply_chain)
+    if keep_bg and scn.licensing.background.applications_per_day > 0:
+        return {scn.licensing.background.destination}
+    return set()
 
 
 def _fail(source: str, obs: Observation, key: str, message: str, value: object) -> ScenarioError:
@@ -235,11 +252,16 @@ def _check_applications(source: str, obs: Observation, series: Series, scn: Scen
 def _check_flow(source: str, obs: Observation, series: Series, scn: Scenario,
                 steps: Sequence[Scenario]) -> None:
     product, origin, dest = series.args
-    links = {(o, d) for p, o, d in _links(scn) if p == product and o != d}
+    links = _links_abroad(scn, product)
     if not any(o == origin and (dest == ALL or d == dest) for o, d in links):
         have = ", ".join(sorted(f"{o}->{d}" for o, d in links)) or "none"
         raise _fail(source, obs, "series", f"the scenario ships no {product} across that border "
                     f"({product} links abroad: {have})", obs.series)
+
+
+def _links_abroad(scn: Scenario, product: str) -> set[tuple[str, str]]:
+    """(origin, destination) of every link shipping ``product`` across a border."""
+    return {(o, d) for p, o, d in _links(scn) if p == product and o != d}
 
 
 def _check_price(source: str, obs: Observation, series: Series, scn: Scenario,

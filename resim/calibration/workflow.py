@@ -19,7 +19,7 @@ from ..experiment.executors import DaskConnection
 from ..experiment.replications import default_workers
 from ..experiment.store import write_text
 from ..scenario import Loaded
-from .abc_smc import fit
+from .abc_smc import Fit, fit
 from .directory import REQUEST_FILE
 from .outputs import parameter_lines, posterior_of, write_outputs
 from .particle import ParticleModel
@@ -39,6 +39,35 @@ def dask_connection(dask: str | None, workers: int | None) -> Iterator[DaskConne
         return
     with DaskConnection(dask, workers or default_workers()) as conn:
         yield conn
+
+
+def _settings(args: argparse.Namespace, loaded: Loaded, priors: list[Prior], seed: int) -> dict[str, Any]:
+    """What the calibration was asked to do, as calibration.json records it."""
+    return {
+        "scenario": loaded.scenario.scenario.name,
+        "source": loaded.source,
+        "observed_file": str(args.observed),
+        "fit": [p.spec() for p in priors],
+        "seed": seed,
+        "population": args.population,
+        "replications_per_particle": args.particle_replications,
+        "budget": args.budget,
+    }
+
+
+def _closing_lines(result: Fit, summary: dict[str, Any], priors: list[Prior], rows: int,
+                   checked: bool) -> list[str]:
+    """The terminal's account of the fit: why it stopped, the posterior per
+    parameter and, after a posterior-predictive check, how many of the ``rows``
+    observed rows fell inside their band."""
+    lines = [f"stopped: {result.stopped}",
+             f"posterior after {len(result.generations)} generations ({result.simulations} simulations kept, "
+             f"{result.evaluated} run; effective sample size {summary['effective_sample_size']:.0f}):",
+             *parameter_lines(summary, [p.key for p in priors])]
+    if checked:
+        inside = sum(1 for r in summary["observed"] if r.get("inside_90"))
+        lines.append(f"{inside} of {rows} observed rows inside their 90% posterior-predictive band")
+    return lines
 
 
 def calibrate(args: argparse.Namespace, loaded: Loaded, targets: list[Target], priors: list[Prior],
@@ -61,27 +90,11 @@ def calibrate(args: argparse.Namespace, loaded: Loaded, targets: list[Target], p
     if args.predictive:
         say(f"posterior-predictive check: {args.predictive} draws over the whole horizon")
         pred = predictive(model, post, args.predictive, seed, workers, dask)
-    settings = {
-        "scenario": loaded.scenario.scenario.name,
-        "source": loaded.source,
-        "observed_file": str(args.observed),
-        "fit": [p.spec() for p in priors],
-        "seed": seed,
-        "population": args.population,
-        "replications_per_particle": reps,
-        "budget": args.budget,
-    }
-    summary = write_outputs(out, result, model, post, pred, settings,
+    summary = write_outputs(out, result, model, post, pred, _settings(args, loaded, priors, seed),
                             run={"workers": workers, "dask": args.dask})
     write_report(out, summary, model, post, pred)
-    say(f"stopped: {result.stopped}")
-    say(f"posterior after {len(result.generations)} generations ({result.simulations} simulations kept, "
-        f"{result.evaluated} run; effective sample size {summary['effective_sample_size']:.0f}):")
-    for line in parameter_lines(summary, [p.key for p in priors]):
+    for line in _closing_lines(result, summary, priors, len(targets), pred is not None):
         say(line)
-    if pred is not None:
-        inside = sum(1 for r in summary["observed"] if r.get("inside_90"))
-        say(f"{inside} of {len(targets)} observed rows inside their 90% posterior-predictive band")
     say(f"results in {out}/ (posterior.parquet, calibration.json, scenario.calibrated.toml, report.html)")
     sys.stdout.flush()
     return summary

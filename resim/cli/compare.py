@@ -35,21 +35,30 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from ..api import compare
     from ..experiment.replications import default_workers
 
-    if args.b is None and not args.b_set:
-        raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
-    if args.out:
-        check_out(Path(args.out))
+    _check_args(args)
     df = compare(args.a, args.b, args.replications, args.set, args.a_set, args.b_set,
                  workers=args.workers or default_workers(), posterior=args.posterior, seed=args.seed)
-    b_name = args.b or f"{args.a} with {' '.join(args.b_set)}"
+    b_name = args.b or _named(args.a, args.b_set)
     if args.out:
         _write(args, argv, df, b_name)
-    failed = df[df["metric"] == "failed"] if len(df) else df
     if args.json:
         print(df.to_json(orient="records", indent=2))
     else:
         _show(args, df, b_name)
-    return _verdict(failed)
+    return _verdict(df[df["metric"] == "failed"] if len(df) else df)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Refuse, before anything runs, a comparison without a B and an --out that cannot hold one."""
+    if args.b is None and not args.b_set:
+        raise UsageError("resim compare: give scenario B or --b-set KEY=VALUE changes for B")
+    if args.out:
+        check_out(Path(args.out))
+
+
+def _named(scenario: str, sets: Sequence[str]) -> str:
+    """A side's name: its scenario, with the ``--set`` changes that make it."""
+    return f"{scenario} with {' '.join(sets)}" if sets else scenario
 
 
 def _write(args: argparse.Namespace, argv: Sequence[str], df: Any, b_name: str) -> None:
@@ -57,8 +66,7 @@ def _write(args: argparse.Namespace, argv: Sequence[str], df: Any, b_name: str) 
     from ..experiment.runfolder import RunFolder
     from ..output.compare_report import write_compare
 
-    meta = {**df.attrs, "a": args.a if not args.a_set else f"{args.a} with {' '.join(args.a_set)}", "b": b_name,
-            "command": list(argv)}
+    meta = {**df.attrs, "a": _named(args.a, args.a_set), "b": b_name, "command": list(argv)}
     with RunFolder(args.out, "compare", args.overwrite) as folder:
         folder.commit(lambda d: write_compare(d, df, meta), replications=meta["replications"])
 

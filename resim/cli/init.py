@@ -42,17 +42,23 @@ def scenario_text(file: str | Path) -> str:
     return env.get_template(TEMPLATE).render(name=name, file=one_line(str(file)))
 
 
-def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..experiment.store import write_text
-
-    path = Path(args.file)
+def _check_new_file(path: Path, given: str, overwrite: bool) -> None:
+    """Refuse a name that is not a .toml file, an existing file (without
+    --overwrite) and a folder that is not there."""
     if path.suffix != ".toml":
-        raise UsageError(f"resim init: the file name must end in .toml, got {one_line(args.file)!r}")
-    if path.exists() and not args.overwrite:
+        raise UsageError(f"resim init: the file name must end in .toml, got {one_line(given)!r}")
+    if path.exists() and not overwrite:
         raise ScenarioError(str(path), "", "already exists; choose another name or add --overwrite")
     if not path.parent.is_dir():
         why = "does not exist" if not path.parent.exists() else "is not a directory"
         raise ScenarioError(str(path), "", f"cannot be written: {path.parent} {why}")
+
+
+def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ..experiment.store import write_text
+
+    path = Path(args.file)
+    _check_new_file(path, args.file, args.overwrite)
     write_text(path, scenario_text(args.file))
     print(f"wrote {path}; run it with: resim run {path}")
     return 0

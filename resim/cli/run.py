@@ -70,26 +70,16 @@ def replacing_line(out: Path, sets: Sequence[str]) -> str | None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..api import plan_run, run
-    from ..experiment.budget import parse_memory, saturation_warnings
+    from ..api import run
     from ..experiment.runfolder import RunFolder
     from ..output.console import ProgressBar, make_console
 
-    plan = plan_run(args.scenario, args.set, replications=args.replications, seed=args.seed,
-                    posterior=args.posterior, target=target_from(args), workers=args.workers,
-                    max_memory=parse_memory(args.max_memory) if args.max_memory else None,
-                    max_hours=args.max_hours, announce=args.workers is not None and not args.quiet)
+    plan = _plan(args)
     out = Path(args.out) if args.out else Path("results") / Path(args.scenario).stem
     check_out(out)
     extra, said = observed_extra(plan.loaded, args.observed)
     if not args.quiet:
-        replacing = replacing_line(out, args.set)
-        if replacing:
-            print(replacing, file=sys.stderr)
-        if plan.estimate:
-            print(plan.estimate, file=sys.stderr)
-        for line in saturation_warnings(plan.loaded):
-            print(line, file=sys.stderr)
+        _preamble(args, plan, out)
     n = plan.loaded.scenario.scenario.replications
     console = make_console(sys.stderr if args.json else sys.stdout)
     with RunFolder(out, "run", args.overwrite) as folder:
@@ -101,6 +91,30 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(said(results), file=sys.stderr)
     _show(args, console, results, decision, plan, out)
     return _verdict(args, results, stop, decision, n, out)
+
+
+def _plan(args: argparse.Namespace) -> Any:
+    """The checked run (``api.plan_run``): nothing is written before this succeeds."""
+    from ..api import plan_run
+    from ..experiment.budget import parse_memory
+
+    return plan_run(args.scenario, args.set, replications=args.replications, seed=args.seed,
+                    posterior=args.posterior, target=target_from(args), workers=args.workers,
+                    max_memory=parse_memory(args.max_memory) if args.max_memory else None,
+                    max_hours=args.max_hours, announce=args.workers is not None and not args.quiet)
+
+
+def _preamble(args: argparse.Namespace, plan: Any, out: Path) -> None:
+    """What the user should know before the run starts, on stderr: a run it
+    replaces, its time estimate and warnings of a saturated licence office."""
+    from ..experiment.budget import saturation_warnings
+
+    replacing = replacing_line(out, args.set)
+    lines = [replacing] if replacing else []
+    if plan.estimate:
+        lines.append(plan.estimate)
+    for line in [*lines, *saturation_warnings(plan.loaded)]:
+        print(line, file=sys.stderr)
 
 
 def _show(args: argparse.Namespace, console: Any, results: Any, decision: Any, plan: Any, out: Path) -> None:

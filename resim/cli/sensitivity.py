@@ -46,10 +46,19 @@ def _no_indices(found: Sensitivity, kpi: str, same: list[str]) -> str:
             + (f" (the same at every point for {', '.join(same)})" if same else ""))
 
 
-def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..experiment.point_outcomes import check_outcome
+def _show(found: Sensitivity, kpi: str, automaker: str | None, same: list[str]) -> None:
+    """The indices table, and the automakers whose ``kpi`` no key changes."""
     from ..output.console import make_console
     from ..output.console_experiments import sensitivity_table
+
+    console = make_console()
+    console.print(sensitivity_table(found.frame, kpi, automaker))
+    if same:
+        console.print(f"{kpi} is the same at every point for {', '.join(same)}: no indices")
+
+
+def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from ..experiment.point_outcomes import check_outcome
 
     kpi = check_outcome(args.kpi)
     found = _recompute(args.directory, args.automaker)
@@ -57,10 +66,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if found.of(kpi).empty:
         print(_no_indices(found, kpi, same), file=sys.stderr)
     else:
-        console = make_console()
-        console.print(sensitivity_table(found.frame, kpi, args.automaker))
-        if same:
-            console.print(f"{kpi} is the same at every point for {', '.join(same)}: no indices")
+        _show(found, kpi, args.automaker, same)
     for note in found.notes:
         print(f"resim: warning: {note}", file=sys.stderr)
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +83,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _run(args: argparse.Namespace, out: Path, console: Any) -> Any:
     """The sweep, with a progress bar whose total is said once the design is checked."""
     from ..api import sweep
-    from ..experiment.budget import parse_memory
     from ..experiment.design import parse_grids, parse_range
-    from ..experiment.replications import default_workers
     from ..output.console import ProgressBar
 
     grid = parse_grids(args.grid) or None
@@ -95,21 +93,33 @@ def _run(args: argparse.Namespace, out: Path, console: Any) -> Any:
     said = _design_line(args, ranges)
     label = f"sweep units ({said[1]} points)" if said else "sweep units"
     with ProgressBar(console, label, enabled=not args.quiet) as bar:
-
-        def on_design(total: int, done: int) -> None:  # the design is checked: say what will run
-            if said and not args.quiet:
-                print(f"resim: {said[0].format(units=f'{total:,}')}", file=sys.stderr)
-            if target is None:  # with a target the rounds say what is known (on_total)
-                bar.total(total, done)
-
         return sweep(args.scenario, grid=grid, sampler=args.sampler, ranges=ranges, samples=args.samples,
-                     replications=args.replications, overrides=sets, posterior=args.posterior,
-                     workers=args.workers or default_workers(), dask=args.dask, out=out, resume=args.resume,
-                     progress=bar.advance, on_design=on_design, on_total=bar.total, overwrite=args.overwrite,
-                     max_memory=parse_memory(args.max_memory) if args.max_memory else None,
-                     announce=args.workers is not None and not args.quiet, target=target,
-                     max_hours=args.max_hours,
-                     on_estimate=None if args.quiet else lambda line: print(line, file=sys.stderr))
+                     replications=args.replications, overrides=sets, posterior=args.posterior, out=out,
+                     progress=bar.advance, on_design=_on_design(args, said, target is None, bar),
+                     on_total=bar.total, target=target, **_run_options(args))
+
+
+def _on_design(args: argparse.Namespace, said: Any, counted: bool, bar: Any) -> Callable[[int, int], None]:
+    """Called once the design is checked: say what will run, and give the bar
+    its total (with a target, ``counted`` False, the rounds say what is known)."""
+    def on_design(total: int, done: int) -> None:
+        if said and not args.quiet:
+            print(f"resim: {said[0].format(units=f'{total:,}')}", file=sys.stderr)
+        if counted:
+            bar.total(total, done)
+    return on_design
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of ``run_sweep`` taken from the flags as they are."""
+    from ..experiment.budget import parse_memory
+    from ..experiment.replications import default_workers
+
+    return {"workers": args.workers or default_workers(), "dask": args.dask, "resume": args.resume,
+            "overwrite": args.overwrite, "max_hours": args.max_hours,
+            "max_memory": parse_memory(args.max_memory) if args.max_memory else None,
+            "announce": args.workers is not None and not args.quiet,
+            "on_estimate": None if args.quiet else lambda line: print(line, file=sys.stderr)}
 
 
 def _show(console: Any, res: Any, out: Path) -> None:
@@ -122,9 +132,14 @@ def _show(console: Any, res: Any, out: Path) -> None:
         same = [who for kpi, who in res.constant if kpi == "vehicles_lost"]
         if same:
             console.print(f"vehicles lost is the same at every point for {', '.join(same)}: no indices")
+    console.print(f"{len(res.points)} points x {_per_point(res)} replications in {res.runtime_s:.1f} s; "
+                  f"results in {out}/")
+
+
+def _per_point(res: Any) -> str:
+    """Replications per point: one number, or their range and mean (a sequential target varies them)."""
     reps = res.results.drop_duplicates(["point", "replication"]).groupby("point").size()
-    per = f"{reps.iloc[0]}" if reps.nunique() == 1 else f"{reps.min()}-{reps.max()} (mean {reps.mean():.1f})"
-    console.print(f"{len(res.points)} points x {per} replications in {res.runtime_s:.1f} s; results in {out}/")
+    return f"{reps.iloc[0]}" if reps.nunique() == 1 else f"{reps.min()}-{reps.max()} (mean {reps.mean():.1f})"
 
 
 def _verdict(args: argparse.Namespace, res: Any, out: Path) -> int:

@@ -141,14 +141,19 @@ def check_memory(loaded: Loaded, concurrent: int, max_memory: int | None = None)
     need = worst.in_flight * BYTES_PER_APPLICATION * at_once
     if need <= MEMORY_SHARE * limit:
         return
+    where = "--max-memory" if max_memory is not None else "available memory"
+    raise _too_much_memory(loaded, worst, need, at_once, f"{where} is {_gb(limit)}")
+
+
+def _too_much_memory(loaded: Loaded, worst: OfficeLoad, need: float, at_once: int, room: str) -> ScenarioError:
+    """The error naming the key that makes the load (``room``: the memory there is)."""
     key, value = _memory_key(loaded, worst)
     full = ", with a saturated stage" if any(s.saturated for s in worst.stages) else ""
-    where = "--max-memory" if max_memory is not None else "available memory"
-    raise ScenarioError(
+    return ScenarioError(
         loaded.source, key,
         f"about {worst.in_flight:,.0f} applications would be in review at once "
         f"({worst.applications_per_day:,.4g} a day{full}), needing about {_gb(need)} for {at_once} "
-        f"replication(s) at a time; {where} is {_gb(limit)}. "
+        f"replication(s) at a time; {room}. "
         "Add reviewers, lower the load, shorten the horizon or use fewer --workers", value)
 
 

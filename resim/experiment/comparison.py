@@ -121,27 +121,30 @@ def compare_kpis(ka: pd.DataFrame, kb: pd.DataFrame, horizon_a: float, horizon_b
         gb = kb[kb.automaker == who].set_index("replication").sort_index()
         both = ga.index.intersection(gb.index)
         ga, gb = ga.loc[both], gb.loc[both]
-        for m in COMPARED:
-            row: dict[str, Any] = {"automaker": who, "metric": m}
-            if m == "stockout_probability":
-                row.update(paired_proportions(ga["first_stockout_day"].notna().to_numpy(),
-                                              gb["first_stockout_day"].notna().to_numpy()),
-                           method="paired proportions (Bonett-Price)")
-            elif m in FIRST_DAYS:
-                da, db = ga[m].to_numpy(dtype=float), gb[m].to_numpy(dtype=float)
-                row.update(paired_stats(restricted(da, horizon_a), restricted(db, horizon_b)),
-                           method="restricted mean (no event: censored at the horizon)")
-                for side, days, h in (("a", da, horizon_a), ("b", db, horizon_b)):
-                    km = km_median(days, h)
-                    row.update({f"median_{side}": km["median"], f"median_{side}_low": km["ci_low"],
-                                f"median_{side}_high": km["ci_high"]})
-            else:
-                row.update(paired_stats(ga[m].to_numpy(dtype=float), gb[m].to_numpy(dtype=float)),
-                           method="paired t")
-            rows.append(row)
+        rows += [{"automaker": who, "metric": m, **_compared(m, ga, gb, horizon_a, horizon_b)} for m in COMPARED]
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["n"] = out["n"].astype(int)
     return out.astype({c: float for c in COLUMNS if c.startswith(("median", "mean", "diff", "ci_", "width"))})
+
+
+def _compared(m: str, ga: pd.DataFrame, gb: pd.DataFrame, horizon_a: float, horizon_b: float) -> dict[str, Any]:
+    """One KPI's paired comparison over the common replications, with its method:
+    paired proportions for a probability, restricted means (and Kaplan-Meier
+    medians) for first-event days censored at the horizon, else a paired t."""
+    if m == "stockout_probability":
+        return {**paired_proportions(ga["first_stockout_day"].notna().to_numpy(),
+                                     gb["first_stockout_day"].notna().to_numpy()),
+                "method": "paired proportions (Bonett-Price)"}
+    if m not in FIRST_DAYS:
+        return {**paired_stats(ga[m].to_numpy(dtype=float), gb[m].to_numpy(dtype=float)), "method": "paired t"}
+    da, db = ga[m].to_numpy(dtype=float), gb[m].to_numpy(dtype=float)
+    row = {**paired_stats(restricted(da, horizon_a), restricted(db, horizon_b)),
+           "method": "restricted mean (no event: censored at the horizon)"}
+    for side, days, h in (("a", da, horizon_a), ("b", db, horizon_b)):
+        km = km_median(days, h)
+        row.update({f"median_{side}": km["median"], f"median_{side}_low": km["ci_low"],
+                    f"median_{side}_high": km["ci_high"]})
+    return row
 
 
 def compare_loaded(la: Loaded, lb: Loaded, replications: int, workers: int = 1) -> pd.DataFrame:

@@ -35,14 +35,18 @@ def parse_grid(text: str) -> tuple[str, list[Any]]:
     key, _, spec = (s.strip() for s in text.partition("="))
     if not key or not spec:
         raise ScenarioError("--grid", text, "must look like KEY=V1,V2 or KEY=LO:HI:N")
-    parts = spec.split(":")
-    if len(parts) == 3 and all(p.strip() for p in parts):
-        values = _spaced(key, spec, *(parse_value(p) for p in parts))
-    else:
-        values = [parse_value(v.strip()) for v in spec.split(",") if v.strip()]
+    values = _grid_values(key, spec)
     if not values:
         raise ScenarioError("--grid", key, "needs at least one value", spec)
     return key, values
+
+
+def _grid_values(key: str, spec: str) -> list[Any]:
+    """``LO:HI:N`` spaced out, else the comma-separated values (empty ones skipped)."""
+    parts = spec.split(":")
+    if len(parts) == 3 and all(p.strip() for p in parts):
+        return _spaced(key, spec, *(parse_value(p) for p in parts))
+    return [parse_value(v.strip()) for v in spec.split(",") if v.strip()]
 
 
 def _spaced(key: str, spec: str, lo: Any, hi: Any, n: Any) -> list[Any]:
@@ -74,7 +78,7 @@ def parse_range(text: str) -> tuple[str, float, float]:
     if len(parts) != 2:
         raise ScenarioError("--range", key, "must look like KEY=LO:HI", spec)
     lo, hi = (parse_value(p.strip()) for p in parts)
-    if not (_is_num(lo) and _is_num(hi)) or not lo < hi:
+    if not (_is_num(lo) and _is_num(hi) and lo < hi):
         raise ScenarioError("--range", key, "needs two numbers LO < HI", spec)
     return key, float(lo), float(hi)
 
@@ -181,18 +185,27 @@ def make_design(
     whole number (and reviewers) are rounded to whole numbers."""
     scn = loaded.scenario
     if sampler == "grid":
-        g = dict(grid) if grid else dict(scn.sweep.grid)
-        if not g:
-            raise ScenarioError(loaded.source, "sweep.grid", "nothing to sweep: give --grid KEY=V1,V2 or a [sweep] grid")
-        return list(g), full_grid(g)
+        return _grid_design(loaded, grid)
     _check_sampled(sampler, ranges, samples)
+    return [k for k, _, _ in ranges], _sampled(scn, sampler, ranges, samples or 0)
+
+
+def _sampled(scn: Any, sampler: str, ranges: Sequence[tuple[str, float, float]], samples: int) -> list[Point]:
+    """The points a sampler draws over ``ranges``, seeded by the scenario's seed."""
     integer = [_is_integer_key(scn, k) for k, _, _ in ranges]
     seed = scn.scenario.seed
-    keys = [k for k, _, _ in ranges]
     if sampler in INDEX_SAMPLERS:
-        return keys, _rounded(index_matrix(sampler, ranges, samples or 0, seed), ranges, integer)
+        return _rounded(index_matrix(sampler, ranges, samples, seed), ranges, integer)
     fn = latin_hypercube if sampler == "lhs" else sobol
-    return keys, fn(ranges, samples or 0, seed, integer)
+    return fn(ranges, samples, seed, integer)
+
+
+def _grid_design(loaded: Loaded, grid: Mapping[str, Sequence[Any]] | None) -> tuple[list[str], list[Point]]:
+    """The full factorial of ``--grid`` or, without it, of the scenario's ``[sweep]`` grid."""
+    g = dict(grid) if grid else dict(loaded.scenario.sweep.grid)
+    if not g:
+        raise ScenarioError(loaded.source, "sweep.grid", "nothing to sweep: give --grid KEY=V1,V2 or a [sweep] grid")
+    return list(g), full_grid(g)
 
 
 def _check_sampled(sampler: str, ranges: Sequence[tuple[str, float, float]], samples: int | None) -> None:
@@ -246,10 +259,15 @@ def build_points(base: Loaded, design: Sequence[Point], origin: str = "sweep.gri
             scn = with_values(base.scenario, point, source=where)
             points.append(load(scn))
         except ScenarioError as e:
-            key = next((k for k in point if e.path == k or e.path.startswith((f"{k}.", f"{k}["))), None)
-            if key is not None:
-                path = f'{origin}."{key}"'
-            else:  # a cross-check the point's values fail together (e.g. renewal lead vs lifetime)
-                path = ", ".join(f'{origin}."{k}"' for k in point) + (f" -> {e.path}" if e.path else "")
-            raise ScenarioError(where, path, e.message, e.value) from None
+            raise ScenarioError(where, _blamed(point, e.path, origin), e.message, e.value) from None
     return points
+
+
+def _blamed(point: Point, path: str, origin: str) -> str:
+    """The swept key a refused point's error lies under, as given in ``origin``;
+    every key of the point for a cross-check its values fail together (e.g.
+    renewal lead against lifetime)."""
+    key = next((k for k in point if path == k or path.startswith((f"{k}.", f"{k}["))), None)
+    if key is not None:
+        return f'{origin}."{key}"'
+    return ", ".join(f'{origin}."{k}"' for k in point) + (f" -> {path}" if path else "")

@@ -157,12 +157,15 @@ class Discovery:
             return none
         b = self.box
         parts = [_limit_words(lim) for lim in self.limits()]
-        free = [k for j, k in enumerate(self.keys) if j not in b.restricted]
         text = (f"{head}. It holds where {' and '.join(parts)}: at {b.hits} of the {b.points} points in that "
                 f"box (density {b.density:.0%}), which are {b.coverage:.0%} of the points where it holds "
                 f"(coverage).")
-        if free:
-            text += f" Anywhere in its range: {', '.join(free)}."
+        return text + self._free_words()
+
+    def _free_words(self) -> str:
+        """The keys the box leaves free, and the restrictions dropped as insignificant."""
+        free = [k for j, k in enumerate(self.keys) if j not in self.box.restricted]
+        text = f" Anywhere in its range: {', '.join(free)}." if free else ""
         if self.freed:
             text += (f" (PRIM's box also restricted {', '.join(self.freed)}; dropped, as the density does not "
                      f"need it: quasi-p-value above {self.max_p:g}.)")

@@ -105,15 +105,20 @@ class _Pool:
             self.pool.shutdown(wait=True)
             return
         self.pool.shutdown(wait=False, cancel_futures=True)
-        procs = {*self.procs, *(p for p in mp.active_children() if p not in self._before)}
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
+        _stop({*self.procs, *(p for p in mp.active_children() if p not in self._before)})
+
+
+def _stop(procs: set[Any]) -> None:
+    """Terminate the processes, then kill those still alive after 3 s (each
+    gets its SIGTERM before any is waited for)."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=3)
+        if p.is_alive():
+            p.kill()
             p.join(timeout=3)
-            if p.is_alive():
-                p.kill()
-                p.join(timeout=3)
 
 
 def _isolated(work: Work, payload: Any, unit: Any, died: Died) -> list[Any]:
@@ -139,20 +144,7 @@ def _pool_run(work: Work, payload: Any, chunks: list[list[Any]], workers: int,
     pending = list(range(len(chunks)))
     while pending:
         lost: list[int] = []
-        with _Pool(min(workers, len(pending)), payload) as pool:
-            futures = {pool.pool.submit(_call, work, chunks[i]): i for i in pending}
-            pool.started()
-            waiting = set(futures)
-            while waiting:
-                finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-                for fut in sorted(finished, key=futures.__getitem__):
-                    i = futures[fut]
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
-                        lost.append(i)
-                        continue
-                    yield chunks[i], result
+        yield from _pool_pass(work, payload, chunks, pending, workers, lost)
         lost.sort()
         # The first tasks still unfinished in submission order are the ones
         # the workers held; one of them killed its worker. The rest were queued.
@@ -160,6 +152,25 @@ def _pool_run(work: Work, payload: Any, chunks: list[list[Any]], workers: int,
         for i in suspects:
             for unit in chunks[i]:
                 yield [unit], _isolated(work, payload, unit, died)
+
+
+def _pool_pass(work: Work, payload: Any, chunks: list[list[Any]], pending: list[int], workers: int,
+               lost: list[int]) -> Iterator[tuple[list[Any], list[Any]]]:
+    """One pool over the ``pending`` chunks: each chunk and its result as it
+    finishes; the chunks a broken pool took down go to ``lost``."""
+    with _Pool(min(workers, len(pending)), payload) as pool:
+        futures = {pool.pool.submit(_call, work, chunks[i]): i for i in pending}
+        pool.started()
+        waiting = set(futures)
+        while waiting:
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=futures.__getitem__):
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    lost.append(futures[fut])
+                    continue
+                yield chunks[futures[fut]], result
 
 
 def chunked(units: Sequence[U], size: int) -> list[list[U]]:

@@ -217,10 +217,17 @@ class Experiment:
         done = self.sink.done()
         self.decisions = [self._decide(p, prefix(done, p)) for p in range(len(self.points))]
         more = [p for p, d in enumerate(self.decisions) if d.status == "more"]
-        step = max(1, math.ceil(self.workers / len(more))) if more else 0
+        if more:
+            self._grow(more, done)
+        return bool(more)
+
+    def _grow(self, more: list[int], done: set[Unit]) -> None:
+        """Raise the totals of the points that need more: to their decision's
+        next total, and by at least a share of the workers each, so a round
+        keeps every worker busy."""
+        step = max(1, math.ceil(self.workers / len(more)))
         for p in more:
             self.totals[p] = min(self.cap, max(self.decisions[p].next_total or 0, prefix(done, p) + step))
-        return bool(more)
 
     def _decide(self, point: int, held: int) -> Decision:
         horizon = float(self.points[point].scenario.scenario.horizon)

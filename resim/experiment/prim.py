@@ -92,14 +92,18 @@ class Trajectory:
         one side of a key that matters); the box, and the keys left free."""
         start = set(box.restricted)
         while box.restricted:
-            sides = [(j, side) for j in box.restricted for side, cut, edge in
-                     (("lower", box.lower[j], self.x[:, j].min()), ("upper", box.upper[j], self.x[:, j].max()))
-                     if cut != edge]
+            sides = self._cut_sides(box)
             p, j, side = max((self._p(box, self.without(box, j, side)), j, side) for j, side in sides)
             if p <= max_p:
                 break
             box = self.without(box, j, side)
         return box, [self.names[j] for j in sorted(start - set(box.restricted))]
+
+    def _cut_sides(self, box: Box) -> list[tuple[int, str]]:
+        """(key, "lower"/"upper") of every limit of ``box`` inside the data's range."""
+        return [(j, side) for j in box.restricted for side, cut, edge in
+                (("lower", box.lower[j], self.x[:, j].min()), ("upper", box.upper[j], self.x[:, j].max()))
+                if cut != edge]
 
 
 def _inside(x: np.ndarray, box: Box, skip: int = -1) -> np.ndarray:
@@ -184,12 +188,16 @@ def _best_paste(x: np.ndarray, y: np.ndarray, inside: np.ndarray, lower: np.ndar
     for j in restricted:
         others = _inside(x, Box(tuple(lower), tuple(upper), 0, 0, 0, 0, 0, ()), skip=j)
         for side, cut in _pastes(x, others, j, lower[j], upper[j], alpha, (init[0][j], init[1][j])):
-            new = others & ((x[:, j] >= cut) & (x[:, j] <= upper[j]) if side == "lower"
-                            else (x[:, j] <= cut) & (x[:, j] >= lower[j]))
+            lo, hi = (cut, upper[j]) if side == "lower" else (lower[j], cut)
+            new = others & _within(x[:, j], lo, hi)
             score = _lenient1(y[inside], y[new])
             if y[new].mean() > y[inside].mean() and score > 0 and (best is None or score > best[0]):
                 best = (score, j, side, cut, new)
     return best
+
+
+def _within(col: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return (col >= lo) & (col <= hi)
 
 
 def prim(x: np.ndarray, y: np.ndarray, names: Sequence[str], alpha: float = 0.05, paste_alpha: float = 0.05,

@@ -57,20 +57,30 @@ def simulate_replication(loaded: Loaded, replication: int) -> Records:
     try:
         if loaded.draws is not None:
             loaded = loaded.draws.scenario_for(loaded, replication)
-        rec = run_one(loaded, replication)
-        output = loaded.scenario.output
-        rec.kpis = replication_kpis(rec.timeseries.frame(), rec.costs.frame(), rec.firms.frame())
-        rec.monthly = monthly_flows(rec.flows.data, loaded.scenario.scenario.start_date)
-        rec.flows = None  # summed by month: the raw rows stay in the worker
-        if not output.firm_records:
-            rec.firms = None
-        if not output.stocks:
-            rec.stocks = None
-        return rec
+        return _reduced(run_one(loaded, replication), loaded)
     except Exception as exc:  # noqa: BLE001 - isolation is the point
-        tb = traceback.format_exc(limit=-3).strip().splitlines()
-        where = tb[-3].strip() if len(tb) >= 3 else ""
-        return Records(replication=replication, error=f"{type(exc).__name__}: {exc} [{where}]")
+        return _error_row(replication, exc)
+
+
+def _reduced(rec: Records, loaded: Loaded) -> Records:
+    """The records with their KPIs, flows summed by month (the raw rows stay
+    in the worker) and only the optional tables ``[output]`` asks for."""
+    output = loaded.scenario.output
+    rec.kpis = replication_kpis(rec.timeseries.frame(), rec.costs.frame(), rec.firms.frame())
+    rec.monthly = monthly_flows(rec.flows.data, loaded.scenario.scenario.start_date)
+    rec.flows = None
+    if not output.firm_records:
+        rec.firms = None
+    if not output.stocks:
+        rec.stocks = None
+    return rec
+
+
+def _error_row(replication: int, exc: Exception) -> Records:
+    """A failed replication: the exception and the line that raised it (call from its handler)."""
+    tb = traceback.format_exc(limit=-3).strip().splitlines()
+    where = tb[-3].strip() if len(tb) >= 3 else ""
+    return Records(replication=replication, error=f"{type(exc).__name__}: {exc} [{where}]")
 
 
 def died_output(replication: int, reason: str) -> Records:

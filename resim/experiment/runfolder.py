@@ -37,7 +37,7 @@ import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..scenario.errors import ScenarioError
 
@@ -68,19 +68,18 @@ def _kind_of(path: Path) -> str | None:
     marker existed), ``""`` for an empty folder, None for anything else."""
     if not path.is_dir():
         return None
-    marker = path / MARKER
-    if marker.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            kind = json.loads(marker.read_text()).get("kind")
-            if kind in KINDS:
-                return kind
-    if (path / "sweep.json").is_file():
-        return "sweep"
-    if any((path / f).is_file() for f in CALIBRATION_FILES):
-        return "calibration"
-    if (path / "manifest.json").is_file() or (path / "summary.json").is_file():
-        return "run"
+    kind = (read_marker(path) or {}).get("kind")
+    if kind in KINDS:
+        return kind
+    for kind, files in _TELLTALE_FILES:
+        if any((path / f).is_file() for f in files):
+            return kind
     return "" if not any(path.iterdir()) else None
+
+
+#: Without a marker, the files that tell what wrote a folder, in the order asked.
+_TELLTALE_FILES = (("sweep", ("sweep.json",)), ("calibration", CALIBRATION_FILES),
+                   ("run", ("manifest.json", "summary.json")))
 
 
 def read_marker(path: Path) -> dict[str, Any] | None:
@@ -103,9 +102,10 @@ def check_complete(directory: str | Path) -> dict[str, Any]:
     if not d.is_dir():
         raise ScenarioError(str(directory), "", "does not exist" if not d.exists() else "is not a directory")
     doc = read_marker(d)
-    if (doc or {}).get("kind") == "calibration" or (doc is None and _kind_of(d) == "calibration"):
+    kind = _kind_of(d) if doc is None else doc.get("kind")
+    if kind == "calibration":
         raise ScenarioError(str(directory), "", _calibration_words(d, doc))
-    if doc is None or doc.get("kind") not in KINDS:
+    if doc is None or kind not in KINDS:
         raise ScenarioError(str(directory), "", f"is not a finished run or sweep (no {MARKER}): it was "
                             "interrupted, is still being written, or is not a resim result; run it again")
     _check_files(d, doc.get("files") or {}, str(directory))
@@ -177,12 +177,7 @@ class RunFolder:
 
     # ------------------------------------------------------------ locking
     def __enter__(self) -> RunFolder:
-        if self.out.exists() and not self.out.is_dir():
-            raise ScenarioError("--out", "", f"{self.label} exists and is not a directory")
-        here, out = Path(os.getcwd()).resolve(), self.out.resolve()
-        if here == out or out in here.parents:  # the swap would leave the process in a deleted folder
-            raise ScenarioError("--out", "", f"{self.label} is the current directory or holds it; results replace "
-                                "their folder whole, so write them from outside it")
+        self._check_place()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._fd = self._lock()
         try:
@@ -191,6 +186,15 @@ class RunFolder:
             self._unlock()
             raise
         return self
+
+    def _check_place(self) -> None:
+        """``--out`` must be a folder (or nothing yet) outside the current directory."""
+        if self.out.exists() and not self.out.is_dir():
+            raise ScenarioError("--out", "", f"{self.label} exists and is not a directory")
+        here, out = Path(os.getcwd()).resolve(), self.out.resolve()
+        if here == out or out in here.parents:  # the swap would leave the process in a deleted folder
+            raise ScenarioError("--out", "", f"{self.label} is the current directory or holds it; results replace "
+                                "their folder whole, so write them from outside it")
 
     def __exit__(self, *exc: object) -> None:
         self._remove(self._staging())
@@ -202,21 +206,29 @@ class RunFolder:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
-                holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-                os.close(fd)
-                if e.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                    raise
-                raise ScenarioError(self.label, "", f"is being written by another resim process (pid {holder}); "
-                                    "wait for it to finish or choose another --out") from None
-            try:  # the file may have been unlinked by a holder finishing meanwhile
-                same = os.path.samestat(os.fstat(fd), os.stat(self.lock_path))
-            except FileNotFoundError:
-                same = False
-            if same:
+                self._refuse_held(fd, e)
+            if self._still_linked(fd):
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
                 return fd
             os.close(fd)
+
+    def _refuse_held(self, fd: int, e: OSError) -> NoReturn:
+        """Another process holds the lock: say which (its pid is in the file)."""
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        if e.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+            raise e
+        raise ScenarioError(self.label, "", f"is being written by another resim process (pid {holder}); "
+                            "wait for it to finish or choose another --out") from None
+
+    def _still_linked(self, fd: int) -> bool:
+        """Whether the locked file is still the lock file: a holder finishing
+        meanwhile may have unlinked it (then the lock guards nothing)."""
+        try:
+            return os.path.samestat(os.fstat(fd), os.stat(self.lock_path))
+        except FileNotFoundError:
+            return False
 
     def _unlock(self) -> None:
         if self._fd is not None:
@@ -227,18 +239,23 @@ class RunFolder:
 
     # ------------------------------------------------------------ checks
     def _check_and_clean(self) -> None:
-        parent, name = self.out.parent, self.out.name
-        for debris in (*parent.glob(f".{name}.staging-*"), *parent.glob(f".{name}.old-*")):
-            self._remove(debris)  # we hold the lock: these are a killed writer's
-        if self.out.is_dir():
-            for tmp in self.out.glob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
+        self._clear_debris()
         self.existing = _kind_of(self.out) if self.out.exists() else ""
         if self.existing in ("", self.kind) or self.overwrite:
             return
         what = f"a resim {self.existing}" if self.existing else "files that are not a resim result"
         raise ScenarioError("--out", "", f"{self.label} holds {what}, not a {self.kind}; choose another "
                             "--out or pass --overwrite to replace it")
+
+    def _clear_debris(self) -> None:
+        """Remove a killed writer's staging folders and temporary files (we
+        hold the lock, so no live writer owns them)."""
+        parent, name = self.out.parent, self.out.name
+        for debris in (*parent.glob(f".{name}.staging-*"), *parent.glob(f".{name}.old-*")):
+            self._remove(debris)
+        if self.out.is_dir():
+            for tmp in self.out.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
 
     # ------------------------------------------------------------ runs
     def _staging(self) -> Path:

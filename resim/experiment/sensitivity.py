@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,31 +144,43 @@ def analyse(outcomes: PointOutcomes, p: Mapping[str, Any], n_points: int) -> Sen
     (:func:`plan`) and whose per-point outcomes are ``outcomes``."""
     method = p["method"]
     size = points_per_sample(method, len(p["names"]))
+    unit = "base sample" if method == "sobol" else "trajectory"
     if n_points != p["samples"] * size:
         raise ScenarioError("sweep.json", "sensitivity", f"{n_points} points do not make {p['samples']} "
                             f"{'base samples' if method == 'sobol' else 'trajectories'} of {size}")
-    unit = "base sample" if method == "sobol" else "trajectory"
-    notes = []
-    if outcomes.failed:
-        gone = sorted({pt // size for pt in outcomes.failed})
-        notes.append(f"{len(outcomes.failed)} point(s) with a failed replication ({_few(outcomes.failed)}) "
-                     f"left out with their {unit} ({len(gone)} of {p['samples']}): indices rest on the rest")
+    notes = _failure_notes(outcomes, p["samples"], size, unit)
     rows: list[dict[str, Any]] = []
     constant = []
+    for who, kpi, y in _outcome_columns(outcomes, n_points):
+        found = _indices(p, y, size, who, kpi)
+        if isinstance(found, list):
+            rows += found
+        elif found == "constant":
+            constant.append((kpi, who))
+        else:
+            notes.append(f"{kpi} of {who}: fewer than two complete {unit}s; no indices")
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return Sensitivity(frame, notes + _doubtful(frame), constant)
+
+
+def _failure_notes(outcomes: PointOutcomes, samples: int, size: int, unit: str) -> list[str]:
+    """A note on the points left out because a replication failed (a failed
+    point takes its whole base sample or trajectory with it)."""
+    if not outcomes.failed:
+        return []
+    gone = sorted({pt // size for pt in outcomes.failed})
+    return [f"{len(outcomes.failed)} point(s) with a failed replication ({_few(outcomes.failed)}) "
+            f"left out with their {unit} ({len(gone)} of {samples}): indices rest on the rest"]
+
+
+def _outcome_columns(outcomes: PointOutcomes, n_points: int) -> Iterator[tuple[str, str, np.ndarray]]:
+    """Each automaker's KPI across the points, but for KPIs undefined for it
+    (vehicles of a buyer given in tonnes: all NaN although nothing failed)."""
     for who in outcomes.automakers():
         for kpi in OUTCOMES:
             y = outcomes.column(who, kpi, n_points)
-            if np.isnan(y).all() and not outcomes.failed:
-                continue  # undefined for this automaker (vehicles of a buyer given in tonnes)
-            found = _indices(p, y, size, who, kpi)
-            if isinstance(found, list):
-                rows += found
-            elif found == "constant":
-                constant.append((kpi, who))
-            else:
-                notes.append(f"{kpi} of {who}: fewer than two complete {unit}s; no indices")
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    return Sensitivity(frame, notes + _doubtful(frame), constant)
+            if not (np.isnan(y).all() and not outcomes.failed):
+                yield who, kpi, y
 
 
 def _indices(p: Mapping[str, Any], y: np.ndarray, size: int, who: str, kpi: str) -> list[dict[str, Any]] | str:

@@ -78,11 +78,14 @@ def parse_target(rel: float, kpis: Sequence[str] = (), abs_floor: float | None =
         raise ScenarioError("--target-ci", "", "must be a share between 0 and 1, e.g. 0.05", rel)
     if abs_floor is not None and not (math.isfinite(abs_floor) and abs_floor >= 0):
         raise ScenarioError("--target-abs", "", "must be a number >= 0", abs_floor)
-    pairs = []
-    for text in kpis or ["vehicles_lost"]:
-        kpi, _, who = text.partition("@")
-        pairs.append((check_outcome(kpi.strip(), "--target-kpi"), who.strip() or "all"))
+    pairs = [_kpi_pair(text) for text in kpis or ["vehicles_lost"]]
     return Target(rel, tuple(dict.fromkeys(pairs)), abs_floor)
+
+
+def _kpi_pair(text: str) -> tuple[str, str]:
+    """``KPI[@AUTOMAKER]`` -> (KPI, automaker), every automaker together by default."""
+    kpi, _, who = text.partition("@")
+    return check_outcome(kpi.strip(), "--target-kpi"), who.strip() or "all"
 
 
 def check_target(target: Target, loaded: Loaded) -> None:
@@ -173,10 +176,18 @@ def decide(v: np.ndarray, target: Target, cap: int) -> Decision:
         return Decision("capped", cap, None, None, _precision(target, count, mean, half, cap))
     if m == 0:
         return Decision("more", 0, None, first_batch(cap), ())
-    star = max((_needed(target, count[-1, j], mean[-1, j], half[-1, j]) for j in range(v.shape[1])),
+    return Decision("more", m, None, _next_total(target, count, mean, half, cap), ())
+
+
+def _next_total(target: Target, count: np.ndarray, mean: np.ndarray, half: np.ndarray, cap: int) -> int:
+    """How many replications to have after the next round: what the slowest
+    KPI needs at the precision seen so far plus its look-ahead, at most double
+    (the estimate is rough while few have run), at least one look-ahead more."""
+    m = count.shape[0]
+    star = max((_needed(target, count[-1, j], mean[-1, j], half[-1, j]) for j in range(count.shape[1])),
                default=math.inf)
     grow = 2 * m if not math.isfinite(star) else min(2 * m, math.ceil(star) + look_ahead(math.ceil(star)))
-    return Decision("more", m, None, min(cap, max(m + LOOK_AHEAD, grow)), ())
+    return min(cap, max(m + LOOK_AHEAD, grow))
 
 
 def _solution(target: Target, count: np.ndarray, mean: np.ndarray, half: np.ndarray) -> tuple[int, int] | None:

@@ -81,21 +81,33 @@ def summarise(results: pd.DataFrame, points: pd.DataFrame, keys: Sequence[str],
     ``horizon``, one number or one per point, bounds the KPIs in days)."""
     rows = []
     for point, g in results.groupby("point", sort=False):
-        h = None if horizon is None else float(horizon if np.ndim(horizon) == 0 else horizon[int(point)])
-        for who, block in summarise_kpis(g, h).items():
-            row: dict[str, Any] = {"point": int(point), "automaker": who,
-                                   "replications": block["stockout_probability"]["n"]}
-            for m in (*METRICS, "stockout_probability"):
-                row[f"{m}_mean"] = block[m]["mean"]
-                row[f"{m}_ci_low"], row[f"{m}_ci_high"] = block[m]["ci95"]
-                if m != "stockout_probability":
-                    row[f"{m}_p50"] = block[m]["p50"]
-            rows.append(row)
+        h = _horizon_at(horizon, int(point))
+        rows.extend(_summary_row(int(point), who, block) for who, block in summarise_kpis(g, h).items())
     s = pd.DataFrame(rows)
     if s.empty:
         return s
     s = points.merge(s, on="point", how="right")
     return s.astype({c: float for c in s.columns if c.endswith(("_mean", "_ci_low", "_ci_high", "_p50"))})
+
+
+def _horizon_at(horizon: Any, point: int) -> float | None:
+    """The horizon of one point: one for all, one per point (a swept horizon) or none."""
+    if horizon is None:
+        return None
+    return float(horizon if np.ndim(horizon) == 0 else horizon[point])
+
+
+def _summary_row(point: int, who: str, block: dict[str, Any]) -> dict[str, Any]:
+    """One automaker's KPIs at one point, flat: mean, CI and median of each
+    (a probability has no median: each replication's value is 0 or 1)."""
+    row: dict[str, Any] = {"point": point, "automaker": who,
+                           "replications": block["stockout_probability"]["n"]}
+    for m in (*METRICS, "stockout_probability"):
+        row[f"{m}_mean"] = block[m]["mean"]
+        row[f"{m}_ci_low"], row[f"{m}_ci_high"] = block[m]["ci95"]
+        if m != "stockout_probability":
+            row[f"{m}_p50"] = block[m]["p50"]
+    return row
 
 
 @dataclass(frozen=True)
@@ -127,16 +139,25 @@ def plan_sweep(base: Loaded, grid: Mapping[str, Sequence[Any]] | None = None, sa
         "scenario": base.scenario.model_dump(mode="json", by_alias=True, exclude_none=True),
         "keys": keys, "points": design, "replications": n, "sampler": sampler,
         "posterior": None if base.draws is None else base.draws.source,
+        **_spec_extras(base, sampler, ranges, samples, target),
     }
-    if sampler in INDEX_SAMPLERS:
-        from .sensitivity import plan
-
-        spec["sensitivity"] = plan(sampler, ranges, int(samples or 0), base.scenario.scenario.seed)
-    if target is not None:
-        spec["target"] = target.to_json()
     # the identity is the content: another spelling of the same file resumes
     spec["design_id"] = design_hash({k: v for k, v in spec.items() if k != "source"})
     return SweepPlan(keys, design, points, n, spec)
+
+
+def _spec_extras(base: Loaded, sampler: str, ranges: Sequence[tuple[str, float, float]],
+                 samples: int | None, target: Target | None) -> dict[str, Any]:
+    """The parts of sweep.json only some sweeps have: the sensitivity plan of
+    an index sampler and the sequential target."""
+    extras: dict[str, Any] = {}
+    if sampler in INDEX_SAMPLERS:
+        from .sensitivity import plan
+
+        extras["sensitivity"] = plan(sampler, ranges, int(samples or 0), base.scenario.scenario.seed)
+    if target is not None:
+        extras["target"] = target.to_json()
+    return extras
 
 
 def run_sweep(
@@ -179,11 +200,7 @@ def run_sweep(
     t0 = time.perf_counter()
     plan = plan_sweep(base, grid, sampler, ranges, samples, replications, target)
     workers = cap_workers(max(1, workers or default_workers()), len(plan.design) * plan.replications, announce)
-    for p in plan.points:
-        check_memory(p, workers, max_memory)
-    estimate = sweep_budget(plan.points, plan.replications, workers, max_hours)  # default budget.DEFAULT_MAX_HOURS
-    if estimate and on_estimate:
-        on_estimate(estimate)
+    _check_budgets(plan, workers, max_memory, max_hours, on_estimate)
     conn = DaskConnection(dask, workers) if dask else None  # a bad address: exit 2, nothing written
     try:
         with RunFolder(out, "sweep", overwrite) as folder:
@@ -195,20 +212,39 @@ def run_sweep(
             exp = Experiment(plan.points, plan.replications, target=target, workers=workers, dask=conn,
                              sink=Stored(store, in_workers=conn is None), chunk=chunk, progress=progress,
                              on_total=on_total if target is not None else None)
-            try:
-                _run_keeping(exp, store, plan, t0)
-                data = finish(store, plan.keys, plan.design, time.perf_counter() - t0, exp.decisions)
-                if finishing:
-                    finishing(data)
-            except OSError as e:
-                raise WriteError(f"could not store the sweep's results in {out} ({e.strerror or e}); the "
-                                 "finished parts are kept: free some space and finish with --resume") from None
+            data = _run_and_finish(exp, store, plan, t0, finishing, str(out))
             folder.mark("complete", units=len(data.results.drop_duplicates(["point", "replication"])),
                         failures=len(data.failures))
             return data
     finally:
         if conn is not None:
             conn.close()
+
+
+def _check_budgets(plan: SweepPlan, workers: int, max_memory: int | None, max_hours: str | float | None,
+                   on_estimate: Callable[[str], None] | None) -> None:
+    """Refuse a sweep whose points would not fit in memory or in time before
+    anything is written; pass a long sweep's time estimate to ``on_estimate``."""
+    for p in plan.points:
+        check_memory(p, workers, max_memory)
+    estimate = sweep_budget(plan.points, plan.replications, workers, max_hours)  # default budget.DEFAULT_MAX_HOURS
+    if estimate and on_estimate:
+        on_estimate(estimate)
+
+
+def _run_and_finish(exp: Experiment, store: SweepStore, plan: SweepPlan, t0: float,
+                    finishing: Callable[[SweepData], None] | None, out: str) -> SweepData:
+    """Run, assemble the results and let the caller write its report; a full
+    disk is a ``WriteError`` that says the finished parts are kept."""
+    try:
+        _run_keeping(exp, store, plan, t0)
+        data = finish(store, plan.keys, plan.design, time.perf_counter() - t0, exp.decisions)
+        if finishing:
+            finishing(data)
+    except OSError as e:
+        raise WriteError(f"could not store the sweep's results in {out} ({e.strerror or e}); the "
+                         "finished parts are kept: free some space and finish with --resume") from None
+    return data
 
 
 def _run_keeping(exp: Experiment, store: SweepStore, plan: SweepPlan, t0: float) -> None:
@@ -230,20 +266,25 @@ def _open(folder: RunFolder, store: SweepStore, spec: dict[str, Any], resume: bo
     away, so it is kept unless ``--resume`` or ``--overwrite`` says what to do."""
     if store.exists() and folder.existing == "sweep" and not overwrite:
         finished = (read_marker(folder.out) or {}).get("status") == "complete"
-        if not resume and not finished:
-            raise ScenarioError(label, "", "holds an unfinished sweep; use --resume to finish it, --overwrite to "
-                                "start again, or choose another --out")
+        _check_reuse(store, spec, resume, finished, label)
         if resume:
-            if store.read_design().get("design_id") != spec["design_id"]:
-                what = "drop --resume to replace it" if finished else "use --overwrite to start again"
-                raise ScenarioError(label, "--resume", "the sweep in this directory has a different design or "
-                                    f"scenario; {what}, or choose another --out")
             store.clean_temporaries()
             return store.done_units()
     if folder.existing:
         folder.clear()
     store.start(spec)
     return set()
+
+
+def _check_reuse(store: SweepStore, spec: dict[str, Any], resume: bool, finished: bool, label: str) -> None:
+    """Refuse to throw an unfinished sweep away unasked, and to resume a sweep of another design."""
+    if not resume and not finished:
+        raise ScenarioError(label, "", "holds an unfinished sweep; use --resume to finish it, --overwrite to "
+                            "start again, or choose another --out")
+    if resume and store.read_design().get("design_id") != spec["design_id"]:
+        what = "drop --resume to replace it" if finished else "use --overwrite to start again"
+        raise ScenarioError(label, "--resume", "the sweep in this directory has a different design or "
+                            f"scenario; {what}, or choose another --out")
 
 
 def _results(parts: pd.DataFrame, points: pd.DataFrame, keys: list[str],
@@ -253,13 +294,18 @@ def _results(parts: pd.DataFrame, points: pd.DataFrame, keys: list[str],
     if decisions is not None:
         keep = parts["point"].map({p: d.replications for p, d in enumerate(decisions)})
         parts = parts[parts["replication"] < keep].reset_index(drop=True)
-    order = {name: i for i, name in enumerate(dict.fromkeys(parts["automaker"].dropna()))}
-    if "all" in order:
-        order["all"] = len(order) + 1
-    parts = parts.assign(_o=parts["automaker"].map(order).fillna(-1))
+    parts = parts.assign(_o=parts["automaker"].map(_automaker_order(parts["automaker"])).fillna(-1))
     parts = parts.sort_values(["point", "replication", "_o"], kind="stable").drop(columns="_o")
     results = points.merge(parts, on="point", how="right")
     return results[["point", *keys, *[c for c in RESULT_COLUMNS if c != "point"]]].reset_index(drop=True)
+
+
+def _automaker_order(automakers: pd.Series) -> dict[str, int]:
+    """Automakers in their first-seen order, ``all`` after them (a failed row, no automaker, first)."""
+    order = {name: i for i, name in enumerate(dict.fromkeys(automakers.dropna()))}
+    if "all" in order:
+        order["all"] = len(order) + 1
+    return order
 
 
 def _failures(results: pd.DataFrame) -> list[dict[str, Any]]:

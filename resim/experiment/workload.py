@@ -84,13 +84,21 @@ def chain_applications_per_day(scn: Scenario) -> float:
     home = scn.controls.jurisdiction
     rate = 0.0
     for buyer in scn.actors:  # every kind that buys (the registry's kinds, not a fixed list)
+        if buyer.jurisdiction == home:
+            continue
         for link in getattr(buyer, "suppliers", ()):
-            if where.get(link.name) == home and buyer.jurisdiction != home:
-                firms = getattr(buyer, "firms", None) or 1  # a population files for each of its firms
-                per = 1.0 / getattr(buyer, "review_days", 1.0) if mode == "per_shipment" \
-                    else 1.0 / scn.controls.lifetime_days
-                rate += firms * per
+            if where.get(link.name) == home:
+                rate += _filings_per_day(scn, buyer)
     return rate
+
+
+def _filings_per_day(scn: Scenario, buyer: object) -> float:
+    """One licensed link's filings a day: a shipment per review period, or a
+    licence per lifetime; a population files for each of its firms."""
+    firms = getattr(buyer, "firms", None) or 1
+    if scn.controls.licence_mode == "per_shipment":
+        return firms * (1.0 / getattr(buyer, "review_days", 1.0))
+    return firms * (1.0 / scn.controls.lifetime_days)
 
 
 def _queue_held(lam: float, mean: float, c: float) -> float:

@@ -10,7 +10,6 @@ Kaplan-Meier median, and P(stockout) is compared as paired proportions.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pandas as pd
 from ..experiment.store import write_parquet, write_text
 from .figures.common import Plot, save_plots
 from .figures.comparison import difference_forest
-from .formatting import compared_label, kpi_value
+from .formatting import compared_label, kpi_value, ratio_text
 from .report import REPORT, _figure_items, render
 
 FILE = "compare.parquet"
@@ -29,23 +28,26 @@ META = "compare.json"
 
 def _median(row: Mapping[str, Any], side: str) -> str:
     m = row.get(f"median_{side}")
-    if m is None or m != m:
+    if _missing(m):
         return "beyond the horizon"
     lo, hi = row.get(f"median_{side}_low"), row.get(f"median_{side}_high")
-    bound = [("–" if v is None or v != v else f"{v:.0f}") for v in (lo, hi)]
+    bound = [("–" if _missing(v) else f"{v:.0f}") for v in (lo, hi)]
     return f"day {m:.0f} [{bound[0]}, {bound[1]}]"
+
+
+def _missing(v: Any) -> bool:
+    """None or NaN (NaN is the one value unequal to itself)."""
+    return v is None or v != v
 
 
 def _rows(df: pd.DataFrame) -> list[list[str]]:
     rows = []
     for r in df[df["metric"] != "failed"].to_dict("records"):
         m = str(r["metric"])
-        ratio = r.get("width_ratio")
         rows.append([str(r["automaker"]), compared_label(m), str(int(r["n"])), kpi_value(m, r["mean_a"]),
                      kpi_value(m, r["mean_b"]),
                      f"{kpi_value(m, r['diff'])} [{kpi_value(m, r['ci_low'])}, {kpi_value(m, r['ci_high'])}]",
-                     "–" if ratio is None or ratio != ratio else ("inf" if math.isinf(ratio) else f"{ratio:.1f}x"),
-                     str(r.get("method") or "")])
+                     ratio_text(r.get("width_ratio"), "–"), str(r.get("method") or "")])
     return rows
 
 

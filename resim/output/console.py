@@ -222,8 +222,13 @@ def run_kpis(summary: dict[str, Any]) -> list[Kpi]:
     entry has firms), each one undefined for every entry replaced by its
     stand-in (buyers given in tonnes have no vehicle count: the tonnes they lack)."""
     populations = any(k > 1 for k in summary.get("firms", {}).values())
-    shown = [BY_NAME[k.stand_in] if k.stand_in and _undefined(summary, k.name) else k for k in TERMINAL_KPIS]
+    shown = [_or_stand_in(summary, k) for k in TERMINAL_KPIS]
     return [k for k in shown if populations or not k.population]
+
+
+def _or_stand_in(summary: dict[str, Any], kpi: Kpi) -> Kpi:
+    """``kpi``, or its stand-in where no entry has a value of it."""
+    return BY_NAME[kpi.stand_in] if kpi.stand_in and _undefined(summary, kpi.name) else kpi
 
 
 def _undefined(summary: dict[str, Any], name: str) -> bool:

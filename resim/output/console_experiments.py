@@ -17,7 +17,7 @@ from rich.table import Table
 from ..experiment.rounding import digits_for
 from ..model.kpis import BY_NAME, Kpi
 from .console import _day, _mean_ci, _num
-from .formatting import HEADLINE_KPIS, heading
+from .formatting import HEADLINE_KPIS, heading, ratio_text
 
 #: How a censored KPI's heading reads where each replication counts (sensitivity, comparisons).
 CENSORED = "day, censored"
@@ -41,16 +41,22 @@ def _or_none(x: Any) -> float | None:
 def _key_values(res: Any) -> dict[str, Any]:
     """Per swept key, how to print its values: a grid's as given; a sampled
     design's rounded to the digits its range means (0.255, not 0.254956)."""
-    fmt: dict[str, Any] = {}
     points = getattr(res, "points", None)
-    for k in res.keys:
-        col = points[k] if points is not None and k in points else res.summary[k]
-        if getattr(res, "sampler", "grid") != "grid" and col.dtype.kind == "f":
-            d = digits_for(float(col.min()), float(col.max()))
-            fmt[k] = lambda v, d=d: f"{v:,.{d}f}"
-        else:
-            fmt[k] = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
-    return fmt
+    sampled = getattr(res, "sampler", "grid") != "grid"
+    return {k: _value_format(points[k] if points is not None and k in points else res.summary[k], sampled)
+            for k in res.keys}
+
+
+def _value_format(col: Any, sampled: bool) -> Any:
+    """How to print one key's values (``col``: all of them)."""
+    if sampled and col.dtype.kind == "f":
+        d = digits_for(float(col.min()), float(col.max()))
+        return lambda v: f"{v:,.{d}f}"
+    return _as_given
+
+
+def _as_given(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _sweep_cell(kpi: Kpi, d: dict[str, Any]) -> str:
@@ -147,10 +153,6 @@ _COMPARE_COLUMNS = (("automaker", "left"), ("KPI", "left"), ("n", "right"), ("A"
                     ("B - A [95% CI]", "right"), ("CI width: indep. / paired", "right"))
 
 
-def _ratio(x: float) -> str:
-    return "-" if x != x else ("inf" if x == float("inf") else f"{x:.1f}x")
-
-
 def _compare_cells(r: Any, start: date | None) -> list[str]:
     """One comparison row: automaker, KPI, n, A, B, B - A [CI], width ratio;
     a first-event day's sides as dates and its difference in days."""
@@ -162,7 +164,7 @@ def _compare_cells(r: Any, start: date | None) -> list[str]:
         label, ci, sides = heading(kpi, "censored"), ci + " days", [_day(start, v) for v in sides]
     else:
         sides = [_num(None if v is None else v * scale, digits) for v in sides]
-    return [escape(str(r.automaker)), escape(label), _count(getattr(r, "n", None)), *sides, ci, _ratio(r.width_ratio)]
+    return [escape(str(r.automaker)), escape(label), _count(getattr(r, "n", None)), *sides, ci, ratio_text(r.width_ratio, "-")]
 
 
 def _count(n: Any) -> str:
@@ -193,7 +195,7 @@ def compare_table(df: Any, a: str, b: str, metrics: Any = None) -> Table:
     for c, j in _COMPARE_COLUMNS:
         t.add_column(c, justify=j)  # type: ignore[arg-type]
     start = _start_date(getattr(df, "attrs", {}) or {})
-    rows = [r for r in df.itertuples(index=False) if r.metric in (metrics or (r.metric,))]
+    rows = _shown_rows(df, metrics)
     for r in rows:
         t.add_row(*_compare_cells(r, start))
     notes = _compare_notes([str(r.metric) for r in rows], metrics is None)
@@ -201,6 +203,11 @@ def compare_table(df: Any, a: str, b: str, metrics: Any = None) -> Table:
         t.caption = "; ".join(notes)
         t.caption_justify = "left"
     return t
+
+
+def _shown_rows(df: Any, metrics: Any) -> list[Any]:
+    """The comparison's rows of the KPIs asked for (all without ``metrics``)."""
+    return [r for r in df.itertuples(index=False) if r.metric in (metrics or (r.metric,))]
 
 
 def discovery_lines(found: Any, rows: int = 8) -> list[str]:

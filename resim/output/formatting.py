@@ -115,6 +115,14 @@ def compared_label(metric: str, percent: str = "%") -> str:
     return metric_label(metric)
 
 
+def ratio_text(x: float | None, missing: str = MISSING) -> str:
+    """A CI width ratio (independent / paired): ``2.5x``, ``inf`` where the
+    paired interval has no width, ``missing`` where there is none."""
+    if x is None or x != x:
+        return missing
+    return "inf" if math.isinf(x) else f"{x:.1f}x"
+
+
 def kpi_value(metric: str, x: float | None) -> str:
     """A KPI value as the reports write it, in the unit of its heading: shares
     in % or to two places as declared; whole units to one decimal below
@@ -128,4 +136,5 @@ def kpi_value(metric: str, x: float | None) -> str:
 
 
 __all__ = ["HEADLINE_KPIS", "METRIC_LABELS", "MISSING", "REPORT_KPIS", "RESTRICTED", "TERMINAL_KPIS", "compact",
-           "compared_label", "format_number", "heading", "kpi_of", "kpi_value", "metric_label", "two_lines"]
+           "compared_label", "format_number", "heading", "kpi_of", "kpi_value", "metric_label", "ratio_text",
+           "two_lines"]

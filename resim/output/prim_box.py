@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from ..experiment.discovery import Discovery
 from ..experiment.prim import Box
 from .figures.common import PALETTE, new_figure
+from .figures.sensitivity import trajectory_points
 
 
 class PrimBox:
@@ -68,18 +69,12 @@ class PrimBox:
         t = self.found.trajectory
         fig = new_figure(6.4, 4.8)
         ax = fig.add_subplot()
-        dims = [len(b.restricted) for b in t.boxes]
-        top = max(dims) or 1
-        cov, den = [b.coverage for b in t.boxes], [b.density for b in t.boxes]
-        sc = ax.scatter(cov, den, c=dims, cmap="viridis", vmin=0, vmax=top, s=22, zorder=3)
-        ax.plot(cov, den, color="0.6", linewidth=0.8, zorder=2)
+        sc, top = trajectory_points(ax, t.boxes)
         b = self.found.box
         ax.scatter([b.coverage], [b.density], marker="*", s=200, color=PALETTE[3], zorder=4,
                    label="selected" if not self.found.freed else "chosen (insignificant restrictions dropped)")
         ax.set_xlabel("coverage")
         ax.set_ylabel("density")
-        ax.set_xlim(-0.02, 1.02)
-        ax.set_ylim(-0.02, 1.02)
         fig.colorbar(sc, ax=ax, label="nr. of restricted dimensions", ticks=range(top + 1))
         ax.legend(fontsize=8, loc="lower left")
         ax.grid(alpha=0.3)

@@ -109,13 +109,19 @@ def _kpi_cell(kpi: Kpi, block: Mapping[str, Any] | None, start: date, band: bool
     mean = block["mean"]
     lo, hi = (block.get("ci95") or [None, None])[:2]
     cell = {"metric": kpi.name, "mean": repr(float(mean)), "main": value(mean),
-            "day": None, "ci": f"[{value(lo)}, {value(hi)}]", "band": None}
-    if band and block.get("p5") is not None:
-        cell["band"] = f"p5–p95 {value(block['p5'])}–{value(block['p95'])}"
+            "day": None, "ci": f"[{value(lo)}, {value(hi)}]", "band": _band(block, value) if band else None}
     if kpi.censored:
         cell["day"], cell["main"] = cell["main"], words.date_of(start, mean)
         cell["ci"] = f"{cell['ci']}, n={block.get('n', '?')}"
     return cell
+
+
+def _band(block: Mapping[str, Any], value: Any) -> str | None:
+    """The p5-p95 of the replications (under ``--posterior``: the spread the
+    parameters' uncertainty adds), where the summary has it."""
+    if block.get("p5") is None:
+        return None
+    return f"p5–p95 {value(block['p5'])}–{value(block['p95'])}"
 
 
 def kpi_labels(summary: Mapping[str, Any]) -> list[str]:
@@ -193,14 +199,19 @@ def _sweep_rows(summary: pd.DataFrame, cols: list[str], metric: str,
     formats = formats or {}
     rows = []
     for _, r in summary.sort_values(cols).iterrows():
-        mean = r.get(f"{metric}_mean")
-        value = None
-        if mean is not None and math.isfinite(float(mean)):
-            value = {"mean": repr(float(mean)), "text": sweep_value(metric, mean),
-                     "lo": sweep_value(metric, r.get(f"{metric}_ci_low")),
-                     "hi": sweep_value(metric, r.get(f"{metric}_ci_high"))}
-        rows.append({"cells": [formats[c](r[c]) if c in formats else str(r[c]) for c in cols], "value": value})
+        rows.append({"cells": [formats[c](r[c]) if c in formats else str(r[c]) for c in cols],
+                     "value": _sweep_cell(r, metric)})
     return rows
+
+
+def _sweep_cell(r: pd.Series, metric: str) -> dict[str, str] | None:
+    """A point's mean of ``metric`` with its interval, or None where it has no finite mean."""
+    mean = r.get(f"{metric}_mean")
+    if mean is None or not math.isfinite(float(mean)):
+        return None
+    return {"mean": repr(float(mean)), "text": sweep_value(metric, mean),
+            "lo": sweep_value(metric, r.get(f"{metric}_ci_low")),
+            "hi": sweep_value(metric, r.get(f"{metric}_ci_high"))}
 
 
 def _check_keys(summary: pd.DataFrame, keys: list[str]) -> None:

@@ -204,11 +204,15 @@ def _upstream_row(kind: registry.ActorKind, entry: Mapping[str, Any]) -> list[st
         cfg = kind.schema.model_validate(entry)
     except ValidationError:  # not a valid entry of its kind today (an older run's file)
         return [str(entry.get("name", MISSING)), kind.label, str(entry.get("jurisdiction", "")), MISSING, MISSING]
-    mix = roles.grades_of(cfg)
-    grades = (", grade " + ", ".join(f"{g} {100 * x:g}%" if len(mix) > 1 else str(g) for g, x in mix.items())
-              if mix else "")
     sup = ", ".join(s.name for s in roles.suppliers_of(cfg)) or MISSING
-    return [cfg.name, kind.label, cfg.jurisdiction, _size(cfg) + grades, sup]
+    return [cfg.name, kind.label, cfg.jurisdiction, _size(cfg) + _grades_text(roles.grades_of(cfg)), sup]
+
+
+def _grades_text(mix: Mapping[str, float]) -> str:
+    """", grade X" for one grade, ", grade X 60%, Y 40%" for a mix; nothing without grades."""
+    if not mix:
+        return ""
+    return ", grade " + ", ".join(f"{g} {100 * x:g}%" if len(mix) > 1 else str(g) for g, x in mix.items())
 
 
 def _size(cfg: Any) -> str:

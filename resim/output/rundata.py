@@ -111,11 +111,14 @@ def ok_replications(summary: dict[str, Any], kpis: pd.DataFrame | None = None) -
     run keeps the replications that finished, which need not be 0..n-1
     (with two workers, replications 8-15 may finish before 0-7)."""
     failed = {f["replication"] for f in summary.get("failed_replications", [])}
+    return [r for r in _held(summary, kpis) if r not in failed]
+
+
+def _held(summary: dict[str, Any], kpis: pd.DataFrame | None) -> list[int]:
+    """The replications the run holds rows of: the KPI table's, else 0..n-1."""
     if kpis is not None and "replication" in kpis:
-        held = sorted(int(r) for r in pd.unique(kpis["replication"]))
-    else:
-        held = list(range(int(summary.get("replications", 0))))
-    return [r for r in held if r not in failed]
+        return sorted(int(r) for r in pd.unique(kpis["replication"]))
+    return list(range(int(summary.get("replications", 0))))
 
 
 def load_run(source: RunSource) -> RunData:

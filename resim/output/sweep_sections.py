@@ -119,10 +119,14 @@ def _constant_text(pairs: Sequence[Sequence[str]]) -> str | None:
     by: dict[str, list[str]] = {}
     for kpi, who in pairs:
         by.setdefault(who, []).append(kpi)
-    parts = [f"{'all automakers together' if who == 'all' else who}: "
-             + ("every KPI" if len(kpis) >= len(OUTCOMES) - 1 else ", ".join(metric_label(k) for k in kpis))
+    parts = [f"{'all automakers together' if who == 'all' else who}: {_kpis_text(kpis)}"
              for who, kpis in by.items()]
     return "The same at every design point (no key changes them, so no indices): " + "; ".join(parts) + "."
+
+
+def _kpis_text(kpis: Sequence[str]) -> str:
+    """The KPIs listed, or "every KPI" when at most one outcome is missing from them."""
+    return "every KPI" if len(kpis) >= len(OUTCOMES) - 1 else ", ".join(metric_label(k) for k in kpis)
 
 
 def discovery_section(root: Path) -> tuple[dict[str, Any] | None, list[Plot]]:

@@ -95,24 +95,17 @@ class RunTables:
         self.start_date: date = self.scenario.scenario.start_date
         self.failures = [(o.replication, o.error) for o in self.outputs if o.error]
         ok = [o for o in self.outputs if not o.error]
-        self.replications, self.totals = split_kpis(kpi_rows(self.outputs, loaded))
-        if loaded.draws is not None:  # the parameter values each replication drew
-            drawn = loaded.draws.drawn(self.scenario.scenario.seed, [o.replication for o in self.outputs])
-            self.replications = self.replications.merge(drawn, on="replication", how="left")
-            self.totals = self.totals.merge(drawn, on="replication", how="left")
+        self.replications, self.totals = self._kpi_tables(loaded)
         self.timeseries = self._timeseries(ok)
-        stage_names = self.scenario.stage_names()
-        self.licences = self._concat(ok, "licences", licence_columns(stage_names))
+        self.licences = self._concat(ok, "licences", licence_columns(self.scenario.stage_names()))
         self.stages = self._concat(ok, "stages", STAGE_COLUMNS)
         self.flows = self._flows(ok)
         output = self.scenario.output
-        self.firms = self._concat(ok, "firms", FIRM_COLUMNS) if output.firm_records else None
-        self.stocks = self._concat(ok, "stocks", STOCK_COLUMNS) if output.stocks else None
+        self.firms = self._optional(output.firm_records, ok, "firms", FIRM_COLUMNS)
+        self.stocks = self._optional(output.stocks, ok, "stocks", STOCK_COLUMNS)
         #: Spot and contract prices (prices.parquet), only with ``[markets]``.
         self.prices = price_frame(ok, self.start_date) if self.scenario.markets is not None else None
-        first = ok[0] if ok else None
-        self.events = pd.DataFrame(first.events.data) if first and len(first.events) else pd.DataFrame(
-            columns=["day", "kind", "key", "value"])
+        self.events = _events_frame(ok)
         self.sim_events = int(sum(o.sim_events for o in ok))
         self._summary: dict[str, Any] | None = None
         #: Tables a layer above adds to the run folder as ``NAME.parquet``
@@ -120,6 +113,22 @@ class RunTables:
         self.extra_tables: dict[str, pd.DataFrame] = {}
 
     # ---------------------------------------------------------------- tables
+    def _kpi_tables(self, loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """replications and totals, with the parameter values each replication
+        drew when the scenario samples a posterior (so a KPI can be read
+        against the values that produced it)."""
+        reps, totals = split_kpis(kpi_rows(self.outputs, loaded))
+        if loaded.draws is None:
+            return reps, totals
+        drawn = loaded.draws.drawn(self.scenario.scenario.seed, [o.replication for o in self.outputs])
+        return (reps.merge(drawn, on="replication", how="left"),
+                totals.merge(drawn, on="replication", how="left"))
+
+    def _optional(self, wanted: bool, ok: Sequence[Records], attr: str,
+                  columns: Sequence[str]) -> pd.DataFrame | None:
+        """A table the scenario's ``[output]`` asks for, else None (no file is written)."""
+        return self._concat(ok, attr, columns) if wanted else None
+
     def _timeseries(self, ok: Sequence[Records]) -> pd.DataFrame:
         df = pd.concat([_frame(o.replication, o.timeseries.data, TIMESERIES_COLUMNS) for o in ok],
                        ignore_index=True) if ok else _frame(0, None, TIMESERIES_COLUMNS).iloc[0:0]
@@ -165,12 +174,6 @@ class RunTables:
     def _summarise(self) -> dict[str, Any]:
         scn = self.scenario
         n = len(self.outputs)
-        events = [
-            {"day": float(r.day), "date": str(day_to_date(self.start_date, r.day)),
-             "kind": r.kind, "key": r.key, "value": json.loads(r.value)}
-            for r in self.events.itertuples()
-        ]
-        markets = {} if self.prices is None else {"markets": markets_summary(self.prices)}
         return json_clean({
             "scenario": scn.scenario.name,
             "seed": scn.scenario.seed,
@@ -182,14 +185,30 @@ class RunTables:
             "posterior": None if self.loaded.draws is None else self.loaded.draws.describe(),
             "kpis": summarise_kpis(pd.concat([self.replications, self.totals.assign(automaker=ALL)],
                                              ignore_index=True), float(scn.scenario.horizon)),
-            "licensing": licensing_summary(self.licences, self.stages,
-                                            [o.replication for o in self.outputs if not o.error]),
-            "events": events,
-            **markets,
+            "licensing": self._licensing(),
+            "events": self._event_dicts(),
+            **self._markets(),
             "simulated_events": self.sim_events,
             "runtime_s": round(self.runtime_s, 3),
             "versions": versions(),
         })
+
+    def _licensing(self) -> dict[str, Any]:
+        """The licence office's summary over the replications that finished."""
+        return licensing_summary(self.licences, self.stages,
+                                 [o.replication for o in self.outputs if not o.error])
+
+    def _markets(self) -> dict[str, Any]:
+        """``{"markets": ...}`` with ``[markets]``, else nothing (summary.json has no such key)."""
+        return {} if self.prices is None else {"markets": markets_summary(self.prices)}
+
+    def _event_dicts(self) -> list[dict[str, Any]]:
+        """The events table with calendar dates and decoded values, as summary.json lists them."""
+        return [
+            {"day": float(r.day), "date": str(day_to_date(self.start_date, r.day)),
+             "kind": r.kind, "key": r.key, "value": json.loads(r.value)}
+            for r in self.events.itertuples()
+        ]
 
     def kpi_frame(self) -> pd.DataFrame:
         """The KPI block as a tidy DataFrame (automaker, metric, mean, lo, hi, p5, p50, p95)."""
@@ -269,6 +288,14 @@ def split_kpis(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     reps = rows[~total][REPLICATION_COLUMNS].reset_index(drop=True)
     totals = rows[total | failed][TOTAL_COLUMNS].reset_index(drop=True)
     return reps, totals
+
+
+def _events_frame(ok: Sequence[Records]) -> pd.DataFrame:
+    """The scenario's events (shocks, policy changes) as the first finished
+    replication logged them: they are scheduled, so every replication logs the same."""
+    if ok and len(ok[0].events):
+        return pd.DataFrame(ok[0].events.data)
+    return pd.DataFrame(columns=["day", "kind", "key", "value"])
 
 
 def _json_default(x: Any) -> Any:

@@ -32,22 +32,29 @@ def _fans(run: RunData) -> list[Plot]:
     """An inventory fan per automaker, and a lines-stopped fan per population
     of firms, each with a file name of its own."""
     fans = run.automakers if len(run.timeseries) else []
-    out = [Plot(stem,
-                f"{name}: magnets on hand (t) day by day. The line is the median over replications, "
-                "the band holds 90% of them; grey days are days when at least half the replications "
-                "cannot build every vehicle. The lower panel gives the share of replications short "
-                "on each day. Dashed lines mark policy changes.",
-                inventory_fan(run, name))
-           for name, stem in zip(fans, unique_stems(f"inventory_{slug(n)}" for n in fans), strict=True)]
+    return _inventory_fans(run, fans) + _lines_stopped_fans(run, fans)
+
+
+def _inventory_fans(run: RunData, fans: list[str]) -> list[Plot]:
+    return [Plot(stem,
+                 f"{name}: magnets on hand (t) day by day. The line is the median over replications, "
+                 "the band holds 90% of them; grey days are days when at least half the replications "
+                 "cannot build every vehicle. The lower panel gives the share of replications short "
+                 "on each day. Dashed lines mark policy changes.",
+                 inventory_fan(run, name))
+            for name, stem in zip(fans, unique_stems(f"inventory_{slug(n)}" for n in fans), strict=True)]
+
+
+def _lines_stopped_fans(run: RunData, fans: list[str]) -> list[Plot]:
+    """Only for entries that are populations of firms (a single firm is short or not)."""
     firms = run.summary.get("firms", {})
     crowds = [n for n in fans if firms.get(n, 1) > 1]
-    return out + [Plot(stem,
-                       f"{name} ({firms[name]} firms): share of its firms short of magnets on each day. The line "
-                       "is the median over replications, the band holds 90% of them; the dotted line is the "
-                       "share of the entry's demand those firms carry. Dashed lines mark policy changes.",
-                       lines_stopped_fan(run, name))
-                  for name, stem in zip(crowds, unique_stems(f"lines_stopped_{slug(n)}" for n in crowds),
-                                        strict=True)]
+    return [Plot(stem,
+                 f"{name} ({firms[name]} firms): share of its firms short of magnets on each day. The line "
+                 "is the median over replications, the band holds 90% of them; the dotted line is the "
+                 "share of the entry's demand those firms carry. Dashed lines mark policy changes.",
+                 lines_stopped_fan(run, name))
+            for name, stem in zip(crowds, unique_stems(f"lines_stopped_{slug(n)}" for n in crowds), strict=True)]
 
 
 def _vehicles_lost(run: RunData) -> list[Plot]:

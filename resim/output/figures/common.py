@@ -227,12 +227,16 @@ def save_plots(plots: Sequence[Plot], out_dir: Path, own: Sequence[str] = ()
     plot_dir = out_dir / "plots"
     plot_dir.mkdir(parents=True, exist_ok=True)
     written = [(save_figure(p.figure, plot_dir / f"{p.name}.png"), p) for p in plots]
-    keep = {path for path, _ in written}
+    _remove_stale(plot_dir, own, {path for path, _ in written})
+    return written
+
+
+def _remove_stale(plot_dir: Path, own: Sequence[str], keep: set[Path]) -> None:
+    """Remove the files matching ``own`` that were not written now (an earlier run's figures)."""
     for pattern in own:
         for old in plot_dir.glob(pattern):
             if old not in keep:
                 old.unlink()
-    return written
 
 
 __all__ = [

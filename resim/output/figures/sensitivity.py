@@ -82,15 +82,16 @@ def prim_figure(found: Any) -> Figure:
     the chosen box (that box without its insignificant restrictions). Right: the points in the two keys
     the chosen box restricts most (where the condition holds in colour), the
     box over them."""
-    t, chosen = found.trajectory, found.box
     fig = new_figure(11, 4.6)
-    ax = fig.add_subplot(1, 2, 1)
-    cov = [b.coverage for b in t.boxes]
-    den = [b.density for b in t.boxes]
-    dims = [len(b.restricted) for b in t.boxes]
-    top = max(dims) or 1
-    sc = ax.scatter(cov, den, c=dims, cmap="viridis", vmin=0, vmax=top, s=22, zorder=3)
-    ax.plot(cov, den, color="0.6", linewidth=0.8, zorder=2)
+    _trajectory_panel(fig, fig.add_subplot(1, 2, 1), found)
+    _box_panel(fig.add_subplot(1, 2, 2), found)
+    return fig
+
+
+def _trajectory_panel(fig: Figure, ax: Any, found: Any) -> None:
+    """Coverage against density along the peeling trajectory, the peeled and the chosen box marked."""
+    t, chosen = found.trajectory, found.box
+    sc, top = trajectory_points(ax, t.boxes)
     peeled = t.boxes[found.chosen]
     ax.scatter([peeled.coverage], [peeled.density], marker="*", s=220, color=PALETTE[3], zorder=4,
                label=f"densest with coverage >= {found.min_coverage:.0%}")
@@ -99,13 +100,29 @@ def prim_figure(found: Any) -> Figure:
                    label=f"chosen: without {len(found.freed)} insignificant restriction(s)")
     ax.set_xlabel("coverage (share of the hits inside the box)")
     ax.set_ylabel("density (share of the box that hits)")
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
     fig.colorbar(sc, ax=ax, label="keys restricted", ticks=range(top + 1))
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     ax.set_title("Peeling trajectory: the coverage/density trade-off", fontsize=10)
-    ax2 = fig.add_subplot(1, 2, 2)
+
+
+def trajectory_points(ax: Any, boxes: Any) -> tuple[Any, int]:
+    """PRIM's boxes as points of coverage against density, joined in peeling
+    order and coloured by the keys each restricts, on the unit square; the
+    scatter (for a colour bar) and the most keys restricted."""
+    dims = [len(b.restricted) for b in boxes]
+    top = max(dims) or 1
+    cov, den = [b.coverage for b in boxes], [b.density for b in boxes]
+    sc = ax.scatter(cov, den, c=dims, cmap="viridis", vmin=0, vmax=top, s=22, zorder=3)
+    ax.plot(cov, den, color="0.6", linewidth=0.8, zorder=2)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    return sc, top
+
+
+def _box_panel(ax2: Any, found: Any) -> None:
+    """The points in the two keys the chosen box restricts most, and the box over them."""
+    t, chosen = found.trajectory, found.box
     x, y = t.x, t.y
     order = sorted(range(x.shape[1]), key=lambda j: (j not in chosen.restricted, -_narrowing(found, j), j))
     i, j = (order[0], order[1]) if x.shape[1] > 1 else (order[0], order[0])
@@ -119,7 +136,6 @@ def prim_figure(found: Any) -> Figure:
     ax2.legend(fontsize=7.5, framealpha=0.9)
     ax2.grid(alpha=0.3)
     ax2.set_title(" and ".join(str(c) for c in found.where), fontsize=9.5)
-    return fig
 
 
 def _narrowing(found: Any, j: int) -> float:
@@ -129,4 +145,4 @@ def _narrowing(found: Any, j: int) -> float:
     return 0.0 if width == 0 else 1 - (found.box.upper[j] - found.box.lower[j]) / width
 
 
-__all__ = ["MAX_PANELS", "index_bars", "prim_figure"]
+__all__ = ["MAX_PANELS", "index_bars", "prim_figure", "trajectory_points"]

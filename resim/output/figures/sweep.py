@@ -130,13 +130,7 @@ def sweep_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str,
     xs, ys, grid, lo, hi = _cells(df, x, y, metric)
     fig = new_figure(max(6.5, 2.6 + 1.25 * len(xs)), 1.8 + 0.75 * len(ys))
     ax = fig.add_subplot()
-    higher = _higher_is_better(metric)
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis" if higher else "viridis_r",
-                   aspect="auto", origin="lower")
-    finite = grid[np.isfinite(grid)]
-    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
-    for (i, j), v in np.ndenumerate(grid):
-        _cell_text(ax, i, j, v, lo[i, j], hi[i, j], (v < mid) if higher else (v > mid))
+    im, finite = _cells_image(ax, grid, lo, hi, _higher_is_better(metric))
     ax.set_xticks(range(len(xs)), [tick(v) for v in xs])
     ax.set_yticks(range(len(ys)), [tick(v) for v in ys])
     ax.set_xlabel(key_label(x))
@@ -144,6 +138,19 @@ def sweep_heatmap(summary: pd.DataFrame, x: str, y: str, metric: str,
     label = _colour_bar(fig, ax, im, metric, finite)
     ax.set_title(f"{_who(automaker)}: mean {label} [95% CI]\nby design point")
     return fig
+
+
+def _cells_image(ax: Any, grid: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 higher: bool) -> tuple[Any, np.ndarray]:
+    """The coloured cells, the worse end dark, each annotated (light text on
+    the dark half); the image and the finite means (for the colour bar)."""
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis" if higher else "viridis_r",
+                   aspect="auto", origin="lower")
+    finite = grid[np.isfinite(grid)]
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for (i, j), v in np.ndenumerate(grid):
+        _cell_text(ax, i, j, v, lo[i, j], hi[i, j], (v < mid) if higher else (v > mid))
+    return im, finite
 
 
 def _colour_bar(fig: Figure, ax: Any, im: Any, metric: str, finite: np.ndarray) -> str:
@@ -192,21 +199,31 @@ def sweep_lines(summary: pd.DataFrame, x: str, metric: str, automaker: str = "al
     """
     df = _check_metric(summary, metric) if by == "automaker" else _select(summary, metric, automaker)
     groups = _groups(df, by)
-    if any(g.duplicated([x]).any() for _, g in groups):
-        raise ValueError(f"several rows per value of {x}: pass by= or filter the other swept keys")
+    _check_one_row_per(groups, x)
     xs = sorted_values(df[x])
     pos, numeric = _positions(xs)
     fig = new_figure(8.5, 4.8)
     ax = fig.add_subplot()
-    alpha = 0.2 if len(groups) == 1 else 0.1
-    for i, (value, g) in enumerate(groups):
-        _draw_line(ax, g.assign(_x=g[x].map(pos)).sort_values("_x"), metric, PALETTE[i % len(PALETTE)],
-                   _line_name(by, value), i == 0, alpha)
+    _draw_lines(ax, groups, x, pos, metric, by)
     if not numeric:
         ax.set_xticks(list(pos.values()), [tick(v) for v in xs])
     _lines_axes(ax, df[f"{metric}_mean"].to_numpy(dtype=float), x, metric,
                 "By automaker" if by == "automaker" else _who(automaker))
     return fig
+
+
+def _check_one_row_per(groups: Any, x: str) -> None:
+    """A line needs one row per value of ``x``: other swept keys must be fixed or split by ``by``."""
+    if any(g.duplicated([x]).any() for _, g in groups):
+        raise ValueError(f"several rows per value of {x}: pass by= or filter the other swept keys")
+
+
+def _draw_lines(ax: Any, groups: Any, x: str, pos: dict[Any, float], metric: str, by: str | None) -> None:
+    """A line with its band per group, in palette order (fainter bands when several overlap)."""
+    alpha = 0.2 if len(groups) == 1 else 0.1
+    for i, (value, g) in enumerate(groups):
+        _draw_line(ax, g.assign(_x=g[x].map(pos)).sort_values("_x"), metric, PALETTE[i % len(PALETTE)],
+                   _line_name(by, value), i == 0, alpha)
 
 
 def _lines_axes(ax: Any, means: np.ndarray, x: str, metric: str, who: str) -> None:
