@@ -54,3 +54,18 @@ def test_a_mix_of_several_grades_takes_the_general_path() -> None:
     assert fast._one == -1
     fast._add_grades(np.array([4.0, 0.0]))
     assert fast._stock == 10.0 and fast._spare_t() == 4.0
+
+
+def test_licensed_tonnes_of_magnets_match_the_mask_formula() -> None:
+    from resim.model.context import Elements
+    from resim.model.products import MAGNET
+
+    grades = {f"G{i}": SimpleNamespace(content={"Nd": 0.3, "Dy": 0.01 * i}) for i in range(4)}
+    elements = Elements(["Nd", "Dy", "Tb"], grades, ["Dy"])
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        mask = elements.mask(["Dy"] if rng.random() < 0.7 else ["Tb"])
+        de_minimis = float(rng.choice([0.0, 0.015, 0.025, 0.5]))
+        qty = rng.uniform(0.0, 5.0, 4) * (rng.random(4) < 0.6)
+        want = float(qty[elements.grade_matrix @ mask > de_minimis].sum())
+        assert MAGNET.licensed_tonnes(elements, mask, de_minimis, None, qty) == want
