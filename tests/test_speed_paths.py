@@ -69,3 +69,26 @@ def test_licensed_tonnes_of_magnets_match_the_mask_formula() -> None:
         qty = rng.uniform(0.0, 5.0, 4) * (rng.random(4) < 0.6)
         want = float(qty[elements.grade_matrix @ mask > de_minimis].sum())
         assert MAGNET.licensed_tonnes(elements, mask, de_minimis, None, qty) == want
+
+
+def test_a_finished_replication_leaves_almost_nothing_to_the_cyclic_collector() -> None:
+    """``Model.dismantle`` breaks the model's cycles: reference counting
+    frees it, so the collector after a run has a handful of objects to free
+    instead of tens of thousands."""
+    import gc
+    from pathlib import Path
+
+    from resim.api import load_scenario
+    from resim.model.replication import run_one
+
+    loaded = load_scenario(Path(__file__).parent / "data" / "scenarios_608c727" / "per_shipment_licences.toml")
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rec = run_one(loaded, 0)
+        assert rec.error is None and len(rec.licences) > 0
+        assert gc.collect() < 100
+    finally:
+        if enabled:
+            gc.enable()
