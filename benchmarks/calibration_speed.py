@@ -20,16 +20,18 @@ simulations per core-second (replications over the CPU time of the call). The
 same figures for ``eu_supplier_population.toml`` (one population of 200
 firms) are reported; the verdict is on the April scenario.
 
-The last line is the verdict, e.g. ``calibration_speed: ratio 1.02 (gate
-0.7; goal 10 not reached) ok``; the script exits 1 when the ratio is below
+The last line is the verdict, e.g. ``calibration_speed: ratio 1.75 (gate
+1.3; goal 10 not reached) ok``; the script exits 1 when the ratio is below
 ``GATE``, or when git or commit 608c727 is not available (a copy without
 history: CI clones with full history).
 
 ``GATE`` is the ratio the code has reached, less room for noise, so later work
-cannot erode a gain unnoticed. Issue 24 asks for a gate of 8 once the speed
-work lands (goal 10, ``GOAL``); until then the code is about as fast as 608c727
-(ratio 0.9-1.0 measured) and the gate guards against a slowdown of more than
-about 30%: raise ``GATE`` with every gain, up to 8.
+cannot erode a gain unnoticed. Issue 24 asks for a gate of 8 once its goal of
+10 (``GOAL``) is reached; that is far off. Measured on 2026-12-05 (branch
+speed24b): 1.75 at full size (3 rounds of 3 replications: 1.92, 1.75, 1.72),
+1.56-1.87 in fast mode (one round of one replication: noisier), against 1.10
+before it. ``GATE`` (1.3) is about 80% of the fast-mode figures (0.74 of the
+full-size one): raise it with every gain, up to 8.
 
     python benchmarks/calibration_speed.py            # 3 rounds, 3 replications, April and EU
     python benchmarks/calibration_speed.py --fast     # CI size: 1 round, 1 replication, April
@@ -55,7 +57,7 @@ SCENARIOS = ROOT / "tests" / "data" / "scenarios_608c727"
 #: Issue 24's goal for the ratio (its CI gate is 8 once reached).
 GOAL = 10.0
 #: The ratio below which the fast mode fails: what is reached, less noise.
-GATE = 0.7
+GATE = 1.3
 NAME = "calibration_speed"
 
 # Runs in a fresh interpreter with one copy of resim first on PYTHONPATH.
@@ -169,7 +171,7 @@ def main() -> int:
                       "new_simulations_per_core_s": head["new_simulations_per_core_s"],
                       "scenarios": results}))
     ok = head["ratio"] >= GATE
-    goal = "goal reached" if head["ratio"] >= GOAL else "goal not reached"
+    goal = "reached" if head["ratio"] >= GOAL else "not reached"
     print(f"{NAME}: ratio {head['ratio']:.2f} (gate {GATE:g}; goal {GOAL:g} {goal}) {'ok' if ok else 'FAIL'}")
     return 0 if ok else 1
 

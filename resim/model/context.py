@@ -62,6 +62,18 @@ class Elements:
         self.grade_matrix = (np.array([self._grades[g] for g in self.grade_names])
                              if grades else np.zeros((0, len(symbols))))
         self.controlled_mask = self.mask(controlled)
+        self._controlled_grades: tuple[Any, float, list[int]] = (None, math.nan, [])
+
+    def controlled_grades(self, mask: np.ndarray, de_minimis: float) -> list[int]:
+        """The grades whose share of the elements of ``mask`` is above
+        ``de_minimis``: asked for every order and licence on a hot path, so
+        the last answer is kept while the same mask and threshold are asked
+        (a policy replaces the mask, never changes it in place)."""
+        cached_mask, cached_dm, grades = self._controlled_grades
+        if mask is not cached_mask or de_minimis != cached_dm:
+            grades = np.flatnonzero(self.grade_matrix @ mask > de_minimis).tolist()
+            self._controlled_grades = (mask, de_minimis, grades)
+        return grades
 
     @property
     def n(self) -> int:

@@ -122,6 +122,11 @@ class Clock:
     def run(self) -> None:
         self.env.run(until=self.horizon)
 
+    def close(self) -> None:
+        """Drop the events still queued past the horizon (they hold callbacks
+        into the model): the run is over."""
+        self.env._queue.clear()
+
     def events_scheduled(self) -> int:
         """Events scheduled so far (SimPy's event id counter)."""
         return next(self.env._eid)

@@ -143,7 +143,9 @@ class GradeWise(Product):
     def licensed_tonnes(self, elements: Elements, mask: np.ndarray, de_minimis: float, supplier: Any,
                         qty: Any) -> float:
         """The tonnes of the grades above de minimis."""
-        controlled = elements.grade_matrix @ mask > de_minimis
+        controlled = elements.controlled_grades(mask, de_minimis)
+        if len(controlled) == 1:  # the sum of one value is that value
+            return float(qty[controlled[0]])
         return float(qty[controlled].sum())
 
 

@@ -29,7 +29,7 @@ class Order:
     """A customer's order to one supplier. ``qty``/``remaining`` are tonnes
     (concentrate, magnets) or an element vector (oxides)."""
 
-    __slots__ = ("id", "link", "day", "qty", "remaining", "cancelled", "air", "delivered")
+    __slots__ = ("id", "link", "day", "qty", "remaining", "cancelled", "air", "delivered", "_total")
 
     def __init__(self, oid: int, link: Link, day: float, qty: Any):
         self.id = oid
@@ -40,11 +40,15 @@ class Order:
         self.cancelled = False
         self.air = False  # emergency order: ship by air where the link allows
         self.delivered = 0.0  # tonnes arrived so far
+        self._total: float | None = None  # tonnes ordered, summed once (``qty`` is never changed)
 
     @property
     def open(self) -> bool:
-        """Not cancelled and not all arrived: its age bounds its lead time from below."""
-        total = float(np.sum(self.qty))
+        """Not cancelled and not all arrived: its age bounds its lead time from
+        below. (Buyers ask it of their oldest order at every review.)"""
+        total = self._total
+        if total is None:
+            total = self._total = float(np.sum(self.qty))
         return not self.cancelled and self.delivered < total * (1.0 - 1e-9)
 
 

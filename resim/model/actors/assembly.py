@@ -40,6 +40,12 @@ class Assembly:
     def _init_assembly(self, stock_t: float) -> None:
         self._stock = stock_t  # tonnes of kits (magnets usable in the mix's shares)
         self._spare = np.zeros_like(self._mix)  # tonnes per grade beyond the kits
+        self._spare_zero = True  # no spare tonnes held (``_spare`` all zeros): its sum is 0
+        # The one grade of a mix that is a single grade at share 1 (a firm with
+        # ``grade_choice = "per_firm"``), else -1: its kits are just that grade's
+        # tonnes, so arrivals of it skip the vector arithmetic (see ``_add_grades``).
+        used = np.flatnonzero(self._mix).tolist()
+        self._one = used[0] if len(used) == 1 and float(self._mix[used[0]]) == 1.0 else -1
         self._kit_el = self.ctx.elements.content(self._mix)  # element tonnes per tonne of kit
         self._backlog = 0.0  # tonnes of demand still to be built
         self._short_streak = 0
@@ -59,13 +65,24 @@ class Assembly:
         if mix.size == 1:  # one grade: every tonne is a kit
             self._stock += float(grades[0])
             return
+        g = self._one
+        if g >= 0:  # a one-grade mix receiving only its grade: the vector sum below, scalar
+            vals = grades.tolist()
+            if not any(vals[:g]) and not any(vals[g + 1:]):
+                # kits = (stock x 1 + spare[g]) + grades[g], and spare[g] is always 0 here;
+                # the other grades' spare is unchanged (+ 0)
+                self._stock = (self._stock + 0.0) + vals[g]
+                return
         total = self._stock * mix + self._spare + grades
         used = mix > 0
         kits = float(np.min(total[used] / mix[used])) if used.any() else 0.0
         self._stock = kits
         self._spare = np.where(used, np.maximum(total - kits * mix, 0.0), total)
+        self._spare_zero = not any(self._spare.tolist())
 
     def _spare_t(self) -> float:
+        if self._spare_zero:
+            return 0.0
         return float(self._spare.sum()) if self._spare.size > 1 else 0.0
 
     def _assembly_held(self) -> np.ndarray:
