@@ -148,7 +148,7 @@ def simulate(
     plan = plan_run(scenario, overrides, replications=replications, seed=seed, posterior=posterior,
                     target=target, workers=workers, max_memory=max_memory, max_hours=max_hours,
                     announce=workers is not None)
-    n = plan.loaded.scenario.scenario.replications
+    n = run_units(plan.loaded)
     with progress_reporter(progress, "replications", n) as advance:
         if out is None:
             results, stop, _ = run(plan.loaded, plan.workers, advance, target=target)
@@ -187,14 +187,20 @@ def plan_run(scenario: Source, overrides: Overrides = (), *, replications: int |
 
     meta = {k: v for k, v in (("scenario.replications", replications), ("scenario.seed", seed)) if v is not None}
     loaded = with_posterior(load_scenario(scenario, merge_overrides(overrides, meta)), posterior)
-    n = loaded.scenario.scenario.replications
-    check_run(loaded.scenario, loaded.source, n)
+    n, units = loaded.scenario.scenario.replications, run_units(loaded)
+    check_run(loaded.scenario, loaded.source, units)
     if target is not None:
         check_target(target, loaded)
-    workers = cap_workers(max(1, workers or default_workers()), n, announce=announce)
+    workers = cap_workers(max(1, workers or default_workers()), units, announce=announce)
     check_memory(loaded, workers, max_memory)
-    estimate = time_budget(loaded, n, workers, max_hours)
+    what = f"{units // n} branches x {n:,} replications" if units > n else None
+    estimate = time_budget(loaded, units, workers, max_hours, what)
     return RunPlan(loaded, target, workers, estimate)
+
+
+def run_units(loaded: Loaded) -> int:
+    """The replications a run simulates: the scenario's, once per ``[[branch]]``."""
+    return loaded.scenario.scenario.replications * max(1, len(loaded.scenario.branch))  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -234,29 +240,38 @@ def run(
     written (marked partial), so the caller can report it and exit 130/143;
     it is raised if no replication had finished (nothing to write).
     ``extra(results)`` gives further tables written into the folder with the
-    others (``resim run --observed``)."""
+    others (``resim run --observed``).
+
+    A scenario with ``[[branch]]`` tables runs every branch with the same
+    seed (common random numbers); the default branch's ``Results`` is
+    returned, with every branch's in ``.branches`` (written to
+    ``branches/<name>/``)."""
     from .experiment.experiment import Experiment, Memory
     from .output.results import Results
+    from .scenario import branch_scenarios
 
     n = loaded.scenario.scenario.replications
     t0 = time.perf_counter()
     stop: Interrupted | None = None
+    forks = branch_scenarios(loaded)
+    points = list(forks.values()) or [loaded]
+    main = list(forks).index(loaded.scenario.scenario.default_branch) if forks else 0
     held = Memory()
-    exp = Experiment([loaded], n, target=target, workers=workers, sink=held,
+    exp = Experiment(points, n, target=target, workers=workers, sink=held,
                      progress=(lambda units, _failed: progress(units)) if progress else None)
     try:
         exp.run()
-        outputs = held.of(0, exp.kept(0))
+        outputs = [held.of(p, exp.kept(p)) for p in range(len(points))]
     except Interrupted as e:
-        stop, outputs = e, e.finished or []
-        if not outputs:
+        stop, outputs = e, _finished_in_all(held, len(points))
+        if not outputs[main]:
             e.finished = None  # nothing finished: no Results to hand back
             raise
-    decision: Decision | None = exp.decisions[0] if exp.decisions else None
-    results = Results(loaded, outputs, time.perf_counter() - t0, workers)
-    if target is not None and decision is not None:
-        results.sequential = {"target": target.to_json(), **decision.to_json()}
-    results.asked, results.interrupted = n, stop is not None
+    every = [Results(pt, out, time.perf_counter() - t0, workers) for pt, out in zip(points, outputs, strict=True)]
+    _mark(every, exp, target, n, stop)
+    decision: Decision | None = exp.decisions[main] if exp.decisions else None
+    results = every[main]
+    results.branches = dict(zip(forks, every, strict=True)) if forks else {}
     if stop is not None:
         stop.finished = results
     if extra is not None:
@@ -264,6 +279,23 @@ def run(
     if folder is not None:
         results.commit(folder, argv)
     return results, stop, decision
+
+
+def _mark(every: Sequence[Results], exp: Any, target: Target | None, n: int, stop: Interrupted | None) -> None:
+    """Each point's sequential decision, replications asked and whether it was interrupted."""
+    for p, res in enumerate(every):
+        decided = exp.decisions[p] if exp.decisions else None
+        if target is not None and decided is not None:
+            res.sequential = {"target": target.to_json(), **decided.to_json()}
+        res.asked, res.interrupted = n, stop is not None
+
+
+def _finished_in_all(held: Any, points: int) -> list[list[Any]]:
+    """After an interrupt: each point's replications that finished in every
+    point (branches are compared replication by replication)."""
+    reps = [{o.replication for o in held.of(p)} for p in range(points)]
+    common = set.intersection(*reps) if reps else set()
+    return [[o for o in held.of(p) if o.replication in common] for p in range(points)]
 
 
 def sweep(

@@ -227,11 +227,23 @@ def _policy_change(p: Mapping[str, Any], start: date) -> Rows:
             for key, value in p.get("set", {}).items()]
 
 
+def in_force(sc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The policy entries a run applies: the file's, then its default branch's."""
+    chosen = sc.get("scenario", {}).get("default_branch")
+    own = [b.get("policy", []) for b in sc.get("branch", []) if b.get("name") == chosen]
+    return [*sc.get("policy", []), *(p for entries in own for p in entries)]
+
+
+def change_rows(p: Mapping[str, Any], start: date) -> Rows:
+    """One row per key a policy entry sets: from when, the key, its new value, the note."""
+    return _policy_change(p, start)
+
+
 def policy_rows(sc: Mapping[str, Any], summary: Mapping[str, Any], start: date
                 ) -> tuple[list[str], Rows] | None:
     """The policy timeline as (heading, rows): from the scenario, or else from the
     events in summary.json; None when nothing changes during the run."""
-    pol = sc.get("policy", [])
+    pol = in_force(sc)
     if pol:
         return ["from", "scenario value", "becomes", "note"], [row for p in pol for row in _policy_change(p, start)]
     events = summary.get("events", [])

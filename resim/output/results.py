@@ -19,8 +19,11 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from ..experiment.runfolder import RunFolder
+from ..model.records import Records
+from ..scenario import Loaded
 from ..scenario.errors import ScenarioError
 from ..scenario.keys import did_you_mean
+from .branches import BRANCHES
 from .figures import (
     inventory_fan,
     licence_decisions,
@@ -40,7 +43,13 @@ class Results(RunTables):
     ``replications`` has one row per replication and automaker (real
     automakers only), ``totals`` one per replication for every automaker
     together; ``summary()`` is summary.json; the ``plot_*`` methods draw the
-    report's figures."""
+    report's figures. A scenario with ``[[branch]]`` tables has every
+    branch's ``Results`` (the default's is this one) in ``branches``, by
+    name; else ``branches`` is empty."""
+
+    def __init__(self, loaded: Loaded, outputs: Sequence[Records], runtime_s: float, workers: int) -> None:
+        super().__init__(loaded, outputs, runtime_s, workers)
+        self.branches: dict[str, Results] = {}
 
     def write(self, out: str | Path, argv: Sequence[str] = (), overwrite: bool = False) -> Path:
         """Write every SPEC §4 file into ``out`` as one run folder, the way
@@ -62,6 +71,13 @@ class Results(RunTables):
     def write_files(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
         """The files of a run, in an existing folder: the data files, then
         report.html and plots/ (``write`` calls it on its staging folder)."""
+        out = Path(out)
+        for name, branch in self.branches.items():  # first: the report compares them
+            branch.write_one(out / BRANCHES / name, argv)
+        return self.write_one(out, argv)
+
+    def write_one(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
+        """This run's own files (data, report.html, plots/), without its branches."""
         out = super().write(out, argv)
         write_report(out)
         return out

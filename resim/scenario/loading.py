@@ -9,6 +9,7 @@ reported as ``FILE: key.path[i].name: what is wrong, got VALUE`` (a
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,34 @@ def load(
     with entry_names(raw):
         check_references(scn, label)
         timeline = build_timeline(scn, label)
+        _check_other_branches(scn, label)
         validate_sweep_keys(scn, label)
         check_graph(scn, label)
     return Loaded(scn, timeline, raw, label)
+
+
+def _with_default(scn: ScenarioBase, name: str, label: str) -> ScenarioBase:
+    return with_values(scn, {"scenario.default_branch": name}, source=label)
+
+
+def _check_other_branches(scn: ScenarioBase, label: str) -> None:
+    """Every branch's changes, validated as its timeline (the default's was built)."""
+    for branch in scn.branch:  # type: ignore[attr-defined]
+        if branch.name != scn.scenario.default_branch:  # type: ignore[attr-defined]
+            build_timeline(_with_default(scn, branch.name, label), label)
+
+
+def branch_scenarios(loaded: Loaded) -> dict[str, Loaded]:
+    """Each ``[[branch]]`` as a scenario of its own, in file order: the same
+    scenario with that branch as its default (the default branch is
+    ``loaded`` itself), with the same seed and draws, so the branches run
+    with common random numbers. Empty for a scenario without branches."""
+    scn = loaded.scenario
+    out: dict[str, Loaded] = {}
+    for branch in scn.branch:  # type: ignore[attr-defined]
+        if branch.name == scn.scenario.default_branch:  # type: ignore[attr-defined]
+            out[branch.name] = loaded
+            continue
+        alt = _with_default(scn, branch.name, loaded.source)
+        out[branch.name] = dataclasses.replace(loaded, scenario=alt, timeline=build_timeline(alt, loaded.source))
+    return out

@@ -13,6 +13,7 @@ document is assembled from the actor registry in ``document.py``.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -41,6 +42,9 @@ class ScenarioMeta(Frozen):
     horizon: Days = Field(default=365.0, description="simulated time, days or '2y'")
     replications: Whole = Field(default=100, ge=1, le=1_000_000)
     seed: Whole = Field(default=0, ge=0, lt=2**63)
+    #: The ``[[branch]]`` a plain run writes to the standard result files
+    #: (required when the scenario has branches).
+    default_branch: Name | None = None
 
     @field_validator("horizon", mode="after")
     @classmethod
@@ -226,6 +230,26 @@ class Policy(Frozen):
         if self.announced is not None and self.date is not None and self.announced > self.date:
             raise ValueError(f"announced ({self.announced}) must not be after date ({self.date})")
         return self
+
+
+class Branch(Frozen):
+    """One answer to a decision not yet known (``[[branch]]``): a name and
+    the ``[[policy]]``-style changes it applies from their dates. Every branch
+    runs with the scenario's seed, so the branches are scenarios with common
+    random numbers, not weighted outcomes."""
+
+    name: Name
+    note: str = ""
+    policy: list[Policy] = Field(default_factory=list)
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        # Each branch's results go to branches/<name>/.
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError("must be letters, digits, '_', '-' or '.', starting with a letter or digit "
+                             "(it names the folder branches/<name>/)")
+        return name
 
 
 class Sweep(Frozen):

@@ -1,0 +1,70 @@
+"""The branches of a forked scenario as the report reads them.
+
+A scenario with ``[[branch]]`` tables (a decision not yet known, such as
+whether a suspension is extended or lapses) runs every branch with the same
+seed; each branch's files go to ``branches/<name>/`` of the run folder, the
+default branch's also to the folder itself. The report compares them as
+scenarios side by side, never as weighted outcomes: resim says what each
+branch would bring, not which is more likely. This module reads the branch
+folders back and says what each branch changes, in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .report_text import Rows, change_rows
+from .rundata import RunData, load_run_dir
+
+#: The sub-folder of a run folder that holds one folder per branch.
+BRANCHES = "branches"
+
+
+def branch_names(sc: Mapping[str, Any]) -> list[str]:
+    """The scenario's branch names, in file order."""
+    return [str(b.get("name")) for b in sc.get("branch", [])]
+
+
+def branch_runs(out_dir: Path, sc: Mapping[str, Any]) -> dict[str, RunData]:
+    """Each branch's finished run, by name in file order (those with files)."""
+    found = {}
+    for name in branch_names(sc):
+        folder = Path(out_dir) / BRANCHES / name
+        if (folder / "summary.json").is_file():
+            found[name] = load_run_dir(folder)
+    return found
+
+
+def fork_day(sc: Mapping[str, Any], start: date) -> float | None:
+    """The first day on which any branch changes something (or announces
+    it): before it every branch has the same record tables."""
+    days = []
+    for b in sc.get("branch", []):
+        for p in b.get("policy", []):
+            for when in (p.get("announced"), p.get("date")):
+                if when is not None:
+                    days.append(float((date.fromisoformat(str(when)) - start).days))
+            if p.get("day") is not None:
+                days.append(float(p["day"]))
+    return max(0.0, min(days)) if days else None
+
+
+def branch_rows(sc: Mapping[str, Any], start: date) -> Rows:
+    """What each branch changes: branch, from, scenario value, becomes, note
+    (a branch that changes nothing keeps the scenario's values)."""
+    chosen = sc.get("scenario", {}).get("default_branch")
+    rows: Rows = []
+    for b in sc.get("branch", []):
+        label = f"{b.get('name')} (default)" if b.get("name") == chosen else str(b.get("name"))
+        changes = [row for p in b.get("policy", []) for row in change_rows(p, start)]
+        note = str(b.get("note", ""))
+        if not changes:
+            rows.append([label, "–", "no change: the scenario's values hold", "", note])
+        rows += [[label, *row[:3], row[3] or note] for row in changes]
+    return rows
+
+
+__all__ = ["BRANCHES", "branch_names", "branch_rows", "branch_runs", "fork_day"]
