@@ -148,6 +148,10 @@ class Licensing(Frozen):
     #: When exporters file: when the goods are ready (``on_dispatch``), or when
     #: they accept the order, so the review runs while the goods are made.
     filing: Literal["on_dispatch", "on_order"] = "on_dispatch"
+    #: Destinations whose applications get no decision while listed (reviews
+    #: stalled, as reported for Japanese firms in early 2026): they finish
+    #: review and wait; a policy lifting the stall has them decided at once.
+    stalled_destinations: list[Jurisdiction] = Field(default_factory=list)
     #: The approved share of a shipment licence's tonnes (none: all or nothing).
     partial_approval: Distribution | None = None
     resubmit_days: Distribution = Field(
