@@ -130,8 +130,14 @@ def _approval_fact(lic: Mapping[str, Any]) -> str:
     if lic.get("approval_by_end_use"):
         mult.append("by end use " + ", ".join(
             f"{k.replace('_', ' ')} ×{float(v):g}" for k, v in lic["approval_by_end_use"].items()))
+    pairs = [f"{d} {u.replace('_', ' ')} ×{float(v):g}"
+             for d, uses in lic.get("approval_by_destination_and_end_use", {}).items() for u, v in uses.items()]
+    if pairs:
+        mult.append("by destination and end use " + ", ".join(pairs) + " (in place of the two above)")
     if mult:
         rate += ", multiplied " + "; ".join(mult)
+    if lic.get("stalled_destinations"):
+        rate += "; no decisions for " + ", ".join(lic["stalled_destinations"]) + " (reviews stalled)"
     return rate + " (the rate in force on the day of the decision)."
 
 

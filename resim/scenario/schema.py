@@ -115,6 +115,9 @@ class Rework(Frozen):
     )
 
 
+EndUse = Literal["civil", "dual_use", "military"]
+
+
 class Background(Frozen):
     """Other exporters' applications: they only load the reviewers."""
 
@@ -141,6 +144,10 @@ class Licensing(Frozen):
     approval_by_end_use: dict[Literal["civil", "dual_use", "military"], NonNeg] = Field(
         default_factory=dict
     )
+    #: Approval paths by destination *and* end use (the January 2026 ban on
+    #: dual-use exports to Japanese military end users: ``{ JP = { military = 0 } }``):
+    #: a listed pair's multiplier replaces the destination's times the end use's.
+    approval_by_destination_and_end_use: dict[Jurisdiction, dict[EndUse, NonNeg]] = Field(default_factory=dict)
     working_days: bool = False
     holidays: list[ISODate] = Field(default_factory=list)
     #: Weekend dates worked instead of holidays (China's make-up working days).

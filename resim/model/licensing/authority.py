@@ -63,6 +63,15 @@ def _calendar(scn: Any) -> WorkCalendar:
                         lic.extra_working_days)
 
 
+def _multiplier(lic: Any, destination: str, end_use: str) -> float:
+    """The approval multiplier of a destination and end use: the pair's own
+    path if listed, else the destination's times the end use's."""
+    pair = lic.approval_by_destination_and_end_use.get(destination, {}).get(end_use)
+    if pair is not None:
+        return float(pair)
+    return lic.approval_by_destination.get(destination, 1.0) * lic.approval_by_end_use.get(end_use, 1.0)
+
+
 class Authority:
     """Routes controlled parcels and orders to the licences they need,
     decides applications and records them.
@@ -226,11 +235,8 @@ class Authority:
         key = (app.destination, app.end_use)
         p = self._approval.get(key)
         if p is None:  # rates in force now (the cache is emptied by ``on_policy``)
-            lic = self.params.licensing
-            p = lic.approval_rate
-            p *= lic.approval_by_destination.get(app.destination, 1.0)
-            p *= lic.approval_by_end_use.get(app.end_use, 1.0)  # type: ignore[call-overload]
-            p = self._approval[key] = min(1.0, p)
+            p = self._approval[key] = min(1.0, self.params.licensing.approval_rate * _multiplier(
+                self.params.licensing, app.destination, app.end_use))
         # a firm's own chance at this rate (its approval propensity)
         return p if app.chance is None else app.chance(p)
 
