@@ -7,6 +7,7 @@ and every branch to ``branches/<name>/``."""
 from __future__ import annotations
 
 import copy
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 import resim
 from resim.scenario.tomlwriter import dumps
 
-from chain_fixtures import small_chain
+from chain_fixtures import SCENARIOS, small_chain
 from scenario_helpers import assert_one_line_error, cli
 
 FORK = 100.0
@@ -145,3 +146,21 @@ def test_a_branch_is_the_same_scenario_with_another_default() -> None:
     assert [s.path for s in loaded.timeline] == ["branch[1].policy[0]"]
     same = copy.deepcopy(forked(default="open"))
     assert resim.load_scenario(same).scenario == forks["open"].scenario
+
+
+def test_the_shipped_fork_shares_everything_until_the_lapse_and_only_the_lapse_hurts_the_dy_free_buyer() -> None:
+    res = resim.simulate(SCENARIOS / "suspension_fork_2026.toml", replications=2, workers=1, progress=False)
+    ext, lap = res.branches["extended"], res.branches["lapsed"]
+    assert res is lap
+    fork = float((date(2026, 11, 10) - res.start_date).days)
+    pd.testing.assert_frame_equal(ext.timeseries[ext.timeseries.day < fork].reset_index(drop=True),
+                                  lap.timeseries[lap.timeseries.day < fork].reset_index(drop=True))
+    # the lapsed branch is october_2025_expansion.toml, whose third policy is the lapse
+    whole = resim.simulate(SCENARIOS / "october_2025_expansion.toml", replications=2, workers=1, progress=False)
+    pd.testing.assert_frame_equal(whole.timeseries, lap.timeseries)
+    pd.testing.assert_frame_equal(whole.licences, lap.licences)
+    buyer = "EU industry (Dy-free magnets)"
+    days = {name: r.replications.set_index(["automaker", "replication"]).stockout_days.loc[buyer]
+            for name, r in res.branches.items()}
+    # the Ho-bearing magnets need a licence only in the lapsed branch
+    assert (days["lapsed"] >= days["extended"]).all() and days["lapsed"].sum() > days["extended"].sum()

@@ -121,8 +121,16 @@ def _show(args: argparse.Namespace, console: Any, results: Any, decision: Any, p
         console.print(line)
     if decision is not None:
         console.print(f"sequential: {decision.line(plan.target)}")
-    console.print(f"{len(results.outputs)} replications in {results.runtime_s:.1f} s on {plan.workers} worker(s); "
-                  f"results in {out}/")
+    forks = ""
+    if results.branches:
+        from ..output.branches import branch_lines
+
+        for line in branch_lines({k: r.summary() for k, r in results.branches.items()},
+                                 results.scenario.scenario.default_branch):
+            console.print(line)
+        forks = f" x {len(results.branches)} branches (each in {out}/branches/<name>/)"
+    console.print(f"{len(results.outputs)} replications{forks} in {results.runtime_s:.1f} s on {plan.workers} "
+                  f"worker(s); results in {out}/")
 
 
 def _verdict(args: argparse.Namespace, results: Any, stop: Any, decision: Any, n: int, out: Path) -> int:

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .formatting import kpi_value
 from .report_text import Rows, change_rows
 from .rundata import RunData, load_run_dir
 
@@ -67,4 +68,20 @@ def branch_rows(sc: Mapping[str, Any], start: date) -> Rows:
     return rows
 
 
-__all__ = ["BRANCHES", "branch_names", "branch_rows", "branch_runs", "fork_day"]
+def branch_lines(summaries: Mapping[str, Mapping[str, Any]], default: str | None) -> list[str]:
+    """The terminal's lines for a forked run: each branch's vehicles lost and
+    stockout days of all automakers, with their intervals."""
+    lines = ["branches (same seed; scenarios side by side, not weighted outcomes):"]
+    for name, summary in summaries.items():
+        block = summary.get("kpis", {}).get("all", {})
+        cells = []
+        for metric, words in (("vehicles_lost", "vehicles lost"), ("stockout_days", "stockout days")):
+            d = block.get(metric) or {}
+            lo, hi = (d.get("ci95") or [None, None])[:2]
+            cells.append(f"{words} {kpi_value(metric, d.get('mean'))} [{kpi_value(metric, lo)}, "
+                         f"{kpi_value(metric, hi)}]")
+        lines.append(f"  {name}{' (default)' if name == default else ''}: {', '.join(cells)}")
+    return lines
+
+
+__all__ = ["BRANCHES", "branch_lines", "branch_names", "branch_rows", "branch_runs", "fork_day"]
