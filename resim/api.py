@@ -254,8 +254,7 @@ def run(
     t0 = time.perf_counter()
     stop: Interrupted | None = None
     forks = branch_scenarios(loaded)
-    points = list(forks.values()) or [loaded]
-    main = list(forks).index(loaded.scenario.scenario.default_branch) if forks else 0
+    points, main = _points(loaded, forks)
     held = Memory()
     exp = Experiment(points, n, target=target, workers=workers, sink=held,
                      progress=(lambda units, _failed: progress(units)) if progress else None)
@@ -281,6 +280,13 @@ def run(
     return results, stop, decision
 
 
+def _points(loaded: Loaded, forks: Mapping[str, Loaded]) -> tuple[list[Loaded], int]:
+    """What a run simulates: each branch (or the scenario alone), and which is the default."""
+    if not forks:
+        return [loaded], 0
+    return list(forks.values()), list(forks).index(loaded.scenario.scenario.default_branch)
+
+
 def _mark(every: Sequence[Results], exp: Any, target: Target | None, n: int, stop: Interrupted | None) -> None:
     """Each point's sequential decision, replications asked and whether it was interrupted."""
     for p, res in enumerate(every):
@@ -293,9 +299,9 @@ def _mark(every: Sequence[Results], exp: Any, target: Target | None, n: int, sto
 def _finished_in_all(held: Any, points: int) -> list[list[Any]]:
     """After an interrupt: each point's replications that finished in every
     point (branches are compared replication by replication)."""
-    reps = [{o.replication for o in held.of(p)} for p in range(points)]
-    common = set.intersection(*reps) if reps else set()
-    return [[o for o in held.of(p) if o.replication in common] for p in range(points)]
+    finished = [held.of(p) for p in range(points)]
+    common = set.intersection(*({o.replication for o in out} for out in finished))
+    return [[o for o in out if o.replication in common] for out in finished]
 
 
 def sweep(

@@ -42,30 +42,36 @@ def branch_runs(out_dir: Path, sc: Mapping[str, Any]) -> dict[str, RunData]:
 def fork_day(sc: Mapping[str, Any], start: date) -> float | None:
     """The first day on which any branch changes something (or announces
     it): before it every branch has the same record tables."""
-    days = []
-    for b in sc.get("branch", []):
-        for p in b.get("policy", []):
-            for when in (p.get("announced"), p.get("date")):
-                if when is not None:
-                    days.append(float((date.fromisoformat(str(when)) - start).days))
-            if p.get("day") is not None:
-                days.append(float(p["day"]))
+    days = [d for b in sc.get("branch", []) for p in b.get("policy", []) for d in _days(p, start)]
     return max(0.0, min(days)) if days else None
+
+
+def _days(p: Mapping[str, Any], start: date) -> list[float]:
+    """The days a policy entry acts on: when it is announced and when it applies."""
+    dates = [float((date.fromisoformat(str(w)) - start).days) for w in (p.get("announced"), p.get("date")) if w]
+    return dates + ([float(p["day"])] if p.get("day") is not None else [])
 
 
 def branch_rows(sc: Mapping[str, Any], start: date) -> Rows:
     """What each branch changes: branch, from, scenario value, becomes, note
     (a branch that changes nothing keeps the scenario's values)."""
     chosen = sc.get("scenario", {}).get("default_branch")
-    rows: Rows = []
-    for b in sc.get("branch", []):
-        label = f"{b.get('name')} (default)" if b.get("name") == chosen else str(b.get("name"))
-        changes = [row for p in b.get("policy", []) for row in change_rows(p, start)]
-        note = str(b.get("note", ""))
-        if not changes:
-            rows.append([label, "–", "no change: the scenario's values hold", "", note])
-        rows += [[label, *row[:3], row[3] or note] for row in changes]
-    return rows
+    return [row for b in sc.get("branch", []) for row in _rows_of(b, b.get("name") == chosen, start)]
+
+
+def _rows_of(branch: Mapping[str, Any], default: bool, start: date) -> Rows:
+    label = f"{branch.get('name')} (default)" if default else str(branch.get("name"))
+    note = str(branch.get("note", ""))
+    changes = [row for p in branch.get("policy", []) for row in change_rows(p, start)]
+    if not changes:
+        return [[label, "–", "no change: the scenario's values hold", "", note]]
+    return [[label, *row[:3], row[3] or note] for row in changes]
+
+
+def _cell(block: Mapping[str, Any], metric: str, words: str) -> str:
+    d = block.get(metric) or {}
+    lo, hi = (d.get("ci95") or [None, None])[:2]
+    return f"{words} {kpi_value(metric, d.get('mean'))} [{kpi_value(metric, lo)}, {kpi_value(metric, hi)}]"
 
 
 def branch_lines(summaries: Mapping[str, Mapping[str, Any]], default: str | None) -> list[str]:
@@ -74,12 +80,8 @@ def branch_lines(summaries: Mapping[str, Mapping[str, Any]], default: str | None
     lines = ["branches (same seed; scenarios side by side, not weighted outcomes):"]
     for name, summary in summaries.items():
         block = summary.get("kpis", {}).get("all", {})
-        cells = []
-        for metric, words in (("vehicles_lost", "vehicles lost"), ("stockout_days", "stockout days")):
-            d = block.get(metric) or {}
-            lo, hi = (d.get("ci95") or [None, None])[:2]
-            cells.append(f"{words} {kpi_value(metric, d.get('mean'))} [{kpi_value(metric, lo)}, "
-                         f"{kpi_value(metric, hi)}]")
+        cells = [_cell(block, metric, words)
+                 for metric, words in (("vehicles_lost", "vehicles lost"), ("stockout_days", "stockout days"))]
         lines.append(f"  {name}{' (default)' if name == default else ''}: {', '.join(cells)}")
     return lines
 

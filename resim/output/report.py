@@ -134,6 +134,11 @@ def kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
             for name, block in summary.get("kpis", {}).items()]
 
 
+def _totals(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
+    """The KPI row of every automaker together (none without automakers)."""
+    return [row for row in kpi_rows(summary, start) if row["total"]]
+
+
 def _branch_section(out_dir: Path, sc: Mapping[str, Any], summary: Mapping[str, Any],
                     start: date) -> dict[str, Any] | None:
     """The branches compared (a forked scenario only): what each changes,
@@ -143,8 +148,7 @@ def _branch_section(out_dir: Path, sc: Mapping[str, Any], summary: Mapping[str, 
     if not runs:
         return None
     fork = fork_day(sc, start)
-    kpis = [{**row, "label": name, "name": name}
-            for name, run in runs.items() for row in kpi_rows(run.summary, start) if row["total"]]
+    kpis = [{**row, "label": name, "name": name} for name, run in runs.items() for row in _totals(run.summary, start)]
     names = next(iter(runs.values())).automakers
     plots = [Plot(stem, f"{name}: magnets on hand (t) day by day in each branch. Each line is a branch's "
                         "median over replications, its band holds 90% of them; the dashed line is the fork.",

@@ -130,15 +130,22 @@ def _approval_fact(lic: Mapping[str, Any]) -> str:
     if lic.get("approval_by_end_use"):
         mult.append("by end use " + ", ".join(
             f"{k.replace('_', ' ')} ×{float(v):g}" for k, v in lic["approval_by_end_use"].items()))
-    pairs = [f"{d} {u.replace('_', ' ')} ×{float(v):g}"
-             for d, uses in lic.get("approval_by_destination_and_end_use", {}).items() for u, v in uses.items()]
-    if pairs:
-        mult.append("by destination and end use " + ", ".join(pairs) + " (in place of the two above)")
+    mult += _pairs_fact(lic)
     if mult:
         rate += ", multiplied " + "; ".join(mult)
-    if lic.get("stalled_destinations"):
-        rate += "; no decisions for " + ", ".join(lic["stalled_destinations"]) + " (reviews stalled)"
-    return rate + " (the rate in force on the day of the decision)."
+    return rate + _stall_fact(lic) + " (the rate in force on the day of the decision)."
+
+
+def _pairs_fact(lic: Mapping[str, Any]) -> list[str]:
+    """Approval paths by destination and end use, as words (none: empty)."""
+    pairs = [f"{d} {u.replace('_', ' ')} ×{float(v):g}"
+             for d, uses in lic.get("approval_by_destination_and_end_use", {}).items() for u, v in uses.items()]
+    return ["by destination and end use " + ", ".join(pairs) + " (in place of the two above)"] if pairs else []
+
+
+def _stall_fact(lic: Mapping[str, Any]) -> str:
+    stalled = lic.get("stalled_destinations")
+    return "; no decisions for " + ", ".join(stalled) + " (reviews stalled)" if stalled else ""
 
 
 def _calendar_fact(lic: Mapping[str, Any]) -> str:

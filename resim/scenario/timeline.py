@@ -151,9 +151,7 @@ def check_branches(scn: ScenarioBase, label: str) -> None:
     """Branch names unique, and ``scenario.default_branch`` naming one of
     them (required when there are branches, refused when there are none)."""
     names = [b.name for b in scn.branch]  # type: ignore[attr-defined]
-    for j, name in enumerate(names):
-        if name in names[:j]:
-            raise ScenarioError(label, f"branch[{j}].name", "branch names must be unique, this one repeats", name)
+    _check_unique(names, label)
     chosen = scn.scenario.default_branch  # type: ignore[attr-defined]
     if names and chosen is None:
         raise ScenarioError(label, "scenario.default_branch", "name the branch a plain run writes to the "
@@ -161,6 +159,14 @@ def check_branches(scn: ScenarioBase, label: str) -> None:
     if chosen is not None and chosen not in names:
         where = f"the branches are {_listed(names)}" if names else "the scenario has no [[branch]] tables"
         raise ScenarioError(label, "scenario.default_branch", f"no branch of that name ({where})", chosen)
+
+
+def _check_unique(names: list[str], label: str) -> None:
+    seen: set[str] = set()
+    for j, name in enumerate(names):
+        if name in seen:
+            raise ScenarioError(label, f"branch[{j}].name", "branch names must be unique, this one repeats", name)
+        seen.add(name)
 
 
 def _listed(names: list[str]) -> str:
