@@ -7,6 +7,7 @@ and every branch to ``branches/<name>/``."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pandas as pd
 import pytest
 
 import resim
+from resim.scenario import build_timeline, with_values
 from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import SCENARIOS, small_chain
@@ -164,3 +166,48 @@ def test_the_shipped_fork_shares_everything_until_the_lapse_and_only_the_lapse_h
             for name, r in res.branches.items()}
     # the Ho-bearing magnets need a licence only in the lapsed branch
     assert (days["lapsed"] >= days["extended"]).all() and days["lapsed"].sum() > days["extended"].sum()
+
+
+def test_the_notebook_shows_every_branch_and_draws_them_side_by_side(forked_run: Any) -> None:
+    text = repr(forked_run)
+    assert "open:" in text and "closed (default):" in text and "not weighted" in text
+    fig = forked_run.plot_branches("EU maker")
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert any(lbl.startswith("open") for lbl in labels) and any(lbl.startswith("closed") for lbl in labels)
+    with pytest.raises(resim.ScenarioError):
+        resim.simulate(small_chain(**{"scenario.replications": 1, "scenario.horizon": 30}), workers=1,
+                       progress=False).plot_branches("EU maker")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Draws:
+    """Parameter draws as ``--posterior`` hands them in: an approval rate per replication."""
+
+    source: str = "fake posterior"
+    keys: tuple[str, ...] = ("licensing.approval_rate",)
+
+    @staticmethod
+    def rate(replication: int) -> float:
+        return 0.3 + 0.2 * (replication % 3)
+
+    def scenario_for(self, loaded: Any, replication: int) -> Any:
+        scn = with_values(loaded.scenario, {"licensing.approval_rate": self.rate(replication)})
+        return dataclasses.replace(loaded, scenario=scn, timeline=build_timeline(scn, self.source), draws=None)
+
+    def drawn(self, seed: int, replications: Any) -> pd.DataFrame:
+        return pd.DataFrame({"replication": list(replications),
+                             "licensing.approval_rate": [self.rate(r) for r in replications]})
+
+    def describe(self) -> dict[str, Any]:
+        return {"directory": self.source, "parameters": list(self.keys), "particles": 3}
+
+
+def test_under_parameter_draws_every_branch_draws_the_same_values_and_keeps_its_own_changes() -> None:
+    loaded = dataclasses.replace(resim.load_scenario(forked()), draws=_Draws())
+    res = resim.simulate(loaded, workers=1, progress=False)
+    op, cl = res.branches["open"], res.branches["closed"]
+    pd.testing.assert_series_equal(op.replications["licensing.approval_rate"], cl.replications["licensing.approval_rate"])
+    pd.testing.assert_frame_equal(_before(op.timeseries, "day"), _before(cl.timeseries, "day"))
+    late = cl.licences[cl.licences.decided_day >= FORK]
+    assert len(late) and (late.outcome == "rejected").all()  # the branch's change on top of each draw
+    assert (op.licences[op.licences.decided_day >= FORK].outcome == "approved").any()

@@ -23,7 +23,7 @@ from ..model.records import Records
 from ..scenario import Loaded
 from ..scenario.errors import ScenarioError
 from ..scenario.keys import did_you_mean
-from .branches import BRANCHES
+from .branches import BRANCHES, fork_day
 from .figures import (
     inventory_fan,
     licence_decisions,
@@ -32,8 +32,10 @@ from .figures import (
     monthly_flows,
     vehicles_lost_distribution,
 )
+from .figures.branches import branch_fans
 from .notebook import results_html, results_text
 from .report import write_report
+from .rundata import load_run
 from .tables import RunTables
 
 
@@ -124,6 +126,13 @@ class Results(RunTables):
     def plot_decisions(self) -> Figure:
         """Licence decisions per month by outcome."""
         return licence_decisions(self)
+
+    def plot_branches(self, automaker: str) -> Figure:
+        """A forked scenario: one automaker's inventory fan in each branch, the fork marked."""
+        if not self.branches:
+            raise ScenarioError(self.loaded.source, "branch", "this scenario has no [[branch]] tables")
+        runs = {name: load_run(r) for name, r in self.branches.items()}
+        return branch_fans(runs, self._automaker(automaker), fork_day(self.scenario.file_form(), self.start_date))
 
     def plot_flows(self) -> Figure:
         """Monthly tonnes shipped by destination and product."""
