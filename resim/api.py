@@ -148,7 +148,7 @@ def simulate(
     plan = plan_run(scenario, overrides, replications=replications, seed=seed, posterior=posterior,
                     target=target, workers=workers, max_memory=max_memory, max_hours=max_hours,
                     announce=workers is not None)
-    n = run_units(plan.loaded)
+    n = run_size(plan.loaded)
     with progress_reporter(progress, "replications", n) as advance:
         if out is None:
             results, stop, _ = run(plan.loaded, plan.workers, advance, target=target)
@@ -187,7 +187,7 @@ def plan_run(scenario: Source, overrides: Overrides = (), *, replications: int |
 
     meta = {k: v for k, v in (("scenario.replications", replications), ("scenario.seed", seed)) if v is not None}
     loaded = with_posterior(load_scenario(scenario, merge_overrides(overrides, meta)), posterior)
-    n, units = loaded.scenario.scenario.replications, run_units(loaded)
+    n, units = loaded.scenario.scenario.replications, run_size(loaded)
     check_run(loaded.scenario, loaded.source, units)
     if target is not None:
         check_target(target, loaded)
@@ -198,7 +198,7 @@ def plan_run(scenario: Source, overrides: Overrides = (), *, replications: int |
     return RunPlan(loaded, target, workers, estimate)
 
 
-def run_units(loaded: Loaded) -> int:
+def run_size(loaded: Loaded) -> int:
     """The replications a run simulates: the scenario's, once per ``[[branch]]``."""
     return loaded.scenario.scenario.replications * max(1, len(loaded.scenario.branch))  # type: ignore[attr-defined]
 

@@ -62,6 +62,8 @@ def test_branches_share_every_record_before_the_fork_and_differ_after_it_by_the_
     assert lost["closed"] >= lost["open"]
     assert [e for e in cl.summary()["events"] if e["kind"] == "policy"][0]["day"] == FORK
     assert not [e for e in op.summary()["events"] if e["kind"] == "policy"]
+    assert cl.summary()["branch"] == "closed" and op.summary()["branch"] == "open"
+    assert cl.summary()["branches"] == ["open", "closed"]
 
 
 def test_the_default_branch_is_the_plain_run_and_a_set_chooses_another(forked_run: Any) -> None:
@@ -75,6 +77,7 @@ def test_a_scenario_without_branches_has_none_and_its_timeline_is_unchanged() ->
     d = small_chain(**{"scenario.replications": 1, "scenario.horizon": 60})
     res = resim.simulate(d, workers=1, progress=False)
     assert res.branches == {}
+    assert "branch" not in res.summary() and "branches" not in res.summary()
     assert resim.load_scenario(d).timeline == ()
 
 

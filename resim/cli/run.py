@@ -73,7 +73,7 @@ def replacing_line(out: Path, sets: Sequence[str]) -> str | None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..api import plan_run, run, run_units
+    from ..api import plan_run, run, run_size
     from ..experiment.budget import parse_memory, saturation_warnings
     from ..experiment.runfolder import RunFolder
     from ..output.console import ProgressBar, make_console
@@ -97,7 +97,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     console = make_console(sys.stderr if args.json else sys.stdout)
     with RunFolder(out, "run", args.overwrite) as folder:
         with ProgressBar(console, "replications", enabled=not args.quiet) as bar:
-            bar.total(run_units(plan.loaded))
+            bar.total(run_size(plan.loaded))
             results, stop, decision = run(plan.loaded, plan.workers, bar.advance, folder, argv, plan.target,
                                           extra)
     if said and not args.quiet and not args.json:
