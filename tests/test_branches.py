@@ -214,3 +214,15 @@ def test_under_parameter_draws_every_branch_draws_the_same_values_and_keeps_its_
     late = cl.licences[cl.licences.decided_day >= FORK]
     assert len(late) and (late.outcome == "rejected").all()  # the branch's change on top of each draw
     assert (op.licences[op.licences.decided_day >= FORK].outcome == "approved").any()
+
+
+def test_a_sweep_over_the_default_branch_runs_each_branch_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    d = forked(**{"scenario.replications": 2})
+    d["sweep"] = {"grid": {"scenario.default_branch": ["open", "closed", "nope"]}, "replications": 2}
+    with pytest.raises(resim.ScenarioError) as e:
+        resim.load_scenario(d)
+    assert 'sweep.grid."scenario.default_branch"' in str(e.value) and '"nope"' in str(e.value)
+    d["sweep"]["grid"]["scenario.default_branch"] = ["open", "closed"]
+    s = resim.sweep(d, workers=1, report=False, out=tmp_path / "sweep").summary
+    lost = s[s.automaker == "all"].set_index("scenario.default_branch").vehicles_lost_mean
+    assert lost["closed"] >= lost["open"]

@@ -24,7 +24,7 @@ from .files import read_with_extends
 from .keys import format_loc, parse_value, reason, set_key
 from .limits import check_limits
 from .messages import entry_names, raise_validation
-from .timeline import PolicyStep, build_timeline, with_values
+from .timeline import PolicyStep, build_timeline, check_branches, with_values
 
 
 class ParameterDraws(Protocol):
@@ -106,7 +106,8 @@ def validate_sweep_keys(scn: ScenarioBase, label: str) -> None:
         if not values:
             raise ScenarioError(label, f'sweep.grid."{key}"', "needs at least one value")
         for v in values:
-            with_values(scn, {key: v}, source=f'{label}: sweep.grid."{key}"')
+            point = with_values(scn, {key: v}, source=f'{label}: sweep.grid."{key}"')
+            check_branches(point, f'{label}: sweep.grid."{key}"')  # a sweep over scenario.default_branch
 
 
 def _raw(source: str | Path | Mapping[str, Any] | ScenarioBase, label: str | None) -> tuple[dict[str, Any], str]:
