@@ -41,9 +41,7 @@ Progress = bool | Callable[[int], None] | None
 if TYPE_CHECKING:  # simulation imports (simpy, pandas) only when simulating:
     import pandas as pd
 
-    from .experiment.experiment import Experiment, Memory
     from .experiment.sequential import Decision, Target
-    from .model.records import Records
     from .output.comparison import Comparison
     from .output.results import Results  # `resim validate` stays light and fast
     from .output.sweep import SweepResults
@@ -157,7 +155,7 @@ def simulate(
     plan = plan_run(scenario, overrides, replications=replications, seed=seed, posterior=posterior,
                     target=target, workers=workers, max_memory=max_memory, max_hours=max_hours,
                     announce=workers is not None)
-    n = plan.loaded.scenario.scenario.replications
+    n = run_size(plan.loaded)
     extra = observed_extra(plan.loaded, observed)
     with progress_reporter(progress, "replications", n) as advance:
         if out is None:
@@ -197,14 +195,20 @@ def plan_run(scenario: Source, overrides: Overrides = (), *, replications: int |
 
     meta = {k: v for k, v in (("scenario.replications", replications), ("scenario.seed", seed)) if v is not None}
     loaded = with_posterior(load_scenario(scenario, merge_overrides(overrides, meta)), posterior)
-    n = loaded.scenario.scenario.replications
-    check_run(loaded.scenario, loaded.source, n)
+    n, units = loaded.scenario.scenario.replications, run_size(loaded)
+    check_run(loaded.scenario, loaded.source, units)
     if target is not None:
         check_target(target, loaded)
-    workers = cap_workers(max(1, workers or default_workers()), n, announce=announce)
+    workers = cap_workers(max(1, workers or default_workers()), units, announce=announce)
     check_memory(loaded, workers, max_memory)
-    estimate = time_budget(loaded, n, workers, max_hours)
+    what = f"{units // n} branches x {n:,} replications" if units > n else None
+    estimate = time_budget(loaded, units, workers, max_hours, what)
     return RunPlan(loaded, target, workers, estimate)
+
+
+def run_size(loaded: Loaded) -> int:
+    """The replications a run simulates: the scenario's, once per ``[[branch]]``."""
+    return loaded.scenario.scenario.replications * max(1, len(loaded.scenario.branch))  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -267,20 +271,40 @@ def run(
     written (marked partial), so the caller can report it and exit 130/143;
     it is raised if no replication had finished (nothing to write).
     ``extra(results)`` gives further tables written into the folder with the
-    others (``resim run --observed``)."""
+    others (``resim run --observed``).
+
+    A scenario with ``[[branch]]`` tables runs every branch with the same
+    seed (common random numbers); the default branch's ``Results`` is
+    returned, with every branch's in ``.branches`` (written to
+    ``branches/<name>/``)."""
     from .experiment.experiment import Experiment, Memory
     from .output.results import Results, set_observed_measure
+    from .scenario import branch_scenarios
 
     set_observed_measure(_measure_observed)
     n = loaded.scenario.scenario.replications
     t0 = time.perf_counter()
+    stop: Interrupted | None = None
+    forks = branch_scenarios(loaded)
+    points, main = _points(loaded, forks)
     held = Memory()
-    exp = Experiment([loaded], n, target=target, workers=workers, sink=held,
+    exp = Experiment(points, n, target=target, workers=workers, sink=held,
                      progress=(lambda units, _failed: progress(units)) if progress else None)
-    outputs, stop = _finished(exp, held)
-    decision: Decision | None = exp.decisions[0] if exp.decisions else None
-    results = Results(loaded, outputs, time.perf_counter() - t0, workers)
-    _mark(results, n, target, decision, stop)
+    try:
+        exp.run()
+        outputs = [held.of(p, exp.kept(p)) for p in range(len(points))]
+    except Interrupted as e:
+        stop, outputs = e, _finished_in_all(held, len(points))
+        if not outputs[main]:
+            e.finished = None  # nothing finished: no Results to hand back
+            raise
+    every = [Results(pt, out, time.perf_counter() - t0, workers) for pt, out in zip(points, outputs, strict=True)]
+    _mark(every, exp, target, n, stop)
+    decision: Decision | None = exp.decisions[main] if exp.decisions else None
+    results = every[main]
+    results.branches = dict(zip(forks, every, strict=True)) if forks else {}
+    if stop is not None:
+        stop.finished = results
     if extra is not None:
         results.extra_tables.update(extra(results))
     if folder is not None:
@@ -288,28 +312,28 @@ def run(
     return results, stop, decision
 
 
-def _finished(exp: Experiment, held: Memory) -> tuple[list[Records], Interrupted | None]:
-    """The replications kept, and the interrupt that stopped the run early
-    (raised instead when nothing had finished: there is nothing to write)."""
-    try:
-        exp.run()
-        return held.of(0, exp.kept(0)), None
-    except Interrupted as e:
-        if not e.finished:
-            e.finished = None  # nothing finished: no Results to hand back
-            raise
-        return e.finished, e
+def _points(loaded: Loaded, forks: Mapping[str, Loaded]) -> tuple[list[Loaded], int]:
+    """What a run simulates: each branch (or the scenario alone), and which is the default."""
+    if not forks:
+        return [loaded], 0
+    return list(forks.values()), list(forks).index(loaded.scenario.scenario.default_branch)
 
 
-def _mark(results: Results, asked: int, target: Target | None, decision: Decision | None,
-          stop: Interrupted | None) -> None:
-    """Record on the results what the run was asked and how it ended (the
-    sequential decision, an interrupt), and hand an interrupt the results."""
-    if target is not None and decision is not None:
-        results.sequential = {"target": target.to_json(), **decision.to_json()}
-    results.asked, results.interrupted = asked, stop is not None
-    if stop is not None:
-        stop.finished = results
+def _mark(every: Sequence[Results], exp: Any, target: Target | None, n: int, stop: Interrupted | None) -> None:
+    """Each point's sequential decision, replications asked and whether it was interrupted."""
+    for p, res in enumerate(every):
+        decided = exp.decisions[p] if exp.decisions else None
+        if target is not None and decided is not None:
+            res.sequential = {"target": target.to_json(), **decided.to_json()}
+        res.asked, res.interrupted = n, stop is not None
+
+
+def _finished_in_all(held: Any, points: int) -> list[list[Any]]:
+    """After an interrupt: each point's replications that finished in every
+    point (branches are compared replication by replication)."""
+    finished = [held.of(p) for p in range(points)]
+    common = set.intersection(*({o.replication for o in out} for out in finished))
+    return [[o for o in out if o.replication in common] for out in finished]
 
 
 def sweep(

@@ -120,6 +120,7 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "Supplier links": S.SupplierLink,
     "air_freight": S.AirFreight,
     "[[policy]]": S.Policy,
+    "[[branch]]": S.Branch,
     "[sweep]": S.Sweep,
     "[output]": S.Output,
     "[markets]": markets.Markets,

@@ -70,7 +70,7 @@ def replacing_line(out: Path, sets: Sequence[str]) -> str | None:
 
 
 def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from ..api import run
+    from ..api import run, run_size
     from ..experiment.runfolder import RunFolder
     from ..output.console import ProgressBar, make_console
 
@@ -84,7 +84,7 @@ def command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     console = make_console(sys.stderr if args.json else sys.stdout)
     with RunFolder(out, "run", args.overwrite) as folder:
         with ProgressBar(console, "replications", enabled=not args.quiet) as bar:
-            bar.total(n)
+            bar.total(run_size(plan.loaded))
             results, stop, decision = run(plan.loaded, plan.workers, bar.advance, folder, argv, plan.target,
                                           extra)
     if said and not args.quiet and not args.json:
@@ -132,8 +132,16 @@ def _show(args: argparse.Namespace, console: Any, results: Any, decision: Any, p
         console.print(line)
     if decision is not None:
         console.print(f"sequential: {decision.line(plan.target)}")
-    console.print(f"{len(results.outputs)} replications in {results.runtime_s:.1f} s on {plan.workers} worker(s); "
-                  f"results in {out}/")
+    forks = ""
+    if results.branches:
+        from ..output.branches import branch_lines
+
+        for line in branch_lines({k: r.summary() for k, r in results.branches.items()},
+                                 results.scenario.scenario.default_branch):
+            console.print(line)
+        forks = f" x {len(results.branches)} branches (each in {out}/branches/<name>/)"
+    console.print(f"{len(results.outputs)} replications{forks} in {results.runtime_s:.1f} s on {plan.workers} "
+                  f"worker(s); results in {out}/")
 
 
 def _verdict(args: argparse.Namespace, results: Any, stop: Any, decision: Any, n: int, out: Path) -> int:

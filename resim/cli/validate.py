@@ -42,6 +42,8 @@ def _check(path: str, sets: Sequence[str]) -> str:
     counts = ", ".join(_count(n, what) for n, what in (
         (len(s.automakers), "automaker"), (len(s.magnet_makers), "magnet maker"),
         (len(s.licensing.stages), "review stage"), (len(s.policy), "policy change")))
+    if s.branch:
+        counts += f", {len(s.branch)} branch{'es' if len(s.branch) != 1 else ''} (default {s.scenario.default_branch})"
     lines = [f"{path}: ok ({counts}){sweep}"]
     # the file is valid: a saturated stage is part of the report (stdout), not an error
     lines += [f"  {w.removeprefix('resim: ')}" for w in saturation_warnings(loaded)]

@@ -96,7 +96,7 @@ def check_run(scn: Scenario, source: str, replications: int) -> None:
 
 def _steps(loaded: Loaded) -> list[tuple[str, Scenario]]:
     """The scenario in force at the start and after each policy change."""
-    return [("", loaded.scenario), *((f" (after policy[{s.index}], day {s.day:g})", s.scenario)
+    return [("", loaded.scenario), *((f" (after {s.path}, day {s.day:g})", s.scenario)
                                       for s in loaded.timeline)]
 
 

@@ -25,6 +25,7 @@ from rich.console import Console
 
 from ..model.kpis import Kpi
 from . import report
+from .branches import branch_lines
 from .console import kpi_table, licensing_lines, licensing_table
 from .console_experiments import SWEEP_KPIS, sweep_table
 from .formatting import compared_label, format_number, kpi_value
@@ -77,10 +78,20 @@ def _run_subtitle(summary: Mapping[str, Any]) -> str:
     return text + ", mean [95% CI]"
 
 
+def _branch_notes(res: Any) -> list[str]:
+    """A forked run: the table is the default branch's; each branch's line, and where the others are."""
+    forks = getattr(res, "branches", None)
+    if not forks:
+        return []
+    lines = branch_lines({k: r.summary() for k, r in forks.items()}, res.scenario.scenario.default_branch)
+    return [*lines, "The table is the default branch's; every branch is in res.branches[name]; "
+                    "res.plot_branches(automaker) draws them side by side."]
+
+
 def results_html(res: Any) -> str:
     """A run's KPI table with its intervals, the licensing line and what to call next."""
     summary = res.summary()
-    notes = [*licensing_lines(summary), RUN_HINT]
+    notes = [*licensing_lines(summary), *_branch_notes(res), RUN_HINT]
     if summary.get("kpis"):
         return _render(title=str(summary["scenario"]), subtitle=_run_subtitle(summary),
                        kpi_labels=report.kpi_labels(summary), kpi_rows=report.kpi_rows(summary, res.start_date),
@@ -94,7 +105,7 @@ def results_text(res: Any) -> str:
     """A run as text: its KPI table at 80 columns, the licensing line, what to call next."""
     summary = res.summary()
     table = kpi_table(summary) if summary.get("kpis") else licensing_table(summary)
-    lines = [as_text(table), *licensing_lines(summary), RUN_HINT]
+    lines = [as_text(table), *licensing_lines(summary), *_branch_notes(res), RUN_HINT]
     return f"<Results of {summary['scenario']!r}: {_run_subtitle(summary)}>\n" + "\n".join(lines)
 
 

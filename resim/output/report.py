@@ -28,8 +28,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from ..experiment.store import write_text
 from ..model.kpis import BY_NAME, Kpi
 from . import report_text as words
+from .branches import branch_rows, branch_runs, fork_day
 from .figures import run_figures, save_run_figures
-from .figures.common import Plot, save_plots
+from .figures.branches import branch_fans
+from .figures.common import Plot, save_plots, slug, unique_stems
 from .figures.scatter import sampled_figures
 from .figures.sweep import (
     design_points,
@@ -138,6 +140,31 @@ def kpi_rows(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
             for name, block in summary.get("kpis", {}).items()]
 
 
+def _totals(summary: Mapping[str, Any], start: date) -> list[dict[str, Any]]:
+    """The KPI row of every automaker together (none without automakers)."""
+    return [row for row in kpi_rows(summary, start) if row["total"]]
+
+
+def _branch_section(out_dir: Path, sc: Mapping[str, Any], summary: Mapping[str, Any],
+                    start: date) -> dict[str, Any] | None:
+    """The branches compared (a forked scenario only): what each changes,
+    each branch's KPIs of all automakers, and a fan per automaker with a
+    band per branch."""
+    runs = branch_runs(out_dir, sc)
+    if not runs:
+        return None
+    fork = fork_day(sc, start)
+    kpis = [{**row, "label": name, "name": name} for name, run in runs.items() for row in _totals(run.summary, start)]
+    names = next(iter(runs.values())).automakers
+    plots = [Plot(stem, f"{name}: magnets on hand (t) day by day in each branch. Each line is a branch's "
+                        "median over replications, its band holds 90% of them; the dashed line is the fork.",
+                  branch_fans(runs, name, fork))
+             for name, stem in zip(names, unique_stems(f"branches_{slug(n)}" for n in names), strict=True)]
+    return {"fork": None if fork is None else words.date_of(start, fork),
+            "changes": branch_rows(sc, start), "kpi_labels": kpi_labels(summary), "kpi_rows": kpis,
+            "figures": _figure_items(save_plots(plots, out_dir))}
+
+
 def write_report(out_dir: Path, title: str | None = None) -> Path:
     """Build ``out_dir/report.html`` (and ``out_dir/plots/*.png``) from a finished run directory.
 
@@ -176,6 +203,7 @@ def write_report(out_dir: Path, title: str | None = None) -> Path:
                            "stages": words.stage_rows(sc, lic)},
         figures=_figure_items(saved),
         run_rows=words.run_rows(summary, _load_json(out_dir / "manifest.json")),
+        branches=_branch_section(out_dir, sc, summary, start),
     )
     path = out_dir / REPORT
     write_text(path, page)

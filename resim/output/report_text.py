@@ -130,9 +130,22 @@ def _approval_fact(lic: Mapping[str, Any]) -> str:
     if lic.get("approval_by_end_use"):
         mult.append("by end use " + ", ".join(
             f"{k.replace('_', ' ')} ×{float(v):g}" for k, v in lic["approval_by_end_use"].items()))
+    mult += _pairs_fact(lic)
     if mult:
         rate += ", multiplied " + "; ".join(mult)
-    return rate + " (the rate in force on the day of the decision)."
+    return rate + _stall_fact(lic) + " (the rate in force on the day of the decision)."
+
+
+def _pairs_fact(lic: Mapping[str, Any]) -> list[str]:
+    """Approval paths by destination and end use, as words (none: empty)."""
+    pairs = [f"{d} {u.replace('_', ' ')} ×{float(v):g}"
+             for d, uses in lic.get("approval_by_destination_and_end_use", {}).items() for u, v in uses.items()]
+    return ["by destination and end use " + ", ".join(pairs) + " (in place of the two above)"] if pairs else []
+
+
+def _stall_fact(lic: Mapping[str, Any]) -> str:
+    stalled = lic.get("stalled_destinations")
+    return "; no decisions for " + ", ".join(stalled) + " (reviews stalled)" if stalled else ""
 
 
 def _calendar_fact(lic: Mapping[str, Any]) -> str:
@@ -231,11 +244,23 @@ def _policy_change(p: Mapping[str, Any], start: date) -> Rows:
             for key, value in p.get("set", {}).items()]
 
 
+def in_force(sc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The policy entries a run applies: the file's, then its default branch's."""
+    chosen = sc.get("scenario", {}).get("default_branch")
+    own = [b.get("policy", []) for b in sc.get("branch", []) if b.get("name") == chosen]
+    return [*sc.get("policy", []), *(p for entries in own for p in entries)]
+
+
+def change_rows(p: Mapping[str, Any], start: date) -> Rows:
+    """One row per key a policy entry sets: from when, the key, its new value, the note."""
+    return _policy_change(p, start)
+
+
 def policy_rows(sc: Mapping[str, Any], summary: Mapping[str, Any], start: date
                 ) -> tuple[list[str], Rows] | None:
     """The policy timeline as (heading, rows): from the scenario, or else from the
     events in summary.json; None when nothing changes during the run."""
-    pol = sc.get("policy", [])
+    pol = in_force(sc)
     if pol:
         return ["from", "scenario value", "becomes", "note"], [row for p in pol for row in _policy_change(p, start)]
     events = summary.get("events", [])

@@ -20,8 +20,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..experiment.runfolder import RunFolder
+from ..model.records import Records
+from ..scenario import Loaded
 from ..scenario.errors import ScenarioError
 from ..scenario.keys import did_you_mean
+from .branches import BRANCHES, fork_day
 from .figures import (
     inventory_fan,
     licence_decisions,
@@ -30,10 +33,11 @@ from .figures import (
     monthly_flows,
     vehicles_lost_distribution,
 )
+from .figures.branches import branch_fans
 from .figures.observed import observed_fans_figure
 from .notebook import results_html, results_text
 from .report import write_report
-from .rundata import from_tables
+from .rundata import from_tables, load_run
 from .tables import RunTables
 
 #: How an observed-data file is measured against a run, set by the interface
@@ -56,7 +60,13 @@ class Results(RunTables):
     ``replications`` has one row per replication and automaker (real
     automakers only), ``totals`` one per replication for every automaker
     together; ``summary()`` is summary.json; the ``plot_*`` methods draw the
-    report's figures."""
+    report's figures. A scenario with ``[[branch]]`` tables has every
+    branch's ``Results`` (the default's is this one) in ``branches``, by
+    name; else ``branches`` is empty."""
+
+    def __init__(self, loaded: Loaded, outputs: Sequence[Records], runtime_s: float, workers: int) -> None:
+        super().__init__(loaded, outputs, runtime_s, workers)
+        self.branches: dict[str, Results] = {}
 
     def write(self, out: str | Path, argv: Sequence[str] = (), overwrite: bool = False) -> Path:
         """Write every SPEC §4 file into ``out`` as one run folder, the way
@@ -78,6 +88,13 @@ class Results(RunTables):
     def write_files(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
         """The files of a run, in an existing folder: the data files, then
         report.html and plots/ (``write`` calls it on its staging folder)."""
+        out = Path(out)
+        for name, branch in self.branches.items():  # first: the report compares them
+            branch.write_one(out / BRANCHES / name, argv)
+        return self.write_one(out, argv)
+
+    def write_one(self, out: str | Path, argv: Sequence[str] = ()) -> Path:
+        """This run's own files (data, report.html, plots/), without its branches."""
         out = super().write(out, argv)
         write_report(out)
         return out
@@ -124,6 +141,13 @@ class Results(RunTables):
     def plot_decisions(self) -> Figure:
         """Licence decisions per month by outcome."""
         return licence_decisions(self)
+
+    def plot_branches(self, automaker: str) -> Figure:
+        """A forked scenario: one automaker's inventory fan in each branch, the fork marked."""
+        if not self.branches:
+            raise ScenarioError(self.loaded.source, "branch", "this scenario has no [[branch]] tables")
+        runs = {name: load_run(r) for name, r in self.branches.items()}
+        return branch_fans(runs, self._automaker(automaker), fork_day(self.scenario.file_form(), self.start_date))
 
     def plot_flows(self) -> Figure:
         """Monthly tonnes shipped by destination and product."""

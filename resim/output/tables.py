@@ -73,6 +73,13 @@ def _frame(rep: int, data: dict[str, list[Any]] | None, columns: Sequence[str]) 
     return df
 
 
+def _branch_keys(scn: Any) -> dict[str, Any]:
+    """summary.json of a forked scenario: the branch run and every branch's name."""
+    if not scn.branch:
+        return {}
+    return {"branch": scn.scenario.default_branch, "branches": [b.name for b in scn.branch]}
+
+
 class RunTables:
     """All replications of one scenario run, as tables, a summary and data files."""
 
@@ -188,6 +195,7 @@ class RunTables:
             "licensing": self._licensing(),
             "events": self._event_dicts(),
             **self._markets(),
+            **_branch_keys(scn),
             "simulated_events": self.sim_events,
             "runtime_s": round(self.runtime_s, 3),
             "versions": versions(),

@@ -17,7 +17,7 @@ from typing import Any
 from .chain import ActorTable, BuyerTable, SupplierLink
 from .document import ScenarioBase, scenario_class
 from .keys import format_loc, get_key, parse_key, parse_value, set_key
-from .loading import Loaded, ParameterDraws, load
+from .loading import Loaded, ParameterDraws, branch_scenarios, load
 from .timeline import PolicyStep, build_timeline, with_values
 
 
@@ -37,6 +37,7 @@ __all__ = [
     "PolicyStep",
     "ScenarioBase",
     "SupplierLink",
+    "branch_scenarios",
     "build_timeline",
     "format_loc",
     "get_key",

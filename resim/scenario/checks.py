@@ -152,6 +152,18 @@ def _article(label: str) -> str:
     return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
 
 
+def _check_stalled(scn: ScenarioBase, label: str) -> None:
+    """A stalled destination must be somewhere an application can go (a
+    slip such as "Jp" would otherwise stall nothing, silently)."""
+    lic = scn.licensing  # type: ignore[attr-defined]
+    known = {getattr(cfg, "jurisdiction", None) for cfg in scn.actors} | {lic.background.destination}
+    for i, where in enumerate(lic.stalled_destinations):
+        if where not in known:
+            listed = ", ".join(sorted(str(k) for k in known if k))
+            raise ScenarioError(label, f"licensing.stalled_destinations[{i}]",
+                                f"no actor or background load is in that jurisdiction ({listed})", where)
+
+
 def check_references(scn: ScenarioBase, label: str) -> None:
     """Names that point at other entries must exist and be of the right kind;
     cross-field rules of the licensing tables."""
@@ -160,6 +172,7 @@ def check_references(scn: ScenarioBase, label: str) -> None:
     _check_refers(scn, label)
     _check_general_exporters(scn, label)
     _check_general_grants(scn, label)
+    _check_stalled(scn, label)
     lic = scn.licensing  # type: ignore[attr-defined]
     if lic.rework.probability > 0 and lic.rework.stage not in scn.stage_names():
         raise ScenarioError(

@@ -18,7 +18,7 @@ from pydantic import Field, create_model
 from . import registry
 from .chain import ActorTable
 from .markets import Markets
-from .schema import Controls, Grade, Licensing, Output, Policy, ScenarioMeta, Sweep
+from .schema import Branch, Controls, Grade, Licensing, Output, Policy, ScenarioMeta, Sweep
 from .types import Frozen, Name
 
 
@@ -90,6 +90,7 @@ def _fields() -> dict[str, Any]:
         fields[k.table] = (list[k.schema], Field(default_factory=list))  # type: ignore[name-defined]
     fields.update({
         "policy": (list[Policy], Field(default_factory=list)),
+        "branch": (list[Branch], Field(default_factory=list)),
         "sweep": (Sweep, Field(default_factory=Sweep)),
         "output": (Output, Field(default_factory=Output)),
         "markets": (Markets | None, Field(default=None, description="prices under shortage (off without it)")),

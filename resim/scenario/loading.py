@@ -9,6 +9,7 @@ reported as ``FILE: key.path[i].name: what is wrong, got VALUE`` (a
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from .files import read_with_extends
 from .keys import format_loc, parse_value, reason, set_key
 from .limits import check_limits
 from .messages import entry_names, raise_validation
-from .timeline import PolicyStep, build_timeline, with_values
+from .timeline import PolicyStep, build_timeline, check_branches, with_values
 
 
 class ParameterDraws(Protocol):
@@ -105,7 +106,8 @@ def validate_sweep_keys(scn: ScenarioBase, label: str) -> None:
         if not values:
             raise ScenarioError(label, f'sweep.grid."{key}"', "needs at least one value")
         for v in values:
-            with_values(scn, {key: v}, source=f'{label}: sweep.grid."{key}"')
+            point = with_values(scn, {key: v}, source=f'{label}: sweep.grid."{key}"')
+            check_branches(point, f'{label}: sweep.grid."{key}"')  # a sweep over scenario.default_branch
 
 
 def _raw(source: str | Path | Mapping[str, Any] | ScenarioBase, label: str | None) -> tuple[dict[str, Any], str]:
@@ -145,6 +147,34 @@ def load(
     with entry_names(raw):
         check_references(scn, label)
         timeline = build_timeline(scn, label)
+        _check_other_branches(scn, label)
         validate_sweep_keys(scn, label)
         check_graph(scn, label)
     return Loaded(scn, timeline, raw, label)
+
+
+def _with_default(scn: ScenarioBase, name: str, label: str) -> ScenarioBase:
+    return with_values(scn, {"scenario.default_branch": name}, source=label)
+
+
+def _check_other_branches(scn: ScenarioBase, label: str) -> None:
+    """Every branch's changes, validated as its timeline (the default's was built)."""
+    for branch in scn.branch:  # type: ignore[attr-defined]
+        if branch.name != scn.scenario.default_branch:  # type: ignore[attr-defined]
+            build_timeline(_with_default(scn, branch.name, label), label)
+
+
+def branch_scenarios(loaded: Loaded) -> dict[str, Loaded]:
+    """Each ``[[branch]]`` as a scenario of its own, in file order: the same
+    scenario with that branch as its default (the default branch is
+    ``loaded`` itself), with the same seed and draws, so the branches run
+    with common random numbers. Empty for a scenario without branches."""
+    scn = loaded.scenario
+    out: dict[str, Loaded] = {}
+    for branch in scn.branch:  # type: ignore[attr-defined]
+        if branch.name == scn.scenario.default_branch:  # type: ignore[attr-defined]
+            out[branch.name] = loaded
+            continue
+        alt = _with_default(scn, branch.name, loaded.source)
+        out[branch.name] = dataclasses.replace(loaded, scenario=alt, timeline=build_timeline(alt, loaded.source))
+    return out

@@ -13,6 +13,7 @@ document is assembled from the actor registry in ``document.py``.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -41,6 +42,9 @@ class ScenarioMeta(Frozen):
     horizon: Days = Field(default=365.0, description="simulated time, days or '2y'")
     replications: Whole = Field(default=100, ge=1, le=1_000_000)
     seed: Whole = Field(default=0, ge=0, lt=2**63)
+    #: The ``[[branch]]`` a plain run writes to the standard result files
+    #: (required when the scenario has branches).
+    default_branch: Name | None = None
 
     @field_validator("horizon", mode="after")
     @classmethod
@@ -111,6 +115,9 @@ class Rework(Frozen):
     )
 
 
+EndUse = Literal["civil", "dual_use", "military"]
+
+
 class Background(Frozen):
     """Other exporters' applications: they only load the reviewers."""
 
@@ -137,6 +144,10 @@ class Licensing(Frozen):
     approval_by_end_use: dict[Literal["civil", "dual_use", "military"], NonNeg] = Field(
         default_factory=dict
     )
+    #: Approval paths by destination *and* end use (the January 2026 ban on
+    #: dual-use exports to Japanese military end users: ``{ JP = { military = 0 } }``):
+    #: a listed pair's multiplier replaces the destination's times the end use's.
+    approval_by_destination_and_end_use: dict[Jurisdiction, dict[EndUse, NonNeg]] = Field(default_factory=dict)
     working_days: bool = False
     holidays: list[ISODate] = Field(default_factory=list)
     #: Weekend dates worked instead of holidays (China's make-up working days).
@@ -144,6 +155,10 @@ class Licensing(Frozen):
     #: When exporters file: when the goods are ready (``on_dispatch``), or when
     #: they accept the order, so the review runs while the goods are made.
     filing: Literal["on_dispatch", "on_order"] = "on_dispatch"
+    #: Destinations whose applications get no decision while listed (reviews
+    #: stalled, as reported for Japanese firms in early 2026): they finish
+    #: review and wait; a policy lifting the stall has them decided at once.
+    stalled_destinations: list[Jurisdiction] = Field(default_factory=list)
     #: The approved share of a shipment licence's tonnes (none: all or nothing).
     partial_approval: Distribution | None = None
     resubmit_days: Distribution = Field(
@@ -226,6 +241,26 @@ class Policy(Frozen):
         if self.announced is not None and self.date is not None and self.announced > self.date:
             raise ValueError(f"announced ({self.announced}) must not be after date ({self.date})")
         return self
+
+
+class Branch(Frozen):
+    """One answer to a decision not yet known (``[[branch]]``): a name and
+    the ``[[policy]]``-style changes it applies from their dates. Every branch
+    runs with the scenario's seed, so the branches are scenarios with common
+    random numbers, not weighted outcomes."""
+
+    name: Name
+    note: str = ""
+    policy: list[Policy] = Field(default_factory=list)
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        # Each branch's results go to branches/<name>/.
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError("must be letters, digits, '_', '-' or '.', starting with a letter or digit "
+                             "(it names the folder branches/<name>/)")
+        return name
 
 
 class Sweep(Frozen):

@@ -23,7 +23,7 @@ from .limits import check_limits
 from .messages import raise_validation
 from .units import date_to_day
 
-_POLICY_FORBIDDEN = ("scenario", "policy", "sweep", "output", "extends", "grades")
+_POLICY_FORBIDDEN = ("scenario", "policy", "branch", "sweep", "output", "extends", "grades")
 _STRUCTURE_MESSAGE = ("a policy may change values but not actors, suppliers, jurisdictions, grades, "
                       "compositions, stockpile release lists, holidays or stages")
 
@@ -37,6 +37,8 @@ class PolicyStep:
     changes: tuple[tuple[str, Any], ...]
     scenario: ScenarioBase
     announced: float | None = None  # the day it was announced, if it was
+    #: Where the entry is in the file: ``policy[2]`` or ``branch[1].policy[0]``.
+    path: str = ""
 
 
 def _structure(scn: ScenarioBase, skip: tuple[str, ...] = ()) -> tuple[Any, ...]:
@@ -66,65 +68,106 @@ def with_values(scn: ScenarioBase, changes: Mapping[str, Any], source: str = "--
     return scn
 
 
-def _check_keys(label: str, i: int, changes: Mapping[str, Any]) -> None:
+def _check_keys(label: str, path: str, changes: Mapping[str, Any]) -> None:
     for key in changes:
         try:
             head = parse_key(key)[0]
         except ValueError as e:
-            raise ScenarioError(label, f'policy[{i}].set."{key}"', reason(e)) from None
+            raise ScenarioError(label, f'{path}.set."{key}"', reason(e)) from None
         if head in _POLICY_FORBIDDEN:
-            raise ScenarioError(label, f'policy[{i}].set."{key}"', f"a policy cannot change {head}")
+            raise ScenarioError(label, f'{path}.set."{key}"', f"a policy cannot change {head}")
         if isinstance(changes[key], Mapping) and "." not in key and "[" not in key:
             raise ScenarioError(
-                label, f"policy[{i}].set.{key}",
+                label, f"{path}.set.{key}",
                 f'write dotted keys in quotes, e.g. set = {{ "{key}.x" = 1 }}; unquoted, they make a '
                 f"table that would replace all of [{key}]",
             )
 
 
-def _dated(scn: ScenarioBase) -> list[tuple[float, int, Any]]:
-    """The policy entries as (day, index, entry), in the order they apply."""
+def _entries(scn: ScenarioBase) -> list[tuple[str, Any]]:
+    """The policy entries in force, with where each is in the file: the
+    ``[[policy]]`` entries, then those of the default ``[[branch]]``."""
+    out = [(f"policy[{i}]", p) for i, p in enumerate(scn.policy)]  # type: ignore[attr-defined]
+    chosen = scn.scenario.default_branch  # type: ignore[attr-defined]
+    for j, branch in enumerate(scn.branch):  # type: ignore[attr-defined]
+        if branch.name == chosen:
+            out += [(f"branch[{j}].policy[{k}]", p) for k, p in enumerate(branch.policy)]
+    return out
+
+
+def _dated(scn: ScenarioBase) -> list[tuple[float, int, str, Any]]:
+    """The policy entries as (day, index, path, entry), in the order they
+    apply (on the same day, the file's own before the branch's)."""
     start = scn.scenario.start_date  # type: ignore[attr-defined]
-    entries = [(max(p.day if p.day is not None else date_to_day(start, p.date), 0.0), i, p)
-               for i, p in enumerate(scn.policy)]  # type: ignore[attr-defined]
+    entries = [(max(p.day if p.day is not None else date_to_day(start, p.date), 0.0), i, path, p)
+               for i, (path, p) in enumerate(_entries(scn))]
     return sorted(entries, key=lambda e: (e[0], e[1]))
 
 
-def _apply(current: ScenarioBase, label: str, i: int, changes: Mapping[str, Any],
+def _apply(current: ScenarioBase, label: str, path: str, changes: Mapping[str, Any],
            before: tuple[tuple[Any, ...], tuple[Any, ...]]) -> ScenarioBase:
     """The scenario after policy ``i``, refused if it changes the structure.
     Grades are compared after the reference checks (``before``: without and
     with them), so a policy naming an unknown grade gets the precise "no
     [grades.X] table" error."""
-    _check_keys(label, i, changes)
+    _check_keys(label, path, changes)
     try:
-        current = with_values(current, changes, source=f"{label}: policy[{i}].set")
+        current = with_values(current, changes, source=f"{label}: {path}.set")
     except ScenarioError as e:
         raise ScenarioError(e.source, e.path, e.message, e.value) from None
     if _structure(current, skip=("grade",)) != before[0]:
-        raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
+        raise ScenarioError(label, f"{path}.set", _STRUCTURE_MESSAGE)
     # The values it sets must also pass the cross-checks (grade and rework
     # stage names, renewal lead shorter than lifetime...).
-    check_references(current, f"{label}: policy[{i}].set")
+    check_references(current, f"{label}: {path}.set")
     if _structure(current) != before[1]:
-        raise ScenarioError(label, f"policy[{i}].set", _STRUCTURE_MESSAGE)
+        raise ScenarioError(label, f"{path}.set", _STRUCTURE_MESSAGE)
     return current
 
 
-def _announced(start: Any, label: str, i: int, p: Any, day: float) -> float | None:
+def _announced(start: Any, label: str, path: str, p: Any, day: float) -> float | None:
     announced = None if p.announced is None else max(0.0, date_to_day(start, p.announced))
     if announced is not None and announced > day:
-        raise ScenarioError(label, f"policy[{i}].announced", f"must not be after the policy's day ({day:g})",
+        raise ScenarioError(label, f"{path}.announced", f"must not be after the policy's day ({day:g})",
                             p.announced)
     return announced
 
 
 def build_timeline(scn: ScenarioBase, label: str) -> tuple[PolicyStep, ...]:
-    """Validate every policy entry by applying it, cumulatively, in date order."""
+    """Validate every policy entry in force (the file's and the default
+    branch's) by applying it, cumulatively, in date order."""
+    check_branches(scn, label)
     start = scn.scenario.start_date  # type: ignore[attr-defined]
     before = (_structure(scn, skip=("grade",)), _structure(scn))
     steps, current = [], scn
-    for day, i, p in _dated(scn):
-        current = _apply(current, label, i, p.set, before)
-        steps.append(PolicyStep(day, i, tuple(p.set.items()), current, _announced(start, label, i, p, day)))
+    for day, i, path, p in _dated(scn):
+        current = _apply(current, label, path, p.set, before)
+        steps.append(PolicyStep(day, i, tuple(p.set.items()), current,
+                                _announced(start, label, path, p, day), path))
     return tuple(steps)
+
+
+def check_branches(scn: ScenarioBase, label: str) -> None:
+    """Branch names unique, and ``scenario.default_branch`` naming one of
+    them (required when there are branches, refused when there are none)."""
+    names = [b.name for b in scn.branch]  # type: ignore[attr-defined]
+    _check_unique(names, label)
+    chosen = scn.scenario.default_branch  # type: ignore[attr-defined]
+    if names and chosen is None:
+        raise ScenarioError(label, "scenario.default_branch", "name the branch a plain run writes to the "
+                            f"standard result files, one of {_listed(names)}")
+    if chosen is not None and chosen not in names:
+        where = f"the branches are {_listed(names)}" if names else "the scenario has no [[branch]] tables"
+        raise ScenarioError(label, "scenario.default_branch", f"no branch of that name ({where})", chosen)
+
+
+def _check_unique(names: list[str], label: str) -> None:
+    seen: set[str] = set()
+    for j, name in enumerate(names):
+        if name in seen:
+            raise ScenarioError(label, f"branch[{j}].name", "branch names must be unique, this one repeats", name)
+        seen.add(name)
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)

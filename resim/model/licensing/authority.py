@@ -63,6 +63,15 @@ def _calendar(scn: Any) -> WorkCalendar:
                         lic.extra_working_days)
 
 
+def _multiplier(lic: Any, destination: str, end_use: str) -> float:
+    """The approval multiplier of a destination and end use: the pair's own
+    path if listed, else the destination's times the end use's."""
+    pair = lic.approval_by_destination_and_end_use.get(destination, {}).get(end_use)
+    if pair is not None:
+        return float(pair)
+    return lic.approval_by_destination.get(destination, 1.0) * lic.approval_by_end_use.get(end_use, 1.0)
+
+
 class Authority:
     """Routes controlled parcels and orders to the licences they need,
     decides applications and records them.
@@ -97,6 +106,9 @@ class Authority:
         self._table = Table(licence_columns(self.stage_names))
         self._append = [self._table.data[c].append for c in self._table.columns]
         self._approval: dict[tuple[str, str], float] = {}
+        #: Reviewed applications waiting for a decision while their destination is stalled.
+        self._stalled: list[Application] = []
+        self._stall = frozenset(lic.stalled_destinations)
 
     @property
     def params(self) -> Any:
@@ -128,6 +140,7 @@ class Authority:
             for gl in self.book:
                 self.general.fit_to_cap(gl)
         self._maybe_start_background(restart=lic.background != old_lic.background)
+        self._resume(frozenset(lic.stalled_destinations))
 
     def _refile_per_shipment(self, old_ctl: Any, ctl: Any) -> None:
         """An exporter's licences became per shipment: each parcel waiting for
@@ -222,15 +235,24 @@ class Authority:
         key = (app.destination, app.end_use)
         p = self._approval.get(key)
         if p is None:  # rates in force now (the cache is emptied by ``on_policy``)
-            lic = self.params.licensing
-            p = lic.approval_rate
-            p *= lic.approval_by_destination.get(app.destination, 1.0)
-            p *= lic.approval_by_end_use.get(app.end_use, 1.0)  # type: ignore[call-overload]
-            p = self._approval[key] = min(1.0, p)
+            p = self._approval[key] = min(1.0, self.params.licensing.approval_rate * _multiplier(
+                self.params.licensing, app.destination, app.end_use))
         # a firm's own chance at this rate (its approval propensity)
         return p if app.chance is None else app.chance(p)
 
+    def _resume(self, stall: frozenset[str]) -> None:
+        """A policy changed which destinations are stalled: the applications
+        of destinations no longer stalled are decided now, in review order."""
+        self._stall = stall
+        if self._stalled:
+            waiting, self._stalled = self._stalled, []
+            for app in waiting:
+                self._reviewed(app)
+
     def _reviewed(self, app: Application) -> None:
+        if self._stall and app.destination in self._stall:
+            self._stalled.append(app)  # no decision until a policy lifts the stall
+            return
         now = self.clock.now
         approved = app.source.decision() < self.approval_probability(app)
         outcome = "approved" if approved else "rejected"
@@ -270,7 +292,7 @@ class Authority:
     def licence_table(self, horizon: float) -> Table:
         """Every decided application, plus those still pending at the horizon."""
         queued = {a.id: s for s, q in enumerate(self.office.queues) for a in q}
-        for app in list(self.office.live.values()) + self.filer.quota_waiting:
+        for app in list(self.office.live.values()) + self.filer.quota_waiting + self._stalled:
             s = queued.get(app.id)
             if s is not None:  # waiting in stage s's queue at the horizon
                 app.wait[s] += horizon - app.arrived
