@@ -124,6 +124,8 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[output]": S.Output,
     "[markets]": markets.Markets,
     "[markets.items.NAME]": markets.Item,
+    "[markets.thrift]": markets.Thrift,
+    "[markets.destock]": markets.Destock,
 }
 TABLES = {**HAND_TABLES, **KINDS}
 

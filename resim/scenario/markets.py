@@ -9,10 +9,14 @@ these parameters drive are in ``resim/model/markets/rules.py``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from .distributions import Days
-from .types import Frozen, Name, Positive
+from .types import Fraction, Frozen, Name, Positive
+
+Tier = Literal["contract", "spot"]
 
 
 class Item(Frozen):
@@ -30,6 +34,28 @@ def _default_items() -> dict[str, dict[str, float]]:
             "Tb_oxide": {"china_cny_per_kg": 4825.0, "outside_usd_per_kg": 965.0}}
 
 
+class Thrift(Frozen):
+    """Thrifting: buyers redesign for less controlled content per vehicle
+    (magnet per vehicle here: every grade holds Dy and Tb) once the price
+    ratio they saw ``lag_days`` ago is high; never undone (facts §3: Japan's
+    magnet use per car fell 40% after 2011 and stayed down)."""
+
+    lag_days: Days = Field(default=180.0, ge=0.0, le=3650.0, description="days from a price to the redesign it causes")
+    per_doubling: Fraction = Field(default=0.1, description="share of content removed per doubling of the price ratio")
+    max_reduction: Fraction = Field(default=0.4, description="the most content thrifting removes (facts §3: -40%)")
+    tier: Tier = Field(default="contract", description="the price it reads: `contract` or `spot`")
+
+
+class Destock(Frozen):
+    """Destocking: buyers lower their order-up-to cover while the price
+    ratio (seen ``lag_days`` ago) is high, and raise it again when it falls."""
+
+    lag_days: Days = Field(default=0.0, ge=0.0, le=3650.0, description="days from a price to the cover it sets")
+    per_doubling: Fraction = Field(default=0.2, description="share of the target cover dropped per doubling of the price ratio")
+    max_cut: Fraction = Field(default=0.5, description="the largest share of the target cover dropped")
+    tier: Tier = Field(default="spot", description="the price it reads: `contract` or `spot`")
+
+
 class Markets(Frozen):
     """Spot and contract prices per item, in China and outside it."""
 
@@ -45,6 +71,14 @@ class Markets(Frozen):
     cny_per_usd: Positive = Field(default=7.2, ge=1.0, le=20.0, description="yuan per US dollar (assumption)")
     max_ratio: float = Field(default=50.0, gt=1.0, le=1000.0, allow_inf_nan=False,
                              description="spot stays within base / max_ratio and base * max_ratio")
+
+    thrift: Thrift | None = Field(default=None, description="buyers thrift when prices are high (off without it)")
+    destock: Destock | None = Field(default=None, description="buyers hold less cover when prices are high (off without it)")
+
+    @property
+    def responds(self) -> bool:
+        """Whether any actor reads prices during the run (else they are only observed)."""
+        return self.thrift is not None or self.destock is not None
 
     @model_validator(mode="after")
     def _stable(self) -> Markets:
