@@ -126,6 +126,7 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[markets.items.NAME]": markets.Item,
     "[markets.thrift]": markets.Thrift,
     "[markets.destock]": markets.Destock,
+    "[markets.supply]": markets.Supply,
 }
 TABLES = {**HAND_TABLES, **KINDS}
 

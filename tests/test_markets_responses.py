@@ -170,3 +170,65 @@ def test_destocking_holds_less_cover_while_prices_are_high(runs: dict[str, resim
     before = inv_on.index.get_level_values("day") <= first_rise
     np.testing.assert_allclose(inv_on[before], inv_off[before], rtol=1e-9)
     assert inv_on.sum() < inv_off.sum()
+
+
+# ---------------------------------------------------------------- supply outside China
+QUOTA = ROOT / "scenarios" / "quota_cut_2010.toml"
+
+
+def test_capacity_ramps_to_its_target_and_stays() -> None:
+    # ratio 8 (three doublings) x 0.25 = +75%, ramping 0.5 a year: reached after 1.5 years
+    s = responses.expanded(1.0, 8.0, 0.25, 1.0, 0.5, 365.0)
+    assert s == pytest.approx(1.5)
+    s = responses.expanded(s, 8.0, 0.25, 1.0, 0.5, 365.0)
+    assert s == pytest.approx(1.75)
+    assert responses.expanded(s, 1.0, 0.25, 1.0, 0.5, 365.0) == s  # the price falls: capacity stays
+    assert responses.expanded(1.0, 1e9, 0.25, 1.0, 100.0, 365.0) == pytest.approx(2.0)  # its bound
+
+
+@given(scale=st.floats(1.0, 11.0), ratio=st.floats(allow_nan=True, allow_infinity=True),
+       per=st.floats(0.0, 10.0), most=st.floats(0.0, 10.0), ramp=st.floats(1e-6, 100.0), days=st.floats(-1e4, 1e5))
+def test_capacity_never_falls_and_never_jumps(scale: float, ratio: float, per: float, most: float, ramp: float,
+                                              days: float) -> None:
+    s = responses.expanded(scale, ratio, per, most, ramp, days)
+    assert math.isfinite(s) and s >= scale
+    assert s <= max(scale, min(1.0 + most, scale + ramp * max(days, 0.0) / 365.0)) * (1 + 1e-12)
+
+
+@pytest.fixture(scope="module")
+def quota_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, resim.Results]:
+    d = tmp_path_factory.mktemp("supply")
+    out = {}
+    for name, lag in (("supply", 180), ("never", 3650)):
+        path = d / f"{name}.toml"
+        path.write_text(f'extends = "{QUOTA.as_posix()}"\n[markets]\n[markets.supply]\nlag_days = {lag}\n')
+        out[name] = resim.simulate(str(path), replications=2, workers=1, progress=False)
+    return out
+
+
+def test_supply_outside_china_answers_the_price_after_its_lag(quota_runs: dict[str, resim.Results]) -> None:
+    on, off = quota_runs["supply"], quota_runs["never"]
+
+    def outside_flows(res: resim.Results) -> pd.Series:
+        f = res.flows[res.flows["origin"] == "US"]
+        return f.groupby(["replication", "month"])["tonnes"].sum()
+
+    ratio = _outside(off)
+    first_rise = int(ratio[ratio > 1.0 + 1e-9].reset_index()["day"].min())
+    start = pd.Timestamp(on.scenario.scenario.start_date)
+    answered = (start + pd.Timedelta(days=first_rise + 180)).to_period("M")
+    a, b = outside_flows(on), outside_flows(off)
+    before = pd.PeriodIndex(a.index.get_level_values("month").astype(str), freq="M") < answered
+    np.testing.assert_allclose(a[before], b[before], rtol=1e-9)
+    assert a.sum() > b.sum() * 1.1
+
+
+def test_capacity_stays_within_its_bound_and_only_outside_china(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(f'extends = "{QUOTA.as_posix()}"\n[markets]\n[markets.supply]\nlag_days = 0\n'
+                    "per_doubling = 1\nmax_increase = 0.3\n")
+    model = Model(resim.load_scenario(str(path)), 0)
+    model.run()
+    scales = {a.name: (a.jurisdiction, a.capacity_scale) for a in model.actors if hasattr(a, "capacity_scale")}
+    assert all((s == 1.0) == (j == "CN") for j, s in scales.values()), scales
+    assert max(s for _, s in scales.values()) == pytest.approx(1.3)

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .distributions import Days
-from .types import Fraction, Frozen, Name, Positive
+from .types import Fraction, Frozen, Name, NonNeg, Positive
 
 Tier = Literal["contract", "spot"]
 
@@ -56,6 +56,23 @@ class Destock(Frozen):
     tier: Tier = Field(default="spot", description="the price it reads: `contract` or `spot`")
 
 
+class Supply(Frozen):
+    """Supply outside the controlling jurisdiction answers the price: mines,
+    separators and magnet makers there raise their capacity toward
+    ``1 + min(max_increase, per_doubling x log2 r)`` of their own, ``r`` the
+    outside-China price ratio ``lag_days`` before, by at most
+    ``ramp_per_year`` of their capacity a year; capacity built stays."""
+
+    lag_days: Days = Field(default=365.0, ge=0.0, le=3650.0,
+                           description="days from a price to the capacity it brings (restarts, expansions)")
+    per_doubling: NonNeg = Field(default=0.25, le=10.0,
+                                 description="capacity added per doubling of the price ratio, a share of its own")
+    max_increase: NonNeg = Field(default=1.0, le=10.0, description="the most capacity added, a share of its own")
+    ramp_per_year: Positive = Field(default=0.5, le=100.0,
+                                    description="the fastest capacity grows, a share of its own per year")
+    tier: Tier = Field(default="contract", description="the price it reads: `contract` or `spot`")
+
+
 class Markets(Frozen):
     """Spot and contract prices per item, in China and outside it."""
 
@@ -74,10 +91,12 @@ class Markets(Frozen):
 
     thrift: Thrift | None = Field(default=None, description="buyers thrift when prices are high (off without it)")
     destock: Destock | None = Field(default=None, description="buyers hold less cover when prices are high (off without it)")
+    supply: Supply | None = Field(default=None,
+                                  description="supply outside China grows when prices are high (off without it)")
 
     @property
-    def responds(self) -> bool:
-        """Whether any actor reads prices during the run (else they are only observed)."""
+    def buyers_respond(self) -> bool:
+        """Whether automakers read prices during the run (thrift, destock)."""
         return self.thrift is not None or self.destock is not None
 
     @model_validator(mode="after")

@@ -200,7 +200,7 @@ class Automaker(Assembly, Buyer):
         today, never more) and destock (a lower target cover) at the prices
         its market shows (``markets.Market.buyer_levels``)."""
         market = self.ctx.markets
-        if market is None or not market.cfg.responds:
+        if market is None or not market.cfg.buyers_respond:
             return
         content, self._cover_kept = market.buyer_levels(self.jurisdiction, day, self._content)
         if content != self._content:

@@ -23,7 +23,7 @@ from typing import Any
 from ..records import Table
 from . import responses
 from .book import PRICE_COLUMNS, base_usd, step_prices
-from .scarcity import MARKETS, market_of
+from .scarcity import MARKETS, OUTSIDE, market_of
 
 TIERS = ("contract", "spot")
 
@@ -43,6 +43,7 @@ class Market:
         self._bases = {(m, i): base_usd(item, m, cfg.cny_per_usd) for m in MARKETS for i, item in cfg.items.items()}
         # (market, item) -> (spots, contracts), one per observation day computed so far
         self._paths = {key: ([base], [base]) for key, base in self._bases.items()}
+        self._capacity: dict[str, tuple[float, float]] = {}  # producer -> (capacity scale, day last asked)
 
     # ------------------------------------------------------------ reading
     def market_of(self, jurisdiction: str) -> str:
@@ -82,6 +83,20 @@ class Market:
             ds = cfg.destock
             keep = responses.cover_kept(self.ratio(market, ds.tier, day - ds.lag_days), ds.per_doubling, ds.max_cut)
         return content, keep
+
+    def capacity_scale(self, producer: str, jurisdiction: str, day: float) -> float:
+        """A producer's capacity on ``day``, a share of its own
+        (``[markets.supply]``, ``responses.expanded``): 1 in the controlling
+        jurisdiction or without the table. The market keeps each producer's
+        scale and the day it last asked."""
+        sup = self.cfg.supply
+        if sup is None or jurisdiction == self.home:
+            return 1.0
+        scale, since = self._capacity.get(producer, (1.0, day))
+        scale = responses.expanded(scale, self.ratio(OUTSIDE, sup.tier, day - sup.lag_days), sup.per_doubling,
+                                   sup.max_increase, sup.ramp_per_year, day - since)
+        self._capacity[producer] = (scale, day)
+        return scale
 
     # ------------------------------------------------------------ working
     def sync(self) -> None:

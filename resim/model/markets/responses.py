@@ -30,6 +30,15 @@ def thrifted(content: float, ratio: float, per_doubling: float, max_reduction: f
     return min(content, 1.0 - bounded(ratio, per_doubling, max_reduction))
 
 
+def expanded(scale: float, ratio: float, per_doubling: float, max_increase: float, ramp_per_year: float,
+             days: float) -> float:
+    """Capacity (a share of its own) after ``days`` more days of answering
+    ``ratio``: toward ``1 + bounded(...)`` by at most ``ramp_per_year`` a
+    year, and never below ``scale`` (capacity built stays)."""
+    target = 1.0 + bounded(ratio, per_doubling, max_increase)
+    return max(scale, min(target, scale + ramp_per_year * max(days, 0.0) / 365.0))
+
+
 def cover_kept(ratio: float, per_doubling: float, max_cut: float) -> float:
     """The share of its target cover a buyer keeps at ``ratio`` (destocking)."""
     return 1.0 - bounded(ratio, per_doubling, max_cut)
