@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import resim
 from resim.model.markets import price_table, responses
+from resim.model.markets.book import step_prices
 from resim.model.replication import Model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,3 +233,30 @@ def test_capacity_stays_within_its_bound_and_only_outside_china(tmp_path: Path) 
     scales = {a.name: (a.jurisdiction, a.capacity_scale) for a in model.actors if hasattr(a, "capacity_scale")}
     assert all((s == 1.0) == (j == "CN") for j, s in scales.values()), scales
     assert max(s for _, s in scales.values()) == pytest.approx(1.3)
+
+
+@given(d0=st.floats(allow_nan=True, allow_infinity=True), s=st.floats(allow_nan=True, allow_infinity=True),
+       spot=st.floats(1e-3, 1e6), contract=st.floats(1e-3, 1e6), dt=st.floats(0.0, 365.0))
+def test_a_market_step_gives_finite_positive_prices_whatever_the_record_says(
+        d0: float, s: float, spot: float, contract: float, dt: float) -> None:
+    from resim.scenario.markets import Markets
+
+    cfg = Markets()
+    base = 280.0
+    new_spot, new_contract = step_prices(cfg, base, spot, contract, d0, s, dt)
+    assert math.isfinite(new_spot) and base / cfg.max_ratio <= new_spot <= base * cfg.max_ratio
+    assert math.isfinite(new_contract) and new_contract > 0.0
+
+
+def test_a_policy_changes_the_market_rules_from_its_day_only(tmp_path: Path) -> None:
+    # six_month_licences starts on 2025-04-04; the speed doubles on 2025-07-01 (day 88)
+    plain = _run(_scenario(tmp_path, "", "plain.toml"))
+    path = tmp_path / "policy.toml"
+    path.write_text(f'extends = "{SIX.as_posix()}"\n[markets]\n{FAST}\n[[policy]]\ndate = "2025-07-01"\n'
+                    'set = { "markets.speed_per_day" = 0.2 }\n')
+    changed = _run(path)
+    a, b = _outside(changed, "spot"), _outside(plain, "spot")
+    day = a.index.get_level_values("day")
+    np.testing.assert_allclose(a[day <= 84], b[day <= 84], rtol=1e-12)  # steps ended by the policy's day
+    assert not np.allclose(a[day > 91], b[day > 91])
+    pd.testing.assert_frame_equal(changed.timeseries, plain.timeseries)  # nobody responds: the chain is the same

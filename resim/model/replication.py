@@ -107,6 +107,8 @@ class Model:
             actor.on_policy(old, new, step.changes)
         for link in self.links:
             link.on_policy(old, new, step.changes)
+        if ctx.markets is not None:
+            ctx.markets.on_policy(new)
 
     def announce(self, step: PolicyStep) -> None:
         """A policy was announced today: actors that anticipate act on it."""

@@ -33,17 +33,34 @@ class Market:
 
     def __init__(self, ctx: Any, cfg: Any, buyers: list[Any]):
         self.ctx = ctx
-        self.cfg = cfg
+        self._cfg = cfg
         self.home: str = ctx.scenario.controls.jurisdiction
         self._buyers = {m: [b for b in buyers if market_of(b.jurisdiction, self.home) == m] for m in MARKETS}
         self._all = buyers
         days = ctx.clock.days
         step = int(cfg.step_days)
         self.days: list[int] = [*range(0, days, step), days]  # observation days
+        self._items = list(cfg.items)
         self._bases = {(m, i): base_usd(item, m, cfg.cny_per_usd) for m in MARKETS for i, item in cfg.items.items()}
         # (market, item) -> (spots, contracts), one per observation day computed so far
         self._paths = {key: ([base], [base]) for key, base in self._bases.items()}
         self._capacity: dict[str, tuple[float, float]] = {}  # producer -> (capacity scale, day last asked)
+
+    @property
+    def cfg(self) -> Any:
+        """The ``[markets]`` parameters in force (``on_policy``)."""
+        return self._cfg
+
+    def on_policy(self, new: Any) -> None:
+        """A policy swapped the scenario: when it changed ``[markets]``, the
+        steps that ended by now are worked under the old keys and later ones
+        under the new. The observation days, the items and their base prices
+        stay those the run started with (a policy cannot remove the table)."""
+        cfg = new.markets
+        if cfg is None or cfg == self._cfg:
+            return
+        self.sync()
+        self._cfg = cfg
 
     # ------------------------------------------------------------ reading
     def market_of(self, jurisdiction: str) -> str:
@@ -66,7 +83,7 @@ class Market:
 
     def ratio(self, market: str, tier: str, day: float) -> float:
         """The price ratio to base on ``day``, averaged over the items."""
-        items = self.cfg.items
+        items = self._items
         return sum(self.price_at(i, market, tier, day) / self._bases[(market, i)] for i in items) / len(items)
 
     def buyer_levels(self, jurisdiction: str, day: float, content: float) -> tuple[float, float]:
@@ -130,7 +147,7 @@ class Market:
         cfg = self.cfg
         for market in MARKETS:
             d0, s = self._means(market, a, b)
-            for item in cfg.items:
+            for item in self._items:
                 spots, contracts = self._paths[(market, item)]
                 spot, contract = step_prices(cfg, self._bases[(market, item)], spots[-1], contracts[-1], d0, s,
                                              float(b - a))
@@ -143,7 +160,7 @@ class Market:
         self.sync()
         table = Table(PRICE_COLUMNS)
         for market in MARKETS:
-            for item in self.cfg.items:
+            for item in self._items:
                 spots, contracts = self._paths[(market, item)]
                 for day, sp, co in zip(self.days, spots, contracts, strict=True):
                     table.append(day, market, item, "contract", co)
