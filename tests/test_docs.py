@@ -127,6 +127,7 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[markets.thrift]": markets.Thrift,
     "[markets.destock]": markets.Destock,
     "[markets.supply]": markets.Supply,
+    "[markets.reserves]": markets.Reserves,
 }
 TABLES = {**HAND_TABLES, **KINDS}
 

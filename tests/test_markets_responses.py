@@ -260,3 +260,37 @@ def test_a_policy_changes_the_market_rules_from_its_day_only(tmp_path: Path) -> 
     np.testing.assert_allclose(a[day <= 84], b[day <= 84], rtol=1e-12)  # steps ended by the policy's day
     assert not np.allclose(a[day > 91], b[day > 91])
     pd.testing.assert_frame_equal(changed.timeseries, plain.timeseries)  # nobody responds: the chain is the same
+
+
+# ---------------------------------------------------------------- stockpiles
+def _reserve_run(tmp_path: Path, per_doubling: float) -> resim.Results:
+    path = tmp_path / f"reserve_{per_doubling}.toml"
+    path.write_text(f'extends = "{SIX.as_posix()}"\n'
+                    '[[stockpiles]]\nname = "EU reserve"\njurisdiction = "EU"\ngrade = "N42SH"\ninitial_t = 300\n'
+                    'release_to = ["EU automaker", "US automaker"]\nrelease_below_days = 5\nrelease_t_per_day = 2\n'
+                    f'[markets]\n{FAST}[markets.reserves]\nlag_days = 14\nper_doubling = {per_doubling}\n'
+                    'max_increase = 3\n')
+    return resim.simulate(str(path), replications=2, workers=1, progress=False)
+
+
+def test_stockpiles_release_earlier_when_prices_are_high(tmp_path: Path) -> None:
+    on, off = _reserve_run(tmp_path, 1.0), _reserve_run(tmp_path, 0.0)
+
+    def released(res: resim.Results) -> pd.Series:
+        """Tonnes the reserve (the only actor in "EU") shipped, cumulated by month."""
+        f = res.flows[res.flows["origin"] == "EU"]
+        return f.groupby(["replication", "month"])["tonnes"].sum().groupby(level="replication").cumsum()
+
+    a, b = released(on).align(released(off), fill_value=0.0)
+    ratio = _outside(off, "spot")
+    first_rise = int(ratio[ratio > 1.0 + 1e-9].reset_index()["day"].min())
+    start = pd.Timestamp(on.scenario.scenario.start_date)
+    seen = (start + pd.Timedelta(days=first_rise + 14)).to_period("M")
+    before = pd.PeriodIndex(a.index.get_level_values("month").astype(str), freq="M") < seen
+    np.testing.assert_allclose(a[before], b[before], rtol=1e-9)
+    assert (a >= b - 1e-9).all()  # by every month at least as much released
+    assert (a > b + 1.0).any()
+
+
+def test_the_release_threshold_rises_with_the_price_up_to_its_bound() -> None:
+    assert [1.0 + responses.bounded(r, 0.5, 2.0) for r in (0.5, 1.0, 4.0, 64.0)] == [1.0, 1.0, 2.0, 3.0]

@@ -73,6 +73,19 @@ class Supply(Frozen):
     tier: Tier = Field(default="contract", description="the price it reads: `contract` or `spot`")
 
 
+class Reserves(Frozen):
+    """Stockpile releases answer the price: a stockpile tops up
+    an automaker whose cover is below ``release_below_days x (1 +
+    min(max_increase, per_doubling x log2 r))``, ``r`` that automaker's
+    market's price ratio ``lag_days`` before (a release decision)."""
+
+    lag_days: Days = Field(default=30.0, ge=0.0, le=3650.0, description="days from a price to the release it causes")
+    per_doubling: NonNeg = Field(default=0.5, le=10.0,
+                                 description="share added to `release_below_days` per doubling of the price ratio")
+    max_increase: NonNeg = Field(default=2.0, le=10.0, description="the most added, a share of `release_below_days`")
+    tier: Tier = Field(default="spot", description="the price it reads: `contract` or `spot`")
+
+
 class Markets(Frozen):
     """Spot and contract prices per item, in China and outside it."""
 
@@ -93,6 +106,8 @@ class Markets(Frozen):
     destock: Destock | None = Field(default=None, description="buyers hold less cover when prices are high (off without it)")
     supply: Supply | None = Field(default=None,
                                   description="supply outside China grows when prices are high (off without it)")
+    reserves: Reserves | None = Field(default=None,
+                                      description="stockpiles release earlier when prices are high (off without it)")
 
     @property
     def buyers_respond(self) -> bool:

@@ -101,6 +101,21 @@ class Market:
             keep = responses.cover_kept(self.ratio(market, ds.tier, day - ds.lag_days), ds.per_doubling, ds.max_cut)
         return content, keep
 
+    def release_scale(self, jurisdiction: str, day: float) -> float:
+        """How many times its ``release_below_days`` a stockpile tops up a
+        buyer of ``jurisdiction`` at on ``day`` (``[markets.reserves]``; 1 without it)."""
+        res = self.cfg.reserves
+        if res is None:
+            return 1.0
+        ratio = self.ratio(self.market_of(jurisdiction), res.tier, day - res.lag_days)
+        return 1.0 + responses.bounded(ratio, res.per_doubling, res.max_increase)
+
+    def next_price_seen(self, first: int, lag: float) -> int | None:
+        """The first day >= ``first`` on which a price ``lag`` days old may
+        differ from the day before's (an observation day plus ``lag``), or None."""
+        k = bisect.bisect_left(self.days, first - lag)
+        return math.ceil(self.days[k] + lag) if k < len(self.days) else None
+
     def capacity_scale(self, producer: str, jurisdiction: str, day: float) -> float:
         """A producer's capacity on ``day``, a share of its own
         (``[markets.supply]``, ``responses.expanded``): 1 in the controlling
