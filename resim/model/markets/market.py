@@ -134,8 +134,9 @@ class Market:
     def sync(self) -> None:
         """Work the steps whose days every automaker has worked (bringing
         them up to now first)."""
-        if len(self._paths_done()) >= len(self.days):
-            return
+        k = len(self._paths_done())
+        if k >= len(self.days) or self.days[k] > int(self.ctx.clock.now) + 1:
+            return  # every step is worked, or none can have ended: no automaker is touched
         rows = [b.daily_rows() for b in self._all]
         done = min((len(r[1]) for r in rows), default=self.ctx.clock.days)
         while (k := len(self._paths_done())) < len(self.days) and self.days[k] <= done:
