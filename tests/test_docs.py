@@ -125,6 +125,10 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[output]": S.Output,
     "[markets]": markets.Markets,
     "[markets.items.NAME]": markets.Item,
+    "[markets.thrift]": markets.Thrift,
+    "[markets.destock]": markets.Destock,
+    "[markets.supply]": markets.Supply,
+    "[markets.reserves]": markets.Reserves,
 }
 TABLES = {**HAND_TABLES, **KINDS}
 

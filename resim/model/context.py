@@ -220,4 +220,6 @@ class Context:
     ledger: Ledger
     records: Recorder
     licensing: Licensing | None = None
+    #: the run's market (``markets.Market``), only with ``[markets]``: prices by day
+    markets: Any = None
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

@@ -92,6 +92,9 @@ class Model:
         self.authority = Authority(ctx)
         ctx.licensing = self.authority
         self.actors, self.links = wiring.elaborate(ctx, self.authority)
+        cfg = scn.markets  # type: ignore[attr-defined]
+        if cfg is not None:
+            ctx.markets = markets.Market(ctx, cfg, [a for a in self.actors if a.kind.has_timeseries])
 
     def apply(self, step: PolicyStep) -> None:
         """Swap in the scenario a policy produced and tell everyone once."""
@@ -104,6 +107,8 @@ class Model:
             actor.on_policy(old, new, step.changes)
         for link in self.links:
             link.on_policy(old, new, step.changes)
+        if ctx.markets is not None:
+            ctx.markets.on_policy(new)
 
     def dismantle(self) -> None:
         """Break the finished model's reference cycles (actors, links and the
@@ -141,6 +146,8 @@ class Model:
         clock.run()
         for actor in self.actors:
             actor.finish()
+        if self.ctx.markets is not None:
+            self.ctx.markets.finish()
 
     def _entries(self) -> list[tuple[str, list[Any], np.ndarray]]:
         """Each automaker entry with its firms and their daily rows, an array
@@ -203,15 +210,10 @@ class Model:
         out["stocks"] = sum((a.stock_vec() for a in self.actors), self.ctx.elements.zeros())
         return out
 
-    def prices(self, timeseries: Table, automakers: list[dict[str, Any]]) -> Table | None:
-        """Spot and contract prices observed from the automakers' daily record
-        (``markets``), only when the scenario has ``[markets]``."""
-        cfg = self.loaded.scenario.markets  # type: ignore[attr-defined]
-        if cfg is None:
-            return None
-        home = self.loaded.scenario.controls.jurisdiction  # type: ignore[attr-defined]
-        where = {a["name"]: a["jurisdiction"] for a in automakers}
-        return markets.price_table(cfg, timeseries.data, where, home, self.ctx.clock.days)
+    def prices(self) -> Table | None:
+        """Spot and contract prices the run's market formed (``markets``), only
+        when the scenario has ``[markets]``."""
+        return None if self.ctx.markets is None else self.ctx.markets.table()
 
     def records(self, replication: int, runtime: float) -> Records:
         ctx = self.ctx
@@ -231,7 +233,7 @@ class Model:
             flows=ctx.records.flows,
             events=ctx.records.events,
             stages=self.authority.office.stage_table(horizon),
-            prices=self.prices(timeseries, automakers),
+            prices=self.prices(),
             ledger=self.ledger(),
             elements=ctx.elements.symbols,
             sim_events=ctx.clock.events_scheduled(),

@@ -9,10 +9,14 @@ these parameters drive are in ``resim/model/markets/rules.py``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from .distributions import Days
-from .types import Frozen, Name, Positive
+from .types import Fraction, Frozen, Name, NonNeg, Positive
+
+Tier = Literal["contract", "spot"]
 
 
 class Item(Frozen):
@@ -30,6 +34,58 @@ def _default_items() -> dict[str, dict[str, float]]:
             "Tb_oxide": {"china_cny_per_kg": 4825.0, "outside_usd_per_kg": 965.0}}
 
 
+class Thrift(Frozen):
+    """Thrifting: buyers redesign for less controlled content per vehicle
+    (magnet per vehicle here: every grade holds Dy and Tb) once the price
+    ratio they saw ``lag_days`` ago is high; never undone (facts §3: Japan's
+    magnet use per car fell 40% after 2011 and stayed down)."""
+
+    lag_days: Days = Field(default=180.0, ge=0.0, le=3650.0, description="days from a price to the redesign it causes")
+    per_doubling: Fraction = Field(default=0.1, description="share of content removed per doubling of the price ratio")
+    max_reduction: Fraction = Field(default=0.4, description="the most content thrifting removes (facts §3: -40%)")
+    tier: Tier = Field(default="contract", description="the price it reads: `contract` or `spot`")
+
+
+class Destock(Frozen):
+    """Destocking: buyers lower their order-up-to cover while the price
+    ratio (seen ``lag_days`` ago) is high, and raise it again when it falls."""
+
+    lag_days: Days = Field(default=0.0, ge=0.0, le=3650.0, description="days from a price to the cover it sets")
+    per_doubling: Fraction = Field(default=0.2, description="share of the target cover dropped per doubling of the price ratio")
+    max_cut: Fraction = Field(default=0.5, description="the largest share of the target cover dropped")
+    tier: Tier = Field(default="spot", description="the price it reads: `contract` or `spot`")
+
+
+class Supply(Frozen):
+    """Supply outside the controlling jurisdiction answers the price: mines,
+    separators and magnet makers there raise their capacity toward
+    ``1 + min(max_increase, per_doubling x log2 r)`` of their own, ``r`` the
+    outside-China price ratio ``lag_days`` before, by at most
+    ``ramp_per_year`` of their capacity a year; capacity built stays."""
+
+    lag_days: Days = Field(default=365.0, ge=0.0, le=3650.0,
+                           description="days from a price to the capacity it brings (restarts, expansions)")
+    per_doubling: NonNeg = Field(default=0.25, le=10.0,
+                                 description="capacity added per doubling of the price ratio, a share of its own")
+    max_increase: NonNeg = Field(default=1.0, le=10.0, description="the most capacity added, a share of its own")
+    ramp_per_year: Positive = Field(default=0.5, le=100.0,
+                                    description="the fastest capacity grows, a share of its own per year")
+    tier: Tier = Field(default="contract", description="the price it reads: `contract` or `spot`")
+
+
+class Reserves(Frozen):
+    """Stockpile releases answer the price: a stockpile tops up
+    an automaker whose cover is below ``release_below_days x (1 +
+    min(max_increase, per_doubling x log2 r))``, ``r`` that automaker's
+    market's price ratio ``lag_days`` before (a release decision)."""
+
+    lag_days: Days = Field(default=30.0, ge=0.0, le=3650.0, description="days from a price to the release it causes")
+    per_doubling: NonNeg = Field(default=0.5, le=10.0,
+                                 description="share added to `release_below_days` per doubling of the price ratio")
+    max_increase: NonNeg = Field(default=2.0, le=10.0, description="the most added, a share of `release_below_days`")
+    tier: Tier = Field(default="spot", description="the price it reads: `contract` or `spot`")
+
+
 class Markets(Frozen):
     """Spot and contract prices per item, in China and outside it."""
 
@@ -45,6 +101,18 @@ class Markets(Frozen):
     cny_per_usd: Positive = Field(default=7.2, ge=1.0, le=20.0, description="yuan per US dollar (assumption)")
     max_ratio: float = Field(default=50.0, gt=1.0, le=1000.0, allow_inf_nan=False,
                              description="spot stays within base / max_ratio and base * max_ratio")
+
+    thrift: Thrift | None = Field(default=None, description="buyers thrift when prices are high (off without it)")
+    destock: Destock | None = Field(default=None, description="buyers hold less cover when prices are high (off without it)")
+    supply: Supply | None = Field(default=None,
+                                  description="supply outside China grows when prices are high (off without it)")
+    reserves: Reserves | None = Field(default=None,
+                                      description="stockpiles release earlier when prices are high (off without it)")
+
+    @property
+    def buyers_respond(self) -> bool:
+        """Whether automakers read prices during the run (thrift, destock)."""
+        return self.thrift is not None or self.destock is not None
 
     @model_validator(mode="after")
     def _stable(self) -> Markets:

@@ -36,6 +36,7 @@ class Assembly:
     ctx: Any
     _demand: float
     _mix: np.ndarray
+    _content: float = 1.0  # magnet per vehicle as a share of cfg's (thrifting; _demand includes it)
 
     def _init_assembly(self, stock_t: float) -> None:
         self._stock = stock_t  # tonnes of kits (magnets usable in the mix's shares)
@@ -116,7 +117,7 @@ class Assembly:
         demand = self._demand
         _, dem, _, _, tpv = self._rows
         dem.extend([demand] * n)
-        tpv.extend([self.cfg.t_per_vehicle] * n)
+        tpv.extend([self.cfg.t_per_vehicle * self._content] * n)
         total = self._steady_days(n, demand) if demand > 0 else self._idle_days(n)
         if total > 0:
             self._stock -= total
@@ -197,7 +198,7 @@ class Assembly:
             self._stock -= use
             self._consumed(day, use, use * self._kit_el)
         self._track_shortage(day, short > 0)
-        return demand, use, short, cfg.t_per_vehicle * cut
+        return demand, use, short, cfg.t_per_vehicle * self._content * cut
 
     def _consumed(self, day: int, use: float, spent: np.ndarray) -> None:
         ledger = self.ctx.ledger

@@ -140,6 +140,8 @@ class Automaker(Assembly, Buyer):
         self.population = population if population is not None else Population(ctx, cfg)
         self.firm = firm
         self.name = self.population.firm_name(firm)
+        self._content = 1.0  # magnet per vehicle, a share of the entry's (thrifting lowers it)
+        self._cover_kept = 1.0  # share of the target cover kept (destocking lowers it)
         self._traits()
         self._mix = ctx.elements.zeros()  # set when the suppliers are connected
         self._initial_t = float(self.population.initial_days[firm]) * self._demand
@@ -166,7 +168,7 @@ class Automaker(Assembly, Buyer):
         pop, i = self.population, self.firm
         pop.refresh(self.cfg)
         self.demand_share = float(pop.share[i])
-        self._demand = self.cfg.demand_t * self.demand_share
+        self._demand = self.cfg.demand_t * self.demand_share * self._content
         self._target_days = float(pop.target_days[i])
 
     def on_policy(self, old: ScenarioBase, new: ScenarioBase, changes: Any) -> None:
@@ -186,11 +188,24 @@ class Automaker(Assembly, Buyer):
         """Review before the day's consumption (and after the day's arrivals)."""
         self.advance(day)
         self._recycle_due(day)
+        self._read_prices(day)
         self.review()
 
     def finish(self) -> None:
         super().finish()
         self._finish_recycling(self.ctx.clock.horizon)
+
+    def _read_prices(self, day: int) -> None:
+        """With ``[markets]`` responses: thrift (less magnet per vehicle from
+        today, never more) and destock (a lower target cover) at the prices
+        its market shows (``markets.Market.buyer_levels``)."""
+        market = self.ctx.markets
+        if market is None or not market.cfg.buyers_respond:
+            return
+        content, self._cover_kept = market.buyer_levels(self.jurisdiction, day, self._content)
+        if content != self._content:
+            self._content = content
+            self._traits()
 
     # ---------------------------------------------------------------- ordering
     def demand_now(self) -> float:
@@ -232,7 +247,7 @@ class Automaker(Assembly, Buyer):
         lead = self._lead_estimate() if ad is not None else None
         if lead is not None:
             days = max(days, min(ad.max_days, lead + cfg.review_days + ad.safety_days))
-        return days * self.demand_now() * self._mix
+        return days * self._cover_kept * self.demand_now() * self._mix
 
     def _lead_estimate(self) -> float | None:
         """Lead times seen (smoothed); with ``censored``, at least the age of

@@ -124,7 +124,7 @@ class MagnetMaker(Plant):
         makes ``min(days x capacity, what the oxides allow, what is wanted)``.
         Output comes in the mix's shares, so what is wanted is what the most
         wanted grade needs (the others are co-products)."""
-        cap = self.cfg.capacity_t_per_day
+        cap = self.cfg.capacity_t_per_day * self.capacity_scale
         by_bom = float(np.min(self._oxide[self._needs] / self.bom[self._needs]))
         mix, makes = self.mix, self._makes
         wanted_g = self.open_qty + self.cfg.finished_stock_days * cap * mix - self._magnets
@@ -137,7 +137,7 @@ class MagnetMaker(Plant):
 
     # buying oxides (element vectors of the grade's bill of materials)
     def target(self) -> np.ndarray:
-        return self.cfg.target_days * self.cfg.capacity_t_per_day * self.bom
+        return self.cfg.target_days * (self.cfg.capacity_t_per_day * self.capacity_scale) * self.bom
 
     def position(self) -> np.ndarray:
         return self._oxide + self.on_order

@@ -87,6 +87,7 @@ class Mine(Supplier):
 
     def duty(self, day: int) -> None:
         self.advance(day + 1)
+        self.read_prices(day)
         self.dispatch()
 
     def work_days(self, first: int, end: int) -> None:
@@ -106,7 +107,7 @@ class Mine(Supplier):
         year = self.ctx.calendar.year_of(day)
         if year != self._year:
             self._year, self._year_output = year, 0.0
-        out = days * self.cfg.output_t_per_day
+        out = days * self.cfg.output_t_per_day * self.capacity_scale
         quota = self.cfg.annual_quota_t
         if quota is not None:
             out = max(0.0, min(out, quota - self._year_output))

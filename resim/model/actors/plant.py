@@ -17,6 +17,7 @@ class Plant(Buyer, Supplier):
 
     def duty(self, day: int) -> None:
         self.advance(day + 1)
+        self.read_prices(day)
         if day % self.period("review_days") == 0:
             self.review()
         if day % self.period("dispatch_days") == 0:

@@ -62,7 +62,7 @@ class Separator(Plant):
         (or all of it) in that mix."""
         if self._conc_mass <= 0:
             return
-        f = min(1.0, days * self.cfg.capacity_t_per_day / self._conc_mass)
+        f = min(1.0, days * (self.cfg.capacity_t_per_day * self.capacity_scale) / self._conc_mass)
         vec = self._conc_vec * f
         self._conc_mass -= self._conc_mass * f
         self._conc_vec = self._conc_vec - vec
@@ -72,7 +72,7 @@ class Separator(Plant):
 
     # buying concentrate (tonnes)
     def target(self) -> float:
-        return self.cfg.target_days * self.cfg.capacity_t_per_day
+        return self.cfg.target_days * (self.cfg.capacity_t_per_day * self.capacity_scale)
 
     def position(self) -> float:
         return self._conc_mass + self.on_order

@@ -88,11 +88,21 @@ class Stockpile(Actor):
         it forward - a policy, a release refused and returned - re-plans."""
         if self._magnets <= 1e-12:
             return None  # nothing to release until something comes back
-        threshold = self.cfg.release_below_days
-        days = [link.customer.first_day_cover_may_fall_below(threshold, link.in_flight, first)
-                for link in self.customers]
+        days: list[int | None] = [
+            link.customer.first_day_cover_may_fall_below(self._threshold(link, first), link.in_flight, first)
+            for link in self.customers]
+        market = self.ctx.markets
+        if market is not None and market.cfg.reserves is not None:
+            days.append(market.next_price_seen(first, market.cfg.reserves.lag_days))
         days = [d for d in days if d is not None]
         return min(days) if days else None
+
+    def _threshold(self, link: Any, day: float) -> float:
+        """``release_below_days``, raised while prices are high (``[markets.reserves]``)."""
+        market = self.ctx.markets
+        if market is None or market.cfg.reserves is None:
+            return self.cfg.release_below_days
+        return self.cfg.release_below_days * market.release_scale(link.customer.jurisdiction, day)
 
     def duty(self, day: int) -> None:
         self.release()
@@ -102,10 +112,11 @@ class Stockpile(Actor):
         stockpile already sent) is below ``release_below_days``; a firm of a
         population gets its share of ``release_t_per_day``."""
         cfg = self.cfg
+        now = self.ctx.clock.now
         for link in self.customers:
             if self._magnets <= 1e-12:
                 return
-            if link.customer.cover_days(link.in_flight) >= cfg.release_below_days:
+            if link.customer.cover_days(link.in_flight) >= self._threshold(link, now):
                 continue
             qty = min(cfg.release_t_per_day * link.customer.demand_share, self._magnets)
             self._magnets -= qty

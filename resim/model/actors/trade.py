@@ -44,6 +44,16 @@ class Supplier(Actor):
         """List price of what it sells (0 where prices are not modelled)."""
         return 0.0
 
+    #: Output capacity as a share of its parameters' (``[markets.supply]`` raises it outside China).
+    capacity_scale = 1.0
+
+    def read_prices(self, day: int) -> None:
+        """With ``[markets.supply]``: the capacity the market's prices bring
+        from the day after ``day`` (``markets.Market.capacity_scale``)."""
+        market = self.ctx.markets
+        if market is not None and market.cfg.supply is not None:
+            self.capacity_scale = market.capacity_scale(self.name, self.jurisdiction, day)
+
     def serves_home_first(self) -> bool:
         """Whether customers in its own jurisdiction are served first."""
         return False

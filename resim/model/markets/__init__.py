@@ -2,13 +2,16 @@
 formed from scarcity (``[markets]``, off by default).
 
 ``rules.py`` holds the price rules (pure functions, tested against theory),
-``scarcity.py`` reads each market's demand and supply from the automakers'
-daily record, and ``book.py`` runs the rules over the run's days into the
-price table (``prices.parquet``). Prices do not feed back into the chain yet:
-they are observed from it, so a run's other records are those of the same run
-without markets.
+``market.py`` the run's market: it forms prices on a fixed step from the
+automakers' record as the run goes, and actors read them
+(``ctx.markets.price(item, market, tier)``); ``responses.py`` holds what
+buyers do at a price (thrifting, destocking), each off unless its table is
+given. ``book.py`` holds the step and the same rules run after the run over
+its record (``scarcity.py``), the reference the market equals when nobody
+responds: a run's other records are then those of the run without markets.
 """
 
 from .book import PRICE_COLUMNS, price_table
+from .market import Market
 
-__all__ = ["PRICE_COLUMNS", "price_table"]
+__all__ = ["PRICE_COLUMNS", "Market", "price_table"]
