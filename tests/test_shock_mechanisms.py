@@ -152,3 +152,74 @@ def test_bad_customs_values_are_one_line_errors(tmp_path: Path, table: dict[str,
     src = tmp_path / "c.toml"
     src.write_text(dumps(d))
     assert_one_line_error(cli("validate", str(src)), key, value)
+
+
+# ------------------------------------------------------------ learning from an event
+
+LEARNER = {"safety_days": 60, "censored": True, "reviews": True}
+
+
+def learning(starts: Any = None, learn: bool = True, **changes: Any) -> dict[str, Any]:
+    """TWO_GRADES with lean targets (40-60 days) that learning would raise."""
+    d = two_grades(**{"automakers[0].target_days": {"dist": "uniform", "low": 40, "high": 60},
+                      "automakers[0].initial_inventory_days": 60, **changes})
+    if learn:
+        d["automakers"][0]["adaptive_target"] = {**LEARNER, **({} if starts is None else {"starts": starts})}
+    return d
+
+
+def targets(src: dict[str, Any]) -> list[tuple[float, str, float]]:
+    """Every firm's order-up-to target (tonnes) at each of its reviews."""
+    m = Model(load(src), 0)
+    log: list[tuple[float, str, float]] = []
+    for actor in m.actors:
+        if actor.kind.table == "automakers":
+            target = actor.target
+
+            def logged(actor: Any = actor, target: Any = target) -> Any:
+                t = target()
+                log.append((m.ctx.clock.now, actor.name, float(t.sum())))
+                return t
+
+            actor.target = logged  # type: ignore[method-assign]
+    m.run()
+    return log
+
+
+def _split(log: list[tuple[float, str, float]], day: float) -> tuple[list[Any], list[Any]]:
+    return [r for r in log if r[0] < day], [r for r in log if r[0] >= day]
+
+
+@pytest.mark.parametrize(("starts", "day"), [("2025-05-24", 50.0), ("controls_in_force", 20.0),
+                                             ("controls_announced", 12.0)])
+def test_before_learning_starts_every_target_is_the_files(starts: str, day: float) -> None:
+    """Same seed, learning from ``starts`` vs no learning: every firm's target
+    is the same at every review before the start, and larger for some firm
+    after it (learning only raises targets); learning from day 0 raises
+    them before the start already."""
+    extra = {"policy[0].announced": "2025-04-16"} if starts == "controls_announced" else {}
+    plain = targets(learning(learn=False, **extra))
+    late = targets(learning(starts, **extra))
+    early = targets(learning(**extra))
+    before, after = _split(late, day)
+    plain_before, plain_after = _split(plain, day)
+    assert len(before) > 30 and before == plain_before
+    assert all(a[2] >= p[2] - 1e-9 for a, p in zip(after, plain_after, strict=False))
+    assert any(a[2] > p[2] * 1.2 for a, p in zip(after, plain_after, strict=False))
+    assert any(e[2] > p[2] * 1.2 for e, p in zip(_split(early, day)[0], plain_before, strict=True))
+
+
+def test_learning_from_an_event_that_never_comes_never_learns() -> None:
+    never = learning("controls_in_force")
+    never["policy"] = [{"day": 20, "set": {"licensing.approval_rate": 1.0}}]
+    plain = learning(learn=False)
+    plain["policy"] = never["policy"]
+    assert targets(never) == targets(plain)
+
+
+@pytest.mark.parametrize("value", ["controls", "2025-13-01", 5])
+def test_bad_learning_starts_are_one_line_errors(tmp_path: Path, value: Any) -> None:
+    src = tmp_path / "l.toml"
+    src.write_text(dumps(learning(value)))
+    assert_one_line_error(cli("validate", str(src)), "automakers[EU].adaptive_target.starts",
+                          "controls_announced")
