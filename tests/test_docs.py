@@ -107,6 +107,7 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[scenario]": S.ScenarioMeta,
     "[controls]": S.Controls,
     "[[controls.general_licences]]": S.GeneralLicenceGrant,
+    "[controls.customs]": S.Customs,
     "[licensing]": S.Licensing,
     "rework": S.Rework,
     "background": S.Background,

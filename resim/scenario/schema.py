@@ -80,6 +80,22 @@ class GeneralLicenceGrant(Frozen):
         return self
 
 
+class Customs(Frozen):
+    """Customs treatment of goods that need no licence: in April-May 2025
+    Chinese customs cleared every NdFeB magnet under one HS code, so magnets
+    of Dy/Tb-free grades waited too while exporters proved they held no
+    controlled element (facts.md §1). Each such parcel is held with
+    probability ``share_held`` for a ``delay`` drawn per parcel; a
+    ``[[policy]]`` sets the table at a date and lifts it with
+    ``share_held = 0``."""
+
+    share_held: Fraction
+    delay: Distribution
+    #: The products whose uncontrolled parcels share a customs code with controlled ones.
+    products: list[Literal["concentrate", "oxide", "magnet"]] = Field(default_factory=lambda: ["magnet"],
+                                                                       min_length=1)
+
+
 class Controls(Frozen):
     """Export controls of one jurisdiction (China's since 2025-04-04)."""
 
@@ -99,6 +115,8 @@ class Controls(Frozen):
     general_licence_exporters: list[Name] = Field(default_factory=list)
     #: General licences for some customers of an exporter (``[[controls.general_licences]]``).
     general_licences: list[GeneralLicenceGrant] = Field(default_factory=list)
+    #: Uncontrolled parcels of a controlled product held at customs (``[controls.customs]``).
+    customs: Customs | None = None
 
 
 class Stage(Frozen):

@@ -28,6 +28,7 @@ from ...scenario import registry
 from ...scenario.chain import BuyerTable
 from ...scenario.distributions import Distribution
 from ...scenario.types import Fraction, NonNeg, Positive, Whole, param
+from ...scenario.units import date_to_day
 from ..products import MAGNET
 from ..shipping import Link, Order, Shipment
 from .assembly import Assembly
@@ -45,6 +46,11 @@ _LEVERS = "see [mitigation levers](#mitigation-levers)"
 
 def _constant(value: float) -> dict[str, Any]:
     return {"dist": "constant", "value": value}
+
+
+def _controlled(scn: Any) -> bool:
+    """Whether controls are in force in the scenario ``scn``."""
+    return bool(scn.controls.licence_mode != "none")
 
 
 class AutomakerTable(BuyerTable):
@@ -148,6 +154,8 @@ class Automaker(Assembly, Buyer):
         self._lead_ewma: float | None = None  # observed order-to-arrival days
         self._open: deque[Order] = deque()  # orders not yet arrived, oldest first (adaptive_target.censored)
         self._anticipate_until = -1.0  # raise the target until this day (an announced policy)
+        on = 0.0 if _controlled(ctx.scenario) else math.inf
+        self._events = {"controls_announced": on, "controls_in_force": on}  # days they happened
         self.reference_price = 0.0
 
     def elaborate(self) -> None:
@@ -174,6 +182,8 @@ class Automaker(Assembly, Buyer):
     def on_policy(self, old: ScenarioBase, new: ScenarioBase, changes: Any) -> None:
         super().on_policy(old, new, changes)
         self._traits()
+        if not _controlled(old) and _controlled(new):
+            self._happened("controls_in_force", "controls_announced")
 
     def approval_chance(self, p: float) -> float:
         """This firm's chance of approval when the rate in force is ``p``."""
@@ -244,10 +254,24 @@ class Automaker(Assembly, Buyer):
         if now < self._anticipate_until:
             days += cfg.anticipation.extra_days
         ad = cfg.adaptive_target
-        lead = self._lead_estimate() if ad is not None else None
+        lead = self._lead_estimate() if ad is not None and self._learning(ad, now) else None
         if lead is not None:
             days = max(days, min(ad.max_days, lead + cfg.review_days + ad.safety_days))
         return days * self._cover_kept * self.demand_now() * self._mix
+
+    def _learning(self, ad: Any, now: float) -> bool:
+        """Whether the target learns today (``adaptive_target.starts``)."""
+        starts = ad.starts
+        if starts is None:
+            return True
+        if isinstance(starts, str):
+            return now >= self._events[starts]
+        return now >= date_to_day(self.ctx.scenario.scenario.start_date, starts)  # type: ignore[attr-defined]
+
+    def _happened(self, *events: str) -> None:
+        now = self.ctx.clock.now
+        for event in events:
+            self._events[event] = min(self._events[event], now)
 
     def _lead_estimate(self) -> float | None:
         """Lead times seen (smoothed); with ``censored``, at least the age of
@@ -281,7 +305,10 @@ class Automaker(Assembly, Buyer):
             self._learn(review_days + link.mean_transit)
 
     def on_announcement(self, step: Any) -> None:
-        """Anticipating firms raise their target until the policy's day."""
+        """Anticipating firms raise their target until the policy's day; an
+        announcement of controls is an event learning may start at."""
+        if _controlled(step.scenario) and not _controlled(self.ctx.scenario):
+            self._happened("controls_announced")
         if self.population.anticipates(self.firm):
             self._anticipate_until = max(self._anticipate_until, step.day)
 

@@ -13,6 +13,8 @@ applications are decided, and what a decision does.
   ``partial_approval`` a shipment licence may grant only part of the tonnes.
 * ``annual_quota_t``: tonnes licensed per calendar year; once spent, new
   applications wait for 1 January (``filing.py``).
+* ``[controls.customs]``: parcels that need no licence but share a customs
+  code with controlled ones may be held at the border (``customs.py``).
 
 The review itself (stages, reviewers, rework) is ``office.py``; this module
 routes parcels and orders, decides applications and keeps the records.
@@ -30,6 +32,7 @@ from ..kernel import NORMAL
 from ..records import Table
 from ..shipping import Link, Order, Shipment
 from . import controls
+from .customs import Customs
 from .filing import Filer
 from .general import GeneralLicensing
 from .licences import LicenceBook
@@ -94,6 +97,7 @@ class Authority:
         self.general = GeneralLicensing(ctx, self.filer, self.book)
         self.shipments = ShipmentLicensing(ctx, self.filer, self._file_anew)
         self.held = self.shipments.held  # per-shipment parcels awaiting their own licence
+        self.customs = Customs(ctx)  # parcels that need no licence, held at the border for a while
         self.background = SourceStreams(ctx.streams, "licensing/background", lic)
         self._bg_gap = ctx.streams.uniforms("licensing/background/arrivals").draw
         self._bg_running = False
@@ -184,9 +188,10 @@ class Authority:
         return controls.needs_licence(self.params.controls, self.ctx.elements.controlled_mask, shp)
 
     def request(self, shp: Shipment) -> None:
-        """A parcel is ready on its link: ship it, or hold it for a licence."""
+        """A parcel is ready on its link: ship it (after customs), or hold it
+        for a licence."""
         if not self.needs_licence(shp):
-            shp.link.depart(shp)
+            self.customs.clear(shp)
             return
         kind = controls.licence_kind(self.params.controls, shp.link)
         if kind == "per_shipment" or self.shipments.has_order_licence(shp):
