@@ -462,7 +462,7 @@ def test_a_posterior_the_scenario_cannot_take_is_refused_before_any_run(tmp_path
 def test_the_calibrated_scenario_file_is_toml_a_run_reads(tmp_path: Path, tiny_toml: Path) -> None:
     """The small fits above write no files; this one goes through the command
     with a predictive check on the tiny chain and a tied key."""
-    rows = [f"{o.series},{o.period.text},{o.value},,x,y" for o in observe({"licensing.approval_rate": 0.5}, 3,
+    rows = [f"{o.series},{o.period.text},{o.value},,t,y" for o in observe({"licensing.approval_rate": 0.5}, 3,
                                                                           months=MONTHS[1:3])]
     obs = write_csv(tmp_path / "obs.csv", rows)
     out = tmp_path / "out"

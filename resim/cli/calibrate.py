@@ -163,8 +163,9 @@ def _check_time(args: argparse.Namespace, loaded: Any) -> None:
     from ..experiment.budget import time_budget
     from ..experiment.replications import default_workers
 
-    total = args.budget * (args.coverage or 1)
-    what = f"--coverage {args.coverage} x --budget {args.budget}" if args.coverage else f"--budget {args.budget}"
+    fits = getattr(args, "coverage", None)  # ``--coverage K``: K fits of --budget each
+    total = args.budget * (fits or 1)
+    what = f"--coverage {fits} x --budget {args.budget}" if fits else f"--budget {args.budget}"
     line = time_budget(loaded, total, args.workers or default_workers(), args.max_hours,
                        what=f"{what} simulations")
     if line and not args.quiet:
