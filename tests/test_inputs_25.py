@@ -157,8 +157,11 @@ def test_a_large_feasible_run_starts_and_stops_on_ctrl_c_within_seconds(tmp_path
     src.write_text(dumps(small_chain(**{"automakers[0].firms": 20_000})))
     p = subprocess.Popen([sys.executable, "-m", "resim", "run", str(src), "-n", "4", "--workers", "2",
                           "--out", str(tmp_path / "out")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)
-    assert p.poll() is None, p.communicate()  # it started: under --max-hours
+    from procs import wait_for
+
+    # it started (under --max-hours): the run folder's lock is held, and the process still runs
+    wait_for(lambda: (tmp_path / ".out.lock").exists() or p.poll() is not None, "the run's lock")
+    assert p.poll() is None, p.communicate()
     t0 = time.perf_counter()
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
