@@ -7,7 +7,8 @@ applications are decided, and what a decision does.
 * ``general``: a licence per exporter-customer pair lasting ``lifetime_days``
   (``general.py``); ``general_licence_exporters`` get general licences while
   the others file per shipment (the December 2025 regime).
-* Decisions use the rates in force *when the decision is made*; a rejected
+* Decisions use the rates in force *when the decision is made* (with
+  ``approval_path``, the base rate of that day: ``approval.py``); a rejected
   exporter resubmits after ``resubmit_days`` up to ``max_attempts``; a final
   rejection returns the goods and cancels the customer's order. With
   ``partial_approval`` a shipment licence may grant only part of the tonnes.
@@ -32,6 +33,7 @@ from ..kernel import NORMAL
 from ..records import Table
 from ..shipping import Link, Order, Shipment
 from . import controls
+from .approval import RatePath
 from .customs import Customs
 from .filing import Filer
 from .general import GeneralLicensing
@@ -101,6 +103,7 @@ class Authority:
         self._table = Table(licence_columns(self.stage_names))
         self._append = [self._table.data[c].append for c in self._table.columns]
         self._approval: dict[tuple[str, str], float] = {}
+        self._path: RatePath | None = None  # the approval path in force, if any (made when first used)
 
     @property
     def params(self) -> Any:
@@ -120,6 +123,7 @@ class Authority:
         ctl, old_ctl = new.controls, old.controls  # type: ignore[attr-defined]
         lic, old_lic = new.licensing, old.licensing  # type: ignore[attr-defined]
         self._approval.clear()
+        self._path = None
         if lic.extra_working_days != old_lic.extra_working_days:
             self.office.calendar = _calendar(new)  # services already running keep their end
         self.office.apply(lic)
@@ -228,12 +232,24 @@ class Authority:
         p = self._approval.get(key)
         if p is None:  # rates in force now (the cache is emptied by ``on_policy``)
             lic = self.params.licensing
-            p = lic.approval_rate
-            p *= lic.approval_by_destination.get(app.destination, 1.0)
-            p *= lic.approval_by_end_use.get(app.end_use, 1.0)  # type: ignore[call-overload]
-            p = self._approval[key] = min(1.0, p)
+            if lic.approval_path:  # the base rate moves: not cached
+                p = self._times_multipliers(app, lic, self._path_rate(lic))
+            else:
+                p = self._approval[key] = self._times_multipliers(app, lic, lic.approval_rate)
         # a firm's own chance at this rate (its approval propensity)
         return p if app.chance is None else app.chance(p)
+
+    @staticmethod
+    def _times_multipliers(app: Application, lic: Any, p: float) -> float:
+        p *= lic.approval_by_destination.get(app.destination, 1.0)
+        p *= lic.approval_by_end_use.get(app.end_use, 1.0)
+        return min(1.0, p)
+
+    def _path_rate(self, lic: Any) -> float:
+        """The base rate today on ``approval_path``."""
+        if self._path is None:
+            self._path = RatePath(lic.approval_path, self.params.scenario.start_date)
+        return self._path(self.clock.now)
 
     def _reviewed(self, app: Application) -> None:
         now = self.clock.now
