@@ -109,6 +109,7 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[[controls.general_licences]]": S.GeneralLicenceGrant,
     "[controls.customs]": S.Customs,
     "[licensing]": S.Licensing,
+    "approval_path": S.RatePoint,
     "rework": S.Rework,
     "background": S.Background,
     "[[licensing.stages]]": S.Stage,

@@ -223,3 +223,89 @@ def test_bad_learning_starts_are_one_line_errors(tmp_path: Path, value: Any) -> 
     src.write_text(dumps(learning(value)))
     assert_one_line_error(cli("validate", str(src)), "automakers[EU].adaptive_target.starts",
                           "controls_announced")
+
+
+# ------------------------------------------------------------ approval paths and review tails
+
+def office_only(horizon: float, per_day: float, duration: Any, **licensing: Any) -> dict[str, Any]:
+    """The review office alone under Poisson background load, one stage with
+    infinite reviewers (no queue: a file's review time is its draw)."""
+    return {"scenario": {"name": "office", "start_date": "2025-04-04", "horizon": horizon, "replications": 1,
+                         "seed": 3},
+            "licensing": {"approval_rate": 0.5, "background": {"applications_per_day": per_day},
+                          "stages": [{"name": "review", "reviewers": "inf", "duration": duration}], **licensing}}
+
+
+def decisions(src: dict[str, Any]) -> Any:
+    m = Model(load(src), 0)
+    m.run()
+    lic = m.records(0, 0.0).licences.frame()
+    return lic[lic.outcome != "pending"]
+
+
+RAMP = [{"date": "2025-05-24", "rate": 0.2}, {"date": "2025-07-13", "rate": 0.8},   # days 50 and 100
+        {"date": "2025-08-02", "rate": 0.8}, {"date": "2025-08-02", "rate": 0.4}]   # a step at day 120
+
+
+def ramp(t: float) -> float:
+    return float(np.interp(t, [50, 100], [0.2, 0.8])) if t < 120 else 0.4
+
+
+def test_the_approved_share_follows_the_approval_path() -> None:
+    """Decisions in each 10-day window approve with the path's mean rate over
+    it (linear in the ramp, flat outside, a step at day 120): binomial, 4 sd.
+    ``approval_rate`` (0.5) is not used."""
+    lic = decisions(office_only(160, 150, 2.0, approval_path=RAMP))
+    for lo in range(10, 160, 10):
+        window = lic[(lic.decided_day >= lo) & (lic.decided_day < lo + 10)]
+        n = len(window)
+        p = float(np.mean([ramp(t) for t in np.linspace(lo, lo + 10, 201)]))
+        got = (window.outcome == "approved").mean()
+        assert n > 1000 and abs(got - p) <= 4 * np.sqrt(p * (1 - p) / n), (lo, got, p)
+
+
+def test_the_path_moves_approvals_only_and_multipliers_still_apply() -> None:
+    """Same seed, with and without a flat path at the file's rate: the same
+    decisions (the path draws nothing); a destination multiplier of 0.5
+    halves the path's rate."""
+    plain = decisions(office_only(60, 50, 2.0))
+    flat = decisions(office_only(60, 50, 2.0, approval_path=[{"day": 0, "rate": 0.5}]))
+    assert plain.outcome.tolist() == flat.outcome.tolist()
+    half = decisions(office_only(60, 200, 2.0, approval_path=[{"day": 0, "rate": 0.8}],
+                                 approval_by_destination={"other": 0.5}))
+    n, got = len(half), (half.outcome == "approved").mean()
+    assert abs(got - 0.4) <= 4 * np.sqrt(0.24 / n)
+
+
+def test_review_times_take_a_tail_past_the_statutory_cap_from_a_mixture() -> None:
+    """Review-stage durations accept a mixture: 60% within 30-45 days and 40%
+    a lognormal tail (mean 70, cv 0.5). The share of reviews longer than 45
+    days and the mean match the mixture's CDF and mean (binomial and CLT,
+    4 sd; files submitted early enough that all are decided)."""
+    from scipy import stats
+
+    tail = {"dist": "lognormal", "mean": 70.0, "cv": 0.5}
+    mix = {"dist": "mixture", "parts": [{"dist": "uniform", "low": 30, "high": 45}, tail], "weights": [0.6, 0.4]}
+    lic = decisions(office_only(400, 40, mix))
+    early = lic[lic.submitted_day < 100]
+    took = (early.decided_day - early.submitted_day).to_numpy()
+    assert len(early) > 3000
+    sigma = np.sqrt(np.log(1 + 0.5**2))
+    p_long = 0.4 * stats.lognorm(sigma, scale=70.0 / np.sqrt(1 + 0.5**2)).sf(45.0)
+    n = len(took)
+    assert abs((took > 45.0).mean() - p_long) <= 4 * np.sqrt(p_long * (1 - p_long) / n)
+    mean = 0.6 * 37.5 + 0.4 * 70.0
+    var = 0.6 * (15**2 / 12 + 37.5**2) + 0.4 * (35.0**2 + 70.0**2) - mean**2
+    assert abs(took.mean() - mean) <= 4 * np.sqrt(var / n)
+
+
+@pytest.mark.parametrize(("path", "key", "value"), [
+    ([{"day": 5, "rate": 1.2}], "licensing.approval_path[0].rate", "1.2"),
+    ([{"day": 5, "rate": 0.2}, {"day": 3, "rate": 0.4}], "licensing.approval_path", "time order"),
+    ([{"day": 5, "rate": 0.2}, {"date": "2025-06-01", "rate": 0.4}], "licensing.approval_path", "not both"),
+    ([{"rate": 0.2}], "licensing.approval_path[0]", "exactly one of date or day"),
+])
+def test_bad_approval_paths_are_one_line_errors(tmp_path: Path, path: list[Any], key: str, value: str) -> None:
+    src = tmp_path / "p.toml"
+    src.write_text(dumps(office_only(30, 1, 2.0, approval_path=path)))
+    assert_one_line_error(cli("validate", str(src)), key, value)

@@ -17,7 +17,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from .distributions import Days, Distribution, DistSpec
 from .types import (
@@ -156,8 +156,38 @@ def _default_stages() -> list[dict[str, Any]]:
     ]
 
 
+class RatePoint(Frozen):
+    """One point of an approval path: the rate at a date (or day)."""
+
+    date: ISODate | None = None
+    day: Days | None = None
+    rate: Fraction
+
+    @model_validator(mode="after")
+    def _when(self) -> RatePoint:
+        if (self.date is None) == (self.day is None):
+            raise ValueError("give exactly one of date or day")
+        return self
+
+
+def _path(points: list[RatePoint]) -> list[RatePoint]:
+    """Points all dated or all by day, in time order (equal times make a step)."""
+    if len({p.date is None for p in points}) > 1:
+        raise ValueError("give every point a date or every point a day, not both")
+    times = [p.date if p.date is not None else p.day for p in points]
+    for i in range(1, len(times)):
+        if times[i] < times[i - 1]:  # type: ignore[operator]
+            raise ValueError(f"points must be in time order; point {i} comes before point {i - 1}")
+    return points
+
+
+RatePath = Annotated[list[RatePoint], Field(max_length=1000), AfterValidator(_path)]
+
+
 class Licensing(Frozen):
     approval_rate: Fraction = 1.0
+    #: The base rate over time, linear between dated points (replaces ``approval_rate``).
+    approval_path: RatePath = Field(default_factory=list)
     approval_by_destination: dict[Jurisdiction, NonNeg] = Field(default_factory=dict)
     approval_by_end_use: dict[Literal["civil", "dual_use", "military"], NonNeg] = Field(
         default_factory=dict

@@ -7,7 +7,8 @@ applications are decided, and what a decision does.
 * ``general``: a licence per exporter-customer pair lasting ``lifetime_days``
   (``general.py``); ``general_licence_exporters`` get general licences while
   the others file per shipment (the December 2025 regime).
-* Decisions use the rates in force *when the decision is made*; a rejected
+* Decisions use the rates in force *when the decision is made* (with
+  ``approval_path``, the base rate of that day: ``approval.py``); a rejected
   exporter resubmits after ``resubmit_days`` up to ``max_attempts``; a final
   rejection returns the goods and cancels the customer's order. With
   ``partial_approval`` a shipment licence may grant only part of the tonnes.
@@ -32,6 +33,7 @@ from ..kernel import NORMAL
 from ..records import Table
 from ..shipping import Link, Order, Shipment
 from . import controls
+from .approval import RatePath
 from .customs import Customs
 from .filing import Filer
 from .general import GeneralLicensing
@@ -113,6 +115,7 @@ class Authority:
         #: Reviewed applications waiting for a decision while their destination is stalled.
         self._stalled: list[Application] = []
         self._stall = frozenset(lic.stalled_destinations)
+        self._path: RatePath | None = None  # the approval path in force, if any (made when first used)
 
     @property
     def params(self) -> Any:
@@ -132,6 +135,7 @@ class Authority:
         ctl, old_ctl = new.controls, old.controls  # type: ignore[attr-defined]
         lic, old_lic = new.licensing, old.licensing  # type: ignore[attr-defined]
         self._approval.clear()
+        self._path = None
         if lic.extra_working_days != old_lic.extra_working_days:
             self.office.calendar = _calendar(new)  # services already running keep their end
         self.office.apply(lic)
@@ -240,10 +244,20 @@ class Authority:
         key = (app.destination, app.end_use)
         p = self._approval.get(key)
         if p is None:  # rates in force now (the cache is emptied by ``on_policy``)
-            p = self._approval[key] = min(1.0, self.params.licensing.approval_rate * _multiplier(
-                self.params.licensing, app.destination, app.end_use))
+            lic = self.params.licensing
+            m = _multiplier(lic, app.destination, app.end_use)
+            if lic.approval_path:  # the base rate moves: not cached
+                p = min(1.0, self._path_rate(lic) * m)
+            else:
+                p = self._approval[key] = min(1.0, lic.approval_rate * m)
         # a firm's own chance at this rate (its approval propensity)
         return p if app.chance is None else app.chance(p)
+
+    def _path_rate(self, lic: Any) -> float:
+        """The base rate today on ``approval_path``."""
+        if self._path is None:
+            self._path = RatePath(lic.approval_path, self.params.scenario.start_date)
+        return self._path(self.clock.now)
 
     def _resume(self, stall: frozenset[str]) -> None:
         """A policy changed which destinations are stalled: the applications
