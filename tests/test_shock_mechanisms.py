@@ -309,3 +309,15 @@ def test_bad_approval_paths_are_one_line_errors(tmp_path: Path, path: list[Any],
     src = tmp_path / "p.toml"
     src.write_text(dumps(office_only(30, 1, 2.0, approval_path=path)))
     assert_one_line_error(cli("validate", str(src)), key, value)
+
+
+def test_a_policy_rate_that_a_path_in_force_would_shadow_is_a_one_line_error(tmp_path: Path) -> None:
+    doc = office_only(30, 1, 2.0, approval_path=[{"day": 0, "rate": 0.5}])
+    doc["policy"] = [{"day": 10, "set": {"licensing.approval_rate": 0.9}}]
+    src = tmp_path / "p.toml"
+    src.write_text(dumps(doc))
+    assert_one_line_error(cli("validate", str(src)), 'policy[0].set."licensing.approval_rate"', "0.9")
+    # clearing the path in the same policy is the documented way back to the rate
+    doc["policy"][0]["set"]["licensing.approval_path"] = []
+    src.write_text(dumps(doc))
+    assert cli("validate", str(src)).code == 0

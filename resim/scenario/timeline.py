@@ -120,9 +120,20 @@ def _apply(current: ScenarioBase, label: str, path: str, changes: Mapping[str, A
     # The values it sets must also pass the cross-checks (grade and rework
     # stage names, renewal lead shorter than lifetime...).
     check_references(current, f"{label}: {path}.set")
+    _check_not_shadowed(current, label, path, changes)
     if _structure(current) != before[1]:
         raise ScenarioError(label, f"{path}.set", _STRUCTURE_MESSAGE)
     return current
+
+
+def _check_not_shadowed(current: ScenarioBase, label: str, path: str, changes: Mapping[str, Any]) -> None:
+    """A policy's new ``approval_rate`` would be silently ignored while an
+    ``approval_path`` is in force (the path replaces the rate): refuse it."""
+    rate = "licensing.approval_rate"
+    if rate in changes and "licensing.approval_path" not in changes and current.licensing.approval_path:
+        raise ScenarioError(label, f'{path}.set."{rate}"', "has no effect while licensing.approval_path is "
+                            'in force; also set "licensing.approval_path" = [] to return to the rate',
+                            changes[rate])
 
 
 def _announced(start: Any, label: str, path: str, p: Any, day: float) -> float | None:
