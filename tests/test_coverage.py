@@ -27,7 +27,8 @@ ROWS = "series,period,value\n" + "".join(f"exports.magnet.CN.all,2025-{m:02d},10
 def _study(tmp_path: Path, fits: int, budget: int = 100, population: int = 20) -> Study:
     obs = tmp_path / "rows.csv"
     obs.write_text(ROWS)
-    loaded = load(PER_SHIPMENT)
+    # the rows end in August: simulating the rest of the year would change nothing they see
+    loaded = load(PER_SHIPMENT, overrides={"scenario.horizon": 245})
     targets = compile_targets(read_observed(obs), loaded.scenario, str(obs))
     priors = check_priors(loaded.scenario, ["licensing.approval_rate=0.1:0.9"])
     model = ParticleModel(loaded.scenario, loaded.source, tuple(priors), tuple(targets), 1)
@@ -55,17 +56,21 @@ def test_a_shrunk_interval_covers_less_and_the_rate_has_its_wilson_interval() ->
 @pytest.mark.slow
 def test_coverage_of_the_per_shipment_approval_rate_is_near_nominal_and_an_overconfident_posterior_scores_lower(
         tmp_path: Path) -> None:
-    study = _study(tmp_path, 12)
-    table = run_study(study, tmp_path)
+    table = run_study(_study(tmp_path, 12), tmp_path)
     r = rates(table)["licensing.approval_rate"]
     lo, hi = r["ci95"]
     assert r["fits"] == 12 and lo <= 0.98 and hi >= 0.8, r  # the binomial interval overlaps [0.8, 0.98]
     over = rates(shrunk(table, 0.1))["licensing.approval_rate"]
     assert over["rate"] < r["rate"], (over, r)
-    # a resumed study adds the missing fits and gives the table an uninterrupted one gives
-    part = tmp_path / "part"
+
+
+def test_a_resumed_study_adds_the_missing_fits_and_gives_the_uninterrupted_table(tmp_path: Path) -> None:
+    study = _study(tmp_path, 2, budget=60, population=10)  # small fits: only their identity matters here
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    whole.mkdir()
     part.mkdir()
-    run_study(Study(**{**study.__dict__, "fits": 5}), part)
+    table = run_study(study, whole)
+    run_study(Study(**{**study.__dict__, "fits": 1}), part)
     resumed = run_study(study, part, resume=True)
     pd.testing.assert_frame_equal(resumed.reset_index(drop=True), table.reset_index(drop=True))
     assert not (part / "fits").exists() or not any((part / "fits").iterdir())
@@ -75,7 +80,9 @@ def test_the_command_writes_coverage_json_and_refuses_a_used_folder(tmp_path: Pa
     obs = tmp_path / "rows.csv"
     obs.write_text(ROWS)
     out = tmp_path / "cov"
-    args = ["calibrate", str(PER_SHIPMENT), "--observed", str(obs), "--fit", "licensing.approval_rate=0.1:0.9",
+    short = tmp_path / "short.toml"  # the rows end in August
+    short.write_text(f'extends = "{PER_SHIPMENT.as_posix()}"\n[scenario]\nhorizon = 245\n')
+    args = ["calibrate", str(short), "--observed", str(obs), "--fit", "licensing.approval_rate=0.1:0.9",
             "--coverage", "2", "--budget", "60", "--population", "10", "--workers", "1", "--out", str(out)]
     first = cli(*args)
     assert first.code == 0, first.err
