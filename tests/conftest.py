@@ -14,15 +14,40 @@ from chain_fixtures import small_chain
 PROCESSES_GROUP = "processes"
 
 
+def _module_fixture_user(item: pytest.Item) -> bool:
+    """True if the test uses a module-scoped fixture (a run shared by the
+    module's tests)."""
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups (it does in this same hook)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("processes") is not None:
             item.add_marker(pytest.mark.xdist_group(PROCESSES_GROUP))
+        elif _module_fixture_user(item):
+            # one worker runs the tests that share a module's fixture, so the
+            # fixture (often a multi-replication run) is made once, not once per worker
+            item.add_marker(pytest.mark.xdist_group(f"module:{item.module.__name__}"))  # type: ignore[attr-defined]
     # The long tests first: xdist hands tests to whichever worker is free, so
     # the short ones then fill in at the end, instead of one long test running
     # alone on one core while the other has finished. (A stable sort: each
     # module's tests keep their order, and every worker collects the same.)
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Refuse to run if xdist lost the groups: pytest-xdist tags a grouped test
+    by a suffix of its node id (``...@processes``), which some pytest versions
+    silently drop (pytest-dev/pytest-xdist#1386). The ``processes`` tests would
+    then run side by side and flake under load."""
+    if not session.config.getvalue("loadgroup"):
+        return
+    lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+    if lost:
+        raise pytest.UsageError(f"pytest-xdist did not group {lost[0]} (and {len(lost) - 1} more): "
+                                "this pytest breaks --dist loadgroup, install the [test] extra's pytest")
 
 
 @pytest.fixture
