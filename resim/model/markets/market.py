@@ -25,7 +25,8 @@ from . import responses
 from .book import PRICE_COLUMNS, base_usd, step_prices
 from .scarcity import MARKETS, OUTSIDE, market_of
 
-TIERS = ("contract", "spot")
+#: The tiers in the order of a path's lists: ``_paths[(market, item)]`` is ``(spots, contracts)``.
+TIERS = ("spot", "contract")
 
 
 class Market:
