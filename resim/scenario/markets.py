@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .distributions import Days
-from .types import Fraction, Frozen, Name, NonNeg, Positive
+from .types import Element, Fraction, Frozen, Name, NonNeg, Positive
 
 Tier = Literal["contract", "spot"]
 
@@ -24,6 +24,13 @@ class Item(Frozen):
 
     china_cny_per_kg: Positive = Field(description="Chinese domestic base price, yuan per kg (facts §3)")
     outside_usd_per_kg: Positive = Field(description="base price outside China, US dollars per kg (facts §3)")
+    element: Element | None = Field(default=None, description="the element whose tonnes in the magnets delivered "
+                                                              "are paid at this item's price (`payments`); absent: "
+                                                              "the item's name up to its first `_` (Dy_oxide: Dy)")
+
+    def element_of(self, name: str) -> str:
+        """The element this item prices: ``element``, else ``name`` up to its first ``_``."""
+        return self.element if self.element is not None else name.split("_", 1)[0]
 
 
 def _default_items() -> dict[str, dict[str, float]]:
@@ -102,6 +109,8 @@ class Markets(Frozen):
     max_ratio: float = Field(default=50.0, gt=1.0, le=1000.0, allow_inf_nan=False,
                              description="spot stays within base / max_ratio and base * max_ratio")
 
+    payments: bool = Field(default=False, description="record what buyers pay for each delivery "
+                                                      "(`payments` table; off by default)")
     thrift: Thrift | None = Field(default=None, description="buyers thrift when prices are high (off without it)")
     destock: Destock | None = Field(default=None, description="buyers hold less cover when prices are high (off without it)")
     supply: Supply | None = Field(default=None,

@@ -331,6 +331,8 @@ class Automaker(Assembly, Buyer):
 
     def receive(self, shp: Shipment) -> None:
         super().receive(shp)
+        if self.ctx.markets is not None:
+            self.ctx.markets.delivered(self, shp)  # paid, with [markets] payments
         order = shp.order
         if order is None:
             return  # a stockpile release: no order, no price

@@ -23,6 +23,7 @@ from typing import Any
 from ..records import Table
 from . import responses
 from .book import PRICE_COLUMNS, base_usd, step_prices
+from .payments import Payments
 from .scarcity import MARKETS, OUTSIDE, market_of
 
 #: The tiers in the order of a path's lists: ``_paths[(market, item)]`` is ``(spots, contracts)``.
@@ -46,6 +47,8 @@ class Market:
         # (market, item) -> (spots, contracts), one per observation day computed so far
         self._paths = {key: ([base], [base]) for key, base in self._bases.items()}
         self._capacity: dict[str, tuple[float, float]] = {}  # producer -> (capacity scale, day last asked)
+        self._payments = Payments(cfg.items, ctx.elements.index)
+        self._paying = cfg.payments  # whether payments were ever on: the run then has a payment table
 
     @property
     def cfg(self) -> Any:
@@ -62,6 +65,7 @@ class Market:
             return
         self.sync()
         self._cfg = cfg
+        self._paying = self._paying or cfg.payments
 
     # ------------------------------------------------------------ reading
     def market_of(self, jurisdiction: str) -> str:
@@ -131,6 +135,15 @@ class Market:
         self._capacity[producer] = (scale, day)
         return scale
 
+    def delivered(self, buyer: Any, shp: Any) -> None:
+        """A delivery arrived at ``buyer`` today: with ``payments`` it is paid
+        at its tier's price (``spot`` for a spot order, else ``contract``) in
+        the buyer's market, priced after the run (``payments.py``)."""
+        if self.cfg.payments:
+            tier = getattr(shp.order, "tier", "contract")
+            self._payments.delivered(self.ctx.clock.now, buyer.name, shp.link.supplier.name,
+                                     self.market_of(buyer.jurisdiction), tier, shp.vec)
+
     # ------------------------------------------------------------ working
     def sync(self) -> None:
         """Work the steps whose days every automaker has worked (bringing
@@ -172,6 +185,11 @@ class Market:
                 contracts.append(contract)
 
     # ------------------------------------------------------------ the record
+    def payment_table(self) -> Table | None:
+        """What each delivery was paid (``payments.PAYMENT_COLUMNS``), only
+        when ``payments`` was on at some time of the run."""
+        return self._payments.table(self.price_at) if self._paying else None
+
     def table(self) -> Table:
         """Spot and contract prices per observation day, market and item (``prices.parquet``)."""
         self.sync()
