@@ -131,6 +131,7 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[markets.destock]": markets.Destock,
     "[markets.supply]": markets.Supply,
     "[markets.reserves]": markets.Reserves,
+    "[markets.spot]": markets.Spot,
 }
 TABLES = {**HAND_TABLES, **KINDS}
 

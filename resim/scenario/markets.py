@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .distributions import Days
+from .distributions import Days, Distribution
 from .types import Element, Fraction, Frozen, Name, NonNeg, Positive
 
 Tier = Literal["contract", "spot"]
@@ -93,6 +93,27 @@ class Reserves(Frozen):
     tier: Tier = Field(default="spot", description="the price it reads: `contract` or `spot`")
 
 
+class Spot(Frozen):
+    """Spot purchases by firms about to stop: a firm whose cover is below
+    ``cover_days`` at a review buys up to ``max_share`` of its need on the
+    spot market (traders' stocks outside the modelled chain), which ships by
+    air and is paid at the spot price plus ``premium``."""
+
+    cover_days: NonNeg = Field(default=14.0, le=3650.0,
+                               description="days of need on hand below which a firm buys spot at its review (assumption)")
+    max_share: Fraction = Field(default=0.5, description="the most of its need (target less position) a firm buys spot "
+                                                         "at a review (assumption)")
+    depth_t_per_day: NonNeg | None = Field(default=None, le=1e6,
+                                           description="magnet tonnes a day the spot market gets, shared by every spot "
+                                                       "buyer (it holds at most 30 days of it; starts full); absent: "
+                                                       "no limit")
+    premium: NonNeg = Field(default=0.0, le=100.0, description="share paid over the spot price")
+    transit: Distribution = Field(default_factory=lambda: {"dist": "uniform", "low": 2.0, "high": 5.0},
+                                  validate_default=True, description="days from purchase to arrival (by air; assumption)")
+    air_cost_usd_per_kg: NonNeg = Field(default=0.0, le=1e4,
+                                        description="air freight per kg of magnet, counted in `extra_cost_usd`")
+
+
 class Markets(Frozen):
     """Spot and contract prices per item, in China and outside it."""
 
@@ -111,6 +132,7 @@ class Markets(Frozen):
 
     payments: bool = Field(default=False, description="record what buyers pay for each delivery "
                                                       "(`payments` table; off by default)")
+    spot: Spot | None = Field(default=None, description="firms about to stop buy on the spot market (off without it)")
     thrift: Thrift | None = Field(default=None, description="buyers thrift when prices are high (off without it)")
     destock: Destock | None = Field(default=None, description="buyers hold less cover when prices are high (off without it)")
     supply: Supply | None = Field(default=None,

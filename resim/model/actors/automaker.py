@@ -199,6 +199,8 @@ class Automaker(Assembly, Buyer):
         self.advance(day)
         self._recycle_due(day)
         self._read_prices(day)
+        if self.ctx.markets is not None:
+            self.ctx.markets.buy_spot(self)  # with [markets.spot], when its cover is low
         self.review()
 
     def finish(self) -> None:
@@ -348,6 +350,12 @@ class Automaker(Assembly, Buyer):
 
     def add_stock(self, shp: Shipment) -> None:
         self._add_grades(shp.qty)
+
+    def spot_arrived(self, qty: np.ndarray) -> None:
+        """Magnets bought on the spot market (``markets/spot.py``) arrived."""
+        self.sync()
+        self.on_order = self.on_order - qty
+        self._add_grades(qty)
 
     def daily_rows(self) -> tuple[list[float], ...]:
         """The firm's record, one entry per day worked (up to now):

@@ -25,6 +25,7 @@ from . import responses
 from .book import PRICE_COLUMNS, base_usd, step_prices
 from .payments import Payments
 from .scarcity import MARKETS, OUTSIDE, market_of
+from .spot import SpotMarket
 
 #: The tiers in the order of a path's lists: ``_paths[(market, item)]`` is ``(spots, contracts)``.
 TIERS = ("spot", "contract")
@@ -49,6 +50,7 @@ class Market:
         self._capacity: dict[str, tuple[float, float]] = {}  # producer -> (capacity scale, day last asked)
         self._payments = Payments(cfg.items, ctx.elements.index)
         self._paying = cfg.payments  # whether payments were ever on: the run then has a payment table
+        self._spot = SpotMarket(ctx)
 
     @property
     def cfg(self) -> Any:
@@ -135,14 +137,22 @@ class Market:
         self._capacity[producer] = (scale, day)
         return scale
 
-    def delivered(self, buyer: Any, shp: Any) -> None:
+    def delivered(self, buyer: Any, shp: Any, payee: str | None = None) -> None:
         """A delivery arrived at ``buyer`` today: with ``payments`` it is paid
-        at its tier's price (``spot`` for a spot order, else ``contract``) in
+        to ``payee`` (default: the shipment's supplier) at its tier's price
+        (``spot`` and its premium for a spot purchase, else ``contract``) in
         the buyer's market, priced after the run (``payments.py``)."""
         if self.cfg.payments:
-            tier = getattr(shp.order, "tier", "contract")
-            self._payments.delivered(self.ctx.clock.now, buyer.name, shp.link.supplier.name,
-                                     self.market_of(buyer.jurisdiction), tier, shp.vec)
+            order = shp.order
+            self._payments.delivered(self.ctx.clock.now, buyer.name, payee or shp.link.supplier.name,
+                                     self.market_of(buyer.jurisdiction), getattr(order, "tier", "contract"),
+                                     shp.vec, 1.0 + getattr(order, "premium", 0.0))
+
+    def buy_spot(self, firm: Any) -> None:
+        """A firm at its review, before it orders: with ``[markets.spot]`` it
+        buys on the spot market if its cover is low (``spot.py``)."""
+        if self.cfg.spot is not None:
+            self._spot.buy(self.cfg.spot, firm)
 
     # ------------------------------------------------------------ working
     def sync(self) -> None:
