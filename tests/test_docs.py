@@ -132,6 +132,7 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[markets.supply]": markets.Supply,
     "[markets.reserves]": markets.Reserves,
     "[markets.spot]": markets.Spot,
+    "[markets.substitution]": markets.GradeSubstitution,
 }
 TABLES = {**HAND_TABLES, **KINDS}
 

@@ -179,6 +179,16 @@ def _check_priced_elements(scn: ScenarioBase, label: str) -> None:
                                 "give its `element`", element)
 
 
+def _check_substitute_grade(scn: ScenarioBase, label: str) -> None:
+    """``markets.substitution.grade`` names a grade of the scenario."""
+    mk = scn.markets  # type: ignore[attr-defined]
+    sub = None if mk is None else mk.substitution
+    grades = scn.grades  # type: ignore[attr-defined]
+    if sub is not None and sub.grade not in grades:
+        raise ScenarioError(label, "markets.substitution.grade",
+                            f"no grade of that name{did_you_mean(sub.grade, set(grades))}", sub.grade)
+
+
 def check_references(scn: ScenarioBase, label: str) -> None:
     """Names that point at other entries must exist and be of the right kind;
     cross-field rules of the licensing tables."""
@@ -189,6 +199,7 @@ def check_references(scn: ScenarioBase, label: str) -> None:
     _check_general_grants(scn, label)
     _check_stalled(scn, label)
     _check_priced_elements(scn, label)
+    _check_substitute_grade(scn, label)
     lic = scn.licensing  # type: ignore[attr-defined]
     if lic.rework.probability > 0 and lic.rework.stage not in scn.stage_names():
         raise ScenarioError(

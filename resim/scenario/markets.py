@@ -114,6 +114,30 @@ class Spot(Frozen):
                                         description="air freight per kg of magnet, counted in `extra_cost_usd`")
 
 
+def _four_to_seven_months() -> dict[str, float]:
+    # facts.md: qualifying a new magnet supplier takes 4-7 months (122-213 days)
+    return {"dist": "uniform", "low": 122.0, "high": 213.0}
+
+
+class GradeSubstitution(Frozen):
+    """Grade substitution after a qualification delay: a firm that runs
+    short, or sees its market's price ratio reach ``trigger_ratio``, starts
+    qualifying ``grade`` (a less-controlled grade, e.g. Dy/Tb-free); after
+    ``qualification_days`` it moves ``share`` of its other grades' tonnes to
+    it (magnet tonnes per vehicle unchanged)."""
+
+    grade: Name = Field(description="the grade demand moves to (a grade of `[grades]`)")
+    share: Fraction = Field(default=0.3, description="share of the other grades' tonnes moved to `grade` (assumption)")
+    qualification_days: Distribution = Field(default_factory=_four_to_seven_months, validate_default=True,
+                                             description="days from the trigger to the new grade in use (facts: "
+                                                         "qualifying a magnet supplier takes 4-7 months)")
+    trigger_ratio: float | None = Field(default=2.0, gt=1.0, le=1000.0, allow_inf_nan=False,
+                                        description="price ratio (market price over base) that starts qualifying; "
+                                                    "absent: only a shortfall does")
+    on_shortfall: bool = Field(default=True, description="a firm short at its review starts qualifying")
+    tier: Tier = Field(default="contract", description="the price it reads: `contract` or `spot`")
+
+
 class Markets(Frozen):
     """Spot and contract prices per item, in China and outside it."""
 
@@ -133,6 +157,8 @@ class Markets(Frozen):
     payments: bool = Field(default=False, description="record what buyers pay for each delivery "
                                                       "(`payments` table; off by default)")
     spot: Spot | None = Field(default=None, description="firms about to stop buy on the spot market (off without it)")
+    substitution: GradeSubstitution | None = Field(
+        default=None, description="firms move demand to a less-controlled grade after qualifying it (off without it)")
     thrift: Thrift | None = Field(default=None, description="buyers thrift when prices are high (off without it)")
     destock: Destock | None = Field(default=None, description="buyers hold less cover when prices are high (off without it)")
     supply: Supply | None = Field(default=None,

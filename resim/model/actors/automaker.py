@@ -200,7 +200,7 @@ class Automaker(Assembly, Buyer):
         self._recycle_due(day)
         self._read_prices(day)
         if self.ctx.markets is not None:
-            self.ctx.markets.buy_spot(self)  # with [markets.spot], when its cover is low
+            self.ctx.markets.before_review(self, day)  # [markets.substitution], [markets.spot]
         self.review()
 
     def finish(self) -> None:
@@ -259,7 +259,7 @@ class Automaker(Assembly, Buyer):
         lead = self._lead_estimate() if ad is not None and self._learning(ad, now) else None
         if lead is not None:
             days = max(days, min(ad.max_days, lead + cfg.review_days + ad.safety_days))
-        return days * self._cover_kept * self.demand_now() * self._mix
+        return days * self._cover_kept * self.demand_now() * self.buying_mix()
 
     def _learning(self, ad: Any, now: float) -> bool:
         """Whether the target learns today (``adaptive_target.starts``)."""

@@ -26,6 +26,7 @@ from .book import PRICE_COLUMNS, base_usd, step_prices
 from .payments import Payments
 from .scarcity import MARKETS, OUTSIDE, market_of
 from .spot import SpotMarket
+from .substitution import Substitutions
 
 #: The tiers in the order of a path's lists: ``_paths[(market, item)]`` is ``(spots, contracts)``.
 TIERS = ("spot", "contract")
@@ -51,6 +52,7 @@ class Market:
         self._payments = Payments(cfg.items, ctx.elements.index)
         self._paying = cfg.payments  # whether payments were ever on: the run then has a payment table
         self._spot = SpotMarket(ctx)
+        self._substitutions = Substitutions(ctx)
 
     @property
     def cfg(self) -> Any:
@@ -148,11 +150,16 @@ class Market:
                                      self.market_of(buyer.jurisdiction), getattr(order, "tier", "contract"),
                                      shp.vec, 1.0 + getattr(order, "premium", 0.0))
 
-    def buy_spot(self, firm: Any) -> None:
-        """A firm at its review, before it orders: with ``[markets.spot]`` it
-        buys on the spot market if its cover is low (``spot.py``)."""
-        if self.cfg.spot is not None:
-            self._spot.buy(self.cfg.spot, firm)
+    def before_review(self, firm: Any, day: int) -> None:
+        """A firm at its review, before it orders: with ``[markets.substitution]``
+        it qualifies and moves to a less-controlled grade (``substitution.py``);
+        with ``[markets.spot]`` it buys on the spot market if its cover is low
+        (``spot.py``)."""
+        cfg = self.cfg
+        if cfg.substitution is not None:
+            self._substitutions.review(cfg.substitution, self, firm, day)
+        if cfg.spot is not None:
+            self._spot.buy(cfg.spot, firm)
 
     # ------------------------------------------------------------ working
     def sync(self) -> None:
