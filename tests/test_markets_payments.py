@@ -47,14 +47,16 @@ def price_in_force(prices: pd.DataFrame) -> dict[tuple[str, str, str], tuple[lis
 
 
 def recomputed_usd(payments: pd.DataFrame, prices: pd.DataFrame, market_of: dict[str, str],
-                   tier: str = "contract") -> np.ndarray:
-    """Each row's tonnes times the price of the last observation on or before its day."""
+                   premium: float = 0.0) -> np.ndarray:
+    """Each row's tonnes times the price of the last observation on or before
+    its day: contract, or spot times ``1 + premium`` for a spot purchase."""
     book = price_in_force(prices)
     usd = []
     for row in payments.itertuples():
-        days, values = book[(market_of[row.payer], row.item, tier)]
+        spot = row.payee == "spot market"
+        days, values = book[(market_of[row.payer], row.item, "spot" if spot else "contract")]
         k = max(bisect.bisect_right(days, row.day) - 1, 0)
-        usd.append(row.tonnes * 1000.0 * values[k])
+        usd.append(row.tonnes * 1000.0 * values[k] * (1.0 + premium if spot else 1.0))
     return np.asarray(usd)
 
 
@@ -63,13 +65,17 @@ def _market_of(model: Model) -> dict[str, str]:
     return {a.name: market.market_of(a.jurisdiction) for a in model.actors if a.kind.has_timeseries}
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a run per example: no shrinking
 @given(parent=st.sampled_from(SCENARIOS), speed=st.floats(0.005, 0.2), elasticity=st.floats(0.2, 1.4),
-       lag=st.floats(5.0, 400.0), replication=st.integers(0, 5))
+       lag=st.floats(5.0, 400.0), replication=st.integers(0, 5), premium=st.one_of(st.none(), st.floats(0.0, 1.0)))
 def test_money_is_conserved_and_is_tonnes_times_the_price_in_force(
-        tmp_path: Path, parent: str, speed: float, elasticity: float, lag: float, replication: int) -> None:
+        tmp_path: Path, parent: str, speed: float, elasticity: float, lag: float, replication: int,
+        premium: float | None) -> None:
+    """With or without spot purchases (``premium`` None: none)."""
     body = f"payments = true\nspeed_per_day = {speed}\nelasticity = {elasticity}\ncontract_lag_days = {lag}\n"
+    if premium is not None:
+        body += f"[markets.spot]\npremium = {premium}\n"
     rec, model = records(_write(tmp_path, parent, body), replication)
     pay = rec.payments.frame()
     assert tuple(pay.columns) == PAYMENT_COLUMNS and len(pay) > 0
@@ -77,9 +83,9 @@ def test_money_is_conserved_and_is_tonnes_times_the_price_in_force(
     received = pay.groupby("payee")["usd"].sum()
     # payers are the automakers, payees their suppliers, and what one side pays the other receives
     sellers = {lk.supplier.name for a in model.actors if a.kind.has_timeseries for lk in a.links}
-    assert set(paid.index) <= set(_market_of(model)) and set(received.index) <= sellers
+    assert set(paid.index) <= set(_market_of(model)) and set(received.index) <= sellers | {"spot market"}
     assert paid.sum() == pytest.approx(received.sum(), rel=1e-9)
-    want = recomputed_usd(pay, rec.prices.frame(), _market_of(model))
+    want = recomputed_usd(pay, rec.prices.frame(), _market_of(model), premium or 0.0)
     np.testing.assert_allclose(pay["usd"].to_numpy(), want, rtol=1e-12)
     assert pay["usd"].sum() == pytest.approx(want.sum(), rel=1e-9)
     assert (pay["tonnes"] > 0).all() and np.isfinite(pay["usd"]).all()
