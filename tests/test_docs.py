@@ -131,6 +131,8 @@ HAND_TABLES: dict[str, type[BaseModel]] = {
     "[markets.destock]": markets.Destock,
     "[markets.supply]": markets.Supply,
     "[markets.reserves]": markets.Reserves,
+    "[markets.spot]": markets.Spot,
+    "[markets.substitution]": markets.GradeSubstitution,
 }
 TABLES = {**HAND_TABLES, **KINDS}
 

@@ -71,6 +71,7 @@ class Records:
     events: Table | None = None
     stages: Table | None = None
     prices: Table | None = None  # spot and contract prices, only with [markets] (markets.price_table)
+    payments: Table | None = None  # what each delivery was paid, only with [markets] payments (markets.payments)
     ledger: dict[str, np.ndarray] = field(default_factory=dict)
     elements: list[str] = field(default_factory=list)
     sim_events: int = 0

@@ -234,6 +234,7 @@ class Model:
             events=ctx.records.events,
             stages=self.authority.office.stage_table(horizon),
             prices=self.prices(),
+            payments=None if ctx.markets is None else ctx.markets.payment_table(),
             ledger=self.ledger(),
             elements=ctx.elements.symbols,
             sim_events=ctx.clock.events_scheduled(),

@@ -164,6 +164,31 @@ def _check_stalled(scn: ScenarioBase, label: str) -> None:
                                 f"no actor or background load is in that jurisdiction ({listed})", where)
 
 
+def _check_priced_elements(scn: ScenarioBase, label: str) -> None:
+    """With ``markets.payments`` each item prices an element some grade holds
+    (what a delivered magnet contains): else it would be paid nothing."""
+    mk = scn.markets  # type: ignore[attr-defined]
+    if mk is None or not mk.payments:
+        return
+    held = {e for g in scn.grades.values() for e in g.content}  # type: ignore[attr-defined]
+    for name, item in mk.items.items():
+        element = item.element_of(name)
+        if element not in held:
+            key = f"markets.items.{name}" + (".element" if item.element is not None else "")
+            raise ScenarioError(label, key, f"prices an element no grade holds ({', '.join(sorted(held))}); "
+                                "give its `element`", element)
+
+
+def _check_substitute_grade(scn: ScenarioBase, label: str) -> None:
+    """``markets.substitution.grade`` names a grade of the scenario."""
+    mk = scn.markets  # type: ignore[attr-defined]
+    sub = None if mk is None else mk.substitution
+    grades = scn.grades  # type: ignore[attr-defined]
+    if sub is not None and sub.grade not in grades:
+        raise ScenarioError(label, "markets.substitution.grade",
+                            f"no grade of that name{did_you_mean(sub.grade, set(grades))}", sub.grade)
+
+
 def check_references(scn: ScenarioBase, label: str) -> None:
     """Names that point at other entries must exist and be of the right kind;
     cross-field rules of the licensing tables."""
@@ -173,6 +198,8 @@ def check_references(scn: ScenarioBase, label: str) -> None:
     _check_general_exporters(scn, label)
     _check_general_grants(scn, label)
     _check_stalled(scn, label)
+    _check_priced_elements(scn, label)
+    _check_substitute_grade(scn, label)
     lic = scn.licensing  # type: ignore[attr-defined]
     if lic.rework.probability > 0 and lic.rework.stage not in scn.stage_names():
         raise ScenarioError(

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .distributions import Days
-from .types import Fraction, Frozen, Name, NonNeg, Positive
+from .distributions import Days, Distribution
+from .types import Element, Fraction, Frozen, Name, NonNeg, Positive
 
 Tier = Literal["contract", "spot"]
 
@@ -24,6 +24,13 @@ class Item(Frozen):
 
     china_cny_per_kg: Positive = Field(description="Chinese domestic base price, yuan per kg (facts §3)")
     outside_usd_per_kg: Positive = Field(description="base price outside China, US dollars per kg (facts §3)")
+    element: Element | None = Field(default=None, description="the element whose tonnes in the magnets delivered "
+                                                              "are paid at this item's price (`payments`); absent: "
+                                                              "the item's name up to its first `_` (Dy_oxide: Dy)")
+
+    def element_of(self, name: str) -> str:
+        """The element this item prices: ``element``, else ``name`` up to its first ``_``."""
+        return self.element if self.element is not None else name.split("_", 1)[0]
 
 
 def _default_items() -> dict[str, dict[str, float]]:
@@ -86,6 +93,51 @@ class Reserves(Frozen):
     tier: Tier = Field(default="spot", description="the price it reads: `contract` or `spot`")
 
 
+class Spot(Frozen):
+    """Spot purchases by firms about to stop: a firm whose cover is below
+    ``cover_days`` at a review buys up to ``max_share`` of its need on the
+    spot market (traders' stocks outside the modelled chain), which ships by
+    air and is paid at the spot price plus ``premium``."""
+
+    cover_days: NonNeg = Field(default=14.0, le=3650.0,
+                               description="days of need on hand below which a firm buys spot at its review (assumption)")
+    max_share: Fraction = Field(default=0.5, description="the most of its need (target less position) a firm buys spot "
+                                                         "at a review (assumption)")
+    depth_t_per_day: NonNeg | None = Field(default=None, le=1e6,
+                                           description="magnet tonnes a day the spot market gets, shared by every spot "
+                                                       "buyer (it holds at most 30 days of it; starts full); absent: "
+                                                       "no limit")
+    premium: NonNeg = Field(default=0.0, le=100.0, description="share paid over the spot price")
+    transit: Distribution = Field(default_factory=lambda: {"dist": "uniform", "low": 2.0, "high": 5.0},
+                                  validate_default=True, description="days from purchase to arrival (by air; assumption)")
+    air_cost_usd_per_kg: NonNeg = Field(default=0.0, le=1e4,
+                                        description="air freight per kg of magnet, counted in `extra_cost_usd`")
+
+
+def _four_to_seven_months() -> dict[str, float]:
+    # facts.md: qualifying a new magnet supplier takes 4-7 months (122-213 days)
+    return {"dist": "uniform", "low": 122.0, "high": 213.0}
+
+
+class GradeSubstitution(Frozen):
+    """Grade substitution after a qualification delay: a firm that runs
+    short, or sees its market's price ratio reach ``trigger_ratio``, starts
+    qualifying ``grade`` (a less-controlled grade, e.g. Dy/Tb-free); after
+    ``qualification_days`` it moves ``share`` of its other grades' tonnes to
+    it (magnet tonnes per vehicle unchanged)."""
+
+    grade: Name = Field(description="the grade demand moves to (a grade of `[grades]`)")
+    share: Fraction = Field(default=0.3, description="share of the other grades' tonnes moved to `grade` (assumption)")
+    qualification_days: Distribution = Field(default_factory=_four_to_seven_months, validate_default=True,
+                                             description="days from the trigger to the new grade in use (facts: "
+                                                         "qualifying a magnet supplier takes 4-7 months)")
+    trigger_ratio: float | None = Field(default=2.0, gt=1.0, le=1000.0, allow_inf_nan=False,
+                                        description="price ratio (market price over base) that starts qualifying; "
+                                                    "absent: only a shortfall does")
+    on_shortfall: bool = Field(default=True, description="a firm short at its review starts qualifying")
+    tier: Tier = Field(default="contract", description="the price it reads: `contract` or `spot`")
+
+
 class Markets(Frozen):
     """Spot and contract prices per item, in China and outside it."""
 
@@ -102,6 +154,11 @@ class Markets(Frozen):
     max_ratio: float = Field(default=50.0, gt=1.0, le=1000.0, allow_inf_nan=False,
                              description="spot stays within base / max_ratio and base * max_ratio")
 
+    payments: bool = Field(default=False, description="record what buyers pay for each delivery "
+                                                      "(`payments` table; off by default)")
+    spot: Spot | None = Field(default=None, description="firms about to stop buy on the spot market (off without it)")
+    substitution: GradeSubstitution | None = Field(
+        default=None, description="firms move demand to a less-controlled grade after qualifying it (off without it)")
     thrift: Thrift | None = Field(default=None, description="buyers thrift when prices are high (off without it)")
     destock: Destock | None = Field(default=None, description="buyers hold less cover when prices are high (off without it)")
     supply: Supply | None = Field(default=None,

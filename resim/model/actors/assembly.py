@@ -37,6 +37,7 @@ class Assembly:
     _demand: float
     _mix: np.ndarray
     _content: float = 1.0  # magnet per vehicle as a share of cfg's (thrifting; _demand includes it)
+    _order_mix: np.ndarray | None = None  # the mix it orders in when not its build mix (grade substitution)
 
     def _init_assembly(self, stock_t: float) -> None:
         self._stock = stock_t  # tonnes of kits (magnets usable in the mix's shares)
@@ -45,9 +46,7 @@ class Assembly:
         # The one grade of a mix that is a single grade at share 1 (a firm with
         # ``grade_choice = "per_firm"``), else -1: its kits are just that grade's
         # tonnes, so arrivals of it skip the vector arithmetic (see ``_add_grades``).
-        used = np.flatnonzero(self._mix).tolist()
-        self._one = used[0] if len(used) == 1 and float(self._mix[used[0]]) == 1.0 else -1
-        self._kit_el = self.ctx.elements.content(self._mix)  # element tonnes per tonne of kit
+        self._mix_changed()
         self._backlog = 0.0  # tonnes of demand still to be built
         self._short_streak = 0
         self._substitution_start: float | None = None
@@ -58,6 +57,44 @@ class Assembly:
         # time, tie-break id, tonnes, elements)
         self._recycling: list[tuple[int, float, int, float, np.ndarray]] = []
         self._recycle_seq = itertools.count()
+
+    def _mix_changed(self) -> None:
+        """Derived values of the build mix."""
+        used = np.flatnonzero(self._mix).tolist()
+        self._one = used[0] if len(used) == 1 and float(self._mix[used[0]]) == 1.0 else -1
+        self._kit_el = self.ctx.elements.content(self._mix)  # element tonnes per tonne of kit
+
+    def buying_mix(self) -> np.ndarray:
+        """The grade shares it orders in: its build mix, or the mix it is moving to."""
+        return self._mix if self._order_mix is None else self._order_mix
+
+    def order_in(self, mix: np.ndarray) -> None:
+        """Order in ``mix`` from now (a grade qualified); it builds in it once
+        that makes as many kits (``build_in_order_mix``)."""
+        self._order_mix = mix
+
+    def build_in_order_mix(self) -> bool:
+        """Build in the mix it orders in when the grades on hand make at least
+        as many kits of it as of the build mix, and some (so the switch never
+        stops a day's build); True once it does. Grade tonnes are unchanged."""
+        new = self._order_mix
+        if new is None:
+            return True
+        self.sync()  # type: ignore[attr-defined]
+        total = self._stock * self._mix + self._spare
+        used = new > 0
+        kits = float(np.min(total[used] / new[used]))
+        if kits < self._stock or kits <= 0.0:  # fewer kits, or none (a stopped firm waits for every grade)
+            return False
+        self._mix, self._order_mix, self._stock = new, None, kits
+        self._spare = np.where(used, np.maximum(total - kits * new, 0.0), total)
+        self._spare_zero = not any(self._spare.tolist())
+        self._mix_changed()
+        return True
+
+    def is_short(self) -> bool:
+        """Whether its last day worked was short."""
+        return self._short_streak > 0
 
     # ------------------------------------------------------------ stock
     def _add_grades(self, grades: np.ndarray) -> None:

@@ -199,6 +199,8 @@ class Automaker(Assembly, Buyer):
         self.advance(day)
         self._recycle_due(day)
         self._read_prices(day)
+        if self.ctx.markets is not None:
+            self.ctx.markets.before_review(self, day)  # [markets.substitution], [markets.spot]
         self.review()
 
     def finish(self) -> None:
@@ -257,7 +259,7 @@ class Automaker(Assembly, Buyer):
         lead = self._lead_estimate() if ad is not None and self._learning(ad, now) else None
         if lead is not None:
             days = max(days, min(ad.max_days, lead + cfg.review_days + ad.safety_days))
-        return days * self._cover_kept * self.demand_now() * self._mix
+        return days * self._cover_kept * self.demand_now() * self.buying_mix()
 
     def _learning(self, ad: Any, now: float) -> bool:
         """Whether the target learns today (``adaptive_target.starts``)."""
@@ -331,6 +333,8 @@ class Automaker(Assembly, Buyer):
 
     def receive(self, shp: Shipment) -> None:
         super().receive(shp)
+        if self.ctx.markets is not None:
+            self.ctx.markets.delivered(self, shp)  # paid, with [markets] payments
         order = shp.order
         if order is None:
             return  # a stockpile release: no order, no price
@@ -346,6 +350,12 @@ class Automaker(Assembly, Buyer):
 
     def add_stock(self, shp: Shipment) -> None:
         self._add_grades(shp.qty)
+
+    def spot_arrived(self, qty: np.ndarray) -> None:
+        """Magnets bought on the spot market (``markets/spot.py``) arrived."""
+        self.sync()
+        self.on_order = self.on_order - qty
+        self._add_grades(qty)
 
     def daily_rows(self) -> tuple[list[float], ...]:
         """The firm's record, one entry per day worked (up to now):

@@ -23,9 +23,13 @@ from typing import Any
 from ..records import Table
 from . import responses
 from .book import PRICE_COLUMNS, base_usd, step_prices
+from .payments import Payments
 from .scarcity import MARKETS, OUTSIDE, market_of
+from .spot import SpotMarket
+from .substitution import Substitutions
 
-TIERS = ("contract", "spot")
+#: The tiers in the order of a path's lists: ``_paths[(market, item)]`` is ``(spots, contracts)``.
+TIERS = ("spot", "contract")
 
 
 class Market:
@@ -45,6 +49,10 @@ class Market:
         # (market, item) -> (spots, contracts), one per observation day computed so far
         self._paths = {key: ([base], [base]) for key, base in self._bases.items()}
         self._capacity: dict[str, tuple[float, float]] = {}  # producer -> (capacity scale, day last asked)
+        self._payments = Payments(cfg.items, ctx.elements.index)
+        self._paying = cfg.payments  # whether payments were ever on: the run then has a payment table
+        self._spot = SpotMarket(ctx)
+        self._substitutions = Substitutions(ctx)
 
     @property
     def cfg(self) -> Any:
@@ -61,6 +69,7 @@ class Market:
             return
         self.sync()
         self._cfg = cfg
+        self._paying = self._paying or cfg.payments
 
     # ------------------------------------------------------------ reading
     def market_of(self, jurisdiction: str) -> str:
@@ -130,6 +139,28 @@ class Market:
         self._capacity[producer] = (scale, day)
         return scale
 
+    def delivered(self, buyer: Any, shp: Any, payee: str | None = None) -> None:
+        """A delivery arrived at ``buyer`` today: with ``payments`` it is paid
+        to ``payee`` (default: the shipment's supplier) at its tier's price
+        (``spot`` and its premium for a spot purchase, else ``contract``) in
+        the buyer's market, priced after the run (``payments.py``)."""
+        if self.cfg.payments:
+            order = shp.order
+            self._payments.delivered(self.ctx.clock.now, buyer.name, payee or shp.link.supplier.name,
+                                     self.market_of(buyer.jurisdiction), getattr(order, "tier", "contract"),
+                                     shp.vec, 1.0 + getattr(order, "premium", 0.0))
+
+    def before_review(self, firm: Any, day: int) -> None:
+        """A firm at its review, before it orders: with ``[markets.substitution]``
+        it qualifies and moves to a less-controlled grade (``substitution.py``);
+        with ``[markets.spot]`` it buys on the spot market if its cover is low
+        (``spot.py``)."""
+        cfg = self.cfg
+        if cfg.substitution is not None:
+            self._substitutions.review(cfg.substitution, self, firm, day)
+        if cfg.spot is not None:
+            self._spot.buy(cfg.spot, firm)
+
     # ------------------------------------------------------------ working
     def sync(self) -> None:
         """Work the steps whose days every automaker has worked (bringing
@@ -171,6 +202,11 @@ class Market:
                 contracts.append(contract)
 
     # ------------------------------------------------------------ the record
+    def payment_table(self) -> Table | None:
+        """What each delivery was paid (``payments.PAYMENT_COLUMNS``), only
+        when ``payments`` was on at some time of the run."""
+        return self._payments.table(self.price_at) if self._paying else None
+
     def table(self) -> Table:
         """Spot and contract prices per observation day, market and item (``prices.parquet``)."""
         self.sync()
