@@ -42,7 +42,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     by a suffix of its node id (``...@processes``), which some pytest versions
     silently drop (pytest-dev/pytest-xdist#1386). The ``processes`` tests would
     then run side by side and flake under load."""
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):
         return
     lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
     if lost:
