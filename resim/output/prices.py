@@ -1,5 +1,6 @@
-"""The price tables of a run with ``[markets]``: ``prices.parquet`` and the
-premium outside China with its interval (summary.json's ``markets`` block)."""
+"""The price tables of a run with ``[markets]``: ``prices.parquet``, and
+summary.json's ``markets`` block (the premium outside China and each price
+series' KPIs, with their intervals)."""
 
 from __future__ import annotations
 
@@ -12,23 +13,33 @@ import pandas as pd
 
 from ..model.kpis import PRICE_PREMIUM, describe, price_premium
 from ..model.markets import PRICE_COLUMNS
+from ..model.price_kpis import price_kpis, summarise_prices
 from ..model.records import Records
 
 #: The columns of prices.parquet (SPEC §4).
 PRICE_FILE_COLUMNS = ["replication", "day", "date", "market", "item", "tier", "usd_per_kg"]
 
 
-def price_frame(ok: Sequence[Records], start_date: date) -> pd.DataFrame | None:
-    """Every replication's prices, tidy; None when the run had no markets."""
+def no_prices() -> pd.DataFrame:
+    """The price table of a run without ``[markets]``: no rows, the columns of prices.parquet."""
+    return pd.DataFrame({"replication": pd.Series(dtype="int64"), "day": pd.Series(dtype="int64"),
+                         "date": pd.Series(dtype="datetime64[s]"), "market": pd.Series(dtype="str"),
+                         "item": pd.Series(dtype="str"), "tier": pd.Series(dtype="str"),
+                         "usd_per_kg": pd.Series(dtype=float)})[PRICE_FILE_COLUMNS]
+
+
+def price_frame(ok: Sequence[Records], start_date: date) -> pd.DataFrame:
+    """Every replication's prices, tidy; no rows when the run had no markets
+    (or no replication finished)."""
     frames = []
     for o in ok:
         if o.prices is None:
-            return None
+            return no_prices()
         df = pd.DataFrame(o.prices.data, columns=list(PRICE_COLUMNS))
         df.insert(0, "replication", o.replication)
         frames.append(df)
     if not frames:
-        return None
+        return no_prices()
     df = pd.concat(frames, ignore_index=True)
     day = df["day"].to_numpy(dtype="int64")
     df["day"] = day
@@ -36,7 +47,10 @@ def price_frame(ok: Sequence[Records], start_date: date) -> pd.DataFrame | None:
     return df[PRICE_FILE_COLUMNS]
 
 
-def markets_summary(prices: pd.DataFrame) -> dict[str, Any]:
-    """The premium outside China across replications (mean, 95% interval, percentiles)."""
+def markets_summary(prices: pd.DataFrame, horizon: float | None = None) -> dict[str, Any]:
+    """The premium outside China across replications, and per item, market
+    and tier the series KPIs (mean price, peak over base, peak day): each a
+    mean with its 95% interval and percentiles (``horizon`` bounds the days)."""
     values = [price_premium(g) for _, g in prices.groupby("replication", sort=True)]
-    return {PRICE_PREMIUM.name: describe(values, PRICE_PREMIUM.bounds)}
+    return {PRICE_PREMIUM.name: describe(values, PRICE_PREMIUM.bounds),
+            "series": summarise_prices(price_kpis(prices), horizon)}
