@@ -103,6 +103,12 @@ def summarise_prices(table: pd.DataFrame, horizon: float | None = None) -> list[
     return out
 
 
+def outcome_bounds(name: str, horizon: float | None = None) -> tuple[float | None, float | None]:
+    """The range of a price outcome (:func:`series_name` or ``price_premium``)."""
+    kpi = {k.name: k for k in MARKET_KPIS}[name.split(":", 1)[0]]
+    return _bounds(kpi, horizon)
+
+
 def _bounds(kpi: Kpi, horizon: float | None) -> tuple[float | None, float | None]:
     """A KPI's declared bounds, and at most the horizon for a day."""
     if kpi.unit == "day of run":
