@@ -169,3 +169,17 @@ def test_a_run_without_markets_prints_exactly_the_kpi_table_and_licensing_lines(
     assert got[:len(want)] == want
     assert got[len(want)].startswith("2 replications in")  # the runtime line, and nothing else
     assert not any("price" in line.lower() or "Costs" in line for line in got)
+
+
+def test_the_report_shows_the_price_table_and_fans_only_with_markets(on: resim.Results, off: resim.Results,
+                                                                    tmp_path: Path) -> None:
+    on.write(tmp_path / "on")
+    off.write(tmp_path / "off")
+    html = (tmp_path / "on" / "report.html").read_text()
+    section = html[html.index("<h2>Prices</h2>"):html.index("<h2>Scenario</h2>")]
+    assert section.count("<tr>") == 1 + 8  # the head, then 2 items x 2 markets x 2 tiers
+    peak = on.summary()["markets"]["series"][-1]["price_peak_ratio"]
+    assert f"{peak['mean']:.2f} [{peak['ci95'][0]:.2f}, {peak['ci95'][1]:.2f}]" in section
+    assert (tmp_path / "on" / "plots" / "prices.png").is_file() and "Prices per item" in html
+    html_off = (tmp_path / "off" / "report.html").read_text()
+    assert "<h2>Prices</h2>" not in html_off and not (tmp_path / "off" / "plots" / "prices.png").exists()

@@ -5,7 +5,7 @@ series' KPIs, with their intervals)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -13,8 +13,15 @@ import pandas as pd
 
 from ..model.kpis import PRICE_PREMIUM, describe, price_premium
 from ..model.markets import PRICE_COLUMNS
-from ..model.price_kpis import price_kpis, summarise_prices
+from ..model.price_kpis import (
+    MEAN_PRICE,
+    PRICE_PEAK_DAY,
+    PRICE_PEAK_RATIO,
+    price_kpis,
+    summarise_prices,
+)
 from ..model.records import Records
+from .formatting import format_number
 
 #: The columns of prices.parquet (SPEC §4).
 PRICE_FILE_COLUMNS = ["replication", "day", "date", "market", "item", "tier", "usd_per_kg"]
@@ -54,3 +61,36 @@ def markets_summary(prices: pd.DataFrame, horizon: float | None = None) -> dict[
     values = [price_premium(g) for _, g in prices.groupby("replication", sort=True)]
     return {PRICE_PREMIUM.name: describe(values, PRICE_PREMIUM.bounds),
             "series": summarise_prices(price_kpis(prices), horizon)}
+
+
+def _cell(d: dict[str, Any] | None, digits: int, scale: float = 1.0) -> str:
+    """A KPI block as ``mean [lo, hi]`` times ``scale`` (the mean alone without an interval)."""
+    if not d or d.get("mean") is None:
+        return "–"
+    lo, hi = (d.get("ci95") or [None, None])[:2]
+    text = format_number(d["mean"] * scale, digits)
+    return text if lo is None else f"{text} [{format_number(lo * scale, digits)}, {format_number(hi * scale, digits)}]"
+
+
+def _peak_date(d: dict[str, Any] | None, start: date) -> str:
+    """The mean peak day of the run as a date."""
+    if not d or d.get("mean") is None:
+        return "–"
+    return str(start + timedelta(days=round(float(d["mean"]))))
+
+
+def report_prices(summary: dict[str, Any], start: date) -> dict[str, Any] | None:
+    """The report's price table (per item, market and tier: mean price, peak
+    over base and when it came, with 95% CIs) and the premium outside China;
+    None without ``[markets]``."""
+    markets = summary.get("markets") or {}
+    series = markets.get("series") or []
+    if not series:
+        return None
+    head = ["item", "market", "tier", f"{MEAN_PRICE.heading} [95% CI]", f"{PRICE_PEAK_RATIO.heading} [95% CI]",
+            "peak (mean day)"]
+    rows = [[b["item"], b["market"], b["tier"], _cell(b[MEAN_PRICE.name], MEAN_PRICE.digits),
+             _cell(b[PRICE_PEAK_RATIO.name], PRICE_PEAK_RATIO.digits), _peak_date(b[PRICE_PEAK_DAY.name], start)]
+            for b in series]
+    premium = _cell(markets.get(PRICE_PREMIUM.name), PRICE_PREMIUM.digits, PRICE_PREMIUM.scale)
+    return {"head": head, "rows": rows, "premium": premium}
