@@ -105,3 +105,22 @@ def test_price_outcomes_are_accepted_by_kpi_and_a_typo_gets_one_line() -> None:
     with pytest.raises(ScenarioError, match=r"--kpi: price_peak:Dy: is not a KPI.*with \[markets\] also") as e:
         check_outcome("price_peak:Dy")
     assert "\n" not in str(e.value)
+
+
+def test_the_sweep_table_shows_each_items_spot_peak_outside_china(speed_sweep: Path, tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from resim.output.console_experiments import sweep_table
+
+    def text(res: object) -> str:
+        console = Console(width=250, record=True, color_system=None)
+        console.print(sweep_table(res))
+        return console.export_text()
+
+    shown = text(resim.load_sweep(speed_sweep))
+    assert "Dy_oxide outside spot peak/base" in shown and "Tb_oxide outside spot peak/base" in shown
+    at = pd.read_parquet(speed_sweep / "summary.parquet").query("automaker == 'all' and point == 0")
+    assert f"{at['price_peak_ratio:Dy_oxide:outside:spot_mean'].item():.2f} [" in shown
+    plain = resim.sweep(str(QUOTA), grid={"licensing.approval_rate": [1.0]}, replications=1,
+                        overrides=["scenario.horizon=60d"], workers=1, out=tmp_path / "s", report=False)
+    assert "peak/base" not in text(plain)

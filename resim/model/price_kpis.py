@@ -14,6 +14,8 @@ from these declarations.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -82,6 +84,15 @@ def wide_price_kpis(prices: pd.DataFrame) -> dict[str, float]:
             out[series_name(k.name, row.item, row.market, row.tier)] = float(getattr(row, k.name))
     out[PRICE_PREMIUM.name] = price_premium(prices)
     return out
+
+
+def headline_outcomes(columns: Iterable[str]) -> list[Kpi]:
+    """The price outcomes a sweep's terminal table shows, among ``columns``
+    (a summary's ``NAME_mean`` or a results frame's ``NAME``): the spot peak
+    over base outside China of each item, as a :class:`Kpi` named for its column."""
+    names = dict.fromkeys(str(c).removesuffix("_mean") for c in columns)
+    return [replace(PRICE_PEAK_RATIO, name=n, heading=f"{n.split(':')[1]} outside spot peak/base") for n in names
+            if n.startswith(f"{PRICE_PEAK_RATIO.name}:") and n.endswith(":outside:spot")]
 
 
 def is_price_outcome(name: str) -> bool:
