@@ -74,6 +74,8 @@ def test_the_sweep_summary_holds_each_points_price_kpis_with_intervals(speed_swe
     np.testing.assert_allclose(at[f"{name}_mean"].sort_index(), want.sort_index(), rtol=1e-12)
     assert (at[f"{name}_ci_low"] <= at[f"{name}_mean"]).all() and (at[f"{name}_mean"] <= at[f"{name}_ci_high"]).all()
     assert summary.loc[summary["automaker"] != "all", f"{name}_mean"].isna().all()
+    fig = resim.load_sweep(speed_sweep).plot_lines("markets.speed_per_day", metric=name)
+    assert "Dy oxide:outside:spot" in fig.axes[0].get_ylabel()
 
 
 def test_a_sweep_without_markets_has_no_price_columns(tmp_path: Path) -> None:
