@@ -42,7 +42,7 @@ def april_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, resim.Resu
 def test_without_a_markets_table_there_are_no_prices_and_no_file(april_runs: dict[str, resim.Results],
                                                                  tmp_path: Path) -> None:
     res = april_runs["off"]
-    assert res.prices is None
+    assert len(res.prices) == 0 and not res.has_markets
     assert "markets" not in res.summary()
     res.write(tmp_path / "out")
     assert not (tmp_path / "out" / "prices.parquet").exists()

@@ -120,6 +120,7 @@ def _preamble(args: argparse.Namespace, plan: Any, out: Path) -> None:
 def _show(args: argparse.Namespace, console: Any, results: Any, decision: Any, plan: Any, out: Path) -> None:
     """The KPI table (or summary.json with ``--json``) and the run's last lines."""
     from ..output.console import kpi_table, licensing_lines, licensing_table
+    from ..output.console_markets import market_renderables
 
     summary = results.summary()
     if args.json:
@@ -128,6 +129,8 @@ def _show(args: argparse.Namespace, console: Any, results: Any, decision: Any, p
     if args.quiet:
         return
     console.print(kpi_table(summary) if summary["kpis"] else licensing_table(summary))
+    for part in market_renderables(summary):
+        console.print(part)
     for line in licensing_lines(summary):
         console.print(line)
     if decision is not None:

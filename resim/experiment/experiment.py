@@ -36,6 +36,7 @@ from ..model.records import Records
 from ..scenario import Loaded
 from .executors import DaskConnection, execute
 from .interrupts import as_interrupted
+from .price_outcomes import with_price_kpis
 from .replications import RESULT_COLUMNS, died_output, kpi_rows, simulate_replication
 from .sequential import Decision, Target, decide, first_batch, values
 from .store import SweepStore
@@ -60,7 +61,7 @@ def unit_result(work: Work, unit: Unit, outcome: Records) -> Records | pd.DataFr
     point, _ = unit
     if work.records:
         return outcome
-    return kpi_rows([outcome], work.points[point]).assign(point=point)[RESULT_COLUMNS]
+    return with_price_kpis(kpi_rows([outcome], work.points[point]).assign(point=point)[RESULT_COLUMNS], outcome)
 
 
 def run_units(work: Work, units: Sequence[Unit]) -> list[Any]:

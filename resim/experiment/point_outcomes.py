@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model.kpis import METRICS, STOCKOUT_PROBABILITY
+from ..model.kpis import ALL, METRICS, STOCKOUT_PROBABILITY
+from ..model.price_kpis import is_price_outcome
 from ..scenario.errors import ScenarioError
 from ..scenario.keys import did_you_mean
 from .censoring import censor_first_days
+from .price_outcomes import price_columns
 
 #: What a point's outcome can be read on: every KPI and the stockout probability.
 OUTCOMES = (*METRICS, STOCKOUT_PROBABILITY.name)
@@ -37,6 +39,11 @@ class PointOutcomes:
 
     means: pd.DataFrame
     failed: list[int]
+
+    def names_for(self, automaker: str) -> list[str]:
+        """The outcomes of ``automaker``: every KPI, and for ``all`` the price
+        outcomes of a sweep with ``[markets]`` (a price is no automaker's)."""
+        return [*OUTCOMES, *(price_columns(self.means) if automaker == ALL else [])]
 
     def automakers(self) -> list[str]:
         return list(dict.fromkeys(self.means["automaker"].astype(str)))
@@ -65,7 +72,7 @@ def point_outcomes(results: pd.DataFrame, horizon: float | np.ndarray) -> PointO
         horizon = np.asarray(horizon, dtype=float)[ok["point"].to_numpy(dtype=int)]
     rows = censor_first_days(ok, horizon).assign(
         **{STOCKOUT_PROBABILITY.name: ok[STOCKOUT_PROBABILITY.occurrence_of].notna().astype(float)})
-    cols, by = list(OUTCOMES), [rows["point"], rows["automaker"]]
+    cols, by = [*OUTCOMES, *price_columns(rows)], [rows["point"], rows["automaker"]]
     means = rows[cols].groupby(by, sort=False).mean()
     # a KPI undefined in some replication (vehicles of a buyer given in tonnes) is undefined at the point
     means = means.mask(rows[cols].isna().groupby(by, sort=False).any())
@@ -76,10 +83,16 @@ def point_outcomes(results: pd.DataFrame, horizon: float | np.ndarray) -> PointO
     return PointOutcomes(means.sort_values(["point"], kind="stable").reset_index(drop=True), failed)
 
 
+#: What a sweep with ``[markets]`` adds to the outcomes (``model.price_kpis``).
+PRICE_OUTCOMES_HINT = ("; with [markets] also price_premium and KPI:ITEM:MARKET:TIER of mean_price_usd_per_kg, "
+                       "price_peak_ratio, price_peak_day (e.g. price_peak_ratio:Dy_oxide:outside:spot)")
+
+
 def check_outcome(name: str, source: str = "--kpi") -> str:
     """``name`` if it is an outcome, else a one-line error listing them."""
-    if name not in OUTCOMES:
-        raise ScenarioError(source, name, f"is not a KPI{did_you_mean(name, OUTCOMES)}; one of {', '.join(OUTCOMES)}")
+    if name not in OUTCOMES and not is_price_outcome(name):
+        raise ScenarioError(source, name, f"is not a KPI{did_you_mean(name, OUTCOMES)}; one of {', '.join(OUTCOMES)}"
+                            f"{PRICE_OUTCOMES_HINT}")
     return name
 
 

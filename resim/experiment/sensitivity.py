@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..scenario.errors import ScenarioError
 from .design import INDEX_SAMPLERS, MORRIS_LEVELS, index_matrix, points_per_sample
-from .point_outcomes import OUTCOMES, PointOutcomes, horizon_of, point_outcomes
+from .point_outcomes import PointOutcomes, horizon_of, point_outcomes
 from .store import write_parquet
 
 #: Bootstrap resamples behind each interval.
@@ -177,7 +177,7 @@ def _outcome_columns(outcomes: PointOutcomes, n_points: int) -> Iterator[tuple[s
     """Each automaker's KPI across the points, but for KPIs undefined for it
     (vehicles of a buyer given in tonnes: all NaN although nothing failed)."""
     for who in outcomes.automakers():
-        for kpi in OUTCOMES:
+        for kpi in outcomes.names_for(who):
             y = outcomes.column(who, kpi, n_points)
             if not (np.isnan(y).all() and not outcomes.failed):
                 yield who, kpi, y

@@ -42,6 +42,7 @@ from .executors import DaskConnection
 from .experiment import Experiment, Stored
 from .interrupts import Interrupted
 from .point_outcomes import horizon_of
+from .price_outcomes import price_columns, price_summary
 from .replications import RESULT_COLUMNS, cap_workers, default_workers
 from .runfolder import RunFolder, WriteError, read_marker
 from .sequential import Decision, Target, check_target
@@ -297,7 +298,8 @@ def _results(parts: pd.DataFrame, points: pd.DataFrame, keys: list[str],
     parts = parts.assign(_o=parts["automaker"].map(_automaker_order(parts["automaker"])).fillna(-1))
     parts = parts.sort_values(["point", "replication", "_o"], kind="stable").drop(columns="_o")
     results = points.merge(parts, on="point", how="right")
-    return results[["point", *keys, *[c for c in RESULT_COLUMNS if c != "point"]]].reset_index(drop=True)
+    columns = ["point", *keys, *[c for c in RESULT_COLUMNS if c != "point"], *price_columns(results)]
+    return results[columns].reset_index(drop=True)
 
 
 def _automaker_order(automakers: pd.Series) -> dict[str, int]:
@@ -334,7 +336,11 @@ def assemble(store: SweepStore, keys: list[str], design: list[Point], runtime: f
     replications its decision names."""
     points = pd.DataFrame([{"point": i, **p} for i, p in enumerate(design)])
     results = _results(store.read_parts(), points, keys, decisions)
-    summary = summarise(results[RESULT_COLUMNS], points, keys, horizon_of(store.read_design(), points))
+    horizon = horizon_of(store.read_design(), points)
+    summary = summarise(results[RESULT_COLUMNS], points, keys, horizon)
+    prices = price_summary(results, horizon)
+    if len(prices) and len(summary):  # [markets]: each point's price outcomes on its ``all`` row
+        summary = summary.merge(prices, on=["point", "automaker"], how="left")
     return points, results, summary
 
 

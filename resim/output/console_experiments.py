@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ..experiment.rounding import digits_for
 from ..model.kpis import BY_NAME, Kpi
+from ..model.price_kpis import headline_outcomes
 from .console import _day, _mean_ci, _num
 from .formatting import HEADLINE_KPIS, heading, ratio_text
 
@@ -69,22 +70,24 @@ def _sweep_cell(kpi: Kpi, d: dict[str, Any]) -> str:
                     kpi.digits, kpi.scale)
 
 
-def _point_rows(t: Table, res: Any, rows: Any) -> None:
+def _point_rows(t: Table, res: Any, rows: Any, kpis: Sequence[Kpi]) -> None:
     fmt = _key_values(res)
     for d in rows.to_dict("records"):
-        t.add_row(*(escape(fmt[k](d[k])) for k in res.keys), *(_sweep_cell(k, d) for k in SWEEP_KPIS))
+        t.add_row(*(escape(fmt[k](d[k])) for k in res.keys), *(_sweep_cell(k, d) for k in kpis))
 
 
 def sweep_table(res: Any, max_rows: int = 40) -> Table:
-    """Per design point: the swept values and the ``all`` KPIs with CIs."""
+    """Per design point: the swept values and the ``all`` KPIs with CIs (with
+    ``[markets]``, each item's spot peak over base outside China too)."""
     s = res.summary
     t = Table(title="sweep: every automaker together ('all'), mean [95% CI]", title_justify="left")
     for k in res.keys:  # a narrow terminal wraps a long key over lines rather than cutting it
         t.add_column(escape(str(k)), justify="right", overflow="fold")
-    for c in (k.heading for k in SWEEP_KPIS):
-        t.add_column(c, justify="right")
+    kpis = [*SWEEP_KPIS, *headline_outcomes(s.columns)]
+    for c in (k.heading for k in kpis):
+        t.add_column(escape(c), justify="right")
     rows = s[s["automaker"] == "all"] if len(s) else s
-    _point_rows(t, res, rows.head(max_rows))
+    _point_rows(t, res, rows.head(max_rows), kpis)
     if len(rows) > max_rows:
         t.caption = f"first {max_rows} of {len(rows)} points; all in summary.parquet"
     return t

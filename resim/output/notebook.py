@@ -28,6 +28,7 @@ from . import report
 from .branches import branch_lines
 from .console import kpi_table, licensing_lines, licensing_table
 from .console_experiments import SWEEP_KPIS, sweep_table
+from .console_markets import market_lines, market_renderables
 from .formatting import compared_label, format_number, kpi_value
 from .report_text import licensing_rows
 
@@ -36,6 +37,12 @@ SWEEP_ROWS = 30
 RUN_HINT = ("Tables: res.replications (per automaker), res.totals (all automakers), res.timeseries, "
             "res.licences, res.flows, res.summary(). Figures: res.plot_inventory(automaker), "
             "res.plot_vehicles_lost(), res.plot_licences(), res.plot_flows(). Files: res.write(DIR).")
+#: What a run with ``[markets]`` adds to the hint.
+PRICE_HINT = "Prices: res.prices (tidy), res.plot_prices() (fans per item, market and tier)."
+
+
+def _hints(summary: Mapping[str, Any]) -> list[str]:
+    return [RUN_HINT, PRICE_HINT] if summary.get("markets") else [RUN_HINT]
 
 
 def as_text(renderable: Any, width: int = 80) -> str:
@@ -91,7 +98,7 @@ def _branch_notes(res: Any) -> list[str]:
 def results_html(res: Any) -> str:
     """A run's KPI table with its intervals, the licensing line and what to call next."""
     summary = res.summary()
-    notes = [*licensing_lines(summary), *_branch_notes(res), RUN_HINT]
+    notes = [*market_lines(summary), *licensing_lines(summary), *_branch_notes(res), *_hints(summary)]
     if summary.get("kpis"):
         return _render(title=str(summary["scenario"]), subtitle=_run_subtitle(summary),
                        kpi_labels=report.kpi_labels(summary), kpi_rows=report.kpi_rows(summary, res.start_date),
@@ -105,7 +112,8 @@ def results_text(res: Any) -> str:
     """A run as text: its KPI table at 80 columns, the licensing line, what to call next."""
     summary = res.summary()
     table = kpi_table(summary) if summary.get("kpis") else licensing_table(summary)
-    lines = [as_text(table), *licensing_lines(summary), *_branch_notes(res), RUN_HINT]
+    markets = [part if isinstance(part, str) else as_text(part) for part in market_renderables(summary)]
+    lines = [as_text(table), *markets, *licensing_lines(summary), *_branch_notes(res), *_hints(summary)]
     return f"<Results of {summary['scenario']!r}: {_run_subtitle(summary)}>\n" + "\n".join(lines)
 
 

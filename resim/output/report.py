@@ -43,6 +43,7 @@ from .figures.sweep import (
     with_mean,
 )
 from .formatting import REPORT_KPIS, format_number, heading, kpi_value, metric_label
+from .prices import report_prices
 from .rundata import load_run
 from .sweep_sections import (
     design_rows,
@@ -190,7 +191,7 @@ def write_report(out_dir: Path, title: str | None = None) -> Path:
         failed=failed,
         failed_text="; ".join(f"#{f['replication']}: {f['error']}" for f in failed[:5]),
         kpi_labels=kpi_labels(summary), kpi_rows=kpi_rows(summary, start),
-        posterior=summary.get("posterior"),
+        posterior=summary.get("posterior"), prices=report_prices(summary, start),
         facts=[("Start date", str(start)),
                ("Horizon", f"{words.days_text(run.horizon_days)} (to "
                            f"{start + timedelta(days=run.horizon_days)})"),

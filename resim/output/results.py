@@ -35,6 +35,7 @@ from .figures import (
 )
 from .figures.branches import branch_fans
 from .figures.observed import observed_fans_figure
+from .figures.prices import price_fan
 from .notebook import results_html, results_text
 from .report import write_report
 from .rundata import from_tables, load_run
@@ -148,6 +149,16 @@ class Results(RunTables):
             raise ScenarioError(self.loaded.source, "branch", "this scenario has no [[branch]] tables")
         runs = {name: load_run(r) for name, r in self.branches.items()}
         return branch_fans(runs, self._automaker(automaker), fork_day(self.scenario.file_form(), self.start_date))
+
+    def plot_prices(self) -> Figure:
+        """Price fans per item: spot and contract prices outside China and in
+        China's domestic market (median, 5-95% band over replications) in
+        USD/kg, as the report draws them. A scenario without ``[markets]``
+        has no prices: a ``ScenarioError`` says so (``res.prices`` is then empty)."""
+        if not self.has_markets:
+            raise ScenarioError(self.loaded.source, "markets", "this scenario has no [markets] table, so no prices",
+                                extra="; add [markets] (docs/markets.md) or --set markets.speed_per_day=0.02")
+        return price_fan(self)
 
     def plot_flows(self) -> Figure:
         """Monthly tonnes shipped by destination and product."""

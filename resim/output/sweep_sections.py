@@ -75,10 +75,11 @@ def _index_text(r: pd.Series, method: str) -> str:
 
 
 def _index_rows(f: pd.DataFrame, who: str, method: str) -> list[list[str]]:
-    """Per KPI (in outcome order) and swept key: the two indices of ``who``."""
+    """Per KPI (in outcome order, then the price outcomes of a sweep with
+    ``[markets]``) and swept key: the two indices of ``who``."""
     pair = _INDICES.get(method, _INDICES["morris"])[0]
     rows = []
-    for kpi in OUTCOMES:
+    for kpi in [*OUTCOMES, *(k for k in dict.fromkeys(f["kpi"]) if k not in OUTCOMES)]:
         g = f[(f["kpi"] == kpi) & (f["automaker"] == who)]
         for key in dict.fromkeys(g["parameter"]):
             at = g[g["parameter"] == key].set_index("index")

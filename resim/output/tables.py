@@ -35,7 +35,7 @@ from ..model.replication import STOCK_COLUMNS, TIMESERIES_COLUMNS
 from ..scenario import Loaded
 from ..scenario.tomlwriter import resolved_toml
 from ..scenario.units import day_to_date
-from .prices import markets_summary, price_frame
+from .prices import markets_summary, no_prices, price_frame
 
 RESULT_FILES = (
     "summary.json",
@@ -110,8 +110,9 @@ class RunTables:
         output = self.scenario.output
         self.firms = self._optional(output.firm_records, ok, "firms", FIRM_COLUMNS)
         self.stocks = self._optional(output.stocks, ok, "stocks", STOCK_COLUMNS)
-        #: Spot and contract prices (prices.parquet), only with ``[markets]``.
-        self.prices = price_frame(ok, self.start_date) if self.scenario.markets is not None else None
+        #: Spot and contract prices (prices.parquet); no rows (and no file) without ``[markets]``.
+        self.has_markets = self.scenario.markets is not None
+        self.prices = price_frame(ok, self.start_date) if self.has_markets else no_prices()
         self.events = _events_frame(ok)
         self.sim_events = int(sum(o.sim_events for o in ok))
         self._summary: dict[str, Any] | None = None
@@ -208,7 +209,9 @@ class RunTables:
 
     def _markets(self) -> dict[str, Any]:
         """``{"markets": ...}`` with ``[markets]``, else nothing (summary.json has no such key)."""
-        return {} if self.prices is None else {"markets": markets_summary(self.prices)}
+        if not self.has_markets:
+            return {}
+        return {"markets": markets_summary(self.prices, float(self.scenario.scenario.horizon))}
 
     def _event_dicts(self) -> list[dict[str, Any]]:
         """The events table with calendar dates and decoded values, as summary.json lists them."""
@@ -246,7 +249,8 @@ class RunTables:
         write_parquet(out / "flows.parquet", self.flows)
         for name, extra in self.extra_tables.items():
             write_parquet(out / f"{name}.parquet", extra)
-        for name, table in (("firms", self.firms), ("stocks", self.stocks), ("prices", self.prices)):
+        prices = self.prices if self.has_markets else None
+        for name, table in (("firms", self.firms), ("stocks", self.stocks), ("prices", prices)):
             if table is not None:
                 write_parquet(out / f"{name}.parquet", table)
             else:

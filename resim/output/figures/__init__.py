@@ -110,7 +110,8 @@ def _prices(run: RunData) -> list[Plot]:
         return []
     return [Plot("prices",
                  "Prices per item in US dollars per kg (log scale): spot prices (solid: median over "
-                 "replications, band: 5–95%) and contract prices (dashed: median) outside China and "
+                 "replications, band: 5–95%) and contract prices (dashed: median, fainter band: 5–95%) "
+                 "outside China and "
                  "in China's domestic market. Dashed grey lines mark policy changes.",
                  price_fan(run))]
 

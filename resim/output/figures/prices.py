@@ -17,13 +17,15 @@ from .common import (
 
 _STYLE = {("outside", "spot"): (0, "-"), ("outside", "contract"): (0, "--"),
           ("china", "spot"): (1, "-"), ("china", "contract"): (1, "--")}
+#: Band opacity per tier: the contract band (a smoothed spot) fainter, so spot's stays readable.
+_BAND = {"spot": 0.2, "contract": 0.08}
 
 
 def price_fan(source: RunSource) -> Figure:
     """One panel per item: the median (line) and the 5–95% band over
-    replications of each market's spot price, and the median contract price
-    (dashed), in US dollars per kg on a log axis (shortage prices move by
-    multiples)."""
+    replications of each market's spot price (solid) and contract price
+    (dashed, a fainter band), in US dollars per kg on a log axis (shortage
+    prices move by multiples)."""
     run = load_run(source)
     df = run.prices
     if not len(df):
@@ -36,8 +38,7 @@ def price_fan(source: RunSource) -> Figure:
             g = df[(df["item"] == item) & (df["market"] == market) & (df["tier"] == tier)]
             q = g.groupby("day")["usd_per_kg"].quantile([0.05, 0.5, 0.95]).unstack()
             when = run.day_to_datetime(q.index.to_numpy())
-            if tier == "spot":
-                ax.fill_between(when, q[0.05], q[0.95], color=PALETTE[colour], alpha=0.2, linewidth=0)
+            ax.fill_between(when, q[0.05], q[0.95], color=PALETTE[colour], alpha=_BAND[tier], linewidth=0)
             ax.plot(when, q[0.5], color=PALETTE[colour], linestyle=line, linewidth=1.8, label=f"{market} {tier}")
         mark_events(ax, run, label=False)
         ax.set_yscale("log")
