@@ -128,3 +128,31 @@ def test_an_item_whose_element_no_grade_holds_gets_a_one_line_error(tmp_path: Pa
                                             r"holds \(.*\); give its `element`, got \"?Ce") as err:
         resim.load_scenario(str(_write(tmp_path, "six_month_licences.toml", body)))
     assert "\n" not in str(err.value)
+
+
+def test_payments_parquet_holds_every_replications_payments_and_the_summary_totals_them(tmp_path: Path) -> None:
+    src = _write(tmp_path, "six_month_licences.toml", "payments = true\nspeed_per_day = 0.1\n")
+    res = resim.simulate(str(src), replications=3, workers=1, progress=False,
+                         overrides={"scenario.horizon": 200})
+    out = res.write(tmp_path / "out")
+    df = pd.read_parquet(out / "payments.parquet")
+    assert list(df.columns) == ["replication", "day", "date", "payer", "payee", "item", "tonnes", "usd"]
+    # replication 0 is the same whether 1 or 3 are run (common random numbers)
+    one = resim.simulate(str(src), replications=1, workers=1, progress=False, overrides={"scenario.horizon": 200})
+    np.testing.assert_array_equal(df[df["replication"] == 0]["usd"].to_numpy(), one.payments["usd"].to_numpy())
+    paid = res.summary()["markets"]["paid_usd"]
+    per = df.groupby(["payer", "replication"])["usd"].sum().unstack(fill_value=0.0)
+    assert set(paid) == set(per.index)
+    for payer, row in per.iterrows():
+        values = [row.get(r, 0.0) for r in range(3)]
+        assert paid[payer]["mean"] == pytest.approx(np.mean(values), rel=1e-12)
+        lo, hi = paid[payer]["ci95"]
+        assert lo <= paid[payer]["mean"] <= hi
+
+
+def test_without_payments_there_is_no_payments_file(tmp_path: Path) -> None:
+    src = _write(tmp_path, "six_month_licences.toml", "")
+    res = resim.simulate(str(src), replications=1, workers=1, progress=False, overrides={"scenario.horizon": 60})
+    assert res.payments is None and "paid_usd" not in res.summary()["markets"]
+    out = res.write(tmp_path / "out")
+    assert not (out / "payments.parquet").exists()

@@ -35,6 +35,7 @@ from ..model.replication import STOCK_COLUMNS, TIMESERIES_COLUMNS
 from ..scenario import Loaded
 from ..scenario.tomlwriter import resolved_toml
 from ..scenario.units import day_to_date
+from .payments import paid_summary, payment_frame
 from .prices import markets_summary, no_prices, price_frame
 
 RESULT_FILES = (
@@ -113,6 +114,8 @@ class RunTables:
         #: Spot and contract prices (prices.parquet); no rows (and no file) without ``[markets]``.
         self.has_markets = self.scenario.markets is not None
         self.prices = price_frame(ok, self.start_date) if self.has_markets else no_prices()
+        #: What each delivery was paid (payments.parquet), or None without ``[markets] payments``.
+        self.payments = payment_frame(ok, self.start_date)
         self.events = _events_frame(ok)
         self.sim_events = int(sum(o.sim_events for o in ok))
         self._summary: dict[str, Any] | None = None
@@ -211,7 +214,10 @@ class RunTables:
         """``{"markets": ...}`` with ``[markets]``, else nothing (summary.json has no such key)."""
         if not self.has_markets:
             return {}
-        return {"markets": markets_summary(self.prices, float(self.scenario.scenario.horizon))}
+        block = markets_summary(self.prices, float(self.scenario.scenario.horizon))
+        if self.payments is not None:
+            block["paid_usd"] = paid_summary(self.payments, [o.replication for o in self.outputs if not o.error])
+        return {"markets": block}
 
     def _event_dicts(self) -> list[dict[str, Any]]:
         """The events table with calendar dates and decoded values, as summary.json lists them."""
@@ -250,7 +256,8 @@ class RunTables:
         for name, extra in self.extra_tables.items():
             write_parquet(out / f"{name}.parquet", extra)
         prices = self.prices if self.has_markets else None
-        for name, table in (("firms", self.firms), ("stocks", self.stocks), ("prices", prices)):
+        for name, table in (("firms", self.firms), ("stocks", self.stocks), ("prices", prices),
+                            ("payments", self.payments)):
             if table is not None:
                 write_parquet(out / f"{name}.parquet", table)
             else:
