@@ -43,8 +43,18 @@ def _wait_for_gate(gate: Path, replication: int) -> None:
         time.sleep(0.05)
 
 
+def _held(loaded: Any, replication: int, hold_from: int | None, branch: str | None) -> bool:
+    """Whether ``replication`` waits for the gate: from ``hold_from`` on, in
+    every branch or only in ``branch`` (a ``[[branch]]`` runs as the scenario
+    with that branch as its default)."""
+    if hold_from is None or replication < hold_from:
+        return False
+    return branch is None or loaded.scenario.scenario.default_branch == branch
+
+
 def faulty(run_one: Callable[..., Any], fail: Iterable[int] = (), kill: Iterable[int] = (),
-           hold_from: int | None = None, gate: Path | None = None) -> Callable[..., Any]:
+           hold_from: int | None = None, gate: Path | None = None,
+           hold_branch: str | None = None) -> Callable[..., Any]:
     fail, kill = set(fail), set(kill)
     if (hold_from is None) != (gate is None):
         raise ValueError("hold_from and gate go together")
@@ -54,7 +64,7 @@ def faulty(run_one: Callable[..., Any], fail: Iterable[int] = (), kill: Iterable
             os.kill(os.getpid(), signal.SIGKILL)
         if replication in fail:
             raise RuntimeError(f"injected fault in replication {replication}")
-        if gate is not None and hold_from is not None and replication >= hold_from:
+        if gate is not None and _held(loaded, replication, hold_from, hold_branch):
             _wait_for_gate(gate, replication)
         return run_one(loaded, replication)
 
@@ -62,11 +72,11 @@ def faulty(run_one: Callable[..., Any], fail: Iterable[int] = (), kill: Iterable
 
 
 def install(fail: Iterable[int] = (), kill: Iterable[int] = (), hold_from: int | None = None,
-            gate: Path | None = None) -> None:
+            gate: Path | None = None, hold_branch: str | None = None) -> None:
     """For a whole process (the script form)."""
     from resim.experiment import replications as execution
 
-    execution.run_one = faulty(execution.run_one, fail, kill, hold_from, gate)
+    execution.run_one = faulty(execution.run_one, fail, kill, hold_from, gate, hold_branch)
 
 
 def log_batches(path: Path) -> None:
@@ -95,11 +105,13 @@ def inject(monkeypatch: Any, fail: Iterable[int] = (), kill: Iterable[int] = ())
 
 
 def command(*resim_args: str, fail: Iterable[int] = (), kill: Iterable[int] = (), hold_from: int | None = None,
-            gate: Path | None = None, batches: Path | None = None) -> list[str]:
+            gate: Path | None = None, batches: Path | None = None, hold_branch: str | None = None) -> list[str]:
     """argv of a process running ``resim resim_args`` with these faults."""
     flags = [*(f"--raise={r}" for r in fail), *(f"--kill={r}" for r in kill)]
     if hold_from is not None or gate is not None:
         flags += [f"--hold-from={hold_from}", f"--gate={gate}"]
+    if hold_branch is not None:
+        flags.append(f"--hold-branch={hold_branch}")
     if batches is not None:
         flags.append(f"--batches={batches}")
     return [sys.executable, str(HERE), *flags, "--", *resim_args]
@@ -113,8 +125,9 @@ def _main(argv: list[str]) -> int:
     p.add_argument("--hold-from", type=int)
     p.add_argument("--gate", type=Path)
     p.add_argument("--batches", type=Path)
+    p.add_argument("--hold-branch")
     args = p.parse_args(argv[:cut])
-    install(args.fail, args.kill, args.hold_from, args.gate)
+    install(args.fail, args.kill, args.hold_from, args.gate, args.hold_branch)
     if args.batches:
         log_batches(args.batches)
     from resim.cli import main

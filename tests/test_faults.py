@@ -209,6 +209,39 @@ def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, 
     assert rep.code == 0 and "partial run" in rep.err, rep.err
 
 
+def test_an_interrupted_branched_run_keeps_the_replications_every_branch_finished(tmp_path: Path) -> None:
+    """Branches are compared replication by replication, so an interrupted
+    branched run writes, in its folder and in every ``branches/<name>/``, the
+    replications that finished in every branch, and nothing else."""
+    from resim.experiment.runfolder import check_complete
+    from resim.scenario.tomlwriter import dumps
+
+    from chain_fixtures import small_chain
+
+    doc = small_chain(**{"scenario.replications": 20, "scenario.horizon": 120})
+    doc["scenario"]["default_branch"] = "open"
+    doc["branch"] = [{"name": "open"},
+                     {"name": "closed", "policy": [{"day": 60, "set": {"licensing.approval_rate": 0.0}}]}]
+    src = tmp_path / "forked.toml"
+    src.write_text(dumps(doc))
+    out, batches = tmp_path / "run", tmp_path / "batches"
+    # the branches run one after the other: "open" whole, then "closed", whose replications 6-19 wait
+    argv = faults.command(str(src), "--out", str(out), "--workers", "2", "--quiet", hold_from=6,
+                          hold_branch="closed", gate=tmp_path / "never", batches=batches)
+
+    def closed_started() -> bool:  # "open"'s 20 replications and some of "closed" have reached the parent
+        return batches.exists() and sum(int(x) for x in batches.read_text().split()) > 20
+
+    p, _, err = _interrupt(tmp_path, argv, signal.SIGINT, closed_started, "replications of both branches", True)
+    assert p.returncode == 130 and "marked partial" in err, err
+    folders = [out, out / "branches" / "open", out / "branches" / "closed"]
+    kept = [sorted(pd.read_parquet(f / "replications.parquet").replication.unique()) for f in folders]
+    assert kept[0] == kept[1] == kept[2] and 0 < len(kept[0]) <= 6 and max(kept[0]) < 6, kept
+    assert check_complete(out)["status"] == "partial"
+    rep = cli("report", str(out))
+    assert rep.code == 0 and "partial run" in rep.err, rep.err
+
+
 @pytest.mark.slow
 def test_a_sweep_that_runs_out_of_disk_keeps_its_parts_and_resumes(tmp_path: Path) -> None:
     import resource
