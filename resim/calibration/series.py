@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ..model import products
-from ..model.markets.book import base_usd
 from ..scenario import ScenarioBase as Scenario
 from ..scenario import roles
 from ..scenario.errors import ScenarioError
@@ -286,6 +285,10 @@ def _check_initial_price(source: str, obs: Observation, series: Series, scn: Sce
     """A price row before the run starts is the initial price: prices start at
     their base (``price_at`` gives the base before day 0), so the row must
     agree with the base of its quote's market rather than be fitted."""
+    from ..model.markets.book import (
+        base_usd,  # here: the book imports pandas, which `resim validate` must not
+    )
+
     item, quote = series.args
     market, _tier = QUOTES[quote]
     value, _sd = _in_model_units(source, obs, series, scn)
