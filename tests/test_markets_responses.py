@@ -174,7 +174,8 @@ def test_destocking_holds_less_cover_while_prices_are_high(runs: dict[str, resim
 
 
 # ---------------------------------------------------------------- supply outside China
-QUOTA = ROOT / "scenarios" / "quota_cut_2010.toml"
+# the 2010 quota cut without prices (608c727's file): the shipped one carries its own responses
+QUOTA = ROOT / "tests" / "data" / "scenarios_608c727" / "quota_cut_2010.toml"
 
 
 def test_capacity_ramps_to_its_target_and_stays() -> None:

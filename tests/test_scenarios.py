@@ -19,7 +19,9 @@ import resim
 from resim.experiment.sweeps import make_design
 from resim.scenario import with_values
 
-from chain_fixtures import SCENARIOS
+from chain_fixtures import ROOT, SCENARIOS
+
+FROZEN = ROOT / "tests" / "data" / "scenarios_608c727"
 
 FILES = sorted(p.name for p in SCENARIOS.glob("*.toml"))
 
@@ -176,14 +178,45 @@ def test_quota_2010_unmet_demand_falls_as_substitution_and_new_mining_ramp() -> 
     §4), so supply meets demand only once 0.61 + 0.04 t >= 1 - 0.1 t, i.e.
     t >= 2.8 years: recovery (unmet demand below 5% in a calendar year) cannot
     come before 2013, and unmet demand falls every year after the first full
-    year of shortage."""
-    res = run("quota_cut_2010.toml")
+    year of shortage. This holds for the file without prices and price
+    responses: the frozen copy of 608c727 (the shipped file was rebuilt with
+    them for issue 27 and recovers earlier: the test below)."""
+    res = resim.simulate(FROZEN / "quota_cut_2010.toml", replications=2, workers=1, progress=False)
     ts = res.timeseries.assign(year=pd.to_datetime(res.timeseries["date"]).dt.year)
     y = ts.groupby(["replication", "year"])[["demand_t", "consumed_t"]].sum()
     unmet = (1 - y.consumed_t / y.demand_t).groupby("year").mean()
     assert unmet[2011] > unmet[2012] > unmet[2013] > unmet[2014]
     recovered = [year for year in range(2011, 2016) if unmet[year] < 0.05]
     assert recovered and 2013 <= recovered[0] <= 2015, unmet.round(3).to_dict()
+
+
+def _unmet_by_year(res: resim.Results) -> pd.Series:
+    ts = res.timeseries.assign(year=pd.to_datetime(res.timeseries["date"]).dt.year)
+    y = ts.groupby(["replication", "year"])[["demand_t", "shortfall_t"]].sum()
+    return (y.shortfall_t / y.demand_t).groupby("year").mean()
+
+
+def test_quota_2010_shortage_falls_through_the_price_responses() -> None:
+    """The rebuilt file: the Dy oxide price rises at least 5x (issue 27), the
+    shortage of 2011 falls in 2012 and is over by 2013 (thrifting after the
+    price rise; China's supply is the same 60% every year), and the mechanism
+    is the price response, not supply: under common random numbers the same
+    file without thrifting (per doubling 0) leaves more of 2012's demand unmet."""
+    res = run("quota_cut_2010.toml")
+    unmet = _unmet_by_year(res)
+    assert unmet[2011] > unmet[2012] and unmet[2013] < 0.05, unmet.round(3).to_dict()
+    dy = res.prices[(res.prices["item"] == "Dy_oxide") & (res.prices["market"] == "outside")]
+    base = dy.groupby("tier")["usd_per_kg"].first()  # day 0: the base
+    assert (dy.groupby("tier")["usd_per_kg"].max() / base).min() >= 5.0
+    without = _unmet_by_year(run("quota_cut_2010.toml", **{"markets.thrift.per_doubling": 0.0}))
+    assert without[2012] > unmet[2012], (without.round(3).to_dict(), unmet.round(3).to_dict())
+
+
+@pytest.mark.xfail(strict=True, reason="issue 27's goal is not met at the calibrated medians: thrifting starts "
+                   "312 days after the price (posterior median; the two price rows barely inform the lag), "
+                   "so 2012's unmet share is about 10% (10 replications), not below 5%")
+def test_quota_2010_third_year_unmet_share_is_below_5_percent() -> None:
+    assert _unmet_by_year(run("quota_cut_2010.toml"))[2012] < 0.05
 
 
 def test_december_2025_general_licences_only_for_large_exporters() -> None:

@@ -2,8 +2,9 @@
 
 Columns ``series,period,value`` and optional ``sd`` and ``unit`` (the
 series grammar checks a unit against its series and converts yuan to
-dollars); any other column (``kind``, ``source`` in ``observed_2025.csv``)
-documents the row and is ignored. ``period`` is a year (``2025``), a month
+dollars) and ``kind`` (rows of kind ``input`` are inputs the scenario cites,
+such as quotas, and are skipped); any other column (``source``) documents
+the row and is ignored. ``period`` is a year (``2025``), a month
 (``2025-08``) or a date (``2025-08-15``). Every problem is reported as one line naming the file, the
 row (the line number a spreadsheet shows, header = 1) and the value, before
 any simulation starts: a calibration that runs for an hour and then trips on
@@ -25,7 +26,10 @@ from ..scenario.errors import ScenarioError
 from ..scenario.files import read_text
 
 REQUIRED = ("series", "period", "value")
-OPTIONAL = ("sd", "unit")
+OPTIONAL = ("sd", "unit", "kind")
+#: Rows whose ``kind`` is this are inputs a scenario cites (the 2010 quotas in
+#: ``observed_2010.csv``), not outcomes to fit: read past, not compared.
+INPUT_KIND = "input"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
 _PERIOD_FORMS = "must be a year like 2025, a month like 2025-08 or a date like 2025-08-15"
@@ -107,6 +111,8 @@ def read_observed(path: str | Path) -> list[Observation]:
             line = reader.line_num
             if not any(f.strip() for f in fields):
                 continue  # a blank line
+            if "kind" in col and len(fields) > col["kind"] and fields[col["kind"]].strip() == INPUT_KIND:
+                continue  # an input, not an outcome
             rows.append(_row(label, line, fields, col, seen))
     except csv.Error as e:
         raise ScenarioError(label, f"row {reader.line_num}", f"cannot read the row: {e}") from None

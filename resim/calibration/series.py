@@ -32,7 +32,10 @@ Everything that can be known without simulating is checked here, at once,
 against the scenario: an unknown series, an entry or jurisdiction the
 scenario does not have, a link it cannot ship on, a period outside the
 simulated days (months only partly inside, too: their totals would be cut
-short). Each is one line naming the file, the row and the value.
+short). Each is one line naming the file, the row and the value. A price
+row before ``start_date`` is the initial price: it must agree with the
+scenario's base price for its quote's market (prices start there) and is not
+a fitting target.
 """
 
 from __future__ import annotations
@@ -274,6 +277,28 @@ def _check_price(source: str, obs: Observation, series: Series, scn: Scenario,
                     f"{', '.join(markets.items)})", obs.series)
 
 
+#: How close a price row before ``start_date`` must be to the scenario's base (relative).
+BASE_TOLERANCE = 0.005
+
+
+def _check_initial_price(source: str, obs: Observation, series: Series, scn: Scenario) -> None:
+    """A price row before the run starts is the initial price: prices start at
+    their base (``price_at`` gives the base before day 0), so the row must
+    agree with the base of its quote's market rather than be fitted."""
+    from ..model.markets.book import (
+        base_usd,  # here: the book imports pandas, which `resim validate` must not
+    )
+
+    item, quote = series.args
+    market, _tier = QUOTES[quote]
+    value, _sd = _in_model_units(source, obs, series, scn)
+    markets = scn.markets
+    base = base_usd(markets.items[item], market, markets.cny_per_usd)  # type: ignore[union-attr]
+    if abs(value - base) > BASE_TOLERANCE * base:
+        raise _fail(source, obs, "value", f"is before start_date, so it is the initial price: it must equal "
+                    f"the scenario's base for {item} {market} ({base:g} USD/kg)", obs.value)
+
+
 #: How each kind of series is checked against the scenario: can the model produce it?
 _PRODUCIBLE = {"share_stopped": _check_automaker, "stockout_day": _check_automaker,
                "approved_share": _check_applications, "price": _check_price}
@@ -309,6 +334,9 @@ def compile_targets(observations: Iterable[Observation], scn: Scenario, source: 
         except ValueError as e:
             raise _fail(source, obs, "series", str(e), obs.series) from None
         _check_producible(source, obs, series, scn, every)
+        if series.kind == "price" and obs.period.last < horizon.start:
+            _check_initial_price(source, obs, series, scn)
+            continue  # the base: the same in every run, nothing to fit
         _check_period(source, obs, series, horizon)
         _check_value(source, obs, series, horizon)
         out.append(Target(series, obs.period, *_in_model_units(source, obs, series, scn), obs.row))

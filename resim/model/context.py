@@ -36,6 +36,7 @@ class Calendar:
             float(date(y, 1, 1).toordinal() - origin)
             for y in range(start.year + 1, start.year + 2 + int(horizon // 365) + 1)
         ]
+        self._batches: dict[int, list[float]] = {}
 
     def year_of(self, t: float) -> int:
         """Calendar year of simulation time ``t``."""
@@ -45,6 +46,36 @@ class Calendar:
         """Simulation time of the first 1 January after ``t``."""
         i = bisect.bisect_right(self._new_years, t)
         return self._new_years[i] if i < len(self._new_years) else math.inf
+
+    def _batch_days(self, batches: int) -> list[float]:
+        """Simulation times at which the year's quota batches are issued after
+        1 January: every ``12 / batches`` months (1 July for two)."""
+        days = self._batches.get(batches)
+        if days is None:
+            step, origin = 12 // batches, self.start.toordinal()
+            days = [float(date(y, 1 + k * step, 1).toordinal() - origin)
+                    for y in range(self.start.year, self.start.year + 2 + len(self._new_years))
+                    for k in range(1, batches)]
+            self._batches[batches] = days
+        return days
+
+    def batches_issued(self, t: float, batches: int) -> int:
+        """How many of the ``batches`` equal batches of the calendar year of
+        ``t`` have been issued by ``t`` (the first on 1 January)."""
+        if batches == 1:
+            return 1
+        days = self._batch_days(batches)
+        year = bisect.bisect_right(self._new_years, t)
+        year_start = self._new_years[year - 1] if year else -math.inf
+        return 1 + bisect.bisect_right(days, t) - bisect.bisect_right(days, year_start)
+
+    def next_batch(self, t: float, batches: int) -> float:
+        """Simulation time of the first batch issue (or 1 January) after ``t``."""
+        if batches == 1:
+            return self.next_new_year(t)
+        days = self._batch_days(batches)
+        i = bisect.bisect_right(days, t)
+        return min(days[i] if i < len(days) else math.inf, self.next_new_year(t))
 
 
 class Elements:

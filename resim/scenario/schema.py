@@ -110,6 +110,10 @@ class Controls(Frozen):
     shipment_validity_days: Days = Field(default=90.0, gt=0)
     quantity_cap_t: Positive | None = None
     annual_quota_t: Positive | None = None
+    #: The annual quota is issued in this many equal batches, at the start of
+    #: each part of the year (2: 1 January and 1 July; MOFCOM issued half-year
+    #: batches, facts.md §3 / observed_2010.csv). 1 = all on 1 January.
+    quota_batches: Literal[1, 2, 3, 4, 6, 12] = 1
     #: Exporters that get general licences while the others follow
     #: ``licence_mode`` (from December 2025 only large exporters did, facts.md §1).
     general_licence_exporters: list[Name] = Field(default_factory=list)

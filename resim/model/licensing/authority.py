@@ -12,8 +12,9 @@ applications are decided, and what a decision does.
   exporter resubmits after ``resubmit_days`` up to ``max_attempts``; a final
   rejection returns the goods and cancels the customer's order. With
   ``partial_approval`` a shipment licence may grant only part of the tonnes.
-* ``annual_quota_t``: tonnes licensed per calendar year; once spent, new
-  applications wait for 1 January (``filing.py``).
+* ``annual_quota_t``: tonnes licensed per calendar year, issued in
+  ``quota_batches`` equal batches; once the batches issued are spent, new
+  applications wait for the next batch (1 January with one) (``filing.py``).
 * ``[controls.customs]``: parcels that need no licence but share a customs
   code with controlled ones may be held at the border (``customs.py``).
 

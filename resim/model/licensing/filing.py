@@ -4,9 +4,10 @@ link's own random streams, the annual quota and resubmissions.
 Shipment and general licences are filed the same way, so this is shared by
 both (``shipments.py``, ``general.py``): an application is numbered, draws
 from its link's streams (so a change on one link leaves every other link's
-draws alone: common random numbers), waits for 1 January when the year's
-quota is spent, and after a rejection is filed again after a
-``resubmit_days`` draw while attempts remain.
+draws alone: common random numbers), waits for the quota's next batch (1
+January with one batch a year) when the batches issued so far are spent, and
+after a rejection is filed again after a ``resubmit_days`` draw while
+attempts remain.
 """
 
 from __future__ import annotations
@@ -59,19 +60,30 @@ class Filer:
                            chance=cust.approval_chance, link=link)
 
     def file(self, app: Application) -> None:
-        """Into review now, or on 1 January when this year's quota is spent."""
+        """Into review now, or when the next batch of the quota is issued (1
+        January with one batch a year) if the batches issued are spent."""
         now = self.clock.now
         app.submitted = now  # a file held by the quota waits from today
-        quota = self.ctx.scenario.controls.annual_quota_t  # type: ignore[attr-defined]
+        controls = self.ctx.scenario.controls  # type: ignore[attr-defined]
         calendar = self.ctx.calendar
-        if quota is not None and self.quota_used.get(calendar.year_of(now), 0.0) >= quota:
+        if controls.annual_quota_t is not None and self._spent(now, controls):
             if not self.quota_waiting:
-                self.clock.after(calendar.next_new_year(now) - now, self._new_year)
+                self.clock.after(calendar.next_batch(now, controls.quota_batches) - now, self._new_year)
             self.quota_waiting.append(app)
             return
         self.office.submit(app)
 
+    def _spent(self, now: float, controls: Any) -> bool:
+        """Whether this year's tonnes so far reach the batches issued so far."""
+        n = controls.quota_batches
+        issued = controls.annual_quota_t
+        if n > 1:
+            issued = issued * self.ctx.calendar.batches_issued(now, n) / n
+        return self.quota_used.get(self.ctx.calendar.year_of(now), 0.0) >= issued
+
     def _new_year(self, _event: Any) -> None:
+        """A new batch (1 January with one batch a year): the held files go
+        into review."""
         waiting, self.quota_waiting = self.quota_waiting, []
         for app in waiting:
             self.office.submit(app)
