@@ -81,7 +81,8 @@ def _priors(model: ParticleModel) -> pyabc.Distribution:
     return pyabc.Distribution(**rvs)
 
 
-def _abc(model: ParticleModel, population: int, sampler: SeededSampler) -> pyabc.ABCSMC:
+def make_abc(model: ParticleModel, population: int, sampler: SeededSampler) -> pyabc.ABCSMC:
+    """The ABC-SMC object every generation is run by (also what ``--update``'s bridge starts a history with)."""
     return pyabc.ABCSMC(model, _priors(model), make_distance(model.targets), population_size=population,
                         sampler=sampler, eps=pyabc.MedianEpsilon())
 
@@ -137,7 +138,7 @@ class _Session:
     def step(self) -> tuple[pyabc.History, str]:
         """Run one generation if the budget left covers it; return the history
         and why the session stops ("" to go on)."""
-        abc = _abc(self.model, self.population, self.sampler)
+        abc = make_abc(self.model, self.population, self.sampler)
         history = abc.load(self.db, 1)
         used = history.total_nr_simulations or 0
         self.start = used if self.start is None else self.start
@@ -194,7 +195,7 @@ def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: 
     t0 = time.perf_counter()
     sampler = SeededSampler(seed, workers, dask, on_batch=_batch_progress(say, population, reps))
     if not resume:
-        _abc(model, population, sampler).new(db, observed(model.targets))
+        make_abc(model, population, sampler).new(db, observed(model.targets))
     session = _Session(model, population, sampler, db, budget // reps, say, t0)
     history, stopped = session.step()
     while not stopped:
