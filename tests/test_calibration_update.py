@@ -182,3 +182,21 @@ def test_an_update_matches_a_calibration_from_scratch_on_all_rows_at_half_the_si
         assert abs(got["mean"] - ref["mean"]) <= 0.5 * ref["sd"], (key, got, ref)
         assert _interval_overlap(got["ci90"], ref["ci90"]) >= 0.7, (key, got["ci90"], ref["ci90"])
         assert ref["ci90"][1] - ref["ci90"][0] < 0.6 * (0.9 - 0.1)  # the data inform it: not the prior back
+
+
+@pytest.mark.slow
+def test_an_update_cut_short_continues_with_resume_and_dir_stays_as_it_was(tmp_path: Path,
+                                                                            files: dict[str, Path]) -> None:
+    d = _shipped(tmp_path / "cal", files)
+    before = _hashes(d)
+    assert _update(d, files["new"], "--predictive", "0").code == 0
+    out = tmp_path / "cal_update"
+    gens = len(json.loads((out / "calibration.json").read_text())["generations"])
+    (out / ".resim-complete.json").unlink()  # what a kill after a generation leaves: no completion marker
+    assert_one_line_error(_update(out, files["new"]), "unfinished calibration")  # not a DIR to update yet
+    r = _update(d, files["new"], "--predictive", "0", "--budget", "250", "--resume")
+    assert r.code == 0, r.err
+    doc = json.loads((out / "calibration.json").read_text())
+    assert len(doc["generations"]) > gens and doc["update"]["bridge_simulations"] == 0  # the bridge was kept
+    assert (out / ".resim-complete.json").is_file()
+    assert _hashes(d) == before

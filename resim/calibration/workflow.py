@@ -19,7 +19,7 @@ from ..experiment.executors import DaskConnection
 from ..experiment.replications import default_workers
 from ..experiment.store import write_text
 from ..scenario import Loaded
-from .abc_smc import Fit, fit
+from .abc_smc import Fit, NoGeneration, fit
 from .directory import REQUEST_FILE
 from .outputs import parameter_lines, posterior_of, write_outputs
 from .particle import ParticleModel
@@ -93,6 +93,20 @@ def _start_update(update: Update | None, model: ParticleModel, out: Path, seed: 
     return spent
 
 
+def _fit(args: argparse.Namespace, model: ParticleModel, out: Path, seed: int, workers: int,
+         dask: DaskConnection | None, say: Callable[[str], None], update: Update | None) -> tuple[Fit, int]:
+    """The fit (an update's bridge first); returns it and the bridge's simulations.
+    An update whose budget ended before a generation past the bridge has no
+    posterior of all rows (the bridge keeps the old weights): ``NoGeneration``."""
+    bridge = _start_update(update, model, out, seed, args.population, workers, dask, say)
+    reps = model.replications
+    result = fit(model, out, seed=seed, population=args.population, budget=args.budget - args.predictive * reps,
+                 workers=workers, dask=dask, resume=args.resume or update is not None, progress=say)
+    if update is not None and len(result.generations) < 2:
+        raise NoGeneration(bridge + result.evaluated)
+    return result, bridge
+
+
 def _update_cost(update: Update | None, result: Fit, bridge: int, pred: Predictive | None,
                  reps: int) -> dict[str, Any]:
     """calibration.json's ``update`` block ({} for a calibration from
@@ -119,9 +133,7 @@ def calibrate(args: argparse.Namespace, loaded: Loaded, targets: list[Target], p
     say(f"calibrating {', '.join(p.key for p in priors)} of {loaded.source} against {len(targets)} observed rows "
         f"({args.observed}); {args.population} particles, budget {args.budget} simulations, "
         f"fitted horizon {model.horizon_days:g} days")
-    bridge = _start_update(update, model, out, seed, args.population, workers, dask, say)
-    result = fit(model, out, seed=seed, population=args.population, budget=args.budget - args.predictive * reps,
-                 workers=workers, dask=dask, resume=args.resume or update is not None, progress=say)
+    result, bridge = _fit(args, model, out, seed, workers, dask, say, update)
     post = posterior_of(result, model, str(out))
     pred = None
     if args.predictive:
