@@ -56,8 +56,8 @@ def _shipped(d: Path, files: dict[str, Path], particles: int = 20) -> Path:
     d.mkdir()
     rows = [{"row": o.row, "series": o.series, "period": o.period.text, "value": o.value, "sd": o.sd}
             for o in read_observed(files["old"])]
-    doc = {"seed": 7, "population": particles, "replications_per_particle": 1, "simulations": 200,
-           "simulations_run": 200, "predictive_simulations": 0, "observed": rows,
+    doc = {"seed": 7, "population": particles, "replications_per_particle": 1, "simulations": 300,
+           "simulations_run": 300, "predictive_simulations": 0, "observed": rows,
            "priors": [{"key": KEY, "low": 0.1, "high": 0.9, "scale": "uniform", "integer": False}]}
     (d / "calibration.json").write_text(json.dumps(doc))
     x = np.linspace(0.3, 0.6, particles)
@@ -106,6 +106,7 @@ def test_refuses_rows_that_drop_an_earlier_row_or_add_none_and_an_existing_out(
     assert_one_line_error(_update(d, files["new"], "--out", str(tmp_path / "taken")), "exists already")
     assert_one_line_error(_update(d, files["new"], "--out", str(d / "inside")), "inside it")
     assert_one_line_error(_update(d, files["new"], "--fit", FIT), "DIR's priors")
+    assert_one_line_error(_update(d, files["new"], "--budget", "50"), "too small for an update")
     assert not (tmp_path / "cal_update").exists()
 
 
@@ -123,8 +124,8 @@ def test_an_update_writes_a_new_complete_folder_leaves_dir_untouched_and_chains(
     doc = json.loads((new / "calibration.json").read_text())
     up = doc["update"]
     assert (up["rows_before"], up["rows_new"], up["rows_revised"]) == (6, 4, 0)
-    assert up["from_scratch_simulations"] == 200 and up["bridge_simulations"] == 20
-    assert up["simulations"] <= 200 * DEFAULT_SHARE == doc["budget"]
+    assert up["from_scratch_simulations"] == 300 and up["bridge_simulations"] == 20
+    assert up["simulations"] <= 300 * DEFAULT_SHARE == doc["budget"]
     assert doc["seed"] == update_seed(7) and doc["population"] == 20
     assert len(doc["observed"]) == 10
     marker = json.loads((new / ".resim-complete.json").read_text())
@@ -132,13 +133,13 @@ def test_an_update_writes_a_new_complete_folder_leaves_dir_untouched_and_chains(
     # the new folder is a finished calibration: next month's update starts from it, and
     # "starting over" stays the original calibration's cost
     prev = read_previous(new)
-    assert prev.from_scratch == 200 and len(prev.rows) == 10
+    assert prev.from_scratch == 300 and len(prev.rows) == 10
     revised = tmp_path / "revised.csv"
     revised.write_text(files["new"].read_text().replace("2025-05,", "2025-05,1", 1))
-    again = _update(new, revised, "--predictive", "0", "--budget", "70")
+    again = _update(new, revised, "--predictive", "0", "--budget", "120")
     assert again.code == 0, again.err
     up2 = json.loads((tmp_path / "cal_update_update" / "calibration.json").read_text())["update"]
-    assert (up2["rows_new"], up2["rows_revised"], up2["from_scratch_simulations"]) == (0, 1, 200)
+    assert (up2["rows_new"], up2["rows_revised"], up2["from_scratch_simulations"]) == (0, 1, 300)
 
 
 def test_an_interrupted_update_resumes_only_from_the_same_dir(tmp_path: Path, files: dict[str, Path]) -> None:
@@ -194,7 +195,7 @@ def test_an_update_cut_short_continues_with_resume_and_dir_stays_as_it_was(tmp_p
     gens = len(json.loads((out / "calibration.json").read_text())["generations"])
     (out / ".resim-complete.json").unlink()  # what a kill after a generation leaves: no completion marker
     assert_one_line_error(_update(out, files["new"]), "unfinished calibration")  # not a DIR to update yet
-    r = _update(d, files["new"], "--predictive", "0", "--budget", "250", "--resume")
+    r = _update(d, files["new"], "--predictive", "0", "--budget", "350", "--resume")
     assert r.code == 0, r.err
     doc = json.loads((out / "calibration.json").read_text())
     assert len(doc["generations"]) > gens and doc["update"]["bridge_simulations"] == 0  # the bridge was kept

@@ -6,7 +6,8 @@ generation 0 of a fresh pyabc history whose observed data are all rows. From
 there the ordinary fit (``abc_smc.fit`` with ``resume``) continues as it would
 after any generation: pyabc fits the perturbation kernel to these weighted
 particles, the distance's scales to their simulated rows and the first
-threshold to the weighted median of their distances to all rows, and weights
+threshold to the weighted quarter-quantile of their distances to all rows
+(``update.BRIDGE_ALPHA``; the median after that, as always), and weights
 the particles it accepts by prior / proposal. The bridge costs one simulation
 per old particle (times ``--particle-replications``).
 

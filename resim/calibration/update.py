@@ -38,6 +38,11 @@ CALIBRATED_FILE = "scenario.calibrated.toml"
 MARKER = ".resim-complete.json"  # resim.experiment.runfolder.MARKER (read here, never written)
 #: Share of a from-scratch calibration's simulations an update spends by default.
 DEFAULT_SHARE = 0.5
+#: The first generation after the bridge keeps this weighted quantile of the
+#: bridge's distances (later ones the median, as any calibration): the old
+#: posterior is already a generation or three into a fit, so its median
+#: distance would let the new rows pull too little.
+BRIDGE_ALPHA = 0.25
 _SEED_STREAM = name_key("calibration/update")
 
 

@@ -27,7 +27,7 @@ from .predictive import Predictive, predictive
 from .priors import Prior
 from .report import write_report
 from .series import Target
-from .update import Update, update_block
+from .update import BRIDGE_ALPHA, Update, update_block
 
 
 @contextlib.contextmanager
@@ -101,7 +101,8 @@ def _fit(args: argparse.Namespace, model: ParticleModel, out: Path, seed: int, w
     bridge = _start_update(update, model, out, seed, args.population, workers, dask, say)
     reps = model.replications
     result = fit(model, out, seed=seed, population=args.population, budget=args.budget - args.predictive * reps,
-                 workers=workers, dask=dask, resume=args.resume or update is not None, progress=say)
+                 workers=workers, dask=dask, resume=args.resume or update is not None, progress=say,
+                 bridge_alpha=BRIDGE_ALPHA if update is not None else None)
     if update is not None and len(result.generations) < 2:
         raise NoGeneration(bridge + result.evaluated)
     return result, bridge

@@ -4,6 +4,7 @@
         [--budget N] [--population N] [--particle-replications K] [--predictive N]
         [--seed S] [--workers N | --dask ADDRESS] [--out DIR] [--resume] [--quiet]
         [--coverage K]
+    resim calibrate --update DIR --observed NEWER [SCENARIO] [--out NEWDIR] ...  (calibrate_update.py)
 
 Every input is checked before anything is simulated or written: the
 scenario, each observed row against it (``series.py``), each ``--fit`` key
@@ -40,6 +41,11 @@ DEFAULT_POPULATION = 100
 DEFAULT_PREDICTIVE = 50
 
 
+class Default(int):
+    """A flag's default, told apart from the same number given: ``--update``
+    takes DIR's population and replications instead, and its own budget."""
+
+
 def _whole(minimum: int) -> Any:
     def parse(text: str) -> int:
         try:
@@ -72,12 +78,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--fit", action="append", default=[], metavar="KEY=LO:HI[:log]",
                    help="a parameter and its uniform (or :log log-uniform) prior; [*] ties a key across "
                         "a table's entries, e.g. automakers[*].target_days=30:120 (repeatable)")
-    p.add_argument("--budget", type=_whole(1), default=None,
+    p.add_argument("--budget", type=_whole(1), default=Default(DEFAULT_BUDGET),
                    help=f"most simulations to spend, fit and predictive check together (default {DEFAULT_BUDGET}; "
                         "with --update, half what DIR's calibration from scratch spent)")
-    p.add_argument("--population", type=_whole(2), default=None,
+    p.add_argument("--population", type=_whole(2), default=Default(DEFAULT_POPULATION),
                    help=f"particles per generation (default {DEFAULT_POPULATION}; with --update, DIR's)")
-    p.add_argument("--particle-replications", type=_whole(1), default=None, metavar="K",
+    p.add_argument("--particle-replications", type=_whole(1), default=Default(1), metavar="K",
                    help="replications averaged per particle (default 1; with --update, DIR's)")
     p.add_argument("--predictive", type=_whole(0), default=DEFAULT_PREDICTIVE, metavar="N",
                    help=f"posterior-predictive draws for the report's fan charts (default {DEFAULT_PREDICTIVE})")
@@ -134,10 +140,10 @@ def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
 
 
 def fill_defaults(args: argparse.Namespace, budget: int, population: int, replications: int) -> None:
-    """The defaults of the flags left out (an update takes DIR's)."""
+    """The defaults of the flags left out (an update takes DIR's), as plain numbers."""
     for name, value in (("budget", budget), ("population", population), ("particle_replications", replications)):
-        if getattr(args, name, None) is None:
-            setattr(args, name, value)
+        given = getattr(args, name, None)
+        setattr(args, name, int(value) if given is None or isinstance(given, Default) else given)
 
 
 def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -153,7 +159,7 @@ def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     targets = compile_targets(read_observed(args.observed), scn, args.observed,
                               [step.scenario for step in loaded.timeline])
     priors = check_priors(scn, args.fit)
-    check_budget(args)
+    _check_budget(args)
     _check_time(args, loaded)
     request = make_request(loaded.scenario, targets, priors, seed, args.population, args.particle_replications)
     if args.coverage:
@@ -163,7 +169,7 @@ def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return {"loaded": loaded, "targets": targets, "priors": priors, "seed": seed, "out": out, "request": request}
 
 
-def check_budget(args: argparse.Namespace) -> None:
+def _check_budget(args: argparse.Namespace) -> None:
     """A budget that cannot cover a prior sample, a first generation and the
     predictive draws is refused before anything runs."""
     reps = args.particle_replications

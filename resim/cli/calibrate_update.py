@@ -22,7 +22,7 @@ from typing import Any
 
 from ..calibration.directory import REQUEST_FILE, check_resume, make_request
 from ..scenario.errors import ScenarioError
-from .calibrate import DEFAULT_POPULATION, _check_time, check_budget, fill_defaults, run_calibration
+from .calibrate import DEFAULT_POPULATION, _check_time, fill_defaults, run_calibration
 
 
 def default_out(update: str) -> Path:
@@ -109,7 +109,7 @@ def _inputs(args: argparse.Namespace, out: Path, previous: Any) -> dict[str, Any
     seed = args.seed if args.seed is not None else update_seed(int(previous.setting("seed", scn.scenario.seed)))
     fill_defaults(args, default_budget(previous), int(previous.setting("population", DEFAULT_POPULATION)),
                   int(previous.setting("replications_per_particle", 1)))
-    check_budget(args)
+    _check_update_budget(args, len(previous.posterior.weights))
     _check_time(args, loaded)
     request = make_request(scn, targets, priors, seed, args.population, args.particle_replications)
     request["update"] = update_request(previous)
@@ -117,6 +117,18 @@ def _inputs(args: argparse.Namespace, out: Path, previous: Any) -> dict[str, Any
         _check_resume(out, request)
     return {"loaded": loaded, "targets": targets, "priors": priors, "seed": seed, "out": out, "request": request,
             "update": Update(previous, change)}
+
+
+def _check_update_budget(args: argparse.Namespace, particles: int) -> None:
+    """The bridge and a first generation (at a quarter of the bridge's
+    distances: about four candidates a particle) and the predictive draws."""
+    reps = args.particle_replications
+    least = (particles + 4 * args.population + args.predictive) * reps
+    if args.budget < least:
+        raise ScenarioError("--budget", "", f"is too small for an update: the bridge ({particles * reps} simulations) "
+                            f"and a first generation of --population {args.population} need about "
+                            f"{(particles + 4 * args.population) * reps}, plus {args.predictive * reps} for "
+                            f"--predictive; give at least {least}", args.budget)
 
 
 def _check_resume(out: Path, request: dict[str, Any]) -> None:
