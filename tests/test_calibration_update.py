@@ -7,7 +7,10 @@ rate: a calibration on three months, then the update to five months, against
 a calibration from scratch on all five. Per parameter the posterior means must
 differ by at most 0.5 of the from-scratch posterior sd, the 90% intervals must
 overlap by at least 70% of the longer one, and the update must have spent at
-most half the from-scratch simulations. The refusals and the folder rules run
+most half the from-scratch simulations. With 100 particles a fit's own Monte
+Carlo noise is well inside those bounds; with 50, two fits from scratch at
+different seeds already differed by 0.37 sd (intervals overlapping 75%). The
+refusals and the folder rules run
 on a shipped-style DIR (calibration.json and posterior.parquet written here),
 which needs no fit.
 """
@@ -164,7 +167,7 @@ def _interval_overlap(a: list[float], b: list[float]) -> float:
 @pytest.mark.slow
 def test_an_update_matches_a_calibration_from_scratch_on_all_rows_at_half_the_simulations(
         tmp_path: Path, files: dict[str, Path]) -> None:
-    common = ["--fit", FIT, "--budget", "1200", "--population", "50", "--predictive", "0", "--workers", "1",
+    common = ["--fit", FIT, "--budget", "2400", "--population", "100", "--predictive", "0", "--workers", "1",
               "--quiet"]
     old, scratch = tmp_path / "old", tmp_path / "scratch"
     for out, rows, seed in ((old, files["old"], "1"), (scratch, files["new"], "2")):
