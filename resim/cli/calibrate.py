@@ -35,15 +35,11 @@ from ..calibration.directory import (
     make_request,
 )
 from ..scenario.errors import ScenarioError
+from .calibrate_update import Default, fill_defaults, update_command
 
 DEFAULT_BUDGET = 2000
 DEFAULT_POPULATION = 100
 DEFAULT_PREDICTIVE = 50
-
-
-class Default(int):
-    """A flag's default, told apart from the same number given: ``--update``
-    takes DIR's population and replications instead, and its own budget."""
 
 
 def _whole(minimum: int) -> Any:
@@ -121,9 +117,7 @@ def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from ..experiment.runfolder import RunFolder
 
     if getattr(args, "update", None):
-        from .calibrate_update import update_command
-
-        return update_command(args)
+        return update_command(args, run_calibration, _check_time, DEFAULT_POPULATION)
     fill_defaults(args, DEFAULT_BUDGET, DEFAULT_POPULATION, 1)
     if not args.scenario:
         raise ScenarioError("resim calibrate", "", "needs a SCENARIO file (or --update DIR to continue a calibration)")
@@ -137,13 +131,6 @@ def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
             print("resim calibrate needs pyabc: pip install 'resim[calibrate]'", file=sys.stderr)
             return 1
         return (_coverage if args.coverage else run_calibration)(args, folder, inputs)
-
-
-def fill_defaults(args: argparse.Namespace, budget: int, population: int, replications: int) -> None:
-    """The defaults of the flags left out (an update takes DIR's), as plain numbers."""
-    for name, value in (("budget", budget), ("population", population), ("particle_replications", replications)):
-        given = getattr(args, name, None)
-        setattr(args, name, int(value) if given is None or isinstance(given, Default) else given)
 
 
 def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:

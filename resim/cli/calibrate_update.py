@@ -17,12 +17,28 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..calibration.directory import REQUEST_FILE, check_resume, make_request
 from ..scenario.errors import ScenarioError
-from .calibrate import DEFAULT_POPULATION, _check_time, fill_defaults, run_calibration
+
+#: ``run_calibration(args, folder, inputs)`` and ``check_time(args, loaded)`` of ``calibrate.py``,
+#: passed in (this module is imported by it).
+Step = Callable[..., Any]
+
+
+class Default(int):
+    """A flag's default, told apart from the same number given: ``--update``
+    takes DIR's population and replications instead, and its own budget."""
+
+
+def fill_defaults(args: argparse.Namespace, budget: int, population: int, replications: int) -> None:
+    """The defaults of the flags left out (an update takes DIR's), as plain numbers."""
+    for name, value in (("budget", budget), ("population", population), ("particle_replications", replications)):
+        given = getattr(args, name, None)
+        setattr(args, name, int(value) if given is None or isinstance(given, Default) else given)
 
 
 def default_out(update: str) -> Path:
@@ -33,8 +49,9 @@ def default_out(update: str) -> Path:
     return d.with_name(d.name + "_update")
 
 
-def update_command(args: argparse.Namespace) -> int:
-    """Run an update; returns the exit code (bad input raises ``ScenarioError``)."""
+def update_command(args: argparse.Namespace, run: Step, check_time: Step, default_population: int) -> int:
+    """Run an update with ``calibrate.py``'s ``run`` and ``check_time``; returns
+    the exit code (bad input raises ``ScenarioError``)."""
     from ..calibration.update import read_previous
     from ..experiment.runfolder import RunFolder
 
@@ -49,8 +66,9 @@ def update_command(args: argparse.Namespace) -> int:
     _check_place(out, previous.directory)
     with RunFolder(out, "calibration") as folder:
         check_update_out(out, args.resume)
-        inputs = _inputs(args, out, previous)
-        return run_calibration(args, folder, inputs)
+        inputs = _inputs(args, out, previous, default_population)
+        check_time(args, inputs["loaded"])
+        return run(args, folder, inputs)
 
 
 def _refuse_flags(args: argparse.Namespace) -> None:
@@ -85,7 +103,7 @@ def check_update_out(out: Path, resume: bool) -> None:
             raise ScenarioError("--resume", "", "no update to continue in --out", str(out))
 
 
-def _inputs(args: argparse.Namespace, out: Path, previous: Any) -> dict[str, Any]:
+def _inputs(args: argparse.Namespace, out: Path, previous: Any, default_population: int) -> dict[str, Any]:
     """The scenario, the rows (checked against DIR's), DIR's priors, the seed and the budget."""
     from ..api import load_scenario
     from ..calibration.observed import read_observed
@@ -107,10 +125,9 @@ def _inputs(args: argparse.Namespace, out: Path, previous: Any) -> dict[str, Any
     change = check_rows(previous, targets, args.observed)
     priors = check_priors(scn, [p.spec() for p in previous.posterior.priors])
     seed = args.seed if args.seed is not None else update_seed(int(previous.setting("seed", scn.scenario.seed)))
-    fill_defaults(args, default_budget(previous), int(previous.setting("population", DEFAULT_POPULATION)),
+    fill_defaults(args, default_budget(previous), int(previous.setting("population", default_population)),
                   int(previous.setting("replications_per_particle", 1)))
     _check_update_budget(args, len(previous.posterior.weights))
-    _check_time(args, loaded)
     request = make_request(scn, targets, priors, seed, args.population, args.particle_replications)
     request["update"] = update_request(previous)
     if args.resume:
