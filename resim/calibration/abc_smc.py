@@ -81,7 +81,8 @@ def _priors(model: ParticleModel) -> pyabc.Distribution:
     return pyabc.Distribution(**rvs)
 
 
-def _abc(model: ParticleModel, population: int, sampler: SeededSampler) -> pyabc.ABCSMC:
+def make_abc(model: ParticleModel, population: int, sampler: SeededSampler) -> pyabc.ABCSMC:
+    """The ABC-SMC object every generation is run by (also what ``--update``'s bridge starts a history with)."""
     return pyabc.ABCSMC(model, _priors(model), make_distance(model.targets), population_size=population,
                         sampler=sampler, eps=pyabc.MedianEpsilon())
 
@@ -133,12 +134,15 @@ class _Session:
     say: Callable[[str], None]
     t0: float
     start: int | None = None  # particles the history held when this session began
+    bridge_alpha: float | None = None  # --update: the quantile of the bridge's distances generation 1 keeps
 
     def step(self) -> tuple[pyabc.History, str]:
         """Run one generation if the budget left covers it; return the history
         and why the session stops ("" to go on)."""
-        abc = _abc(self.model, self.population, self.sampler)
+        abc = make_abc(self.model, self.population, self.sampler)
         history = abc.load(self.db, 1)
+        if self.bridge_alpha and history.max_t == 0:
+            abc.eps = pyabc.QuantileEpsilon(alpha=self.bridge_alpha)
         used = history.total_nr_simulations or 0
         self.start = used if self.start is None else self.start
         # candidates this session ran past the last particle kept count too
@@ -178,7 +182,7 @@ def _batch_progress(say: Callable[[str], None], population: int,
 
 def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: int, workers: int = 1,
         dask: DaskConnection | None = None, resume: bool = False,
-        progress: Callable[[str], None] | None = None) -> Fit:
+        progress: Callable[[str], None] | None = None, bridge_alpha: float | None = None) -> Fit:
     """Run (or, with ``resume``, continue) ABC-SMC until the budget is spent.
 
     ``budget`` counts simulations (particles x ``model.replications``): those
@@ -194,8 +198,8 @@ def fit(model: ParticleModel, out: Path, *, seed: int, population: int, budget: 
     t0 = time.perf_counter()
     sampler = SeededSampler(seed, workers, dask, on_batch=_batch_progress(say, population, reps))
     if not resume:
-        _abc(model, population, sampler).new(db, observed(model.targets))
-    session = _Session(model, population, sampler, db, budget // reps, say, t0)
+        make_abc(model, population, sampler).new(db, observed(model.targets))
+    session = _Session(model, population, sampler, db, budget // reps, say, t0, bridge_alpha=bridge_alpha)
     history, stopped = session.step()
     while not stopped:
         history, stopped = session.step()

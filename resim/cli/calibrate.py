@@ -4,6 +4,7 @@
         [--budget N] [--population N] [--particle-replications K] [--predictive N]
         [--seed S] [--workers N | --dask ADDRESS] [--out DIR] [--resume] [--quiet]
         [--coverage K]
+    resim calibrate --update DIR --observed NEWER [SCENARIO] [--out NEWDIR] ...  (calibrate_update.py)
 
 Every input is checked before anything is simulated or written: the
 scenario, each observed row against it (``series.py``), each ``--fit`` key
@@ -34,6 +35,7 @@ from ..calibration.directory import (
     make_request,
 )
 from ..scenario.errors import ScenarioError
+from .calibrate_update import Default, fill_defaults, update_command
 
 DEFAULT_BUDGET = 2000
 DEFAULT_POPULATION = 100
@@ -66,21 +68,22 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "calibrate", help="fit scenario parameters to observed data (ABC-SMC posterior)",
         description="Fit scenario parameters to observed series by ABC-SMC. Writes posterior.parquet, "
                     "calibration.json, scenario.calibrated.toml and report.html in --out.")
-    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("scenario", nargs="?", help="scenario TOML file (with --update: default DIR's scenario.calibrated.toml)")
     p.add_argument("--observed", required=True, metavar="FILE",
                    help="CSV with columns series,period,value[,sd] (other columns ignored)")
     p.add_argument("--fit", action="append", default=[], metavar="KEY=LO:HI[:log]",
                    help="a parameter and its uniform (or :log log-uniform) prior; [*] ties a key across "
                         "a table's entries, e.g. automakers[*].target_days=30:120 (repeatable)")
-    p.add_argument("--budget", type=_whole(1), default=DEFAULT_BUDGET,
-                   help=f"most simulations to spend, fit and predictive check together (default {DEFAULT_BUDGET})")
-    p.add_argument("--population", type=_whole(2), default=DEFAULT_POPULATION,
-                   help=f"particles per generation (default {DEFAULT_POPULATION})")
-    p.add_argument("--particle-replications", type=_whole(1), default=1, metavar="K",
-                   help="replications averaged per particle (default 1)")
+    p.add_argument("--budget", type=_whole(1), default=Default(DEFAULT_BUDGET),
+                   help=f"most simulations to spend, fit and predictive check together (default {DEFAULT_BUDGET}; "
+                        "with --update, half what DIR's calibration from scratch spent)")
+    p.add_argument("--population", type=_whole(2), default=Default(DEFAULT_POPULATION),
+                   help=f"particles per generation (default {DEFAULT_POPULATION}; with --update, DIR's)")
+    p.add_argument("--particle-replications", type=_whole(1), default=Default(1), metavar="K",
+                   help="replications averaged per particle (default 1; with --update, DIR's)")
     p.add_argument("--predictive", type=_whole(0), default=DEFAULT_PREDICTIVE, metavar="N",
                    help=f"posterior-predictive draws for the report's fan charts (default {DEFAULT_PREDICTIVE})")
-    p.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
+    p.add_argument("--seed", type=_seed, help="root seed (default: the scenario's; with --update, one derived from DIR's)")
     p.add_argument("--workers", type=_whole(1), default=None,
                    help="worker processes, or the size of a --dask local cluster (default: cores)")
     p.add_argument("--dask", metavar="ADDRESS", help='Dask scheduler address, or "local" for a LocalCluster')
@@ -93,6 +96,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="simulation-based calibration: fit K synthetic data sets drawn from the prior (the "
                         "observed file gives only series and periods; --budget is per fit) and report how "
                         "often each 90%% credible interval holds its truth (coverage.json)")
+    p.add_argument("--update", metavar="DIR",
+                   help="continue the finished calibration in DIR with the rows --observed adds (DIR's rows plus new "
+                        "months): the old posterior is the proposal, generations run on all rows; writes a new "
+                        "folder (default DIR_update) and leaves DIR untouched")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -109,6 +116,11 @@ def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     the end."""
     from ..experiment.runfolder import RunFolder
 
+    if getattr(args, "update", None):
+        return update_command(args, run_calibration, _check_time, DEFAULT_POPULATION)
+    fill_defaults(args, DEFAULT_BUDGET, DEFAULT_POPULATION, 1)
+    if not args.scenario:
+        raise ScenarioError("resim calibrate", "", "needs a SCENARIO file (or --update DIR to continue a calibration)")
     out = Path(args.out) if args.out else Path("results") / f"{Path(args.scenario).stem}-calibration"
     with RunFolder(out, "calibration") as folder:
         (check_coverage_out if args.coverage else check_out)(out, args.resume)
@@ -118,7 +130,7 @@ def command(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
         except ImportError:
             print("resim calibrate needs pyabc: pip install 'resim[calibrate]'", file=sys.stderr)
             return 1
-        return (_coverage if args.coverage else _calibrate)(args, folder, inputs)
+        return (_coverage if args.coverage else run_calibration)(args, folder, inputs)
 
 
 def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -172,7 +184,7 @@ def _check_time(args: argparse.Namespace, loaded: Any) -> None:
         print(line, file=sys.stderr)
 
 
-def _calibrate(args: argparse.Namespace, folder: Any, inputs: dict[str, Any]) -> int:
+def run_calibration(args: argparse.Namespace, folder: Any, inputs: dict[str, Any]) -> int:
     """The fit in the locked folder, with true messages when it stops early."""
     from ..calibration.abc_smc import NoGeneration
     from ..calibration.workflow import calibrate, dask_connection
@@ -184,8 +196,10 @@ def _calibrate(args: argparse.Namespace, folder: Any, inputs: dict[str, Any]) ->
         try:
             summary = calibrate(args, dask=conn, **inputs)
         except Interrupted as stop:
+            what = f"--update {args.update} --observed {args.observed}" if getattr(args, "update", None) else \
+                f"{args.scenario} ..."
             print(f"resim: interrupted: {_kept(out)} kept in {out}/; continue with: resim calibrate "
-                  f"{args.scenario} ... --resume --out {out}", file=sys.stderr)
+                  f"{what} --resume --out {out}", file=sys.stderr)
             return stop.exit_code
         except NoGeneration as e:
             raise ScenarioError("--budget", "", f"ran out after {e.spent} simulations, before a first generation "
