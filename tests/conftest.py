@@ -37,17 +37,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("slow") is None)
 
 
+#: Set on a worker whose grouped tests lost their group (see below).
+_LOST_GROUPS: list[str] = []
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Refuse to run if xdist lost the groups: pytest-xdist tags a grouped test
-    by a suffix of its node id (``...@processes``), which some pytest versions
-    silently drop (pytest-dev/pytest-xdist#1386). The ``processes`` tests would
-    then run side by side and flake under load."""
-    if not getattr(session.config.option, "loadgroup", False):
-        return
-    lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
-    if lost:
-        raise pytest.UsageError(f"pytest-xdist did not group {lost[0]} (and {len(lost) - 1} more): "
-                                "this pytest breaks --dist loadgroup, install the [test] extra's pytest")
+    """Find out whether xdist lost the groups: pytest-xdist tags a grouped
+    test by a suffix of its node id (``...@processes``), which some pytest
+    versions silently drop (pytest-dev/pytest-xdist#1386). The ``processes``
+    tests would then run side by side and flake under load."""
+    if getattr(session.config.option, "loadgroup", False):
+        _LOST_GROUPS.extend(i.nodeid for i in session.items
+                            if i.get_closest_marker("xdist_group") and "@" not in i.nodeid)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every test fails, saying why, on a worker that lost the groups."""
+    if _LOST_GROUPS:
+        pytest.fail(f"pytest-xdist did not group {_LOST_GROUPS[0]} (and {len(_LOST_GROUPS) - 1} more): this "
+                    "pytest breaks --dist loadgroup; install the [test] extra's pytest (<9.2)", pytrace=False)
 
 
 @pytest.fixture
