@@ -126,6 +126,9 @@ def test_april_2025_exports_collapse_when_no_18_arrives() -> None:
     assert (india[india.decided_day < day_of(res, "2025-10-30")].outcome != "approved").all()
     reps = res.replications.set_index("automaker")
     assert (reps.loc["India", "stockout_days"] > 0).all()
+    # before shipments stop (2025-04-11) every firm's target covers its lead time, even in
+    # the low tail of stocks, and learning has not begun: no firm runs out
+    assert (reps.first_firm_stockout_day.dropna() >= day_of(res, "2025-04-11")).all()
     # the controls switch on by policy: no licence is filed before 2025-04-04
     assert lic.submitted_day.min() >= day_of(res, "2025-04-04")
     # and from 2025-10-30 India's files are decided at the rates of the others
