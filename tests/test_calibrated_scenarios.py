@@ -1,5 +1,9 @@
 """The calibrated April 2025 scenario against the rows it was calibrated to.
 
+The shipped posterior was fitted to the April scenario as it was at 608c727
+(tests/data/scenarios_608c727/april_2025_controls.toml, the frozen copy); the
+shipped file has since been rebuilt on new mechanisms (issue 26) and awaits
+its own calibration, so this test holds the posterior to the file it fits.
 With ``--posterior scenarios/posteriors/april_2025`` every replication draws
 its fitted parameters from the shipped posterior; the band that holds 90% of
 replications (posterior-predictive) must hold each observed calibration row
@@ -29,6 +33,8 @@ from resim.scenario import load
 from chain_fixtures import ROOT, SCENARIOS
 
 POSTERIOR = SCENARIOS / "posteriors" / "april_2025"
+#: The scenario the shipped posterior was fitted to (the rebuilt file awaits its own fit).
+FITTED = ROOT / "tests" / "data" / "scenarios_608c727" / "april_2025_controls.toml"
 OBSERVED = ROOT / "data" / "observed_2025.csv"
 pytestmark = pytest.mark.slow  # 50 replications of the April scenario: over a minute of work
 
@@ -48,7 +54,7 @@ def _calibration_rows() -> list[tuple[str, str, float]]:
 
 
 def test_the_calibrated_scenario_reproduces_its_calibration_series() -> None:
-    loaded = with_posterior(load(SCENARIOS / "april_2025_controls.toml", {"scenario.horizon": 334}), POSTERIOR)
+    loaded = with_posterior(load(FITTED, {"scenario.horizon": 334}), POSTERIOR)
     outputs = run_points([loaded], REPLICATIONS, workers=2).of(0)
     assert not [o.error for o in outputs if o.error]
     horizon = Horizon.of(replace(loaded).scenario)

@@ -121,13 +121,20 @@ def test_april_2025_exports_collapse_when_no_18_arrives() -> None:
     assert m["2025-05"] > 0.5 * free * demand_per_day * 31  # the free grades do keep moving
     # approvals resume from June
     assert m["2025-05"] < m["2025-07"]
-    # India: nothing approved (sources §1), so its firms on controlled grades run out
+    # India: nothing approved before its first approvals of 2025-10-30 (sources §1), so
+    # its firms on controlled grades run out
     lic = res.licences
-    assert (lic[lic.destination == "IN"].outcome != "approved").all()
+    india = lic[lic.destination == "IN"]
+    assert (india[india.decided_day < day_of(res, "2025-10-30")].outcome != "approved").all()
     reps = res.replications.set_index("automaker")
     assert (reps.loc["India", "stockout_days"] > 0).all()
+    # before shipments stop (2025-04-11) every firm's target covers its lead time, even in
+    # the low tail of stocks, and learning has not begun: no firm runs out
+    assert (reps.first_firm_stockout_day.dropna() >= day_of(res, "2025-04-11")).all()
     # the controls switch on by policy: no licence is filed before 2025-04-04
     assert lic.submitted_day.min() >= day_of(res, "2025-04-04")
+    # and from 2025-10-30 India's files are decided at the rates of the others
+    assert (india[india.decided_day >= day_of(res, "2025-10-30")].outcome == "approved").any()
 
 
 def test_october_expansion_binds_only_while_not_suspended() -> None:
