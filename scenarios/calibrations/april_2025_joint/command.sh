@@ -2,7 +2,10 @@
 # Joint recalibration of the rebuilt April scenario (issue 26 item 3, started 2026-12-06):
 # every exports.* and price.* calibration row of data/observed_2025.csv, 12 free parameters
 # with the priors below (documented in docs/scenarios.md), 1 worker, seeded.
-cd "$(dirname "$0")/.." && exec /work/venv/bin/python -m resim calibrate cal_out/april_markets.toml \
+# Stopped on its budget after 4 generations (1,302 simulations, ESS 12): run/ keeps its
+# calibration.json and calibrated file, not its history.db (6 MB), so it cannot be resumed;
+# a new run with a larger budget (and --workers 2) is the next step.
+cd "$(dirname "$0")/../../.." && exec python -m resim calibrate scenarios/calibrations/april_2025_joint/april_markets.toml \
   --observed data/observed_2025.csv \
   --fit 'magnet_makers[Chinese magnet exporters].grades.NdFeB_free=0.05:0.6' \
   --fit 'automakers[*].approval_spread=0:0.8' \
@@ -16,4 +19,4 @@ cd "$(dirname "$0")/.." && exec /work/venv/bin/python -m resim calibrate cal_out
   --fit 'markets.speed_per_day=0.005:0.2:log' \
   --fit 'markets.elasticity=0.2:1' \
   --fit 'markets.contract_lag_days=14:180:log' \
-  --budget 2000 --population 100 --seed 20250404 --workers 1 --out cal_out/run "$@"
+  --budget 2000 --population 100 --seed 20250404 --workers 1 --out scenarios/calibrations/april_2025_joint/run "$@"
