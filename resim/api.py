@@ -96,6 +96,23 @@ def with_posterior(loaded: Loaded, posterior: str | Path | None) -> Loaded:
     return replace(loaded, draws=post)
 
 
+def _warn(lines: Sequence[str]) -> None:
+    """Warning lines as Python warnings (what a notebook shows)."""
+    import warnings
+
+    for line in lines:
+        warnings.warn(line.removeprefix("resim: warning: "), UserWarning, stacklevel=3)
+
+
+def posterior_warnings(loaded: Loaded) -> list[str]:
+    """Warning lines when a ``--posterior`` was fitted to another version of
+    the scenario or by another resim (empty without a posterior)."""
+    from .calibration.posterior import Posterior
+    from .calibration.posterior import posterior_warnings as warnings_of
+
+    return warnings_of(loaded, loaded.draws) if isinstance(loaded.draws, Posterior) else []
+
+
 def simulate(
     scenario: Source,
     replications: int | None = None,
@@ -155,6 +172,7 @@ def simulate(
     plan = plan_run(scenario, overrides, replications=replications, seed=seed, posterior=posterior,
                     target=target, workers=workers, max_memory=max_memory, max_hours=max_hours,
                     announce=workers is not None)
+    _warn(posterior_warnings(plan.loaded))
     n = run_size(plan.loaded)
     extra = observed_extra(plan.loaded, observed)
     with progress_reporter(progress, "replications", n) as advance:

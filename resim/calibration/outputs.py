@@ -31,7 +31,7 @@ from .abc_smc import Fit
 from .particle import ParticleModel
 from .posterior import POSTERIOR_FILE, SUMMARY_FILE, Posterior
 from .predictive import Predictive
-from .priors import apply_values
+from .priors import apply_values, fingerprint
 from .series import Target
 
 CALIBRATED_FILE = "scenario.calibrated.toml"
@@ -91,6 +91,7 @@ def summary(fit: Fit, model: ParticleModel, post: Posterior, pred: Predictive | 
         "predictive_simulations": predictive_sims,
         "stopped": fit.stopped,
         "fitted_horizon_days": model.horizon_days,
+        "model_sha256": fingerprint(model.scenario, model.priors),
         "generations": [asdict(g) for g in fit.generations],
         "observed": rows,
         "run": _run_info(fit, run),

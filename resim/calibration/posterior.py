@@ -30,7 +30,7 @@ import pandas as pd
 from ..model.randomness import generator, replication_seed
 from ..scenario import Loaded
 from ..scenario.errors import ScenarioError
-from .priors import Prior, apply_values
+from .priors import Prior, apply_values, fingerprint
 
 POSTERIOR_FILE = "posterior.parquet"
 SUMMARY_FILE = "calibration.json"
@@ -45,6 +45,10 @@ class Posterior:
     priors: tuple[Prior, ...]
     values: np.ndarray  # (particles, parameters), in the priors' order
     weights: np.ndarray  # sums to 1
+    #: What it was fitted with (calibration.json): the model's fingerprint
+    #: (``priors.fingerprint``) and resim's version; None in older folders.
+    fitted_to: str | None = None
+    version: str | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -91,12 +95,13 @@ def read_posterior(directory: str | Path) -> Posterior:
     d = Path(directory)
     if not d.is_dir():
         raise ScenarioError("--posterior", "", "is not a directory", str(directory))
-    priors, frame = _read(d)
+    priors, frame, meta = _read(d)
     values, weights = _particles(d, priors, frame)
-    return Posterior(str(directory), priors, values, weights / weights.sum())
+    version = (meta.get("run") or {}).get("versions", {}).get("resim")
+    return Posterior(str(directory), priors, values, weights / weights.sum(), meta.get("model_sha256"), version)
 
 
-def _read(d: Path) -> tuple[tuple[Prior, ...], pd.DataFrame]:
+def _read(d: Path) -> tuple[tuple[Prior, ...], pd.DataFrame, dict]:
     """The priors (calibration.json) and the particles (posterior.parquet) of a folder."""
     for name in (SUMMARY_FILE, POSTERIOR_FILE):
         if not (d / name).is_file():
@@ -105,7 +110,7 @@ def _read(d: Path) -> tuple[tuple[Prior, ...], pd.DataFrame]:
     try:
         meta = json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8"))
         priors = tuple(Prior.from_dict(p, f"p{i}") for i, p in enumerate(meta["priors"]))
-        return priors, pd.read_parquet(d / POSTERIOR_FILE)
+        return priors, pd.read_parquet(d / POSTERIOR_FILE), meta
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ScenarioError("--posterior", "", f"cannot read the calibration in it ({type(e).__name__}: {e})",
                             str(d)) from None
@@ -158,6 +163,24 @@ def check_posterior(loaded: Loaded, posterior: Posterior) -> None:
     hi = {k: float(v) for k, v in zip(posterior.keys, posterior.values.max(axis=0), strict=True)}
     for values in (lo, hi):
         apply_values(loaded.scenario, values, f"--posterior {posterior.source}")
+
+
+def posterior_warnings(loaded: Loaded, posterior: Posterior) -> list[str]:
+    """Why ``posterior`` may not fit this scenario, one warning line each: it
+    was fitted to another model (the scenario changed outside its fitted keys
+    and run settings), or by another resim version (the model code may have
+    changed). Empty when neither is known to differ."""
+    from importlib import metadata
+
+    lines = []
+    where = f"resim: warning: --posterior {posterior.source}"
+    if posterior.fitted_to is not None and posterior.fitted_to != fingerprint(loaded.scenario, posterior.priors):
+        lines.append(f"{where} was fitted to another version of this scenario ({loaded.source} has changed "
+                     "outside the fitted keys): its draws may no longer fit the observed data")
+    ours = metadata.version("resim")
+    if posterior.version is not None and posterior.version != ours:
+        lines.append(f"{where} was fitted with resim {posterior.version}, this is {ours}")
+    return lines
 
 
 def drawn_values(posterior: Posterior, seed: int, replications: Sequence[int]) -> pd.DataFrame:

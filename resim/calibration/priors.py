@@ -17,6 +17,8 @@ module in runs that need no calibration library.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -260,6 +262,20 @@ def apply_values(scn: Scenario, values: Mapping[str, float], source: str,
     new = with_values(scn, {**overrides(scn, values, source), **(fixed or {})}, source=source)
     check_references(new, source)
     return Loaded(new, build_timeline(new, source), {}, source)
+
+
+#: Tables of run settings, not of the model: a posterior fits whatever they say.
+_RUN_SETTINGS = ("scenario", "output", "sweep")
+
+
+def fingerprint(scn: Scenario, priors: Sequence[Prior]) -> str:
+    """SHA-256 of the model a posterior was fitted to: the resolved scenario
+    with every fitted key at its prior's lower bound (the shipped file holds
+    the posterior medians there, which must not count as a change) and without
+    its run settings (seed, replications, horizon, outputs)."""
+    masked = apply_values(scn, {p.key: p.low for p in priors}, "--posterior").scenario
+    form = {k: v for k, v in masked.file_form().items() if k not in _RUN_SETTINGS}  # type: ignore[attr-defined]
+    return hashlib.sha256(json.dumps(form, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def check_priors(scn: Scenario, specs: Sequence[str]) -> list[Prior]:

@@ -107,13 +107,14 @@ def _plan(args: argparse.Namespace) -> Any:
 def _preamble(args: argparse.Namespace, plan: Any, out: Path) -> None:
     """What the user should know before the run starts, on stderr: a run it
     replaces, its time estimate and warnings of a saturated licence office."""
+    from ..api import posterior_warnings
     from ..experiment.budget import saturation_warnings
 
     replacing = replacing_line(out, args.set)
     lines = [replacing] if replacing else []
     if plan.estimate:
         lines.append(plan.estimate)
-    for line in [*lines, *saturation_warnings(plan.loaded)]:
+    for line in [*lines, *posterior_warnings(plan.loaded), *saturation_warnings(plan.loaded)]:
         print(line, file=sys.stderr)
 
 
