@@ -52,7 +52,7 @@ def test_the_new_scenarios_are_there() -> None:
 
 
 #: Scenarios of firm populations: a replication costs seconds, not a tenth of one.
-POPULATIONS = ("april_2025_controls.toml", "eu_supplier_population.toml")
+POPULATIONS = ("april_2025_controls.toml", "eu_supplier_population.toml", "outlook_2026.toml")
 
 
 @pytest.mark.parametrize("name", [pytest.param(f, marks=pytest.mark.slow) if f in POPULATIONS else f
