@@ -47,12 +47,28 @@ def test_a_row_at_the_model_median_is_inside_at_the_50th_percentile_and_far_rows
     assert row["inside"] and 35.0 <= row["percentile"] <= 65.0 and row["replications"] == 12
 
 
-def test_a_row_the_scenario_cannot_produce_is_refused_before_anything_runs(tmp_path: Path) -> None:
-    src = _chain(tmp_path)
-    bad = _observed(tmp_path, [("exports.magnet.CN.BR", "2025-06", 10.0)])
-    res = cli("run", str(src), "--workers", "1", "--out", str(tmp_path / "r"), "--observed", str(bad))
-    assert_one_line_error(res, str(bad))
+def test_rows_the_run_cannot_produce_are_left_out_and_counted_and_bad_rows_still_refused(tmp_path: Path) -> None:
+    src = _chain(tmp_path)  # 150 days from its start, no [markets], destinations DE and US
+    ok, out = ("exports.magnet.CN.all", "2025-06", 1.0), tmp_path / "o"
+    elsewhere = [("exports.magnet.CN.BR", "2025-06", 10.0),  # no Brazilian buyer
+                 ("exports.magnet.CN.all", "2025-12", 10.0),  # after the last simulated day
+                 ("price.Dy_oxide.europe_ask", "2025-06", 900.0)]  # no [markets]
+    res = cli("run", str(src), "--workers", "1", "--out", str(out),
+              "--observed", str(_observed(tmp_path, [ok, *elsewhere])))
+    assert res.code == 0, res.err
+    table = pd.read_parquet(out / "observed_vs_model.parquet")
+    assert list(table["series"]) == ["exports.magnet.CN.all"] and list(table["period"]) == ["2025-06"]
+    assert "3 rows left out (not produced by this scenario)" in res.err
+    # nothing this run can produce: refused before anything runs
+    none = _observed(tmp_path, elsewhere)
+    res = cli("run", str(src), "--workers", "1", "--out", str(tmp_path / "r"), "--observed", str(none))
+    assert_one_line_error(res, str(none), "no row is produced by this scenario")
     assert not (tmp_path / "r").exists()
+    # a malformed row is still an error, produced or not
+    bad = _observed(tmp_path, [ok, ("exports.magnet.CN.all", "2025-07", -5.0)])
+    res = cli("run", str(src), "--workers", "1", "--out", str(tmp_path / "b"), "--observed", str(bad))
+    assert_one_line_error(res, str(bad), "value")
+    assert not (tmp_path / "b").exists()
 
 
 def _fans_rows(tmp_path: Path) -> list[tuple[str, str, float]]:
@@ -104,5 +120,5 @@ def test_plot_fans_measures_a_file_given_later_and_asks_for_one_when_none_was_se
         plain.plot_fans()
     fig = plain.plot_fans(observed=_observed(tmp_path, _fans_rows(tmp_path)))
     assert "of 3 inside" in fig.axes[0].get_title()
-    with pytest.raises(ScenarioError, match="BR"):
+    with pytest.raises(ScenarioError, match="no row is produced by this scenario"):
         plain.plot_fans(observed=_observed(tmp_path, [("exports.magnet.CN.BR", "2025-06", 10.0)]))

@@ -19,15 +19,16 @@ no fan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..scenario import Loaded
+from ..scenario.errors import ScenarioError
 from .measure import Measured
-from .observed import Period, read_observed
+from .observed import Observation, Period, read_observed
 from .series import Horizon, Series, Target, compile_targets
 
 COLUMNS = ["series", "period", "observed", "p5", "p50", "p95", "inside", "percentile", "replications"]
@@ -38,11 +39,12 @@ TIE = 1e-9
 PATH_KINDS = ("exports", "approved_share", "share_stopped", "price")
 
 
-def observed_targets(loaded: Loaded, path: str | Path) -> list[Target]:
+def observed_targets(loaded: Loaded, path: str | Path, left_out: list[Observation] | None = None) -> list[Target]:
     """The rows of ``path`` checked against the scenario (one-line errors
-    naming the file, row and value, before anything runs)."""
+    naming the file, row and value, before anything runs); with ``left_out``,
+    the rows this run cannot produce go there instead of being refused."""
     return compile_targets(read_observed(path), loaded.scenario, str(path),
-                           [step.scenario for step in loaded.timeline])
+                           [step.scenario for step in loaded.timeline], left_out)
 
 
 def observed_vs_model(outputs: Sequence[object], targets: Sequence[Target], loaded: Loaded) -> pd.DataFrame:
@@ -71,18 +73,29 @@ def _fan_row(series: Series, month: Period, values: Sequence[float]) -> dict[str
             "replications": len(x)}
 
 
-def observed_tables(loaded: Loaded, path: str | Path) -> Callable[[object], dict[str, pd.DataFrame]]:
+class ObservedTables:
     """With observed rows from ``path`` (checked now: a bad row stops before
     anything runs), the tables a finished run adds to its folder:
-    ``observed_vs_model`` and ``observed_fans``."""
-    targets = observed_targets(loaded, path)
+    ``observed_vs_model`` and ``observed_fans``. Rows the run cannot produce
+    are left out and counted (``left_out``); if that is every row, refused."""
 
-    def tables(results: object) -> dict[str, pd.DataFrame]:
+    def __init__(self, loaded: Loaded, path: str | Path):
+        skipped: list[Observation] = []
+        self.loaded, self.targets = loaded, observed_targets(loaded, path, skipped)
+        self.left_out = len(skipped)
+        if not self.targets:
+            raise ScenarioError(str(path), "", "no row is produced by this scenario (its prices, destinations "
+                                "or simulated days)", f"{self.left_out} rows")
+
+    def __call__(self, results: object) -> dict[str, pd.DataFrame]:
         outputs = results.outputs  # type: ignore[attr-defined]
-        return {"observed_vs_model": observed_vs_model(outputs, targets, loaded),
-                "observed_fans": observed_fans(outputs, targets, loaded)}
+        return {"observed_vs_model": observed_vs_model(outputs, self.targets, self.loaded),
+                "observed_fans": observed_fans(outputs, self.targets, self.loaded)}
 
-    return tables
+
+def observed_tables(loaded: Loaded, path: str | Path) -> ObservedTables:
+    """The tables of ``path``'s rows for a run of ``loaded`` (``ObservedTables``)."""
+    return ObservedTables(loaded, path)
 
 
 def _row(target: Target, draws: np.ndarray) -> dict[str, object]:
@@ -98,11 +111,13 @@ def _row(target: Target, draws: np.ndarray) -> dict[str, object]:
             "percentile": float(percentile)}
 
 
-def inside_line(table: pd.DataFrame) -> str:
-    """``observed: 9 of 11 rows inside the model's 5-95% band``."""
+def inside_line(table: pd.DataFrame, left_out: int = 0) -> str:
+    """``observed: 9 of 11 rows inside the model's 5-95% band`` (and how many
+    rows this run does not produce)."""
+    skipped = f"; {left_out} rows left out (not produced by this scenario)" if left_out else ""
     return (f"observed: {int(table['inside'].sum())} of {len(table)} rows inside the model's 5-95% band "
-            "(observed_vs_model.parquet)")
+            f"(observed_vs_model.parquet){skipped}")
 
 
-__all__ = ["COLUMNS", "FAN_COLUMNS", "inside_line", "observed_fans", "observed_tables", "observed_targets",
+__all__ = ["COLUMNS", "FAN_COLUMNS", "ObservedTables", "inside_line", "observed_fans", "observed_tables", "observed_targets",
            "observed_vs_model"]

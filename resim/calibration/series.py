@@ -321,10 +321,29 @@ def _check_producible(source: str, obs: Observation, series: Series, scn: Scenar
     _PRODUCIBLE.get(series.kind, _check_flow)(source, obs, series, scn, steps)
 
 
+def _in_run(source: str, obs: Observation, series: Series, scn: Scenario, steps: Sequence[Scenario],
+            horizon: Horizon) -> bool:
+    """Whether a run of ``scn`` produces the row (see ``compile_targets``)."""
+    if series.kind == "price" and getattr(scn, "markets", None) is None:
+        return False
+    try:
+        _check_producible(source, obs, series, scn, steps)
+    except ScenarioError:
+        return False
+    p = obs.period
+    before_start = series.kind == "price" and p.last < horizon.start  # the initial price: checked, not measured
+    return before_start or (p.first >= horizon.start and p.last <= horizon.last)
+
+
 def compile_targets(observations: Iterable[Observation], scn: Scenario, source: str,
-                    steps: Sequence[Scenario] = ()) -> list[Target]:
+                    steps: Sequence[Scenario] = (), left_out: list[Observation] | None = None) -> list[Target]:
     """Check every observed row against the scenario (``steps``: the scenario
-    in force after each policy change) and return the targets, in file order."""
+    in force after each policy change) and return the targets, in file order.
+
+    With ``left_out`` (a run compared with data, not a fit), a well-formed row
+    this run cannot produce (a price without ``[markets]``, a destination or
+    product it lacks, a period not wholly simulated) is put there instead of
+    refused: the shipped observed file then serves every scenario."""
     horizon = Horizon.of(scn)
     every = [scn, *steps]
     out = []
@@ -333,6 +352,9 @@ def compile_targets(observations: Iterable[Observation], scn: Scenario, source: 
             series = parse_series(obs.series)
         except ValueError as e:
             raise _fail(source, obs, "series", str(e), obs.series) from None
+        if left_out is not None and not _in_run(source, obs, series, scn, every, horizon):
+            left_out.append(obs)
+            continue
         _check_producible(source, obs, series, scn, every)
         if series.kind == "price" and obs.period.last < horizon.start:
             _check_initial_price(source, obs, series, scn)

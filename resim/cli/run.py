@@ -45,7 +45,8 @@ def observed_extra(loaded: Any, path: str | None) -> tuple[Any, Any]:
     from ..api import observed_extra as tables
     from ..calibration.observed_vs_model import inside_line
 
-    return tables(loaded, path), lambda results: inside_line(results.extra_tables["observed_vs_model"])
+    extra = tables(loaded, path)
+    return extra, lambda results: inside_line(results.extra_tables["observed_vs_model"], extra.left_out)
 
 
 def sets_of(argv: Sequence[str]) -> list[str]:
