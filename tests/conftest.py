@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -35,6 +36,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # alone on one core while the other has finished. (A stable sort: each
     # module's tests keep their order, and every worker collects the same.)
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: a worker per core plus one. Many tests wait on child
+    processes, files and locks, so a worker per core leaves cores idle: on 2
+    cores the whole suite took 577 s with 2 workers and 464 s with 3 (the
+    suite's CPU time, 885 s, is then nearly all the cores give)."""
+    return (os.cpu_count() or 1) + 1
 
 
 #: Set on a worker whose grouped tests lost their group (see below).

@@ -115,6 +115,7 @@ def test_validate_checks_every_sweep_point_and_names_file_point_and_key(tmp_path
     assert p.returncode == 2 and p.stderr.strip() == line and not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_a_bad_dask_address_is_bad_input_and_writes_nothing(tmp_path: Path) -> None:
     import socket
 

@@ -116,6 +116,7 @@ def test_refuses_rows_that_drop_an_earlier_row_or_add_none_and_an_existing_out(
 # ------------------------------------------------------------- the update itself
 
 
+@pytest.mark.slow
 def test_an_update_writes_a_new_complete_folder_leaves_dir_untouched_and_chains(
         tmp_path: Path, files: dict[str, Path]) -> None:
     d = _shipped(tmp_path / "cal", files)
@@ -167,7 +168,7 @@ def _interval_overlap(a: list[float], b: list[float]) -> float:
 @pytest.mark.slow
 def test_an_update_matches_a_calibration_from_scratch_on_all_rows_at_half_the_simulations(
         tmp_path: Path, files: dict[str, Path]) -> None:
-    common = ["--fit", FIT, "--budget", "2400", "--population", "100", "--predictive", "0", "--workers", "1",
+    common = ["--fit", FIT, "--budget", "1800", "--population", "100", "--predictive", "0", "--workers", "1",
               "--quiet"]
     old, scratch = tmp_path / "old", tmp_path / "scratch"
     for out, rows, seed in ((old, files["old"], "1"), (scratch, files["new"], "2")):

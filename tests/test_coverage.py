@@ -64,6 +64,7 @@ def test_coverage_of_the_per_shipment_approval_rate_is_near_nominal_and_an_overc
     assert over["rate"] < r["rate"], (over, r)
 
 
+@pytest.mark.slow
 def test_a_resumed_study_adds_the_missing_fits_and_gives_the_uninterrupted_table(tmp_path: Path) -> None:
     study = _study(tmp_path, 2, budget=60, population=10)  # small fits: only their identity matters here
     whole, part = tmp_path / "whole", tmp_path / "part"
@@ -76,6 +77,7 @@ def test_a_resumed_study_adds_the_missing_fits_and_gives_the_uninterrupted_table
     assert not (part / "fits").exists() or not any((part / "fits").iterdir())
 
 
+@pytest.mark.slow
 def test_the_command_writes_coverage_json_and_refuses_a_used_folder(tmp_path: Path) -> None:
     obs = tmp_path / "rows.csv"
     obs.write_text(ROWS)

@@ -209,6 +209,7 @@ def test_an_interrupted_run_writes_what_finished_marked_partial(tmp_path: Path, 
     assert rep.code == 0 and "partial run" in rep.err, rep.err
 
 
+@pytest.mark.slow
 def test_an_interrupted_branched_run_keeps_the_replications_every_branch_finished(tmp_path: Path) -> None:
     """Branches are compared replication by replication, so an interrupted
     branched run writes, in its folder and in every ``branches/<name>/``, the

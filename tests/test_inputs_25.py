@@ -151,6 +151,7 @@ def test_max_hours_default_is_stated_in_help_and_readme() -> None:
         (ROOT / "README.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_a_large_feasible_run_starts_and_stops_on_ctrl_c_within_seconds(tmp_path: Path) -> None:
     src = tmp_path / "large.toml"
@@ -310,6 +311,7 @@ def test_sweep_tables_wrap_long_keys_instead_of_cutting_them() -> None:
     assert cells == key.replace(" ", "") and "…" not in console.export_text()  # folded at its spaces
 
 
+@pytest.mark.slow
 # ------------------------------------------------------------ 7. PRIM as EMA Workbench users know it
 def test_prim_in_a_notebook_show_tradeoff_inspect_select(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     root = tmp_path / "sweep"
@@ -341,6 +343,7 @@ def test_prim_in_a_notebook_show_tradeoff_inspect_select(tmp_path: Path, capsys:
         box.select(999)
 
 
+@pytest.mark.slow
 def test_prim_boxes_of_the_notebook_are_those_of_resim_discover(tmp_path: Path) -> None:
     root = tmp_path / "sweep"
     _sweep_folder(root, 200)

@@ -65,6 +65,7 @@ def test_a_bar_on_a_pipe_prints_lines_and_on_quiet_nothing(capsys: pytest.Captur
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.slow
 def test_resim_run_piped_shows_progress_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(progress, "LINE_EVERY_S", 0.0)
     src = tmp_path / "chain.toml"
@@ -76,6 +77,7 @@ def test_resim_run_piped_shows_progress_lines(tmp_path: Path, monkeypatch: pytes
     assert "done," not in quiet.err
 
 
+@pytest.mark.slow
 def test_long_sweeps_and_calibrations_are_announced_before_they_start(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     from resim.cli.calibrate import _check_time
@@ -141,6 +143,7 @@ def test_no_finished_work_means_no_results(tmp_path: Path, monkeypatch: pytest.M
     assert info.value.results is None
 
 
+@pytest.mark.slow
 def test_a_run_replacing_one_made_with_other_set_values_says_so(tmp_path: Path) -> None:
     src = tmp_path / "chain.toml"
     src.write_text(dumps(small_chain(**{"scenario.replications": 2, "scenario.horizon": 60})))

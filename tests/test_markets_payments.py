@@ -20,6 +20,9 @@ from resim.model.records import Records
 from resim.model.replication import Model
 from resim.scenario.errors import ScenarioError
 
+#: Runs of whole scenarios, several replications each: out of the edit-test loop.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ("six_month_licences.toml", "april_2025_controls.toml", "baseline.toml")
 

@@ -19,6 +19,9 @@ from resim.model.markets import price_table, responses
 from resim.model.markets.book import step_prices
 from resim.model.replication import Model
 
+#: Runs of whole scenarios, several replications each: out of the edit-test loop.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SIX = ROOT / "scenarios" / "six_month_licences.toml"
 #: prices that move within weeks (gain 0.1 x 7 x 0.5 = 0.35 < 2), so responses have time to show

@@ -13,6 +13,9 @@ import resim
 from resim.output.figures import run_figures
 from resim.scenario.errors import ScenarioError
 
+#: Runs of whole scenarios, several replications each: out of the edit-test loop.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 APRIL = ROOT / "scenarios" / "april_2025_controls.toml"
 BASELINE = ROOT / "scenarios" / "baseline.toml"

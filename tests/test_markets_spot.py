@@ -18,6 +18,9 @@ import resim
 from resim.model.markets.spot import HOLDS_DAYS, SPOT_MARKET
 from resim.scenario.errors import ScenarioError
 
+#: Runs of whole scenarios, several replications each: out of the edit-test loop.
+pytestmark = pytest.mark.slow
+
 SIX = "six_month_licences.toml"
 #: prices that move within weeks, payments on
 BASE = "speed_per_day = 0.1\npayments = true\n"

@@ -19,6 +19,9 @@ import resim
 from resim.model.markets.substitution import moved_mix
 from resim.scenario.errors import ScenarioError
 
+#: Runs of whole scenarios, several replications each: out of the edit-test loop.
+pytestmark = pytest.mark.slow
+
 APRIL = "april_2025_controls.toml"
 PRICES = "speed_per_day = 0.1\n"
 #: a qualification shorter than the default 4-7 months, so the April year shows its effect

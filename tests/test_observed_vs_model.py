@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from resim.calibration.observed_vs_model import COLUMNS
 from resim.scenario.tomlwriter import dumps
 
 from chain_fixtures import small_chain
 from scenario_helpers import assert_one_line_error, cli
+
+#: Runs of whole scenarios, several replications each: out of the edit-test loop.
+pytestmark = pytest.mark.slow
 
 
 def _chain(tmp_path: Path) -> Path:
@@ -109,8 +113,6 @@ def test_the_fans_are_each_whole_months_spread_of_the_flows_and_the_report_draws
 
 
 def test_plot_fans_measures_a_file_given_later_and_asks_for_one_when_none_was_set(tmp_path: Path) -> None:
-    import pytest
-
     import resim
     from resim.scenario.errors import ScenarioError
 

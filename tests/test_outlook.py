@@ -21,6 +21,9 @@ import resim
 
 from chain_fixtures import SCENARIOS
 
+#: Runs of whole scenarios, several replications each: out of the edit-test loop.
+pytestmark = pytest.mark.slow
+
 OUTLOOK = SCENARIOS / "outlook_2026.toml"
 APRIL = SCENARIOS / "april_2025_controls.toml"
 JAPAN, DEFENCE = "Japan", "Japan (defence-linked)"

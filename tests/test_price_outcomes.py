@@ -23,6 +23,9 @@ from resim.scenario.errors import ScenarioError
 from chain_fixtures import ROOT
 from scenario_helpers import cli
 
+#: Runs of whole scenarios, several replications each: out of the edit-test loop.
+pytestmark = pytest.mark.slow
+
 #: The 2010 file as of 608c727 (no [markets] of its own: these tests switch
 #: them on with --set; the shipped file now has markets and responses)
 QUOTA = ROOT / "tests" / "data" / "scenarios_608c727" / "quota_cut_2010.toml"

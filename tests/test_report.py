@@ -350,6 +350,7 @@ def test_templates_and_stylesheet_ship_as_package_data() -> None:
         assert any(fnmatch.fnmatch(f, pat) for pat in patterns), f"{f} would not be installed"
 
 
+@pytest.mark.slow
 def test_no_pyplot_state() -> None:
     code = ("import sys, pandas as pd; from resim.output import figures, report; "
             "s = pd.DataFrame({'k': [1, 2], 'automaker': ['all'] * 2, 'm_mean': [1.0, 2.0]}); "

@@ -266,6 +266,7 @@ def test_results_write_makes_a_whole_run_folder_that_resim_report_accepts(tmp_pa
     assert not (other / "notes.txt").exists() and read_marker(other) is not None
 
 
+@pytest.mark.slow
 def test_a_partial_run_whose_finished_replications_do_not_start_at_0_is_written_and_drawn(tmp_path: Path) -> None:
     # with two workers, replications 2-3 can finish before 0-1; an interrupt then keeps 2 and 3 only
     from resim.experiment.runfolder import check_complete
