@@ -276,7 +276,7 @@ def test_the_first_signal_stops_and_later_ones_cannot_cut_the_clean_up_short() -
     with stop_on_signals(announce=False):
         with pytest.raises(Interrupted) as stop:
             os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(5)  # the handler raises long before this ends
+            wait_for(lambda: False, "the SIGTERM handler to raise")  # it raises while we wait
         assert stop.value.exit_code == 143
         os.kill(os.getpid(), signal.SIGINT)  # during clean-up: ignored
         time.sleep(0.05)
