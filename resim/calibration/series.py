@@ -352,10 +352,11 @@ def compile_targets(observations: Iterable[Observation], scn: Scenario, source: 
             series = parse_series(obs.series)
         except ValueError as e:
             raise _fail(source, obs, "series", str(e), obs.series) from None
-        if left_out is not None and not _in_run(source, obs, series, scn, every, horizon):
+        if left_out is None:
+            _check_producible(source, obs, series, scn, every)
+        elif not _in_run(source, obs, series, scn, every, horizon):  # it checks what this run produces
             left_out.append(obs)
             continue
-        _check_producible(source, obs, series, scn, every)
         if series.kind == "price" and obs.period.last < horizon.start:
             _check_initial_price(source, obs, series, scn)
             continue  # the base: the same in every run, nothing to fit
